@@ -1,0 +1,37 @@
+# The two commands a newcomer needs: `make run` (the local fleet) and `make test` (the test suite).
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: run test venv proto proto-check bench typecheck clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+proto: $(STAMP)
+	$(PY) scripts/gen_protos.py
+
+proto-check: $(STAMP)
+	$(PY) scripts/gen_protos.py --check
+
+run: $(STAMP)
+	$(PY) scripts/gen_protos.py --check || $(PY) scripts/gen_protos.py
+	$(PY) -m utils.fleet run
+
+test: $(STAMP) proto-check
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+typecheck: $(STAMP)
+	$(VENV)/bin/mypy utils orchestrator transaction_verification fraud_detection suggestions order_queue
+
+bench: $(STAMP)
+	$(PY) bench/checkout_bench.py
+
+clean:
+	rm -rf data logs .pytest_cache .mypy_cache

@@ -1,0 +1,119 @@
+"""Starts, watches and stops the local fleet's processes, each with a log file of its own.
+
+Used by `make run` and by the integration tests (on their own ports and data folder).
+"""
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from utils.fleet.spec import Probe, ProcessSpec
+
+log = logging.getLogger(__name__)
+REPO_ROOT = Path(__file__).resolve().parents[2]
+PROBE_TIMEOUT_S = 1.0
+
+
+def is_healthy(spec: ProcessSpec) -> bool:
+    """One health probe: gRPC health SERVING, or HTTP /healthz answering 200."""
+    try:
+        if spec.probe is Probe.HTTP:
+            with urllib.request.urlopen(f"http://{spec.address}/healthz", timeout=PROBE_TIMEOUT_S) as reply:
+                return bool(reply.status == 200)
+        with grpc.insecure_channel(spec.address) as channel:
+            reply = health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(), timeout=PROBE_TIMEOUT_S)
+            return bool(reply.status == health_pb2.HealthCheckResponse.SERVING)
+    except (OSError, grpc.RpcError):
+        return False
+
+
+@dataclass
+class Fleet:
+    """A set of service processes sharing one environment, data folder and log folder."""
+
+    specs: list[ProcessSpec]
+    data_dir: Path
+    log_dir: Path
+    env: dict[str, str] = field(default_factory=dict)    # on top of os.environ: ports, fault settings
+    processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+
+    def spec(self, name: str) -> ProcessSpec:
+        for spec in self.specs:
+            if spec.name == name:
+                return spec
+        raise KeyError(f"no process named {name!r} in the fleet")
+
+    def log_path(self, name: str) -> Path:
+        return self.log_dir / f"{name}.log"
+
+    def start(self, name: str) -> None:
+        spec = self.spec(name)
+        running = self.processes.get(name)
+        if running is not None and running.poll() is None:
+            raise RuntimeError(f"{name} is already running")
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        env = {**os.environ, **self.env, **spec.env, "DATA_DIR": str(self.data_dir),
+               "LOG_FILE": str(self.log_path(name)), "PYTHONUNBUFFERED": "1"}
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH", "")]))
+        # stderr duplicates the log file; it also catches a crash before logging is configured.
+        with open(self.log_dir / f"{name}.stderr", "ab") as stderr:
+            self.processes[name] = subprocess.Popen([sys.executable, "-m", spec.module], cwd=REPO_ROOT, env=env,
+                                                    stdout=subprocess.DEVNULL, stderr=stderr,
+                                                    start_new_session=True)
+
+    def start_all(self) -> None:
+        for spec in self.specs:
+            self.start(spec.name)
+
+    def wait_healthy(self, names: list[str] | None = None, timeout_s: float = 30.0) -> None:
+        pending = list(names or [s.name for s in self.specs])
+        deadline = time.monotonic() + timeout_s
+        while pending:
+            for name in list(pending):
+                process = self.processes.get(name)
+                if process is not None and process.poll() is not None:
+                    raise RuntimeError(f"{name} exited with {process.returncode}; see {self.log_path(name)}")
+                if is_healthy(self.spec(name)):
+                    pending.remove(name)
+            if pending and time.monotonic() > deadline:
+                raise TimeoutError(f"not healthy after {timeout_s} s: {', '.join(pending)}")
+            if pending:
+                time.sleep(0.1)
+
+    def signal(self, name: str, sig: signal.Signals) -> None:
+        self.processes[name].send_signal(sig)
+
+    def kill(self, name: str) -> None:
+        process = self.processes[name]
+        process.kill()
+        process.wait(timeout=10)
+
+    def stop(self, name: str, timeout_s: float = 10.0) -> None:
+        process = self.processes.get(name)
+        if process is None or process.poll() is not None:
+            return
+        process.send_signal(signal.SIGCONT)  # a paused process cannot handle SIGTERM
+        process.terminate()
+        try:
+            process.wait(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=timeout_s)
+
+    def stop_all(self) -> None:
+        for name in reversed(list(self.processes)):
+            self.stop(name)
+
+    def exited(self) -> dict[str, int]:
+        return {n: p.returncode for n, p in self.processes.items() if p.poll() is not None}
