@@ -1,0 +1,67 @@
+"""Times the linearizability checker on the reference histories and prints how many it decided.
+
+Run: .venv/bin/python bench/linearizability_check.py [--budget-s 10] [--data DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from utils.linearizability import (  # noqa: E402
+    CheckResult,
+    check_operations,
+    kv_model,
+    parse_jepsen_etcd_log,
+    parse_kv_history,
+    register_model,
+)
+
+DEFAULT_DATA_DIR = os.environ.get("LINEARIZABILITY_DATA_DIR", "/work/shared/linearizability")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--data", default=DEFAULT_DATA_DIR)
+    parser.add_argument("--budget-s", type=float, default=10.0, help="per-history time budget")
+    parser.add_argument("--slowest", type=int, default=8, help="how many slowest histories to list")
+    args = parser.parse_args()
+    data = Path(args.data)
+    verdicts = {}
+    for line in (data / "etcd" / "verdicts.tsv").read_text().splitlines()[1:]:
+        name, verdict = line.split("\t")
+        verdicts[name] = CheckResult.OK if verdict == "true" else CheckResult.ILLEGAL
+    cases = [(data / "etcd" / name, register_model, parse_jepsen_etcd_log, expected)
+             for name, expected in sorted(verdicts.items())]
+    for path in sorted((data / "kv").glob("c*-*.txt")):
+        expected = CheckResult.OK if path.stem.endswith("-ok") else CheckResult.ILLEGAL
+        cases.append((path, kv_model, parse_kv_history, expected))
+
+    timings: list[tuple[float, str, CheckResult]] = []
+    wrong = 0
+    started = time.perf_counter()
+    for path, model, parse, expected in cases:
+        history = parse(path)
+        begin = time.perf_counter()
+        result = check_operations(model, history, timeout_s=args.budget_s)
+        elapsed_s = time.perf_counter() - begin
+        timings.append((elapsed_s, path.name, result))
+        if result is not CheckResult.UNKNOWN and result is not expected:
+            wrong += 1
+            print(f"WRONG {path.name}: got {result.value}, expected {expected.value}")
+    total_s = time.perf_counter() - started
+    decided = sum(1 for _, _, result in timings if result is not CheckResult.UNKNOWN)
+    print(f"histories: {len(cases)}  decided: {decided}  wrong: {wrong}  "
+          f"total: {total_s:.2f} s  (budget {args.budget_s} s each)")
+    for elapsed_s, name, result in sorted(timings, reverse=True)[: args.slowest]:
+        print(f"  {name:16s} {elapsed_s:7.3f} s  {result.value}")
+    return 1 if wrong else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
