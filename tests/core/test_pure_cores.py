@@ -63,6 +63,10 @@ def _module_file(module: str) -> Path | None:
     return None
 
 
+def _name(path: Path) -> str:
+    return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
+
+
 def _violations(start: Path) -> list[str]:
     problems: list[str] = []
     seen: set[Path] = set()
@@ -75,12 +79,12 @@ def _violations(start: Path) -> list[str]:
         for module, line in _imports(path):
             top = module.split(".")[0]
             if top in FORBIDDEN:
-                problems.append(f"{path.relative_to(ROOT)}:{line} imports {module}")
+                problems.append(f"{_name(path)}:{line} imports {module}")
             elif top == "random" and module == "random":
                 # Allowed only as the injected random.Random type; the module-level functions are global state.
                 text = path.read_text()
                 if any(f"random.{fn}(" in text for fn in ("random", "randint", "choice", "shuffle", "uniform", "seed")):
-                    problems.append(f"{path.relative_to(ROOT)}:{line} uses the global random generator")
+                    problems.append(f"{_name(path)}:{line} uses the global random generator")
             else:
                 local = _module_file(module)
                 if local is not None and "pb" not in local.parts:
