@@ -10,14 +10,11 @@ import signal
 import subprocess
 import sys
 import time
-import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import grpc
-from grpc_health.v1 import health_pb2, health_pb2_grpc
-
 from utils.fleet.spec import Probe, ProcessSpec
+from utils.rpc.healthcheck import is_serving
 
 log = logging.getLogger(__name__)
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -26,15 +23,8 @@ PROBE_TIMEOUT_S = 1.0
 
 def is_healthy(spec: ProcessSpec) -> bool:
     """One health probe: gRPC health SERVING, or HTTP /healthz answering 200."""
-    try:
-        if spec.probe is Probe.HTTP:
-            with urllib.request.urlopen(f"http://{spec.address}/healthz", timeout=PROBE_TIMEOUT_S) as reply:
-                return bool(reply.status == 200)
-        with grpc.insecure_channel(spec.address) as channel:
-            reply = health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(), timeout=PROBE_TIMEOUT_S)
-            return bool(reply.status == health_pb2.HealthCheckResponse.SERVING)
-    except (OSError, grpc.RpcError):
-        return False
+    target = f"http://{spec.address}/healthz" if spec.probe is Probe.HTTP else spec.address
+    return is_serving(target, PROBE_TIMEOUT_S)
 
 
 @dataclass
