@@ -1,0 +1,73 @@
+from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class Decision(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    DECISION_UNKNOWN: _ClassVar[Decision]
+    DECISION_COMMIT: _ClassVar[Decision]
+    DECISION_ABORT: _ClassVar[Decision]
+DECISION_UNKNOWN: Decision
+DECISION_COMMIT: Decision
+DECISION_ABORT: Decision
+
+class StatusRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class InFlightTransaction(_message.Message):
+    __slots__ = ("tx_id", "phase", "age_s")
+    TX_ID_FIELD_NUMBER: _ClassVar[int]
+    PHASE_FIELD_NUMBER: _ClassVar[int]
+    AGE_S_FIELD_NUMBER: _ClassVar[int]
+    tx_id: str
+    phase: str
+    age_s: float
+    def __init__(self, tx_id: _Optional[str] = ..., phase: _Optional[str] = ..., age_s: _Optional[float] = ...) -> None: ...
+
+class StatusReply(_message.Message):
+    __slots__ = ("node_id", "role", "term", "leader_id", "leader_address", "commit_index", "applied_index", "last_log_index", "in_flight", "transactions_begun", "transactions_open")
+    NODE_ID_FIELD_NUMBER: _ClassVar[int]
+    ROLE_FIELD_NUMBER: _ClassVar[int]
+    TERM_FIELD_NUMBER: _ClassVar[int]
+    LEADER_ID_FIELD_NUMBER: _ClassVar[int]
+    LEADER_ADDRESS_FIELD_NUMBER: _ClassVar[int]
+    COMMIT_INDEX_FIELD_NUMBER: _ClassVar[int]
+    APPLIED_INDEX_FIELD_NUMBER: _ClassVar[int]
+    LAST_LOG_INDEX_FIELD_NUMBER: _ClassVar[int]
+    IN_FLIGHT_FIELD_NUMBER: _ClassVar[int]
+    TRANSACTIONS_BEGUN_FIELD_NUMBER: _ClassVar[int]
+    TRANSACTIONS_OPEN_FIELD_NUMBER: _ClassVar[int]
+    node_id: str
+    role: str
+    term: int
+    leader_id: str
+    leader_address: str
+    commit_index: int
+    applied_index: int
+    last_log_index: int
+    in_flight: _containers.RepeatedCompositeFieldContainer[InFlightTransaction]
+    transactions_begun: int
+    transactions_open: int
+    def __init__(self, node_id: _Optional[str] = ..., role: _Optional[str] = ..., term: _Optional[int] = ..., leader_id: _Optional[str] = ..., leader_address: _Optional[str] = ..., commit_index: _Optional[int] = ..., applied_index: _Optional[int] = ..., last_log_index: _Optional[int] = ..., in_flight: _Optional[_Iterable[_Union[InFlightTransaction, _Mapping]]] = ..., transactions_begun: _Optional[int] = ..., transactions_open: _Optional[int] = ...) -> None: ...
+
+class GetDecisionRequest(_message.Message):
+    __slots__ = ("tx_id",)
+    TX_ID_FIELD_NUMBER: _ClassVar[int]
+    tx_id: str
+    def __init__(self, tx_id: _Optional[str] = ...) -> None: ...
+
+class GetDecisionReply(_message.Message):
+    __slots__ = ("decision", "reason", "term")
+    DECISION_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    TERM_FIELD_NUMBER: _ClassVar[int]
+    decision: Decision
+    reason: str
+    term: int
+    def __init__(self, decision: _Optional[_Union[Decision, str]] = ..., reason: _Optional[str] = ..., term: _Optional[int] = ...) -> None: ...
