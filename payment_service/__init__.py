@@ -1,0 +1,1 @@
+"""Payment service: tokenization and a durable 2PC participant (hold, capture, void)."""

@@ -1,0 +1,209 @@
+"""The payment participant's 2PC rules: one table of (state, input) → (effect, reply, next state) per transaction.
+
+Pure: the service loads a record and the newest coordinator term, calls `step`, persists what it says, then replies.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from enum import Enum
+
+DECLINED_TEST_CARD = "4000000000000002"   # the well-known "card declined" test number
+
+
+class PaymentState(Enum):
+    NONE = "NONE"            # no record: never prepared, never aborted
+    PREPARED = "PREPARED"    # amount held; voted COMMIT; only the decision ends it
+    CAPTURED = "CAPTURED"    # decision COMMIT applied
+    VOIDED = "VOIDED"        # decision ABORT applied, or this participant voted ABORT
+
+
+class InputKind(Enum):
+    PREPARE = "PREPARE"                  # a Prepare this participant can accept
+    PREPARE_DECLINED = "PREPARE_DECLINED"  # a Prepare this participant must vote ABORT on
+    PREPARE_CONFLICTING = "PREPARE_CONFLICTING"  # same tx, different amount or card: a peer bug
+    COMMIT = "COMMIT"
+    ABORT = "ABORT"
+
+
+class Effect(Enum):
+    HOLD = "HOLD"                        # authorise: persist PREPARED before voting COMMIT (2PC)
+    RECORD_REFUSAL = "RECORD_REFUSAL"    # persist the ABORT vote, so a retried Prepare gets the same answer
+    CAPTURE = "CAPTURE"
+    VOID = "VOID"
+    RECORD_ABORT = "RECORD_ABORT"        # Abort before any Prepare: remember it, so a late Prepare votes ABORT
+    NOTHING = "NOTHING"                  # a duplicate or late message: no change, logged
+    REFUSE = "REFUSE"                    # an illegal message (e.g. Commit after Abort): no change, logged
+
+
+class Reply(Enum):
+    VOTE_COMMIT = "VOTE_COMMIT"
+    VOTE_ABORT = "VOTE_ABORT"
+    ACK = "ACK"
+    REFUSED = "REFUSED"                  # illegal for this transaction's state (FAILED_PRECONDITION)
+    STALE_TERM = "STALE_TERM"            # fenced: the coordinator's term is older than one already seen
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    effect: Effect
+    reply: Reply
+    next_state: PaymentState
+    event: str                           # the fixed log event name for this row
+
+
+S, I, E, R = PaymentState, InputKind, Effect, Reply
+# Every (state, input) pair has a row; a missing one is a bug (asserted below and by the table tests).
+TABLE: dict[tuple[PaymentState, InputKind], Rule] = {
+    (S.NONE, I.PREPARE): Rule(E.HOLD, R.VOTE_COMMIT, S.PREPARED, "held"),
+    (S.NONE, I.PREPARE_DECLINED): Rule(E.RECORD_REFUSAL, R.VOTE_ABORT, S.VOIDED, "declined"),
+    (S.NONE, I.PREPARE_CONFLICTING): Rule(E.REFUSE, R.REFUSED, S.NONE, "conflicting_prepare"),
+    (S.NONE, I.COMMIT): Rule(E.REFUSE, R.REFUSED, S.NONE, "commit_without_prepare"),
+    (S.NONE, I.ABORT): Rule(E.RECORD_ABORT, R.ACK, S.VOIDED, "aborted_before_prepare"),
+    # A participant that voted COMMIT keeps voting COMMIT: it never changes its mind on its own.
+    (S.PREPARED, I.PREPARE): Rule(E.NOTHING, R.VOTE_COMMIT, S.PREPARED, "duplicate_prepare"),
+    (S.PREPARED, I.PREPARE_DECLINED): Rule(E.NOTHING, R.VOTE_COMMIT, S.PREPARED, "duplicate_prepare"),
+    (S.PREPARED, I.PREPARE_CONFLICTING): Rule(E.REFUSE, R.REFUSED, S.PREPARED, "conflicting_prepare"),
+    (S.PREPARED, I.COMMIT): Rule(E.CAPTURE, R.ACK, S.CAPTURED, "captured"),
+    (S.PREPARED, I.ABORT): Rule(E.VOID, R.ACK, S.VOIDED, "voided"),
+    (S.CAPTURED, I.PREPARE): Rule(E.NOTHING, R.VOTE_COMMIT, S.CAPTURED, "late_prepare_after_commit"),
+    (S.CAPTURED, I.PREPARE_DECLINED): Rule(E.NOTHING, R.VOTE_COMMIT, S.CAPTURED, "late_prepare_after_commit"),
+    (S.CAPTURED, I.PREPARE_CONFLICTING): Rule(E.REFUSE, R.REFUSED, S.CAPTURED, "conflicting_prepare"),
+    (S.CAPTURED, I.COMMIT): Rule(E.NOTHING, R.ACK, S.CAPTURED, "duplicate_commit"),
+    (S.CAPTURED, I.ABORT): Rule(E.REFUSE, R.REFUSED, S.CAPTURED, "abort_after_commit"),
+    # An aborted transaction stays aborted: a stale Prepare (from before the abort) gets ABORT again.
+    (S.VOIDED, I.PREPARE): Rule(E.NOTHING, R.VOTE_ABORT, S.VOIDED, "stale_prepare_after_abort"),
+    (S.VOIDED, I.PREPARE_DECLINED): Rule(E.NOTHING, R.VOTE_ABORT, S.VOIDED, "stale_prepare_after_abort"),
+    (S.VOIDED, I.PREPARE_CONFLICTING): Rule(E.NOTHING, R.VOTE_ABORT, S.VOIDED, "stale_prepare_after_abort"),
+    (S.VOIDED, I.COMMIT): Rule(E.REFUSE, R.REFUSED, S.VOIDED, "commit_after_abort"),
+    (S.VOIDED, I.ABORT): Rule(E.NOTHING, R.ACK, S.VOIDED, "duplicate_abort"),
+}
+del S, I, E, R
+assert len(TABLE) == len(PaymentState) * len(InputKind), "the participant table must be total"
+
+
+@dataclass(frozen=True, slots=True)
+class CardFacts:
+    """What the service knows about a token: never the number or the CVV."""
+
+    token: str
+    card_last4: str
+    declined: bool            # the declined test card
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    amount_cents_max: int = 1_000_000     # 10 000.00: above this, Prepare votes ABORT
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentRecord:
+    tx_id: str
+    state: PaymentState
+    amount_cents: int = 0
+    token: str = ""
+    card_last4: str = ""
+    reason: str = ""
+    term: int = 0             # the coordinator term of the call that last changed it
+
+
+@dataclass(frozen=True, slots=True)
+class Prepare:
+    tx_id: str
+    amount_cents: int
+    term: int
+    card: CardFacts | None    # None: the token is unknown here
+    injected_decline: bool = False   # fault injection (PAYMENT_DECLINE_PERCENT), decided by the caller
+
+
+@dataclass(frozen=True, slots=True)
+class Commit:
+    tx_id: str
+    term: int
+
+
+@dataclass(frozen=True, slots=True)
+class Abort:
+    tx_id: str
+    term: int
+
+
+Message = Prepare | Commit | Abort
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    reply: Reply
+    reason: str
+    state: PaymentState                   # the transaction's state after the step
+    event: str                            # fixed-shape log event
+    persist: PaymentRecord | None         # write this (durably) before replying; None: the record is unchanged
+    term_seen: int                        # the newest coordinator term after this step (persist when it grew)
+
+
+def decline_reason(message: Prepare, limits: Limits) -> str:
+    """Why this participant must vote ABORT on a fresh Prepare; empty when it can hold the amount."""
+    if message.card is None:
+        return "unknown payment token"
+    if message.amount_cents <= 0:
+        return "invalid amount"
+    if message.card.declined:
+        return "card declined"
+    if message.amount_cents > limits.amount_cents_max:
+        return f"amount over the limit of {limits.amount_cents_max / 100:.2f}"
+    if message.injected_decline:
+        return "card declined (injected)"
+    return ""
+
+
+def classify(record: PaymentRecord, message: Message, limits: Limits) -> tuple[InputKind, str]:
+    if isinstance(message, Commit):
+        return InputKind.COMMIT, ""
+    if isinstance(message, Abort):
+        return InputKind.ABORT, ""
+    if record.state in (PaymentState.PREPARED, PaymentState.CAPTURED) and (
+            message.amount_cents != record.amount_cents or message.card is None
+            or message.card.token != record.token):
+        return InputKind.PREPARE_CONFLICTING, "a different amount or card for the same transaction"
+    reason = decline_reason(message, limits)
+    return (InputKind.PREPARE_DECLINED, reason) if reason else (InputKind.PREPARE, "")
+
+
+def step(record: PaymentRecord | None, term_seen: int, message: Message, limits: Limits = Limits()) -> Outcome:
+    """One message for one transaction: fence by term, then look the row up in TABLE."""
+    current = record or PaymentRecord(message.tx_id, PaymentState.NONE)
+    if record is not None and record.tx_id != message.tx_id:
+        raise ValueError(f"record {record.tx_id!r} given for message about {message.tx_id!r}")
+    if message.term < term_seen:
+        return Outcome(Reply.STALE_TERM, f"coordinator term {message.term} is older than {term_seen}",
+                       current.state, "stale_term", None, term_seen)
+    kind, reason = classify(current, message, limits)
+    rule = TABLE[(current.state, kind)]
+    persist = _record_after(current, message, rule, reason)
+    if rule.effect in (Effect.NOTHING, Effect.REFUSE):
+        assert persist is None and rule.next_state is current.state, "a no-op row must not change the state"
+        reason = _explain(rule, current)
+    else:
+        assert persist is not None and persist.state is rule.next_state
+    return Outcome(rule.reply, reason, rule.next_state, rule.event, persist, max(term_seen, message.term))
+
+
+def _record_after(current: PaymentRecord, message: Message, rule: Rule, reason: str) -> PaymentRecord | None:
+    if rule.effect is Effect.HOLD or rule.effect is Effect.RECORD_REFUSAL:
+        assert isinstance(message, Prepare)
+        card = message.card
+        return PaymentRecord(message.tx_id, rule.next_state, message.amount_cents, card.token if card else "",
+                             card.card_last4 if card else "", reason, message.term)
+    if rule.effect in (Effect.CAPTURE, Effect.VOID, Effect.RECORD_ABORT):
+        why = {Effect.CAPTURE: "", Effect.VOID: "transaction aborted",
+               Effect.RECORD_ABORT: "aborted before prepare"}[rule.effect]
+        return replace(current, state=rule.next_state, reason=why, term=message.term)
+    return None
+
+
+def _explain(rule: Rule, current: PaymentRecord) -> str:
+    """The reply's reason for a row that changes nothing: say what the transaction already is."""
+    if rule.reply is Reply.VOTE_ABORT:
+        return current.reason or "transaction already aborted"
+    if rule.reply is Reply.REFUSED:
+        return f"{rule.event.replace('_', ' ')}: transaction is {current.state.value}"
+    return ""
