@@ -35,3 +35,11 @@ bench: $(STAMP)
 
 clean:
 	rm -rf data logs .pytest_cache .mypy_cache
+
+.PHONY: up down
+# The fleet in containers (builds offline when no registry answers); returns once healthy.
+up:
+	docker/up.sh
+
+down:
+	docker/compose.sh down --remove-orphans
