@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from order_executor.coordinator import (Ack, Begin, BeginDurable, DecisionDurable, Dropped, EndDurable, IllegalInput,
+from order_executor.coordinator import (Ack, Begin, BeginDurable, DecisionDurable, Dropped, Effect, EndDurable,
+                                        IllegalInput,
                                         LogBegin, LogDecision, LogEnd, Phase, Phase2Timeout, PrepareTimeout,
                                         ReportOutcome, Resume, SendAbort, SendCommit, SendPrepare, Transaction,
                                         Vote, new_transaction, step)
@@ -16,8 +17,8 @@ ORDER = OrderSummary("o1", (Item("b1", 2, 1000),), 2000, "tok", "1111")
 PARTS = ["payment", "books"]
 
 
-def run(tx: Transaction, *inputs: object) -> tuple[list[object], Transaction]:
-    effects: list[object] = []
+def run(tx: Transaction, *inputs: object) -> tuple[list[Effect], Transaction]:
+    effects: list[Effect] = []
     for msg in inputs:
         out, tx = step(tx, msg)  # type: ignore[arg-type]
         effects.extend(out)
