@@ -18,6 +18,7 @@ CORE_MODULES = [
     "transaction_verification/rules.py",
     "fraud_detection/rules.py",
     "fraud_detection/velocity.py",
+    "fraud_detection/llm_policy.py",
     "suggestions/recommender.py",
     "order_queue/policy.py",
     "books_database/state_machine.py",

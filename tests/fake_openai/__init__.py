@@ -1,0 +1,1 @@
+"""A small OpenAI-compatible HTTP server for tests, so the real SDK path is what is tested."""
