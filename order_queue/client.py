@@ -1,0 +1,76 @@
+"""A typed client of the order queue: one channel, a deadline on every call, NOT_FOUND as None.
+
+Used by the orchestrator (enqueue, rejected records, order status, stats) and by workers (lease, ack).
+Other failures surface as grpc.RpcError for the caller to map.
+"""
+from __future__ import annotations
+
+import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from utils.pb.order_queue import order_queue_pb2 as pb
+from utils.pb.order_queue import order_queue_pb2_grpc as pb_grpc
+from utils.rpc.client import call, open_channel
+
+
+class OrderQueueClient:
+    def __init__(self, address: str, timeout_s: float = 2.0) -> None:
+        self.address = address
+        self.timeout_s = timeout_s
+        self._channel = open_channel(address)
+        self._stub = pb_grpc.OrderQueueStub(self._channel)
+        self._health = health_pb2_grpc.HealthStub(self._channel)
+
+    def close(self) -> None:
+        self._channel.close()
+
+    def enqueue(self, order: pb.Order) -> pb.EnqueueReply:
+        return call(self._stub.Enqueue, pb.EnqueueRequest(order=order), timeout_s=self.timeout_s)
+
+    def record_rejected(self, order: pb.Order, reason: str) -> bool:
+        reply = call(self._stub.RecordRejected, pb.RecordRejectedRequest(order=order, reason=reason),
+                     timeout_s=self.timeout_s)
+        return bool(reply.created)
+
+    def get_order(self, order_id: str) -> pb.OrderRecord | None:
+        try:
+            return call(self._stub.GetOrder, pb.GetOrderRequest(order_id=order_id), timeout_s=self.timeout_s)
+        except grpc.RpcError as error:
+            if error.code() == grpc.StatusCode.NOT_FOUND:
+                return None
+            raise
+
+    def stats(self, timeout_s: float | None = None) -> pb.StatsReply:
+        return call(self._stub.Stats, pb.StatsRequest(), timeout_s=timeout_s or self.timeout_s)
+
+    def lease(self, worker_id: str, lease_s: float) -> pb.LeaseReply | None:
+        """The next order with its lease, or None when nothing is queued."""
+        reply = call(self._stub.Lease, pb.LeaseRequest(worker_id=worker_id, lease_s=lease_s), timeout_s=self.timeout_s)
+        return reply if reply.HasField("order") else None
+
+    def renew(self, order_id: str, lease_id: str, lease_s: float) -> float:
+        reply = call(self._stub.Renew, pb.RenewRequest(order_id=order_id, lease_id=lease_id, lease_s=lease_s),
+                     timeout_s=self.timeout_s)
+        return float(reply.lease_expires_at)
+
+    def ack(self, order_id: str, lease_id: str, outcome: pb.OrderState.ValueType, reason: str = "",
+            total: str = "") -> pb.OrderState.ValueType:
+        reply = call(self._stub.Ack, pb.AckRequest(order_id=order_id, lease_id=lease_id, outcome=outcome,
+                                                   reason=reason, total=total), timeout_s=self.timeout_s)
+        return reply.state
+
+    def nack(self, order_id: str, lease_id: str) -> pb.OrderState.ValueType:
+        return call(self._stub.Nack, pb.NackRequest(order_id=order_id, lease_id=lease_id),
+                    timeout_s=self.timeout_s).state
+
+    def set_state(self, order_id: str, state: pb.OrderState.ValueType, reason: str = "", lease_id: str = "",
+                  total: str = "") -> pb.OrderState.ValueType:
+        request = pb.SetStateRequest(order_id=order_id, state=state, reason=reason, lease_id=lease_id, total=total)
+        return call(self._stub.SetState, request, timeout_s=self.timeout_s).state
+
+    def is_serving(self, timeout_s: float = 0.5) -> bool:
+        try:
+            reply = call(self._health.Check, health_pb2.HealthCheckRequest(), timeout_s=timeout_s)
+        except grpc.RpcError:
+            return False
+        return bool(reply.status == health_pb2.HealthCheckResponse.SERVING)

@@ -1,0 +1,217 @@
+"""The OrderQueue servicer: parse the request → call the store (policy and lease table inside) → map to a reply.
+
+Store errors map to gRPC codes: QueueFull → RESOURCE_EXHAUSTED, UnknownOrder → NOT_FOUND,
+LeaseError → FAILED_PRECONDITION, ValueError → INVALID_ARGUMENT.
+"""
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import TypeVar
+
+import grpc
+from opentelemetry.metrics import CallbackOptions, Observation
+
+from order_queue.lease import LeaseError, State
+from order_queue.policy import OrderFeatures, Shipping
+from order_queue.store import QueueFull, QueueStore, StoredOrder, UnknownOrder
+from utils.pb.order_queue import order_queue_pb2 as pb
+from utils.pb.order_queue import order_queue_pb2_grpc as pb_grpc
+from utils.telemetry import meter
+
+log = logging.getLogger(__name__)
+Reply = TypeVar("Reply")
+SERVICE_NAME = "bookstore.order_queue.OrderQueue"
+ITEMS_MAX = 100
+QUANTITY_MAX = 10_000
+ID_LENGTH_MAX = 128
+
+_STATE_TO_PB = {State.QUEUED: pb.QUEUED, State.LEASED: pb.LEASED, State.EXECUTING: pb.EXECUTING,
+                State.COMMITTED: pb.COMMITTED, State.ABORTED: pb.ABORTED, State.REJECTED: pb.REJECTED}
+_PB_TO_STATE: dict[int, State] = {int(v): k for k, v in _STATE_TO_PB.items()}
+
+
+class _Abort(Exception):
+    def __init__(self, code: grpc.StatusCode, detail: str) -> None:
+        super().__init__(detail)
+        self.code = code
+        self.detail = detail
+
+
+@contextmanager
+def _mapped_errors() -> Iterator[None]:
+    try:
+        yield
+    except QueueFull as error:
+        raise _Abort(grpc.StatusCode.RESOURCE_EXHAUSTED, str(error)) from error
+    except UnknownOrder as error:
+        raise _Abort(grpc.StatusCode.NOT_FOUND, str(error)) from error
+    except LeaseError as error:
+        raise _Abort(grpc.StatusCode.FAILED_PRECONDITION, str(error)) from error
+    except ValueError as error:
+        raise _Abort(grpc.StatusCode.INVALID_ARGUMENT, str(error)) from error
+
+
+def features_of(order: pb.Order) -> OrderFeatures:
+    return OrderFeatures(quantity_total=sum(item.quantity for item in order.items),
+                         shipping=Shipping.parse(order.shipping_method), gift_wrapping=order.gift_wrapping)
+
+
+def check_order(order: pb.Order) -> None:
+    """Peer input is validated: ids bounded, quantities positive, and never more than a card's last four."""
+    if not order.order_id or len(order.order_id) > ID_LENGTH_MAX:
+        raise ValueError(f"order_id must be 1..{ID_LENGTH_MAX} characters")
+    if len(order.items) > ITEMS_MAX:
+        raise ValueError(f"at most {ITEMS_MAX} items per order")
+    for item in order.items:
+        if not 1 <= item.quantity <= QUANTITY_MAX:
+            raise ValueError(f"item {item.book_id!r}: quantity must be 1..{QUANTITY_MAX}")
+    if len(order.card_last4) > 4 or not (order.card_last4 == "" or order.card_last4.isdigit()):
+        raise ValueError("card_last4 holds at most the last four digits of a card")
+
+
+def to_record(stored: StoredOrder) -> pb.OrderRecord:
+    return pb.OrderRecord(order=_order_of(stored), state=_STATE_TO_PB[stored.state], reason=stored.reason,
+                          total=stored.total, updated_at=stored.updated_at, attempts=stored.attempts)
+
+
+def _order_of(stored: StoredOrder) -> pb.Order:
+    order = pb.Order.FromString(stored.payload)
+    order.enqueued_at = stored.enqueued_at
+    order.priority = stored.priority
+    return order
+
+
+def _state(value: int) -> State:
+    state = _PB_TO_STATE.get(value)
+    if state is None:
+        raise ValueError(f"unknown order state {value}")
+    return state
+
+
+class OrderQueueServicer(pb_grpc.OrderQueueServicer):
+    def __init__(self, store: QueueStore, lease_s_max: float) -> None:
+        self.store = store
+        self.lease_s_max = lease_s_max
+        m = meter("order_queue")
+        self._enqueued = m.create_counter("order_queue_enqueued", unit="1", description="orders enqueued (new ids)")
+        self._leases = m.create_counter("order_queue_leases", unit="1", description="leases granted")
+        self._outcomes = m.create_counter("order_queue_outcomes", unit="1", description="final outcomes, by state")
+        m.create_observable_gauge("order_queue_depth", callbacks=[self._observe_depth], unit="1",
+                                  description="orders waiting or leased")
+
+    def _observe_depth(self, _options: CallbackOptions) -> Iterator[Observation]:
+        stats = self.store.stats()
+        yield Observation(stats.depth, {"kind": "depth"})
+        yield Observation(stats.leased, {"kind": "leased"})
+
+    def _serve(self, context: grpc.ServicerContext, work: Callable[[], Reply]) -> Reply:
+        try:
+            with _mapped_errors():
+                return work()
+        except _Abort as abort:
+            context.abort(abort.code, abort.detail)
+            raise AssertionError("unreachable: context.abort raises")
+
+    def Enqueue(self, request: pb.EnqueueRequest, context: grpc.ServicerContext) -> pb.EnqueueReply:
+        def work() -> pb.EnqueueReply:
+            check_order(request.order)
+            result = self.store.enqueue(request.order.order_id, _payload(request.order), features_of(request.order))
+            if result.created:
+                self._enqueued.add(1)
+                log.info("enqueued", extra={"order_id": result.order.order_id, "priority": result.order.priority,
+                                            "depth": result.depth})
+            return pb.EnqueueReply(order=_order_of(result.order), created=result.created, depth=result.depth)
+        return self._serve(context, work)
+
+    def Lease(self, request: pb.LeaseRequest, context: grpc.ServicerContext) -> pb.LeaseReply:
+        def work() -> pb.LeaseReply:
+            if not request.worker_id:
+                raise ValueError("worker_id is required")
+            if not 0 < request.lease_s <= self.lease_s_max:
+                raise ValueError(f"lease_s must be in (0, {self.lease_s_max}]")
+            stored = self.store.lease(request.lease_s)
+            if stored is None:
+                return pb.LeaseReply()
+            self._leases.add(1)
+            log.info("leased", extra={"order_id": stored.order_id, "worker_id": request.worker_id,
+                                      "attempt": stored.attempts})
+            return pb.LeaseReply(order=_order_of(stored), lease_id=stored.lease_id,
+                                 lease_expires_at=stored.lease_expires_at)
+        return self._serve(context, work)
+
+    def Renew(self, request: pb.RenewRequest, context: grpc.ServicerContext) -> pb.RenewReply:
+        def work() -> pb.RenewReply:
+            if not 0 < request.lease_s <= self.lease_s_max:
+                raise ValueError(f"lease_s must be in (0, {self.lease_s_max}]")
+            stored = self.store.renew(request.order_id, request.lease_id, request.lease_s)
+            return pb.RenewReply(lease_expires_at=stored.lease_expires_at)
+        return self._serve(context, work)
+
+    def Ack(self, request: pb.AckRequest, context: grpc.ServicerContext) -> pb.AckReply:
+        def work() -> pb.AckReply:
+            before = self.store.get(request.order_id)
+            stored = self.store.ack(request.order_id, request.lease_id, _state(request.outcome), request.reason,
+                                    request.total)
+            self._count_outcome(before, stored)
+            return pb.AckReply(state=_STATE_TO_PB[stored.state])
+        return self._serve(context, work)
+
+    def Nack(self, request: pb.NackRequest, context: grpc.ServicerContext) -> pb.NackReply:
+        def work() -> pb.NackReply:
+            stored = self.store.nack(request.order_id, request.lease_id)
+            log.info("nacked", extra={"order_id": request.order_id, "state": stored.state.value})
+            return pb.NackReply(state=_STATE_TO_PB[stored.state])
+        return self._serve(context, work)
+
+    def RecordRejected(self, request: pb.RecordRejectedRequest,
+                       context: grpc.ServicerContext) -> pb.RecordRejectedReply:
+        def work() -> pb.RecordRejectedReply:
+            check_order(request.order)
+            created = self.store.record_rejected(request.order.order_id, _payload(request.order), request.reason)
+            if created:
+                self._outcomes.add(1, {"state": State.REJECTED.value})
+            return pb.RecordRejectedReply(created=created)
+        return self._serve(context, work)
+
+    def SetState(self, request: pb.SetStateRequest, context: grpc.ServicerContext) -> pb.SetStateReply:
+        def work() -> pb.SetStateReply:
+            target = _state(request.state)
+            if target is State.EXECUTING:
+                stored = self.store.mark_executing(request.order_id, request.lease_id)
+            elif target in (State.COMMITTED, State.ABORTED):
+                before = self.store.get(request.order_id)
+                stored = self.store.decide(request.order_id, target, request.reason, request.total)
+                self._count_outcome(before, stored)
+            else:
+                raise ValueError(f"SetState moves an order to EXECUTING, COMMITTED or ABORTED, not {target.value}")
+            return pb.SetStateReply(state=_STATE_TO_PB[stored.state])
+        return self._serve(context, work)
+
+    def GetOrder(self, request: pb.GetOrderRequest, context: grpc.ServicerContext) -> pb.OrderRecord:
+        def work() -> pb.OrderRecord:
+            stored = self.store.get(request.order_id)
+            if stored is None:
+                raise UnknownOrder(f"no order {request.order_id!r}")
+            return to_record(stored)
+        return self._serve(context, work)
+
+    def Stats(self, request: pb.StatsRequest, context: grpc.ServicerContext) -> pb.StatsReply:
+        stats = self.store.stats()
+        return pb.StatsReply(depth=stats.depth, leased=stats.leased, depth_max=stats.depth_max)
+
+    def _count_outcome(self, before: StoredOrder | None, after: StoredOrder) -> None:
+        if before is not None and not before.state.is_final and after.state.is_final:
+            self._outcomes.add(1, {"state": after.state.value})
+            log.info("order finished", extra={"order_id": after.order_id, "state": after.state.value,
+                                              "reason": after.reason})
+
+
+def _payload(order: pb.Order) -> bytes:
+    """What is stored: the order as sent, less what the queue sets itself."""
+    stored = pb.Order()
+    stored.CopyFrom(order)
+    stored.ClearField("enqueued_at")
+    stored.ClearField("priority")
+    return stored.SerializeToString()
