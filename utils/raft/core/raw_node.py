@@ -1,0 +1,148 @@
+"""RawNode: the runtime's handle on one Raft node — inputs in, a Ready of outputs, advance().
+
+It decides what each Ready holds and enforces the Ready/advance handshake; persistence order
+(persist, then send, then apply, then advance) is the runtime's part of the protocol.
+"""
+from __future__ import annotations
+
+from random import Random
+
+from utils.raft.core import leader
+from utils.raft.core.raft import Raft
+from utils.raft.core.types import (
+    Config,
+    HardState,
+    Message,
+    NodeId,
+    PersistedState,
+    Ready,
+    Role,
+    SoftState,
+    Status,
+)
+
+
+class RawNode:
+    def __init__(self, config: Config, rng: Random, restored: PersistedState | None = None) -> None:
+        self._raft = Raft(config, rng, restored)
+        self._previous_soft = SoftState(Role.FOLLOWER, None)
+        self._previous_hard = restored.hard_state if restored is not None else HardState()
+        self._outstanding: Ready | None = None
+
+    # --- read-only properties ----------------------------------------------------------------------
+    @property
+    def role(self) -> Role:
+        return self._raft.role
+
+    @property
+    def term(self) -> int:
+        return self._raft.term
+
+    @property
+    def leader(self) -> NodeId | None:
+        return self._raft.leader
+
+    @property
+    def node_id(self) -> NodeId:
+        return self._raft.id
+
+    @property
+    def dropped_messages(self) -> int:
+        return self._raft.dropped_messages
+
+    # --- inputs --------------------------------------------------------------------------------------
+    def tick(self) -> None:
+        self._raft.tick()
+
+    def step(self, message: Message) -> None:
+        """Feeds a peer's message; stale or malformed input is dropped and counted, never raised."""
+        self._raft.step(message)
+
+    def propose(self, data: bytes) -> tuple[int, int]:
+        """Appends a command; it is committed iff an entry with this (term, index) is later applied."""
+        return leader.propose(self._raft, data)
+
+    def read_index(self, context: bytes) -> None:
+        """Asks for a linearizable read; ReadState(context) comes in a later Ready."""
+        leader.read_index(self._raft, context)
+
+    def transfer_leadership(self, target: NodeId) -> None:
+        leader.transfer_leadership(self._raft, target)
+
+    def compact(self, index: int, data: bytes) -> None:
+        """The application snapshotted its state at applied index `index`; drop the log up to it."""
+        log = self._raft.log
+        if not isinstance(data, bytes):
+            raise TypeError("compact() takes the snapshot data as bytes")
+        if index > log.applied:
+            raise ValueError(f"cannot compact to {index}: only {log.applied} is applied")
+        log.compact(index, data)
+
+    # --- outputs -------------------------------------------------------------------------------------
+    def has_ready(self) -> bool:
+        """True when ready() has something to hand out (False until the previous one is advanced)."""
+        if self._outstanding is not None:
+            return False
+        r = self._raft
+        log = r.log
+        if r.role is Role.LEADER and (r.broadcast_pending or r.read_heartbeat_pending):
+            return True
+        return bool(
+            r.messages or r.read_states or r.dropped_reads
+            or log.pending_snapshot is not None
+            or log.stabled < log.last_index
+            or log.committed > max(log.applied, log.offset)
+            or SoftState(r.role, r.leader) != self._previous_soft
+            or r.hard_state() != self._previous_hard
+        )
+
+    def ready(self) -> Ready:
+        """The outputs accumulated so far; call advance(ready) once they are handled."""
+        if self._outstanding is not None:
+            raise RuntimeError("ready() called again before advance() of the previous Ready")
+        r = self._raft
+        leader.flush(r)
+        log = r.log
+        soft = SoftState(r.role, r.leader)
+        hard = r.hard_state()
+        ready = Ready(
+            soft_state=soft if soft != self._previous_soft else None,
+            hard_state=hard if hard != self._previous_hard else None,
+            snapshot=log.pending_snapshot,
+            entries=log.unstable_entries(),
+            messages=tuple(r.messages),
+            committed_entries=log.next_committed_entries(),
+            read_states=tuple(r.read_states),
+            dropped_reads=tuple(r.dropped_reads),
+        )
+        self._previous_soft = soft
+        self._previous_hard = hard
+        r.messages = []
+        r.read_states = []
+        r.dropped_reads = []
+        self._outstanding = ready
+        return ready
+
+    def advance(self, ready: Ready) -> None:
+        """The runtime has persisted, sent and applied everything in `ready`."""
+        if ready is not self._outstanding:
+            raise RuntimeError("advance() must be given the Ready last returned by ready()")
+        log = self._raft.log
+        if ready.snapshot is not None:
+            log.snapshot_persisted(ready.snapshot)
+        if ready.entries:
+            last = ready.entries[-1]
+            log.stable_to(last.index, last.term)
+        if ready.committed_entries:
+            log.applied_to(ready.committed_entries[-1].index)
+        self._outstanding = None
+
+    def status(self) -> Status:
+        r = self._raft
+        log = r.log
+        return Status(
+            node_id=r.id, role=r.role, term=r.term, leader=r.leader, commit=log.committed,
+            applied=log.applied, last_index=log.last_index, snapshot_index=log.offset,
+            match_index=r.match_index(), dropped_messages=r.dropped_messages,
+            first_index=log.first_index, vote=r.vote, transferee=r.transferee,
+        )
