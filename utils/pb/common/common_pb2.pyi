@@ -1,10 +1,35 @@
 from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
-from collections.abc import Mapping as _Mapping
-from typing import ClassVar as _ClassVar, Optional as _Optional
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
+
+class Delivery(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    DELIVERY_UNSPECIFIED: _ClassVar[Delivery]
+    DELIVERY_RUN: _ClassVar[Delivery]
+    DELIVERY_HELD: _ClassVar[Delivery]
+    DELIVERY_DUPLICATE: _ClassVar[Delivery]
+    DELIVERY_STOPPED: _ClassVar[Delivery]
+
+class ClearOutcome(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    CLEAR_OUTCOME_UNSPECIFIED: _ClassVar[ClearOutcome]
+    CLEAR_OUTCOME_CLEARED: _ClassVar[ClearOutcome]
+    CLEAR_OUTCOME_CONFLICT: _ClassVar[ClearOutcome]
+    CLEAR_OUTCOME_UNKNOWN_ORDER: _ClassVar[ClearOutcome]
+DELIVERY_UNSPECIFIED: Delivery
+DELIVERY_RUN: Delivery
+DELIVERY_HELD: Delivery
+DELIVERY_DUPLICATE: Delivery
+DELIVERY_STOPPED: Delivery
+CLEAR_OUTCOME_UNSPECIFIED: ClearOutcome
+CLEAR_OUTCOME_CLEARED: ClearOutcome
+CLEAR_OUTCOME_CONFLICT: ClearOutcome
+CLEAR_OUTCOME_UNKNOWN_ORDER: ClearOutcome
 
 class VectorClock(_message.Message):
     __slots__ = ("counters",)
@@ -18,3 +43,121 @@ class VectorClock(_message.Message):
     COUNTERS_FIELD_NUMBER: _ClassVar[int]
     counters: _containers.ScalarMap[str, int]
     def __init__(self, counters: _Optional[_Mapping[str, int]] = ...) -> None: ...
+
+class OrderItem(_message.Message):
+    __slots__ = ("book_id", "name", "quantity")
+    BOOK_ID_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    QUANTITY_FIELD_NUMBER: _ClassVar[int]
+    book_id: str
+    name: str
+    quantity: int
+    def __init__(self, book_id: _Optional[str] = ..., name: _Optional[str] = ..., quantity: _Optional[int] = ...) -> None: ...
+
+class User(_message.Message):
+    __slots__ = ("name", "contact")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    CONTACT_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    contact: str
+    def __init__(self, name: _Optional[str] = ..., contact: _Optional[str] = ...) -> None: ...
+
+class CreditCard(_message.Message):
+    __slots__ = ("number", "expiration_date", "cvv")
+    NUMBER_FIELD_NUMBER: _ClassVar[int]
+    EXPIRATION_DATE_FIELD_NUMBER: _ClassVar[int]
+    CVV_FIELD_NUMBER: _ClassVar[int]
+    number: str
+    expiration_date: str
+    cvv: str
+    def __init__(self, number: _Optional[str] = ..., expiration_date: _Optional[str] = ..., cvv: _Optional[str] = ...) -> None: ...
+
+class Address(_message.Message):
+    __slots__ = ("street", "city", "state", "zip", "country")
+    STREET_FIELD_NUMBER: _ClassVar[int]
+    CITY_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    ZIP_FIELD_NUMBER: _ClassVar[int]
+    COUNTRY_FIELD_NUMBER: _ClassVar[int]
+    street: str
+    city: str
+    state: str
+    zip: str
+    country: str
+    def __init__(self, street: _Optional[str] = ..., city: _Optional[str] = ..., state: _Optional[str] = ..., zip: _Optional[str] = ..., country: _Optional[str] = ...) -> None: ...
+
+class OrderData(_message.Message):
+    __slots__ = ("items", "user", "credit_card", "billing_address", "shipping_method", "gift_wrapping", "terms_accepted")
+    ITEMS_FIELD_NUMBER: _ClassVar[int]
+    USER_FIELD_NUMBER: _ClassVar[int]
+    CREDIT_CARD_FIELD_NUMBER: _ClassVar[int]
+    BILLING_ADDRESS_FIELD_NUMBER: _ClassVar[int]
+    SHIPPING_METHOD_FIELD_NUMBER: _ClassVar[int]
+    GIFT_WRAPPING_FIELD_NUMBER: _ClassVar[int]
+    TERMS_ACCEPTED_FIELD_NUMBER: _ClassVar[int]
+    items: _containers.RepeatedCompositeFieldContainer[OrderItem]
+    user: User
+    credit_card: CreditCard
+    billing_address: Address
+    shipping_method: str
+    gift_wrapping: bool
+    terms_accepted: bool
+    def __init__(self, items: _Optional[_Iterable[_Union[OrderItem, _Mapping]]] = ..., user: _Optional[_Union[User, _Mapping]] = ..., credit_card: _Optional[_Union[CreditCard, _Mapping]] = ..., billing_address: _Optional[_Union[Address, _Mapping]] = ..., shipping_method: _Optional[str] = ..., gift_wrapping: _Optional[bool] = ..., terms_accepted: _Optional[bool] = ...) -> None: ...
+
+class InitOrderRequest(_message.Message):
+    __slots__ = ("order_id", "order", "budget_ms")
+    ORDER_ID_FIELD_NUMBER: _ClassVar[int]
+    ORDER_FIELD_NUMBER: _ClassVar[int]
+    BUDGET_MS_FIELD_NUMBER: _ClassVar[int]
+    order_id: str
+    order: OrderData
+    budget_ms: int
+    def __init__(self, order_id: _Optional[str] = ..., order: _Optional[_Union[OrderData, _Mapping]] = ..., budget_ms: _Optional[int] = ...) -> None: ...
+
+class InitOrderResponse(_message.Message):
+    __slots__ = ("clock",)
+    CLOCK_FIELD_NUMBER: _ClassVar[int]
+    clock: VectorClock
+    def __init__(self, clock: _Optional[_Union[VectorClock, _Mapping]] = ...) -> None: ...
+
+class EventRequest(_message.Message):
+    __slots__ = ("order_id", "clock", "budget_ms")
+    ORDER_ID_FIELD_NUMBER: _ClassVar[int]
+    CLOCK_FIELD_NUMBER: _ClassVar[int]
+    BUDGET_MS_FIELD_NUMBER: _ClassVar[int]
+    order_id: str
+    clock: VectorClock
+    budget_ms: int
+    def __init__(self, order_id: _Optional[str] = ..., clock: _Optional[_Union[VectorClock, _Mapping]] = ..., budget_ms: _Optional[int] = ...) -> None: ...
+
+class EventAck(_message.Message):
+    __slots__ = ("delivery",)
+    DELIVERY_FIELD_NUMBER: _ClassVar[int]
+    delivery: Delivery
+    def __init__(self, delivery: _Optional[_Union[Delivery, str]] = ...) -> None: ...
+
+class ClearOrderRequest(_message.Message):
+    __slots__ = ("order_id", "final_clock")
+    ORDER_ID_FIELD_NUMBER: _ClassVar[int]
+    FINAL_CLOCK_FIELD_NUMBER: _ClassVar[int]
+    order_id: str
+    final_clock: VectorClock
+    def __init__(self, order_id: _Optional[str] = ..., final_clock: _Optional[_Union[VectorClock, _Mapping]] = ...) -> None: ...
+
+class ClearOrderResponse(_message.Message):
+    __slots__ = ("outcome", "clock")
+    OUTCOME_FIELD_NUMBER: _ClassVar[int]
+    CLOCK_FIELD_NUMBER: _ClassVar[int]
+    outcome: ClearOutcome
+    clock: VectorClock
+    def __init__(self, outcome: _Optional[_Union[ClearOutcome, str]] = ..., clock: _Optional[_Union[VectorClock, _Mapping]] = ...) -> None: ...
+
+class SuggestedBook(_message.Message):
+    __slots__ = ("book_id", "title", "author")
+    BOOK_ID_FIELD_NUMBER: _ClassVar[int]
+    TITLE_FIELD_NUMBER: _ClassVar[int]
+    AUTHOR_FIELD_NUMBER: _ClassVar[int]
+    book_id: str
+    title: str
+    author: str
+    def __init__(self, book_id: _Optional[str] = ..., title: _Optional[str] = ..., author: _Optional[str] = ...) -> None: ...
