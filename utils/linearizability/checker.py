@@ -131,8 +131,15 @@ def _partitions(model: Model[Any], history: Sequence[Operation]) -> list[list[Op
         if not isinstance(operation, Operation):
             raise TypeError(f"history must hold Operation values, got {operation!r}")
     parts = [list(history)] if model.partition is None else model.partition(history)
+    # A canonical order inside a partition makes the search (and its report) independent of the
+    # order the caller listed the operations in.
+    canonical = [sorted(part, key=_canonical_key) for part in parts if part]
     # Smallest first: a violation in a small partition is found before a big one eats the budget.
-    return sorted((part for part in parts if part), key=len)
+    return sorted(canonical, key=lambda part: (len(part), _canonical_key(part[0])))
+
+
+def _canonical_key(operation: Operation) -> tuple[float, float, int]:
+    return (operation.call, operation.return_time, operation.client_id)
 
 
 def _deadline(timeout_s: float | None) -> float:
