@@ -1,0 +1,155 @@
+"""The outgoing half of the transport: one ordered, bounded send queue and one sender thread per peer.
+
+One RPC is in flight per peer at a time, so a follower sees the leader's messages in the order the
+core produced them; contiguous APPENDs waiting in the queue are merged into one RPC (batching), and a
+full queue drops its oldest heartbeat (else its oldest message) instead of blocking the driver.
+Raft tolerates lost messages; the core resends what matters.
+"""
+from __future__ import annotations
+
+import collections
+import logging
+import threading
+from collections.abc import Callable
+
+import grpc
+
+from utils.pb.raft import raft_pb2 as pb
+from utils.pb.raft import raft_pb2_grpc
+from utils.raft import wire
+from utils.raft.core import Message, MessageType
+from utils.raft.options import RaftOptions
+
+log = logging.getLogger(__name__)
+
+
+def channel_options(options: RaftOptions) -> list[tuple[str, int]]:
+    # gRPC's default reconnect backoff grows to 120 s: a restarted peer would stay unreachable for
+    # minutes. Cap it near the election timeout instead.
+    return [
+        ("grpc.initial_reconnect_backoff_ms", 100),
+        ("grpc.min_reconnect_backoff_ms", 100),
+        ("grpc.max_reconnect_backoff_ms", 1000),
+        ("grpc.max_send_message_length", options.message_bytes_max),
+        ("grpc.max_receive_message_length", options.message_bytes_max),
+    ]
+
+
+def is_heartbeat(message: Message) -> bool:
+    return message.type is MessageType.APPEND and not message.entries
+
+
+def merge_appends(first: Message, second: Message, entries_max: int) -> Message | None:
+    """One APPEND equal to sending `first` then `second`, when `second` continues `first` exactly."""
+    if (first.type is not MessageType.APPEND or second.type is not MessageType.APPEND
+            or not first.entries or not second.entries or first.term != second.term
+            or first.context or second.context
+            or len(first.entries) + len(second.entries) > entries_max):
+        return None
+    last = first.entries[-1]
+    if second.index != last.index or second.log_term != last.term:
+        return None
+    return Message(type=MessageType.APPEND, sender=first.sender, recipient=first.recipient, term=first.term,
+                   log_term=first.log_term, index=first.index, entries=first.entries + second.entries,
+                   commit=max(first.commit, second.commit))
+
+
+class PeerSender:
+    """Sends one peer's messages in order and hands each response message to `deliver`."""
+
+    def __init__(self, peer_id: str, address: str, options: RaftOptions,
+                 deliver: Callable[[Message], None]) -> None:
+        self.peer_id = peer_id
+        self.address = address
+        self._options = options
+        self._deliver = deliver
+        self._queue: collections.deque[Message] = collections.deque()
+        self._cond = threading.Condition()
+        self._stopped = False
+        self._channel = grpc.insecure_channel(address, options=channel_options(options))
+        self._stub = raft_pb2_grpc.RaftStub(self._channel)
+        self._thread = threading.Thread(target=self._run, name=f"raft-send-{peer_id}", daemon=True)
+        self._reachable = True
+        self.sent_rpcs = 0
+        self.failed_rpcs = 0
+        self.dropped_messages = 0
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        with self._cond:
+            self._stopped = True
+            self._queue.clear()
+            self._cond.notify()
+        self._thread.join(timeout=self._options.rpc_timeout_s + 1.0)
+        self._channel.close()
+
+    def send(self, message: Message) -> None:
+        """Queues without blocking; when full, sheds the oldest heartbeat, else the oldest message."""
+        assert message.recipient == self.peer_id and message.type in wire.REQUEST_TYPES
+        with self._cond:
+            if self._stopped:
+                return
+            if len(self._queue) >= self._options.send_queue_max:
+                self._shed_one()
+            self._queue.append(message)
+            self._cond.notify()
+
+    def _shed_one(self) -> None:
+        for position, queued in enumerate(self._queue):
+            if is_heartbeat(queued):
+                del self._queue[position]
+                break
+        else:
+            self._queue.popleft()
+        self.dropped_messages += 1
+
+    def _next(self) -> Message | None:
+        with self._cond:
+            while not self._queue and not self._stopped:
+                self._cond.wait()
+            if self._stopped:
+                return None
+            message = self._queue.popleft()
+            while self._queue:
+                merged = merge_appends(message, self._queue[0], self._options.coalesced_entries_max)
+                if merged is None:
+                    break
+                self._queue.popleft()
+                message = merged
+            return message
+
+    def _run(self) -> None:
+        while (message := self._next()) is not None:
+            reply = self._call(message)
+            if reply is not None:
+                response = wire.reply_from_wire(reply)
+                if response is not None:
+                    self._deliver(response)
+
+    def _call(self, m: Message) -> pb.PeerReply | None:
+        timeout_s = self._options.rpc_timeout_s
+        try:
+            if m.type in (MessageType.PRE_VOTE, MessageType.VOTE):
+                reply = self._stub.RequestVote(wire.vote_request_to_wire(m), timeout=timeout_s)
+            elif m.type is MessageType.APPEND:
+                reply = self._stub.AppendEntries(wire.append_request_to_wire(m), timeout=timeout_s)
+            elif m.type is MessageType.SNAPSHOT:
+                reply = self._stub.InstallSnapshot(wire.snapshot_request_to_wire(m),
+                                                   timeout=self._options.snapshot_rpc_timeout_s)
+            else:
+                assert m.type is MessageType.TIMEOUT_NOW
+                reply = self._stub.TimeoutNow(wire.timeout_now_to_wire(m), timeout=timeout_s)
+        except grpc.RpcError as error:
+            self.failed_rpcs += 1
+            if self._reachable:  # log the transition, not every failed heartbeat
+                self._reachable = False
+                log.info("raft peer unreachable", extra={"peer": self.peer_id, "address": self.address,
+                                                         "code": str(error.code()), "rpc": m.type.name})
+            return None
+        self.sent_rpcs += 1
+        if not self._reachable:
+            self._reachable = True
+            log.info("raft peer reachable again", extra={"peer": self.peer_id, "address": self.address})
+        return reply

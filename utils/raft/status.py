@@ -1,0 +1,24 @@
+"""A replica's externally visible state: what `RaftNode.status()` and the Status RPC report.
+
+Built by the driver after every loop iteration, so reading it never waits on the loop.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from utils.raft.core import Role
+
+
+@dataclass(frozen=True, slots=True)
+class RaftStatus:
+    node_id: str
+    role: Role
+    term: int
+    leader_id: str | None
+    leader_address: str | None
+    commit_index: int
+    applied_index: int
+    last_index: int
+    snapshot_index: int
+    log_entries: int            # entries retained in the durable log (after compaction)
+    running: bool = True
