@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import random
 import sys
 import time
 from pathlib import Path
@@ -15,6 +16,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from utils.linearizability import (  # noqa: E402
     CheckResult,
+    Operation,
     check_operations,
     kv_model,
     parse_jepsen_etcd_log,
@@ -60,7 +62,43 @@ def main() -> int:
           f"total: {total_s:.2f} s  (budget {args.budget_s} s each)")
     for elapsed_s, name, result in sorted(timings, reverse=True)[: args.slowest]:
         print(f"  {name:16s} {elapsed_s:7.3f} s  {result.value}")
+    wrong += synthetic_scale(args.budget_s)
     return 1 if wrong else 0
+
+
+def synthetic_register_history(operations_total: int, clients: int, seed: int) -> list[Operation]:
+    """A linearizable register history of the length a simulation produces: the i-th operation
+    takes effect at time i and its interval is widened by up to `clients` time units each side."""
+    rng = random.Random(seed)
+    state: int | None = None
+    history = []
+    for point in range(operations_total):
+        call, return_time = point - rng.random() * clients, point + rng.random() * clients
+        draw = rng.random()
+        if draw < 0.5:
+            history.append(Operation(point, ("read", None), call, state, return_time))
+        elif draw < 0.8:
+            state = rng.randrange(5)
+            history.append(Operation(point, ("write", state), call, None, return_time))
+        else:
+            expected, new = rng.randrange(5), rng.randrange(5)
+            swapped = state == expected
+            state = new if swapped else state
+            history.append(Operation(point, ("cas", (expected, new)), call, swapped, return_time))
+    return history
+
+
+def synthetic_scale(budget_s: float) -> int:
+    print("synthetic linearizable register histories (seed 1):")
+    wrong = 0
+    for operations_total, clients in [(1000, 5), (5000, 5), (1000, 10)]:
+        history = synthetic_register_history(operations_total, clients, seed=1)
+        begin = time.perf_counter()
+        result = check_operations(register_model, history, timeout_s=budget_s)
+        elapsed_s = time.perf_counter() - begin
+        wrong += result is CheckResult.ILLEGAL
+        print(f"  {operations_total:5d} ops, overlap {clients:2d}: {elapsed_s:7.3f} s  {result.value}")
+    return wrong
 
 
 if __name__ == "__main__":

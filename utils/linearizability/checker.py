@@ -100,9 +100,6 @@ def _search(model: Model[Any], operations: Sequence[Operation], deadline: float)
                     next_entry[before] = after
                     if after != _NONE:
                         prev_entry[after] = before
-                    if len(stack) > best_depth:
-                        best_depth = len(stack)
-                        best_order = tuple(operation_of[item[0]] for item in stack)
                     entry = next_entry[0]
                     continue
             entry = next_entry[entry]
@@ -111,6 +108,11 @@ def _search(model: Model[Any], operations: Sequence[Operation], deadline: float)
             return _SearchOutcome(CheckResult.OK, best_order)
         if not stack:
             return _SearchOutcome(CheckResult.ILLEGAL, best_order)
+        # Snapshot the deepest linearization when leaving it, not on every push: an ILLEGAL search
+        # backtracks out of every configuration, and an OK one never needs the snapshot.
+        if len(stack) > best_depth:
+            best_depth = len(stack)
+            best_order = tuple(operation_of[item[0]] for item in stack)
         entry, state, linearized = stack.pop()
         # Unlift in the reverse order of the lift (dancing links).
         return_entry = match[entry]
