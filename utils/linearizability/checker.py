@@ -27,6 +27,49 @@ class _SearchOutcome:
     best_order: tuple[int, ...]  # operation indices of the longest linearization found, in order
 
 
+@dataclass(frozen=True, slots=True)
+class _EntryList:
+    """The call and return events of a history as a doubly linked list over array slots.
+
+    Slot 0 is the head sentinel; slot 1 + k holds the k-th event in time order. The lists are
+    mutated in place by the search (lift/unlift); the dataclass only groups them.
+    """
+
+    next_entry: list[int]
+    prev_entry: list[int]
+    operation_of: list[int]
+    match: list[int]  # for a call slot: its return slot; _NONE for a return slot
+    unknown_return: list[bool]  # a return slot of an operation with return_time = inf
+
+    @staticmethod
+    def build(operations: Sequence[Operation]) -> _EntryList:
+        count = len(operations)
+        # Calls before returns at equal times: touching intervals count as concurrent.
+        events = sorted(
+            [(operation.call, 0, index) for index, operation in enumerate(operations)]
+            + [(operation.return_time, 1, index) for index, operation in enumerate(operations)]
+        )
+        size = 2 * count + 1
+        next_entry = list(range(1, size + 1))
+        next_entry[-1] = _NONE
+        entries = _EntryList(
+            next_entry=next_entry,
+            prev_entry=list(range(-1, size - 1)),
+            operation_of=[0] * size,
+            match=[_NONE] * size,
+            unknown_return=[False] * size,
+        )
+        call_entry_of = [0] * count
+        for position, (_time, kind, index) in enumerate(events, start=1):
+            entries.operation_of[position] = index
+            if kind == 0:
+                call_entry_of[index] = position
+            else:
+                entries.match[call_entry_of[index]] = position
+                entries.unknown_return[position] = operations[index].is_outcome_unknown
+        return entries
+
+
 def _search(model: Model[Any], operations: Sequence[Operation], deadline: float) -> _SearchOutcome:
     """Lowe's just-in-time linearization over a doubly linked list of call/return entries.
 
@@ -38,31 +81,12 @@ def _search(model: Model[Any], operations: Sequence[Operation], deadline: float)
     means every finite operation is placed, and the unknown ones left are taken to never have
     happened. Memoising (linearized bitset, state) cuts revisits (Lowe 2016 §4).
     """
-    count = len(operations)
-    # Entry 0 is the head sentinel; entry 1 + k is the k-th event in time order.
-    events = sorted(
-        [(operation.call, 0, index) for index, operation in enumerate(operations)]
-        + [(operation.return_time, 1, index) for index, operation in enumerate(operations)]
-    )
-    size = 2 * count + 1
-    next_entry = list(range(1, size + 1))
-    next_entry[-1] = _NONE
-    prev_entry = list(range(-1, size - 1))
-    operation_of = [0] * size
-    match = [_NONE] * size  # for a call entry: its return entry; _NONE for a return entry
-    unknown_return = [False] * size  # a return entry of an operation with return_time = inf
-    call_entry_of = [0] * count
-    for position, (_time, kind, index) in enumerate(events, start=1):
-        operation_of[position] = index
-        if kind == 0:
-            call_entry_of[index] = position
-        else:
-            match[call_entry_of[index]] = position
-            unknown_return[position] = operations[index].return_time == math.inf
+    entries = _EntryList.build(operations)
+    next_entry, prev_entry = entries.next_entry, entries.prev_entry
+    operation_of, match, unknown_return = entries.operation_of, entries.match, entries.unknown_return
     inputs = [operation.input for operation in operations]
     outputs = [
-        UNKNOWN_OUTPUT if operation.return_time == math.inf else operation.output
-        for operation in operations
+        UNKNOWN_OUTPUT if operation.is_outcome_unknown else operation.output for operation in operations
     ]
     step = model.step
 
@@ -87,7 +111,11 @@ def _search(model: Model[Any], operations: Sequence[Operation], deadline: float)
             if legal:
                 new_linearized = linearized | (1 << index)
                 key = (new_linearized, new_state)
-                if key not in seen:
+                try:
+                    is_new = key not in seen
+                except TypeError as error:
+                    raise TypeError(f"model states must be hashable, got {new_state!r}") from error
+                if is_new:
                     seen.add(key)
                     stack.append((entry, state, linearized))
                     state, linearized = new_state, new_linearized

@@ -6,6 +6,7 @@ Histories are hand-made register and KV histories.
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import pytest
 
@@ -153,3 +154,9 @@ def test_unknown_operation_the_model_never_accepts_is_left_out() -> None:
     assert check_operations(account, history) is CheckResult.OK
     history.append(Operation(2, ("balance",), 5, -3, 6))
     assert check_operations(account, history) is CheckResult.ILLEGAL
+
+
+def test_unhashable_model_state_is_a_clear_misuse() -> None:
+    model: Model[Any] = Model(init=list, step=lambda state, input, output: (True, [*state, input]))
+    with pytest.raises(TypeError, match="must be hashable"):
+        check_operations(model, [Operation(0, "x", 0, None, 1)])
