@@ -24,7 +24,8 @@ from utils.linearizability import (  # noqa: E402
     register_model,
 )
 
-DEFAULT_DATA_DIR = os.environ.get("LINEARIZABILITY_DATA_DIR", "/work/shared/linearizability")
+DEFAULT_DATA_DIR = os.environ.get(
+    "LINEARIZABILITY_DATA_DIR", str(Path(__file__).resolve().parents[1].parent / "shared" / "linearizability"))
 
 
 def main() -> int:

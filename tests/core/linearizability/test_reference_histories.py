@@ -1,6 +1,6 @@
 """The checker against the reference Jepsen etcd and KV histories, whose verdicts are known.
 
-Data: LINEARIZABILITY_DATA_DIR, default /work/shared/linearizability (see its README.md).
+Data: LINEARIZABILITY_DATA_DIR, default ../shared/linearizability beside the repository (see its README.md).
 """
 
 from __future__ import annotations
@@ -20,7 +20,8 @@ from utils.linearizability import (
     register_model,
 )
 
-DATA_DIR = Path(os.environ.get("LINEARIZABILITY_DATA_DIR", "/work/shared/linearizability"))
+DATA_DIR = Path(os.environ.get("LINEARIZABILITY_DATA_DIR",
+                               Path(__file__).resolve().parents[3].parent / "shared" / "linearizability"))
 # Every history decides in under a second here; the budget only stops a regression from hanging CI.
 HISTORY_BUDGET_S = 30.0
 ETCD_HISTORIES_TOTAL = 102
