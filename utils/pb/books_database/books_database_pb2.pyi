@@ -16,6 +16,7 @@ class Reason(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     STALE_TERM: _ClassVar[Reason]
     UNKNOWN_TRANSACTION: _ClassVar[Reason]
     CONFLICT: _ClassVar[Reason]
+    MALFORMED_COMMAND: _ClassVar[Reason]
 
 class Vote(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -36,6 +37,7 @@ ALREADY_ABORTED: Reason
 STALE_TERM: Reason
 UNKNOWN_TRANSACTION: Reason
 CONFLICT: Reason
+MALFORMED_COMMAND: Reason
 VOTE_UNSPECIFIED: Vote
 VOTE_COMMIT: Vote
 VOTE_ABORT: Vote

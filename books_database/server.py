@@ -1,0 +1,214 @@
+"""The BooksDatabase servicer: parse the request → propose or read through Raft → map the result to a reply.
+
+Only the primary serves; a follower redirects (FAILED_PRECONDITION + x-leader-address). Status is local.
+"""
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any, NoReturn, Protocol, TypeVar
+
+import grpc
+
+from books_database.commands import (
+    AbortTransaction,
+    Command,
+    CommandError,
+    CommitTransaction,
+    DecrementStock,
+    IncrementStock,
+    Item,
+    PrepareTransaction,
+    encode_command,
+)
+from books_database.results import BookView, Reason, Refused, StockChanged, Transaction, TransactionEnded, TxState, Vote
+from books_database.state_machine import BooksStateMachine
+from utils.pb.books_database import books_database_pb2 as pb
+from utils.pb.books_database import books_database_pb2_grpc as pb_grpc
+from utils.raft.errors import NotLeader, RaftUnavailable
+from utils.raft.status import RaftStatus
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+LEADER_ADDRESS_KEY = "x-leader-address"
+LEADER_ID_KEY = "x-leader-id"
+REASON_KEY = "x-reason"
+OUTCOME_UNKNOWN_KEY = "x-outcome-unknown"
+REPLY_MARGIN_S = 0.05   # answer this long before the caller's deadline, so it gets our status, not its own timeout
+
+_REFUSAL_CODES: dict[Reason, grpc.StatusCode] = {
+    Reason.UNKNOWN_BOOK: grpc.StatusCode.NOT_FOUND,
+    Reason.UNKNOWN_TRANSACTION: grpc.StatusCode.NOT_FOUND,
+    Reason.STALE_TERM: grpc.StatusCode.FAILED_PRECONDITION,
+    Reason.CONFLICT: grpc.StatusCode.FAILED_PRECONDITION,
+    Reason.MALFORMED_COMMAND: grpc.StatusCode.INTERNAL,
+}
+_TX_STATES = {TxState.PREPARED: pb.PREPARED, TxState.COMMITTED: pb.COMMITTED, TxState.ABORTED: pb.ABORTED}
+
+
+class ReplicaNode(Protocol):
+    """What the servicer needs from utils.raft.RaftNode (a fake in unit tests)."""
+
+    def propose(self, command: bytes, timeout_s: float | None = None) -> Any: ...
+    def read(self, fn: Callable[[Any], T], timeout_s: float | None = None) -> T: ...
+    def read_local(self, fn: Callable[[Any], T]) -> tuple[int, T]: ...
+    def status(self) -> RaftStatus: ...
+
+
+class BooksDatabaseServicer(pb_grpc.BooksDatabaseServicer):
+    def __init__(self, node: ReplicaNode, address: str, request_timeout_s: float) -> None:
+        self._node = node
+        self._address = address
+        self._request_timeout_s = request_timeout_s
+
+    # ---- reads ---------------------------------------------------------------------------------
+
+    def ReadStock(self, request: pb.ReadStockRequest, context: grpc.ServicerContext) -> pb.ReadStockResponse:
+        book = self._read(context, lambda m: m.book(request.book_id))
+        if book is None:
+            _abort(context, grpc.StatusCode.NOT_FOUND, f"no book with id {request.book_id!r}", Reason.UNKNOWN_BOOK)
+        return pb.ReadStockResponse(book_id=book.id, stock=book.stock, reserved=book.reserved,
+                                    available=book.available)
+
+    def ListBooks(self, request: pb.ListBooksRequest, context: grpc.ServicerContext) -> pb.ListBooksResponse:
+        return pb.ListBooksResponse(books=[_book(b) for b in self._read(context, lambda m: m.books())])
+
+    def GetTransaction(self, request: pb.GetTransactionRequest,
+                       context: grpc.ServicerContext) -> pb.GetTransactionResponse:
+        tx: Transaction | None = self._read(context, lambda m: m.transaction(request.tx_id))
+        if tx is None:
+            _abort(context, grpc.StatusCode.NOT_FOUND, f"no transaction {request.tx_id!r}", Reason.UNKNOWN_TRANSACTION)
+        return pb.GetTransactionResponse(tx_id=tx.tx_id, state=_TX_STATES[tx.state], items=_items(tx.items),
+                                         coordinator_term=tx.coordinator_term, reason=_reason(tx.reason))
+
+    # ---- stock writes --------------------------------------------------------------------------
+
+    def DecrementStock(self, request: pb.StockChangeRequest, context: grpc.ServicerContext) -> pb.StockChangeResponse:
+        command = _parse(context, lambda: DecrementStock(request.book_id, request.amount, request.request_id))
+        return _stock_reply(context, self._propose(context, command))
+
+    def IncrementStock(self, request: pb.StockChangeRequest, context: grpc.ServicerContext) -> pb.StockChangeResponse:
+        command = _parse(context, lambda: IncrementStock(request.book_id, request.amount, request.request_id))
+        return _stock_reply(context, self._propose(context, command))
+
+    # ---- 2PC participant -----------------------------------------------------------------------
+
+    def PrepareTransaction(self, request: pb.PrepareRequest, context: grpc.ServicerContext) -> pb.PrepareResponse:
+        command = _parse(context, lambda: PrepareTransaction.of(
+            request.tx_id, [Item(i.book_id, i.quantity) for i in request.items], request.coordinator_term))
+        result = self._propose(context, command)
+        if not isinstance(result, Vote):
+            _refuse(context, result)
+        return pb.PrepareResponse(tx_id=result.tx_id, vote=pb.VOTE_COMMIT if result.commit else pb.VOTE_ABORT,
+                                  reservations=_items(result.reservations), reason=_reason(result.reason),
+                                  detail=result.detail, state=_TX_STATES[result.state])
+
+    def CommitTransaction(self, request: pb.CommitRequest, context: grpc.ServicerContext) -> pb.TransactionOutcome:
+        command = _parse(context, lambda: CommitTransaction(request.tx_id, request.coordinator_term))
+        return _outcome(context, self._propose(context, command))
+
+    def AbortTransaction(self, request: pb.AbortRequest, context: grpc.ServicerContext) -> pb.TransactionOutcome:
+        command = _parse(context, lambda: AbortTransaction(request.tx_id, request.coordinator_term))
+        return _outcome(context, self._propose(context, command))
+
+    # ---- this replica --------------------------------------------------------------------------
+
+    def Status(self, request: pb.StatusRequest, context: grpc.ServicerContext) -> pb.StatusResponse:
+        status = self._node.status()
+        reply = pb.StatusResponse(
+            node_id=status.node_id, address=self._address, role=status.role.value if status.running else "stopped",
+            term=status.term, leader_id=status.leader_id or "", leader_address=status.leader_address or "",
+            commit_index=status.commit_index, applied_index=status.applied_index, log_size=status.log_entries,
+            snapshot_index=status.snapshot_index)
+        try:
+            applied, (state_hash, fence) = self._node.read_local(
+                lambda store: store.query(lambda m: (m.state_hash(), m.highest_coordinator_term)))
+        except RaftUnavailable:
+            return reply  # stopping: the Raft fields still help an operator
+        reply.applied_index, reply.state_hash, reply.highest_coordinator_term = applied, state_hash, fence
+        return reply
+
+    # ---- Raft, with errors mapped to status codes ----------------------------------------------
+
+    def _timeout_s(self, context: grpc.ServicerContext) -> float:
+        remaining = context.time_remaining()
+        if remaining is None:
+            return self._request_timeout_s
+        return max(0.001, min(self._request_timeout_s, remaining - REPLY_MARGIN_S))
+
+    def _propose(self, context: grpc.ServicerContext, command: Command) -> Any:
+        try:
+            return self._node.propose(encode_command(command), timeout_s=self._timeout_s(context))
+        except (NotLeader, RaftUnavailable) as error:
+            _raft_error(context, error)
+
+    def _read(self, context: grpc.ServicerContext, fn: Callable[[BooksStateMachine], T]) -> T:
+        try:
+            return self._node.read(lambda store: store.query(fn), timeout_s=self._timeout_s(context))
+        except (NotLeader, RaftUnavailable) as error:
+            _raft_error(context, error)
+
+
+def _raft_error(context: grpc.ServicerContext, error: NotLeader | RaftUnavailable) -> NoReturn:
+    if isinstance(error, NotLeader):
+        if error.leader_address:
+            context.set_trailing_metadata(((LEADER_ADDRESS_KEY, error.leader_address),
+                                           (LEADER_ID_KEY, error.leader_id or "")))
+            context.abort(grpc.StatusCode.FAILED_PRECONDITION,
+                          f"not the primary; the primary is {error.leader_id} at {error.leader_address}")
+        context.abort(grpc.StatusCode.UNAVAILABLE, "no primary elected yet; retry shortly")
+    if error.overloaded:
+        context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED, f"primary overloaded: {error.reason}")
+    # Two replicas down, or leadership lost mid-write. A write retried with its request id / tx id is
+    # applied at most once, so UNAVAILABLE (retry) is the honest code even when the outcome is unknown.
+    if error.outcome_unknown:
+        context.set_trailing_metadata(((OUTCOME_UNKNOWN_KEY, "1"),))
+    context.abort(grpc.StatusCode.UNAVAILABLE, f"no quorum: {error.reason}")
+
+
+def _parse(context: grpc.ServicerContext, build: Callable[[], Command]) -> Any:
+    try:
+        return build()
+    except CommandError as error:
+        context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(error))
+
+
+def _abort(context: grpc.ServicerContext, code: grpc.StatusCode, detail: str, reason: Reason) -> NoReturn:
+    context.set_trailing_metadata(((REASON_KEY, reason.value),))
+    context.abort(code, detail)
+
+
+def _refuse(context: grpc.ServicerContext, result: Any) -> NoReturn:
+    if isinstance(result, Refused):
+        _abort(context, _REFUSAL_CODES[result.reason], result.detail, result.reason)
+    if isinstance(result, Exception):  # the state machine raised: the runtime hands the error to the proposer
+        log.error("state machine error", extra={"error": repr(result)})
+    context.abort(grpc.StatusCode.INTERNAL, f"unexpected result {type(result).__name__}")
+
+
+def _stock_reply(context: grpc.ServicerContext, result: Any) -> pb.StockChangeResponse:
+    if not isinstance(result, StockChanged):
+        _refuse(context, result)
+    return pb.StockChangeResponse(success=result.ok, book_id=result.book_id, stock=result.stock,
+                                  reserved=result.reserved, available=result.available, reason=_reason(result.reason))
+
+
+def _outcome(context: grpc.ServicerContext, result: Any) -> pb.TransactionOutcome:
+    if not isinstance(result, TransactionEnded):
+        _refuse(context, result)
+    return pb.TransactionOutcome(tx_id=result.tx_id, state=_TX_STATES[result.state])
+
+
+def _book(book: BookView) -> pb.Book:
+    return pb.Book(id=book.id, title=book.title, author=book.author, category=book.category, price=book.price,
+                   stock=book.stock, reserved=book.reserved, available=book.available)
+
+
+def _items(items: tuple[Item, ...]) -> list[pb.Item]:
+    return [pb.Item(book_id=i.book_id, quantity=i.quantity) for i in items]
+
+
+def _reason(reason: Reason | None) -> Any:
+    return pb.Reason.Value(reason.value) if reason is not None else pb.REASON_UNSPECIFIED
+
