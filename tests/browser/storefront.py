@@ -9,11 +9,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, Page, ViewportSize, expect
 
 PAGE_READY_TIMEOUT_MS = 10_000
-WIDE = {"width": 1280, "height": 900}
-NARROW = {"width": 390, "height": 844}   # a phone held upright
+WIDE: ViewportSize = {"width": 1280, "height": 900}
+NARROW: ViewportSize = {"width": 390, "height": 844}   # a phone held upright
 
 GOOD_BUYER: dict[str, str] = {
     "userName": "Ada Lovelace", "contact": "ada@example.com", "cardNumber": "4111 1111 1111 1111",
@@ -31,7 +31,7 @@ class Storefront:
     errors: list[str] = field(default_factory=list)
 
     @classmethod
-    def open(cls, browser: Browser, base_url: str, viewport: dict[str, int] | None = None) -> Storefront:
+    def open(cls, browser: Browser, base_url: str, viewport: ViewportSize | None = None) -> Storefront:
         context = browser.new_context(viewport=viewport or WIDE)
         page = context.new_page()
         store = cls(page, base_url.rstrip("/"))
