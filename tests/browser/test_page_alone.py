@@ -122,7 +122,7 @@ def test_without_the_api_the_page_says_so_and_offers_a_retry(store: Storefront, 
     store.screenshot(screenshots, "api-unreachable", full_page=False)
 
 
-def test_a_bad_card_is_caught_in_the_page_before_anything_is_sent(store: Storefront) -> None:
+def test_a_bad_card_is_caught_in_the_page_before_anything_is_sent(store: Storefront, screenshots: Path) -> None:
     sent: list[str] = []
     store.page.on("request", lambda request: sent.append(request.url) if request.url.endswith("/checkout") else None)
     store.goto("#/checkout")
@@ -134,6 +134,7 @@ def test_a_bad_card_is_caught_in_the_page_before_anything_is_sent(store: Storefr
     assert store.field_error("userName") == ""                      # good fields carry no error
     summary = store.page.locator("#form-errors")
     assert summary.is_visible() and summary.evaluate("e => e === document.activeElement")
+    store.screenshot(screenshots, "checkout-errors-in-the-page")
     # The summary's link takes a keyboard user to the field; typing there clears its error.
     summary.get_by_role("link", name="Card number", exact=False).press("Enter")
     assert store.page.evaluate("document.activeElement.id") == "cardNumber"
@@ -142,7 +143,7 @@ def test_a_bad_card_is_caught_in_the_page_before_anything_is_sent(store: Storefr
     assert sent == [], "an order the page knows is bad must not be sent"
 
 
-def test_keyboard_and_narrow_screen(browser: Any, page_only: RunningFleet) -> None:
+def test_keyboard_and_narrow_screen(browser: Any, page_only: RunningFleet, screenshots: Path) -> None:
     store = Storefront.open(browser, f"http://127.0.0.1:{page_only.settings.frontend_port}", viewport=NARROW)
     try:
         store.goto("#/checkout")
@@ -153,6 +154,8 @@ def test_keyboard_and_narrow_screen(browser: Any, page_only: RunningFleet) -> No
         for route in ("#/shop", "#/checkout", "#/cluster"):
             store.goto(route)
             assert store.horizontal_overflow_px() <= 0, f"{route} scrolls sideways on a phone"
+        store.goto("#/checkout")
+        store.screenshot(screenshots, "phone-checkout", full_page=False)
         # Every form control has a label a screen reader can announce.
         unlabeled = store.page.evaluate("""[...document.querySelectorAll('input')]
             .filter(i => !(i.labels && i.labels.length) && !i.getAttribute('aria-label')).map(i => i.id)""")
