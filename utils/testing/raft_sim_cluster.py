@@ -246,13 +246,24 @@ class Cluster:
             self.tick()
         raise AssertionError(f"condition not reached within {ticks_max} ticks")
 
-    def elect(self, node_id: NodeId) -> None:
-        """Makes node_id leader: it campaigns at once (as on TIMEOUT_NOW), then the cluster settles."""
+    def elect(self, node_id: NodeId, keep: Callable[[Message], bool] | None = None) -> None:
+        """Makes node_id leader: it campaigns at once (as on TIMEOUT_NOW), then the cluster settles.
+
+        A first campaign may only teach the candidate a higher term; it retries a few times.
+        """
         candidate = self.nodes[node_id]
-        candidate.raw.step(Message(MessageType.TIMEOUT_NOW, self._any_other(node_id), node_id,
-                                   max(candidate.raw.term, 1)))
-        self.deliver_all()
-        assert candidate.raw.role is Role.LEADER, (node_id, candidate.raw.role)
+        other = self._any_other(node_id)
+        for _ in range(3):
+            if candidate.raw.role is not Role.FOLLOWER:
+                # As if a peer answered with a higher term: the candidate steps down to retry.
+                candidate.raw.step(Message(MessageType.VOTE_RESPONSE, other, node_id,
+                                           candidate.raw.term + 1, reject=True))
+            candidate.raw.step(Message(MessageType.TIMEOUT_NOW, other, node_id,
+                                       max(candidate.raw.term, 1)))
+            self.deliver_all(keep=keep)
+            if candidate.raw.role is Role.LEADER:
+                return
+        raise AssertionError(f"{node_id} could not be elected: {candidate.raw.status()}")
 
     def _any_other(self, node_id: NodeId) -> NodeId:
         return next(p for p in self.ids if p != node_id)

@@ -5,7 +5,7 @@ handles what; election.py, leader.py and follower.py hold the per-role rules.
 """
 from __future__ import annotations
 
-from random import Random
+from typing import TYPE_CHECKING
 
 from utils.raft.core import election, follower, leader, replication
 from utils.raft.core.log import RaftLog
@@ -28,6 +28,9 @@ from utils.raft.core.types import (
 from utils.raft.core.validate import malformed_reason
 
 _VOTE_REQUESTS = (MessageType.VOTE, MessageType.PRE_VOTE)
+
+if TYPE_CHECKING:
+    from random import Random  # the injected generator's type only; no global randomness
 
 
 class Raft:

@@ -5,7 +5,7 @@ It decides what each Ready holds and enforces the Ready/advance handshake; persi
 """
 from __future__ import annotations
 
-from random import Random
+from typing import TYPE_CHECKING
 
 from utils.raft.core import leader
 from utils.raft.core.raft import Raft
@@ -20,6 +20,9 @@ from utils.raft.core.types import (
     SoftState,
     Status,
 )
+
+if TYPE_CHECKING:
+    from random import Random  # the injected generator's type only; no global randomness
 
 
 class RawNode:

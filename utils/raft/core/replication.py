@@ -70,6 +70,10 @@ def send_heartbeat(r: Raft, to: NodeId, context: bytes) -> None:
             return  # the probe doubles as this round's heartbeat
     log = r.log
     prev_index = pr.match
+    if pr.state is ProgressState.REPLICATE and pr.inflights and pr.stalled_ticks >= r.config.heartbeat_ticks:
+        # No acknowledgement for a whole interval: probe the end of what we sent, so a lost
+        # APPEND shows up as a rejection (etcd does the same on heartbeat responses).
+        prev_index = pr.next - 1
     prev_term = log.term(prev_index)
     if prev_term is None:  # match point compacted away: a pure liveness ping
         prev_index, prev_term = 0, 0
