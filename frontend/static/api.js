@@ -121,7 +121,7 @@ function replicasOf(group) {
   return Object.entries(replicas).map(([id, r]) => normalizeReplica(r, id));
 }
 
-/** {groups: {order_executor: [replica], books_database: [replica]}, queueDepth} */
+/** {groups: {order_executor: [replica], books_database: [replica]}, queueDepth, queueLeased} */
 export function normalizeCluster(raw) {
   const source = raw?.groups ?? raw ?? {};
   const groups = {};
@@ -132,7 +132,8 @@ export function normalizeCluster(raw) {
   }
   const queue = raw?.queue ?? raw?.order_queue ?? {};
   const queueDepth = numberOrNull(firstDefined(raw, "queueDepth", "queue_depth") ?? firstDefined(queue, "depth"));
-  return { groups, queueDepth };
+  const queueLeased = numberOrNull(firstDefined(raw, "queueLeased", "queue_leased") ?? firstDefined(queue, "leased"));
+  return { groups, queueDepth, queueLeased };
 }
 
 export async function fetchCluster(timeoutMs) {

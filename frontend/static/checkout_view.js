@@ -36,16 +36,23 @@ export class CheckoutView {
     this.onPlaced = onPlaced;
     this.form = byId("checkout-form");
     this.sending = false;
+    // One key per order attempt: kept while the shopper retries the same order after no answer (the server
+    // replays its first response), dropped when the form or cart changes or the server has answered.
+    this.idempotencyKey = null;
     this.form.addEventListener("submit", (event) => {
       event.preventDefault();
       this.submit();
     });
     // A corrected field loses its error as soon as it is edited.
     this.form.addEventListener("input", (event) => {
+      this.idempotencyKey = null;
       const field = event.target.name === "shippingMethod" ? "shippingMethod" : event.target.id;
       if (field) this.setFieldError(field, "");
     });
-    cart.onChange(() => this.renderSummary());
+    cart.onChange(() => {
+      this.idempotencyKey = null;
+      this.renderSummary();
+    });
   }
 
   show() {
@@ -83,7 +90,7 @@ export class CheckoutView {
     const slot = document.getElementById(`${field}-error`);
     if (slot) slot.textContent = message;
     const input = document.getElementById(field);
-    if (input && input.id !== "checkout-summary") {
+    if (input) {
       if (message) input.setAttribute("aria-invalid", "true");
       else input.removeAttribute("aria-invalid");
     }
@@ -148,9 +155,14 @@ export class CheckoutView {
     button.textContent = "Placing order…";
     this.form.setAttribute("aria-busy", "true");
     try {
-      const reply = await submitCheckout(checkoutRequest(values, items), newIdempotencyKey());
+      this.idempotencyKey ??= newIdempotencyKey();
+      const reply = await submitCheckout(checkoutRequest(values, items), this.idempotencyKey);
+      this.idempotencyKey = null;
       this.handleReply(reply ?? {});
     } catch (error) {
+      // No answer, or the first attempt still running: a retry must carry the same key.
+      const retryable = error instanceof ApiError && (error.unreachable || error.status === 409);
+      if (!retryable) this.idempotencyKey = null;
       if (error instanceof ApiError && error.problem && [400, 422].includes(error.status)) {
         const { fields, general } = problemFieldErrors(error.problem);
         this.showErrors(fields, general, "The store could not accept this order");

@@ -60,10 +60,11 @@ export class ClusterView {
   }
 
   render() {
-    const { groups, queueDepth } = this.cluster;
+    const { groups, queueDepth, queueLeased } = this.cluster;
     replaceChildren(byId("cluster-view"),
       h("p", { class: "queue-depth" }, "Orders waiting in the queue: ",
-        h("strong", { id: "queue-depth" }, queueDepth ?? "unknown")),
+        h("strong", { id: "queue-depth" }, queueDepth ?? "unknown"),
+        queueLeased !== null ? ` · being executed: ${queueLeased}` : null),
       GROUPS.map((group) => this.group(group, groups[group])));
   }
 
