@@ -1,0 +1,267 @@
+"""The orchestrator's side of the validation flow: initialise TV, FD and S, start the flow, await its outcome.
+
+The services order the events themselves (vector clocks, DESIGN §3); this module only starts the flow, waits
+for the FlowReport with a deadline, and afterwards broadcasts the final clock so each service can clear.
+"""
+from __future__ import annotations
+
+import contextvars
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from orchestrator.flow_report import FlowReportServicer, FlowWaiters, WaitersFull
+from utils.flow.checkout import VALIDATION_SERVICES, Service, message_events
+from utils.flow.order import Order
+from utils.flow.order_wire import order_from_json, order_to_proto
+from utils.flow.outcome import FlowResult, FlowStatus
+from utils.flow.transport import service_address
+from utils.pb.common import common_pb2
+from utils.pb.fraud_detection import fraud_detection_pb2_grpc
+from utils.pb.orchestrator import flow_report_pb2, flow_report_pb2_grpc
+from utils.pb.suggestions import suggestions_pb2_grpc
+from utils.pb.transaction_verification import transaction_verification_pb2_grpc
+from utils.rpc.client import call, open_channel
+from utils.rpc.server import GrpcService
+from utils.settings import FleetSettings
+from utils.telemetry import meter
+from utils.vclock import VectorClock
+
+log = logging.getLogger(__name__)
+
+FLOW_REPORT_SERVICE = flow_report_pb2.DESCRIPTOR.services_by_name["FlowReport"].full_name
+_STUBS: dict[Service, Callable[[grpc.Channel], Any]] = {
+    Service.TRANSACTION_VERIFICATION: transaction_verification_pb2_grpc.TransactionVerificationStub,
+    Service.FRAUD_DETECTION: fraud_detection_pb2_grpc.FraudDetectionStub,
+    Service.SUGGESTIONS: suggestions_pb2_grpc.SuggestionsStub,
+}
+# What each service may see of the order: the CVV goes to verification only, the cart alone to suggestions.
+_VIEWS: dict[Service, Callable[[Order], Order]] = {
+    Service.TRANSACTION_VERIFICATION: lambda order: order,
+    Service.FRAUD_DETECTION: Order.without_cvv,
+    Service.SUGGESTIONS: Order.items_only,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class SuggestedBook:
+    book_id: str
+    title: str
+    author: str
+
+
+@dataclass(frozen=True, slots=True)
+class ValidationOutcome:
+    approved: bool
+    reasons: tuple[str, ...]
+    suggestions: tuple[SuggestedBook, ...]
+    final_clock: dict[str, int]
+
+
+class DependencyUnavailable(Exception):
+    """A validation service is down, or the flow did not finish in time: the app answers 503."""
+
+    def __init__(self, service: str, detail: str = "") -> None:
+        super().__init__(f"{service} unavailable{': ' + detail if detail else ''}")
+        self.service = service
+        self.detail = detail
+
+
+class ValidationFlow:
+    """Thread-safe: one instance serves every checkout of the process."""
+
+    def __init__(self, settings: FleetSettings, flow_timeout_s: float = 3.0, *, listen: str | None = None,
+                 rpc_timeout_s: float = 2.0, waiting_max: int = 1_000, clears_in_flight_max: int = 300,
+                 probe_timeout_s: float = 1.0) -> None:
+        if flow_timeout_s <= 0 or rpc_timeout_s <= 0:
+            raise ValueError("flow_timeout_s and rpc_timeout_s must be positive")
+        self.settings = settings
+        self.flow_timeout_s = flow_timeout_s
+        self.rpc_timeout_s = rpc_timeout_s
+        self.probe_timeout_s = probe_timeout_s
+        self.listen = listen or settings.orchestrator_flow_addr
+        self.waiters = FlowWaiters(waiting_max)
+        self._channels = {s: open_channel(service_address(settings, s)) for s in VALIDATION_SERVICES}
+        self._stubs = {s: _STUBS[s](self._channels[s]) for s in VALIDATION_SERVICES}
+        self._health = {s: health_pb2_grpc.HealthStub(self._channels[s]) for s in VALIDATION_SERVICES}
+        # Bounds the background clears: beyond it a clear is skipped (logged, counted); the services' ttl ends it.
+        self._clear_slots = threading.BoundedSemaphore(clears_in_flight_max)
+        self._server: GrpcService | None = None
+        m = meter("orchestrator.validation_flow")
+        self._outcomes = m.create_counter("validation_flow_outcomes", unit="1",
+                                          description="validation flows, by outcome (approved/rejected/unavailable)")
+        self._duration = m.create_histogram("validation_flow_duration", unit="s",
+                                            description="from initialising the services to the flow's outcome")
+        self._clears = m.create_counter("validation_flow_clears", unit="1",
+                                        description="per-service clear answers, by outcome (conflict!)")
+
+    # --- lifecycle ---------------------------------------------------------------------------------
+
+    def start(self) -> int:
+        """Serves FlowReport on `listen` (default ORCHESTRATOR_FLOW_ADDR); returns the port."""
+        servicer = FlowReportServicer(self.waiters)
+        self._server = GrpcService("orchestrator-flow", self.listen,
+                                   [lambda s: flow_report_pb2_grpc.add_FlowReportServicer_to_server(servicer, s)],
+                                   [FLOW_REPORT_SERVICE], workers_max=16, shutdown_grace_s=1.0)
+        return self._server.start()
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.stop()
+        for channel in self._channels.values():
+            channel.close()
+
+    # --- one checkout --------------------------------------------------------------------------------
+
+    def validate(self, order_id: str, order: dict[str, Any]) -> ValidationOutcome:
+        started = time.monotonic()
+        deadline_s = started + self.flow_timeout_s
+        parsed = order_from_json(order)
+        try:
+            self.waiters.expect(order_id)
+        except WaitersFull as full:
+            self._outcomes.add(1, {"outcome": "unavailable"})
+            raise DependencyUnavailable("validation_flow", str(full)) from None
+        try:
+            init_clock = self._init_services(order_id, parsed, deadline_s)
+            self._start_flow(order_id, deadline_s, init_clock)
+            result = self.waiters.wait(order_id, deadline_s - time.monotonic())
+        except DependencyUnavailable:
+            self._outcomes.add(1, {"outcome": "unavailable"})
+            raise
+        finally:
+            self.waiters.discard(order_id)
+        self._duration.record(time.monotonic() - started)
+        return self._outcome(order_id, result)
+
+    def _outcome(self, order_id: str, result: FlowResult | None) -> ValidationOutcome:
+        if result is None:
+            self._outcomes.add(1, {"outcome": "unavailable"})
+            log.warning("validation flow timed out", extra={"order_id": order_id, "timeout_s": self.flow_timeout_s})
+            raise DependencyUnavailable("validation_flow", f"no outcome within {self.flow_timeout_s} s")
+        if result.status is FlowStatus.FAILED:
+            self._outcomes.add(1, {"outcome": "unavailable"})
+            log.warning("validation flow failed", extra={"order_id": order_id, "service": result.service,
+                                                         "reasons": list(result.reasons)})
+            raise DependencyUnavailable(result.service, "; ".join(result.reasons))
+        approved = result.status is FlowStatus.APPROVED
+        self._outcomes.add(1, {"outcome": "approved" if approved else "rejected"})
+        log.info("validation flow done", extra={"order_id": order_id, "approved": approved,
+                                                "reasons": list(result.reasons), "final_clock": str(result.clock)})
+        return ValidationOutcome(
+            approved=approved, reasons=result.reasons,
+            suggestions=tuple(SuggestedBook(s.book_id, s.title, s.author) for s in result.suggestions)
+            if approved else (),
+            final_clock=result.clock.as_dict())
+
+    def _timeout_s(self, deadline_s: float) -> float:
+        left = deadline_s - time.monotonic()
+        if left <= 0:
+            raise DependencyUnavailable("validation_flow", "the flow's deadline passed")
+        return min(self.rpc_timeout_s, left)
+
+    def _budget_ms(self, deadline_s: float) -> int:
+        return max(0, int((deadline_s - time.monotonic()) * 1000))
+
+    def _init_services(self, order_id: str, order: Order, deadline_s: float) -> VectorClock:
+        """InitOrder on the three services at once; each keeps its view of the order and starts its clock.
+
+        Returns the merge of their clocks: the flow starts after every init, and its stamps say so.
+        """
+        timeout_s = self._timeout_s(deadline_s)
+        calls = [(service, call(self._stubs[service].InitOrder.future,
+                                common_pb2.InitOrderRequest(order_id=order_id,
+                                                            order=order_to_proto(_VIEWS[service](order)),
+                                                            budget_ms=self._budget_ms(deadline_s)),
+                                timeout_s=timeout_s))
+                 for service in VALIDATION_SERVICES]
+        replies = self._await_all(order_id, calls)
+        try:
+            return VectorClock().merge(*(VectorClock.from_proto(reply.clock) for reply in replies))
+        except ValueError as error:
+            raise DependencyUnavailable("validation_flow", f"a service sent a bad clock: {error}") from None
+
+    def _start_flow(self, order_id: str, deadline_s: float, init_clock: VectorClock) -> None:
+        """Sends the root events (a, b) to transaction_verification; from there the services hand it on.
+
+        Their stamp is the merged init clocks (the orchestrator keeps no counter of its own), so the final
+        clock, even a failure's, covers every service's init and a service that did nothing more can clear.
+        """
+        timeout_s = self._timeout_s(deadline_s)
+        stub = self._stubs[Service.TRANSACTION_VERIFICATION]
+        start_stamp = init_clock.to_proto()
+        calls = [(Service.TRANSACTION_VERIFICATION,
+                  call(getattr(stub, name).future,
+                       common_pb2.EventRequest(order_id=order_id, clock=start_stamp,
+                                               budget_ms=self._budget_ms(deadline_s)),
+                       timeout_s=timeout_s))
+                 for name in message_events(Service.TRANSACTION_VERIFICATION)]
+        self._await_all(order_id, calls)
+
+    def _await_all(self, order_id: str, calls: list[tuple[Service, Any]]) -> list[Any]:
+        failed: list[tuple[str, grpc.StatusCode]] = []
+        replies = []
+        for service, future in calls:
+            try:
+                replies.append(future.result())
+            except grpc.RpcError as error:
+                failed.append((service.value, error.code()))
+        if failed:
+            service, code = failed[0]
+            log.warning("validation service call failed", extra={"order_id": order_id, "service": service,
+                                                                  "code": code.name})
+            raise DependencyUnavailable(service, code.name)
+        return replies
+
+    # --- after the answer ------------------------------------------------------------------------------
+
+    def broadcast_clear(self, order_id: str, final_clock: dict[str, int]) -> None:
+        """Tells each service the final clock, without waiting: each clears, or keeps the order and logs a conflict."""
+        request = common_pb2.ClearOrderRequest(order_id=order_id, final_clock=VectorClock.of(final_clock).to_proto())
+        for service in VALIDATION_SERVICES:
+            if not self._clear_slots.acquire(blocking=False):
+                self._clears.add(1, {"service": service.value, "outcome": "skipped"})
+                log.warning("clear skipped: too many in flight", extra={"order_id": order_id, "service": service.value})
+                continue
+            try:
+                future = call(self._stubs[service].ClearOrder.future, request, timeout_s=self.rpc_timeout_s)
+            except Exception:
+                self._clear_slots.release()
+                raise
+            context = contextvars.copy_context()   # so the answer's log line carries the checkout's correlation id
+            future.add_done_callback(
+                lambda f, s=service, c=context: c.run(self._on_cleared, order_id, s, f))
+
+    def _on_cleared(self, order_id: str, service: Service, future: Any) -> None:
+        self._clear_slots.release()
+        try:
+            reply = future.result()
+        except grpc.RpcError as error:
+            self._clears.add(1, {"service": service.value, "outcome": "error"})
+            log.warning("clear failed", extra={"order_id": order_id, "service": service.value,
+                                               "code": error.code().name})
+            return
+        outcome = common_pb2.ClearOutcome.Name(reply.outcome).removeprefix("CLEAR_OUTCOME_").lower()
+        self._clears.add(1, {"service": service.value, "outcome": outcome})
+        if reply.outcome == common_pb2.CLEAR_OUTCOME_CONFLICT:
+            log.warning("clear conflict", extra={"order_id": order_id, "service": service.value,
+                                                 "service_clock": str(VectorClock.from_proto(reply.clock))})
+
+    def readiness(self) -> dict[str, bool]:
+        """Whether each validation service answers its health check as SERVING."""
+        futures = {s: self._health[s].Check.future(health_pb2.HealthCheckRequest(), timeout=self.probe_timeout_s)
+                   for s in VALIDATION_SERVICES}
+        ready: dict[str, bool] = {}
+        for service, future in futures.items():
+            try:
+                ready[service.value] = future.result().status == health_pb2.HealthCheckResponse.SERVING
+            except grpc.RpcError:
+                ready[service.value] = False
+        return ready
+

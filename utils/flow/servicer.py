@@ -1,0 +1,95 @@
+"""The gRPC methods every validation service shares: InitOrder, ClearOrder, and its flow events.
+
+Parse → FlowNode → reply; the node's errors become status codes (full → RESOURCE_EXHAUSTED, bad → INVALID_ARGUMENT).
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import NoReturn
+
+import grpc
+
+from utils.causal import Delivery, GateFull
+from utils.flow.node import FlowNode
+from utils.flow.order import Order
+from utils.flow.order_table import ClearOutcome, OrderConflict, OrderTableFull
+from utils.flow.order_wire import order_from_proto
+from utils.pb.common import common_pb2
+from utils.vclock import VectorClock
+
+ORDER_ID_LENGTH_MAX = 128
+BUDGET_MS_MAX = 60_000   # a caller cannot make a service wait longer than this for an event's predecessors
+
+_DELIVERY = {
+    Delivery.RUN: common_pb2.DELIVERY_RUN,
+    Delivery.HOLD: common_pb2.DELIVERY_HELD,
+    Delivery.DUPLICATE: common_pb2.DELIVERY_DUPLICATE,
+    None: common_pb2.DELIVERY_STOPPED,
+}
+_CLEAR = {
+    ClearOutcome.CLEARED: common_pb2.CLEAR_OUTCOME_CLEARED,
+    ClearOutcome.CONFLICT: common_pb2.CLEAR_OUTCOME_CONFLICT,
+    ClearOutcome.UNKNOWN_ORDER: common_pb2.CLEAR_OUTCOME_UNKNOWN_ORDER,
+}
+
+
+def _abort(context: grpc.ServicerContext, code: grpc.StatusCode, detail: str) -> NoReturn:
+    context.abort(code, detail)
+    raise AssertionError("context.abort returns only by raising")
+
+
+def _order_id(value: str, context: grpc.ServicerContext) -> str:
+    if not value or len(value) > ORDER_ID_LENGTH_MAX or not value.isprintable():
+        _abort(context, grpc.StatusCode.INVALID_ARGUMENT, f"order_id must be 1..{ORDER_ID_LENGTH_MAX} printable characters")
+    return value
+
+
+def _budget_s(budget_ms: int, context: grpc.ServicerContext) -> float:
+    if budget_ms < 0:
+        _abort(context, grpc.StatusCode.INVALID_ARGUMENT, "budget_ms must not be negative")
+    return min(budget_ms, BUDGET_MS_MAX) / 1000
+
+
+def _clock(message: common_pb2.VectorClock, context: grpc.ServicerContext) -> VectorClock:
+    try:
+        return VectorClock.from_proto(message)
+    except ValueError as error:
+        _abort(context, grpc.StatusCode.INVALID_ARGUMENT, f"bad vector clock: {error}")
+
+
+class FlowServicer:
+    """Mixed into each service's generated servicer; `view` keeps only what the service may see."""
+
+    def __init__(self, node: FlowNode, view: Callable[[Order], Order] = lambda order: order) -> None:
+        self.node = node
+        self.view = view
+
+    def InitOrder(self, request: common_pb2.InitOrderRequest,
+                  context: grpc.ServicerContext) -> common_pb2.InitOrderResponse:
+        order_id = _order_id(request.order_id, context)
+        try:
+            order = self.view(order_from_proto(request.order))
+            clock = self.node.init_order(order_id, order, _budget_s(request.budget_ms, context))
+        except (OrderTableFull, GateFull) as full:
+            _abort(context, grpc.StatusCode.RESOURCE_EXHAUSTED, str(full))
+        except OrderConflict as conflict:
+            _abort(context, grpc.StatusCode.ALREADY_EXISTS, str(conflict))
+        except ValueError as error:
+            _abort(context, grpc.StatusCode.INVALID_ARGUMENT, str(error))
+        return common_pb2.InitOrderResponse(clock=clock.to_proto())
+
+    def handle_event(self, name: str, request: common_pb2.EventRequest,
+                     context: grpc.ServicerContext) -> common_pb2.EventAck:
+        order_id = _order_id(request.order_id, context)
+        stamp = _clock(request.clock, context)
+        try:
+            delivery = self.node.receive(name, order_id, stamp, _budget_s(request.budget_ms, context))
+        except GateFull as full:
+            _abort(context, grpc.StatusCode.RESOURCE_EXHAUSTED, str(full))
+        return common_pb2.EventAck(delivery=_DELIVERY[delivery])
+
+    def ClearOrder(self, request: common_pb2.ClearOrderRequest,
+                   context: grpc.ServicerContext) -> common_pb2.ClearOrderResponse:
+        order_id = _order_id(request.order_id, context)
+        outcome, clock = self.node.clear(order_id, _clock(request.final_clock, context))
+        return common_pb2.ClearOrderResponse(outcome=_CLEAR[outcome], clock=(clock or VectorClock()).to_proto())
