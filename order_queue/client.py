@@ -53,18 +53,18 @@ class OrderQueueClient:
                      timeout_s=self.timeout_s)
         return float(reply.lease_expires_at)
 
-    def ack(self, order_id: str, lease_id: str, outcome: pb.OrderState.ValueType, reason: str = "",
-            total: str = "") -> pb.OrderState.ValueType:
+    def ack(self, order_id: str, lease_id: str, outcome: pb.OrderState, reason: str = "",
+            total: str = "") -> pb.OrderState:
         reply = call(self._stub.Ack, pb.AckRequest(order_id=order_id, lease_id=lease_id, outcome=outcome,
                                                    reason=reason, total=total), timeout_s=self.timeout_s)
         return reply.state
 
-    def nack(self, order_id: str, lease_id: str) -> pb.OrderState.ValueType:
+    def nack(self, order_id: str, lease_id: str) -> pb.OrderState:
         return call(self._stub.Nack, pb.NackRequest(order_id=order_id, lease_id=lease_id),
                     timeout_s=self.timeout_s).state
 
-    def set_state(self, order_id: str, state: pb.OrderState.ValueType, reason: str = "", lease_id: str = "",
-                  total: str = "") -> pb.OrderState.ValueType:
+    def set_state(self, order_id: str, state: pb.OrderState, reason: str = "", lease_id: str = "",
+                  total: str = "") -> pb.OrderState:
         request = pb.SetStateRequest(order_id=order_id, state=state, reason=reason, lease_id=lease_id, total=total)
         return call(self._stub.SetState, request, timeout_s=self.timeout_s).state
 

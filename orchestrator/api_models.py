@@ -1,0 +1,153 @@
+"""The HTTP request bodies as pydantic models: types are checked here (wrong type → 400 naming the field),
+validity (a real book, a good card) is the validation flow's job (→ 200 "Order Rejected").
+
+Missing fields are allowed and become empty values, so the flow can reject them with the course's words.
+"""
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr, ValidationError, model_validator
+
+from orchestrator.problems import Problem
+
+ITEMS_MAX = 100
+TEXT_CHARS_MAX = 500
+
+M = TypeVar("M", bound=BaseModel)
+Text = Annotated[StrictStr, Field(max_length=TEXT_CHARS_MAX)]
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True, populate_by_name=True)
+
+
+class CheckoutItem(_Body):
+    name: Text | None = None
+    bookId: Text | None = None
+    quantity: StrictInt
+
+    @model_validator(mode="after")
+    def _names_a_book(self) -> CheckoutItem:
+        if not (self.name or self.bookId):
+            raise ValueError("an item names its book by 'name' or 'bookId'")
+        return self
+
+
+class User(_Body):
+    name: Text | None = None
+    contact: Text | None = None
+
+
+class CreditCard(_Body):
+    number: Text | None = None
+    expirationDate: Text | None = None
+    cvv: Text | None = None
+
+    def last4(self) -> str:
+        digits = "".join(c for c in (self.number or "") if c.isdigit())
+        return digits[-4:]
+
+
+class BillingAddress(_Body):
+    street: Text | None = None
+    city: Text | None = None
+    state: Text | None = None
+    zip: Text | None = None
+    country: Text | None = None
+
+
+class CheckoutRequest(_Body):
+    items: Annotated[list[CheckoutItem], Field(max_length=ITEMS_MAX)] | None = None
+    user: User | None = None
+    creditCard: CreditCard | None = None
+    billingAddress: BillingAddress | None = None
+    shippingMethod: Text | None = None
+    giftWrapping: StrictBool | None = None
+    termsAndConditionsAccepted: StrictBool | None = None
+    termsAccepted: StrictBool | None = None     # the course frontend's spelling
+
+    def terms_accepted(self) -> bool:
+        if self.termsAndConditionsAccepted is not None:
+            return self.termsAndConditionsAccepted
+        return bool(self.termsAccepted)
+
+    def to_flow_order(self) -> dict[str, Any]:
+        """The checkout JSON of DESIGN §7, complete: missing text is "", terms under their long name."""
+        user, card, address = self.user or User(), self.creditCard or CreditCard(), self.billingAddress or BillingAddress()
+        items = []
+        for item in self.items or []:
+            entry: dict[str, Any] = {"quantity": item.quantity}
+            if item.name:
+                entry["name"] = item.name
+            if item.bookId:
+                entry["bookId"] = item.bookId
+            items.append(entry)
+        return {
+            "items": items,
+            "user": {"name": user.name or "", "contact": user.contact or ""},
+            "creditCard": {"number": card.number or "", "expirationDate": card.expirationDate or "",
+                           "cvv": card.cvv or ""},
+            "billingAddress": {k: getattr(address, k) or "" for k in ("street", "city", "state", "zip", "country")},
+            "shippingMethod": self.shippingMethod or "standard",
+            "giftWrapping": bool(self.giftWrapping),
+            "termsAndConditionsAccepted": self.terms_accepted(),
+        }
+
+
+class StockIncrementRequest(_Body):
+    book_id: Annotated[StrictStr, Field(min_length=1, max_length=TEXT_CHARS_MAX)]
+    amount: Annotated[StrictInt, Field(ge=1, le=1_000_000)]
+
+
+def parse_json_object(raw: bytes) -> dict[str, Any]:
+    """The body as a JSON object, whatever the Content-Type header says (the course frontend sends none)."""
+    if not raw.strip():
+        raise invalid_request("the request body is empty: send a JSON object")
+    try:
+        value = json.loads(raw.decode("utf-8"), parse_constant=_reject_constant)
+    except (UnicodeDecodeError, ValueError, RecursionError) as error:
+        raise invalid_request(f"the request body is not valid JSON ({_short(error)})") from None
+    if not isinstance(value, dict):
+        raise invalid_request(f"the request body must be a JSON object, not {_json_type(value)}")
+    return value
+
+
+def parse_model(model: type[M], data: dict[str, Any]) -> M:
+    try:
+        return model.model_validate(data)
+    except ValidationError as error:
+        fields = [{"field": field_path(e["loc"]), "message": e["msg"].removeprefix("Value error, ")}
+                  for e in error.errors(include_input=False)]
+        detail = "; ".join(f"{f['field']}: {f['message']}" for f in fields)
+        raise invalid_request(detail, fields) from None
+
+
+def invalid_request(detail: str, fields: list[dict[str, str]] | None = None) -> Problem:
+    extra = {"errors": fields} if fields else None
+    return Problem(400, "INVALID_REQUEST", "Invalid request", detail, extra=extra)
+
+
+def field_path(loc: tuple[int | str, ...]) -> str:
+    """('items', 0, 'quantity') → 'items[0].quantity'; the frontend shows the message at that field."""
+    path = ""
+    for part in loc:
+        if isinstance(part, int):
+            path += f"[{part}]"
+        else:
+            path += f".{part}" if path else str(part)
+    return path or "body"
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _short(error: Exception) -> str:
+    return "nested too deeply" if isinstance(error, RecursionError) else str(error).split(":")[0]
+
+
+def _json_type(value: object) -> str:
+    return {list: "an array", str: "a string", bool: "a boolean", int: "a number", float: "a number",
+            type(None): "null"}.get(type(value), "something else")

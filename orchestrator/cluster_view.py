@@ -1,0 +1,102 @@
+"""What `GET /cluster` shows: each Raft replica's role, term, leader and log position, and the queue depth.
+
+Every replica serves the Raft service's Status RPC on its own port; a replica that does not answer
+within the probe deadline is "unreachable". One replica's silence never delays the others' (probes
+run in parallel, each with its own deadline).
+"""
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import grpc
+
+from utils.pb.raft import raft_pb2, raft_pb2_grpc
+from utils.rpc.client import call, open_channel
+from utils.settings import FleetSettings
+
+GROUPS = ("order_executor", "books_database")
+PROBE_WORKERS_MAX = 8
+# The Raft core's roles as DESIGN §7 names them; a pre-candidate is campaigning, so "candidate".
+_ROLES = {"leader": "leader", "follower": "follower", "candidate": "candidate", "pre_candidate": "candidate"}
+
+
+@dataclass(frozen=True, slots=True)
+class ReplicaView:
+    id: str
+    address: str
+    role: str                   # leader | follower | candidate | unreachable
+    term: int | None = None
+    leader_id: str | None = None
+    commit_index: int | None = None
+    applied_index: int | None = None
+    last_index: int | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"id": self.id, "address": self.address, "role": self.role, "term": self.term,
+                "leaderId": self.leader_id, "commitIndex": self.commit_index, "appliedIndex": self.applied_index,
+                "lastIndex": self.last_index}
+
+
+class QueueStatsSource(Protocol):
+    def stats(self, timeout_s: float | None = None) -> Any: ...
+
+
+class ClusterView(Protocol):
+    def snapshot(self) -> dict[str, Any]: ...
+
+
+def group_json(replicas: list[ReplicaView]) -> dict[str, Any]:
+    # The leader as the replicas see it: the one claiming leadership in the highest term (a deposed one lags).
+    leaders = [r for r in replicas if r.role == "leader"]
+    leader = max(leaders, key=lambda r: r.term or 0) if leaders else None
+    return {"leaderId": leader.id if leader else None, "term": leader.term if leader else None,
+            "replicas": [r.to_json() for r in replicas]}
+
+
+class ProbingClusterView:
+    """Asks every replica of both groups for its Raft status, and the queue for its depth."""
+
+    def __init__(self, settings: FleetSettings, queue: QueueStatsSource, probe_timeout_s: float) -> None:
+        self.groups = {"order_executor": settings.executor_peers(), "books_database": settings.database_peers()}
+        self.queue = queue
+        self.probe_timeout_s = probe_timeout_s
+        self._stubs: dict[str, raft_pb2_grpc.RaftStub] = {}
+        self._lock = threading.Lock()
+        self._pool = ThreadPoolExecutor(max_workers=PROBE_WORKERS_MAX, thread_name_prefix="cluster-probe")
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+    def snapshot(self) -> dict[str, Any]:
+        futures = {group: [self._pool.submit(self._probe, node_id, address)
+                           for node_id, address in sorted(peers.items())]
+                   for group, peers in self.groups.items()}
+        queue = self._pool.submit(self._queue_stats)
+        groups = {group: group_json([f.result() for f in pending]) for group, pending in futures.items()}
+        return {"groups": groups, "queue": queue.result()}
+
+    def _stub(self, address: str) -> raft_pb2_grpc.RaftStub:
+        with self._lock:
+            stub = self._stubs.get(address)
+            if stub is None:
+                stub = self._stubs[address] = raft_pb2_grpc.RaftStub(open_channel(address, retries=False))
+            return stub
+
+    def _probe(self, node_id: str, address: str) -> ReplicaView:
+        try:
+            status = call(self._stub(address).Status, raft_pb2.StatusRequest(), timeout_s=self.probe_timeout_s)
+        except grpc.RpcError:
+            return ReplicaView(node_id, address, "unreachable")
+        return ReplicaView(node_id, address, _ROLES.get(status.role, "unreachable"), int(status.term),
+                           status.leader_id or None, int(status.commit_index), int(status.applied_index),
+                           int(status.last_index))
+
+    def _queue_stats(self) -> dict[str, Any]:
+        try:
+            stats = self.queue.stats(timeout_s=self.probe_timeout_s)
+        except grpc.RpcError:
+            return {"available": False, "depth": None, "leased": None}
+        return {"available": True, "depth": int(stats.depth), "leased": int(stats.leased)}

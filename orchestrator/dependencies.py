@@ -1,0 +1,39 @@
+"""What the gateway's views depend on, injected by the app factory: tests pass fakes, main() real clients."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from flask import current_app
+
+from orchestrator.books_source import BooksSource
+from orchestrator.checkout import CheckoutService, Flow, Queue
+from orchestrator.cluster_view import ClusterView
+from orchestrator.idempotency import IdempotencyStore
+from utils.pb.order_queue import order_queue_pb2 as queue_pb
+
+EXTENSION = "bookstore"
+
+
+class GatewayQueue(Queue, Protocol):
+    """What the gateway asks of the order queue (order_queue.client.OrderQueueClient fits)."""
+
+    def get_order(self, order_id: str) -> queue_pb.OrderRecord | None: ...
+    def stats(self, timeout_s: float | None = None) -> queue_pb.StatsReply: ...
+    def is_serving(self, timeout_s: float = 0.5) -> bool: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Dependencies:
+    flow: Flow
+    queue: GatewayQueue
+    books: BooksSource
+    cluster: ClusterView
+    idempotency: IdempotencyStore
+    checkout: CheckoutService
+
+
+def deps() -> Dependencies:
+    """The dependencies of the app serving the current request."""
+    found: Dependencies = current_app.extensions[EXTENSION]
+    return found

@@ -1,0 +1,67 @@
+"""The gateway under test: the real app factory with fake dependencies, driven by Flask's test client."""
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from orchestrator.app import create_app
+from orchestrator.books_source import BooksSource, CatalogBooksSource
+from orchestrator.checkout import CheckoutService
+from orchestrator.dependencies import Dependencies
+from orchestrator.idempotency import IdempotencyStore
+from orchestrator.settings import OrchestratorSettings
+from tests.services.orchestrator.fakes import GOOD_CARD, FakeBooks, FakeCluster, FakeFlow, FakeQueue
+from utils.catalog import load_catalog
+
+FRONTEND = "http://127.0.0.1:8080"
+
+
+def seed_order(**changes: Any) -> dict[str, Any]:
+    """The course's example request (DESIGN §7), with top-level members replaced by `changes`."""
+    order: dict[str, Any] = {
+        "items": [{"name": "Clean Architecture", "quantity": 1}],
+        "user": {"name": "Ada Lovelace", "contact": "ada@example.com"},
+        "creditCard": {"number": GOOD_CARD, "expirationDate": "12/2030", "cvv": "123"},
+        "billingAddress": {"street": "1 Main St", "city": "Tartu", "state": "Tartumaa", "zip": "50090",
+                           "country": "Estonia"},
+        "shippingMethod": "express", "giftWrapping": False, "termsAndConditionsAccepted": True,
+    }
+    order.update(changes)
+    return order
+
+
+@dataclass
+class Gateway:
+    app: Flask
+    client: FlaskClient
+    flow: FakeFlow
+    queue: FakeQueue
+    idempotency: IdempotencyStore
+
+
+def build_gateway(books: BooksSource | None = None, body_bytes_max: int = 64 * 1024) -> Gateway:
+    flow, queue, catalog = FakeFlow(), FakeQueue(), load_catalog()
+    idempotency = IdempotencyStore(None, keys_max=100, ttl_s=3600)
+    dependencies = Dependencies(flow=flow, queue=queue, books=books or FakeBooks(), cluster=FakeCluster(),
+                                idempotency=idempotency, checkout=CheckoutService(flow, queue, catalog))
+    app = create_app(dependencies, OrchestratorSettings(body_bytes_max=body_bytes_max), [FRONTEND])
+    return Gateway(app, app.test_client(), flow, queue, idempotency)
+
+
+@pytest.fixture
+def gateway() -> Iterator[Gateway]:
+    built = build_gateway()
+    yield built
+    built.idempotency.close()
+
+
+@pytest.fixture
+def catalog_only_gateway() -> Iterator[Gateway]:
+    built = build_gateway(books=CatalogBooksSource(load_catalog()))
+    yield built
+    built.idempotency.close()
