@@ -68,13 +68,18 @@ def plan_for(order: OrderSummary, record: TxRecord | None, in_flight: frozenset[
     return PresumeAbort(record.order)
 
 
-def plan_recovery(open_records: Iterable[TxRecord], in_flight: frozenset[str] | set[str]) -> list[Action]:
+RecoveryAction = ResendDecision | PresumeAbort
+
+
+def plan_recovery(open_records: Iterable[TxRecord], in_flight: frozenset[str] | set[str]) -> list[RecoveryAction]:
     """For a new leader: every transaction begun and not ended, oldest BEGIN first; those running here are skipped."""
-    actions: list[Action] = []
+    actions: list[RecoveryAction] = []
     for record in sorted(open_records, key=lambda r: r.begun_index):
         if record.ended:
             raise ValueError(f"transaction {record.tx_id} is ended: not an open record")
         action = plan_for(record.order, record, in_flight)
-        if not isinstance(action, AlreadyRunning):
-            actions.append(action)
+        if isinstance(action, AlreadyRunning):
+            continue
+        assert isinstance(action, (ResendDecision, PresumeAbort)), "an open record is resumed, never run anew"
+        actions.append(action)
     return actions

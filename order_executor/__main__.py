@@ -1,0 +1,75 @@
+"""Runs one order-executor replica: `python -m order_executor` with NODE_ID naming it in ORDER_EXECUTOR_PEERS.
+
+Serves the executor service and Raft on one gRPC server; the replica that leads runs the orders.
+"""
+from __future__ import annotations
+
+import logging
+import sys
+from concurrent.futures import ThreadPoolExecutor
+
+from books_database.client import BooksClient
+from order_executor.decision_log import DecisionLog
+from order_executor.faults import CrashHook
+from order_executor.participants import BooksParticipant, Participant, PaymentParticipant
+from order_executor.reporting import QueueReporter
+from order_executor.server import SERVICE_NAME, ExecutorServicer
+from order_executor.settings import ExecutorSettings
+from order_executor.transaction_runner import Timing, TransactionRunner
+from order_executor.worker import Worker, WorkerOptions
+from order_queue.client import OrderQueueClient
+from utils.catalog import load_catalog
+from utils.pb.order_executor import order_executor_pb2_grpc as pb_grpc
+from utils.raft.node import RaftNode
+from utils.rpc.bootstrap import listen_address, prepare_process
+from utils.rpc.server import GrpcService
+from utils.settings import FleetSettings, RuntimeSettings
+
+log = logging.getLogger("order_executor")
+
+
+def main() -> None:
+    fleet, runtime, own = FleetSettings(), RuntimeSettings(), ExecutorSettings()
+    peers = fleet.executor_peers()
+    if runtime.node_id not in peers:
+        sys.exit(f"NODE_ID={runtime.node_id!r} is not in ORDER_EXECUTOR_PEERS ({', '.join(sorted(peers))})")
+    address = peers[runtime.node_id]
+    prepare_process("order_executor", address, runtime)
+    data_dir = runtime.data_dir / "order_executor"
+
+    decisions = DecisionLog()
+    node = RaftNode(runtime.node_id, peers, data_dir / runtime.node_id, decisions)
+    queue = OrderQueueClient(fleet.order_queue_addr, timeout_s=runtime.rpc_timeout_s)
+    reporter = QueueReporter(queue)
+    books = BooksClient(fleet.database_peers(), timeout_s=own.executor_prepare_timeout_s)
+    participants: dict[str, Participant] = {p.name: p for p in (PaymentParticipant(fleet.payment_service_addr),
+                                                                  BooksParticipant(books))}
+    crash = CrashHook.from_settings(own.executor_crash_at, own.executor_crash_signal, data_dir)
+    if crash.point is not None:
+        log.warning("crash injection armed", extra={"point": crash.point.value, "signal": own.executor_crash_signal})
+    worker = Worker(runtime.node_id, node, queue, reporter, load_catalog(),
+                    WorkerOptions(concurrency_max=own.executor_concurrency_max, lease_s=own.executor_lease_s))
+    timing = Timing(prepare_timeout_s=own.executor_prepare_timeout_s,
+                    phase2_attempt_timeout_s=own.executor_phase2_attempt_timeout_s,
+                    phase2_backoff_max_s=own.executor_phase2_backoff_max_s, log_timeout_s=own.executor_log_timeout_s)
+    calls = ThreadPoolExecutor(max_workers=own.executor_concurrency_max * 4, thread_name_prefix="2pc-call")
+    worker.attach(TransactionRunner(node.propose, worker.still_leader, participants, reporter.report, timing, crash,
+                                    calls))
+    node.add_role_listener(worker.on_role_change)
+
+    servicer = ExecutorServicer(node, worker.in_flight)
+    service = GrpcService(
+        f"order_executor-{runtime.node_id}", listen_address(address, runtime),
+        [lambda server: pb_grpc.add_OrderExecutorServicer_to_server(servicer, server), node.register],
+        [SERVICE_NAME, "bookstore.raft.Raft"], workers_max=runtime.grpc_workers_max,
+        shutdown_grace_s=runtime.shutdown_grace_s,
+        on_stop=[worker.stop, lambda: node.stop(transfer_leadership=True)])
+    node.start()
+    service.run()
+    calls.shutdown(wait=False, cancel_futures=True)
+    queue.close()
+    books.close()
+
+
+if __name__ == "__main__":
+    main()

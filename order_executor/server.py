@@ -1,0 +1,83 @@
+"""The executor group's servicer: Status of this replica, and GetDecision for participants in doubt.
+
+GetDecision is answered by the leader from a linearizable read; followers redirect (x-leader-address).
+"""
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from typing import Any, NoReturn
+
+import grpc
+
+from order_executor.decision_log import Applied, DecisionLog, encode_decision
+from order_executor.order import Outcome, TxRecord
+from order_executor.transaction_runner import Flight
+from utils.pb.order_executor import order_executor_pb2 as pb
+from utils.pb.order_executor import order_executor_pb2_grpc as pb_grpc
+from utils.raft.errors import NotLeader, RaftUnavailable
+from utils.raft.node import RaftNode
+
+log = logging.getLogger(__name__)
+SERVICE_NAME = "bookstore.order_executor.OrderExecutor"
+NO_RECORD_REASON = "presumed abort: the coordinator never began this transaction"
+_DECISION_TO_PB = {Outcome.COMMIT: pb.DECISION_COMMIT, Outcome.ABORT: pb.DECISION_ABORT}
+
+
+class ExecutorServicer(pb_grpc.OrderExecutorServicer):
+    def __init__(self, node: RaftNode, in_flight: Callable[[], list[Flight]]) -> None:
+        self._node = node
+        self._in_flight = in_flight
+
+    def Status(self, request: pb.StatusRequest, context: grpc.ServicerContext) -> pb.StatusReply:
+        status = self._node.status()
+        begun = still_open = 0
+        if status.running:
+            try:
+                _, (begun, still_open) = self._node.read_local(lambda sm: sm.counts())
+            except RaftUnavailable:
+                pass
+        now = time.time()
+        flights = sorted(self._in_flight(), key=lambda f: f.started_at)
+        return pb.StatusReply(
+            node_id=self._node.node_id, role=status.role.value if status.running else "stopped", term=status.term,
+            leader_id=status.leader_id or "", leader_address=status.leader_address or "",
+            commit_index=status.commit_index, applied_index=status.applied_index, last_log_index=status.last_index,
+            in_flight=[pb.InFlightTransaction(tx_id=f.tx_id, phase=f.phase, age_s=round(now - f.started_at, 3))
+                       for f in flights],
+            transactions_begun=begun, transactions_open=still_open)
+
+    def GetDecision(self, request: pb.GetDecisionRequest, context: grpc.ServicerContext) -> pb.GetDecisionReply:
+        if not request.tx_id:
+            _abort(context, grpc.StatusCode.INVALID_ARGUMENT, "tx_id is required")
+        timeout_s = max(0.1, (context.time_remaining() or 2.0) - 0.05)
+        try:
+            record: TxRecord | None = self._node.read(lambda sm: _record(sm, request.tx_id), timeout_s=timeout_s)
+            if record is None:
+                # Nobody began it here, so nobody can commit it: log ABORT first, so a later lease finds it decided.
+                applied: Applied = self._node.propose(encode_decision(request.tx_id, Outcome.ABORT, NO_RECORD_REASON),
+                                                      timeout_s=timeout_s)
+                record = applied.record
+            term = self._node.status().term
+        except NotLeader as error:
+            context.set_trailing_metadata((("x-leader-id", error.leader_id or ""),
+                                           ("x-leader-address", error.leader_address or "")))
+            _abort(context, grpc.StatusCode.FAILED_PRECONDITION, str(error))
+        except RaftUnavailable as error:
+            _abort(context, grpc.StatusCode.UNAVAILABLE, error.reason)
+        decision = record.decision if record is not None else None
+        log.info("decision asked", extra={"tx_id": request.tx_id,
+                                          "decision": decision.value if decision else "UNKNOWN"})
+        return pb.GetDecisionReply(decision=_DECISION_TO_PB[decision] if decision else pb.DECISION_UNKNOWN,
+                                   reason=record.reason if record is not None else "", term=term)
+
+
+def _record(sm: Any, tx_id: str) -> TxRecord | None:
+    assert isinstance(sm, DecisionLog)
+    return sm.record(tx_id)
+
+
+def _abort(context: grpc.ServicerContext, code: grpc.StatusCode, detail: str) -> NoReturn:
+    context.abort(code, detail)
+    raise AssertionError("unreachable: context.abort raises")

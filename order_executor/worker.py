@@ -1,0 +1,199 @@
+"""The leader's work loop: on election, recover every open transaction; then lease orders and run each as 2PC.
+
+Runs only while this replica leads; when leadership ends, everything started in that term stops at once.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor, wait
+from dataclasses import dataclass
+
+import grpc
+
+from order_executor.order import OrderSummary, Outcome, TxRecord
+from order_executor.pricing import QueuedItem, Unpriceable, price_order
+from order_executor.recovery import Action, plan_recovery
+from order_executor.reporting import QueueReporter
+from order_executor.transaction_runner import Flight, LostLeadership, Session, TransactionRunner
+from order_queue.client import OrderQueueClient
+from utils.catalog import Catalog
+from utils.pb.order_queue import order_queue_pb2 as queue_pb
+from utils.raft.core import Role
+from utils.raft.errors import NotLeader, RaftUnavailable
+from utils.raft.node import RaftNode
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerOptions:
+    concurrency_max: int = 8          # transactions run at once by the leader
+    lease_s: float = 4.0              # an order not acked within this returns to the queue
+    idle_poll_s: float = 0.1          # wait between Lease calls when the queue is empty or down
+    recovery_wait_s: float = 10.0     # recovery runs first; leasing starts once it is done or after this long
+
+
+class Worker:
+    def __init__(self, node_id: str, node: RaftNode, queue: OrderQueueClient, reporter: QueueReporter,
+                 catalog: Catalog, options: WorkerOptions = WorkerOptions()) -> None:
+        self._node_id = node_id
+        self._node = node
+        self._queue = queue
+        self._reporter = reporter
+        self._runner: TransactionRunner | None = None
+        self._catalog = catalog
+        self._options = options
+        self._lock = threading.Lock()
+        self._session: Session | None = None
+        self._pool = ThreadPoolExecutor(max_workers=options.concurrency_max * 2, thread_name_prefix="tx")
+
+    def attach(self, runner: TransactionRunner) -> None:
+        """The runner needs still_leader() from this worker, so it is built after it."""
+        self._runner = runner
+
+    @property
+    def runner(self) -> TransactionRunner:
+        assert self._runner is not None, "attach() a runner before the node starts"
+        return self._runner
+
+    # ---- leadership ---------------------------------------------------------------------------------------------------
+    def on_role_change(self, role: Role, term: int) -> None:
+        """Raft role listener: lead in this term, or stop everything started as leader."""
+        with self._lock:
+            current = self._session
+            if role is Role.LEADER:
+                if current is not None and current.term == term:
+                    return
+                if current is not None:
+                    current.stopped.set()
+                session = Session(term)
+                self._session = session
+                threading.Thread(target=self._lead, args=(session,), name=f"lead-{term}", daemon=True).start()
+                log.info("leading: recovery, then leasing", extra={"term": term})
+            elif current is not None:
+                current.stopped.set()
+                self._session = None
+                log.info("stopped leading", extra={"term": current.term, "role": role.value})
+
+    def still_leader(self, term: int) -> bool:
+        status = self._node.status()
+        return status.running and status.role is Role.LEADER and status.term == term
+
+    def stop(self) -> None:
+        self.on_role_change(Role.FOLLOWER, 0)
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+    def in_flight(self) -> list[Flight]:
+        session = self._session
+        if session is None:
+            return []
+        with session.lock:
+            return list(session.in_flight.values())
+
+    # ---- the leader's loop ----------------------------------------------------------------------------------------------
+    def _lead(self, session: Session) -> None:
+        try:
+            self._recover(session)
+            self._lease_loop(session)
+        except LostLeadership as error:
+            log.info("leadership lost", extra={"term": session.term, "why": str(error)})
+        except Exception:
+            log.exception("leader loop failed", extra={"term": session.term})
+
+    def _recover(self, session: Session) -> None:
+        # A linearizable read: the new leader has committed an entry of its own term, so every decision an earlier
+        # leader got into the log is applied here before we look (Raft §5.4.2, §8).
+        while True:
+            self._check(session)
+            try:
+                records: list[TxRecord] = self._node.read(lambda sm: sm.open_records())
+                break
+            except (NotLeader, RaftUnavailable) as error:
+                log.info("recovery read not ready", extra={"term": session.term, "error": str(error)})
+                session.stopped.wait(0.1)
+        with session.lock:
+            running = set(session.in_flight)
+        actions = plan_recovery(records, running)
+        log.info("recovery planned", extra={"term": session.term, "open": len(records), "actions": len(actions)})
+        futures = []
+        for action in actions:
+            def work(flight: Flight, action: Action = action) -> None:
+                self.runner.run_action(session, flight, action)
+            futures.append(self._pool.submit(self._run_tracked, session, action.order.order_id, "", work))
+        wait(futures, timeout=self._options.recovery_wait_s)
+
+    def _lease_loop(self, session: Session) -> None:
+        slots = threading.BoundedSemaphore(self._options.concurrency_max)
+        while not session.stopped.is_set():
+            self._check(session)
+            if not slots.acquire(timeout=self._options.idle_poll_s):
+                continue
+            try:
+                leased = self._queue.lease(self._node_id, self._options.lease_s)
+            except grpc.RpcError as error:
+                slots.release()
+                log.warning("lease failed", extra={"code": str(error.code()) if hasattr(error, "code") else "?"})
+                session.stopped.wait(self._options.idle_poll_s * 5)
+                continue
+            if leased is None:
+                slots.release()
+                session.stopped.wait(self._options.idle_poll_s)
+                continue
+            if not self._admit(session, leased):
+                slots.release()
+                continue
+            future = self._pool.submit(self._run_leased, session, leased)
+            future.add_done_callback(lambda _f: slots.release())
+
+    def _admit(self, session: Session, leased: queue_pb.LeaseReply) -> bool:
+        """False when this leader already runs the order (its lease expired meanwhile): keep the newest lease."""
+        with session.lock:
+            flight = session.in_flight.get(leased.order.order_id)
+            if flight is None:
+                session.in_flight[leased.order.order_id] = Flight(leased.order.order_id, leased.lease_id)
+                return True
+            flight.lease_id = leased.lease_id
+            return False
+
+    def _run_leased(self, session: Session, leased: queue_pb.LeaseReply) -> None:
+        order = leased.order
+        with session.lock:
+            flight = session.in_flight[order.order_id]
+        try:
+            self._reporter.set_executing(order.order_id, leased.lease_id)
+            priced = price_order(order.order_id, [QueuedItem(i.book_id, i.title, i.quantity) for i in order.items],
+                                 self._catalog, order.payment_token, order.card_last4)
+            if isinstance(priced, Unpriceable):
+                log.warning("order cannot be priced", extra={"tx_id": order.order_id, "reason": priced.reason})
+                self._reporter.report(OrderSummary(order.order_id, (), 0), Outcome.ABORT, priced.reason,
+                                      flight.lease_id)
+            else:
+                self.runner.run_new(session, flight, priced)
+        except LostLeadership as error:
+            log.info("transaction left to the next leader", extra={"tx_id": order.order_id, "why": str(error)})
+        except Exception:
+            log.exception("transaction failed", extra={"tx_id": order.order_id})
+        finally:
+            with session.lock:
+                session.in_flight.pop(order.order_id, None)
+
+    def _run_tracked(self, session: Session, tx_id: str, lease_id: str, work: Callable[[Flight], None]) -> None:
+        with session.lock:
+            if tx_id in session.in_flight:
+                return
+            flight = session.in_flight[tx_id] = Flight(tx_id, lease_id)
+        try:
+            work(flight)
+        except LostLeadership as error:
+            log.info("recovery left to the next leader", extra={"tx_id": tx_id, "why": str(error)})
+        except Exception:
+            log.exception("recovery of a transaction failed", extra={"tx_id": tx_id})
+        finally:
+            with session.lock:
+                session.in_flight.pop(tx_id, None)
+
+    def _check(self, session: Session) -> None:
+        if session.stopped.is_set() or not self.still_leader(session.term):
+            raise LostLeadership(f"no longer leader in term {session.term}")
