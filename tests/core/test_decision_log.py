@@ -1,0 +1,102 @@
+"""The executor group's replicated state machine: idempotent BEGIN, first decision wins, END, snapshots.
+
+Rules from DESIGN §4: the decision is in the log before phase 2; a new leader finds every begun, unended tx.
+"""
+from __future__ import annotations
+
+import pytest
+
+from order_executor.decision_log import DecisionLog, encode_begin, encode_decision, encode_end
+from order_executor.order import Item, OrderSummary, Outcome, TxRecord
+from order_executor.pricing import QueuedItem, Unpriceable, price_order
+from utils.catalog import load_catalog
+
+
+def order(oid: str, qty: int = 1) -> OrderSummary:
+    return OrderSummary(oid, (Item("b1", qty, 1250),), qty * 1250, "tok", "4242")
+
+
+def applied(log: DecisionLog, *commands: bytes) -> list[object]:
+    start = log.applied_index
+    return [log.apply(start + i + 1, c) for i, c in enumerate(commands)]
+
+
+def test_rule_begin_is_idempotent_by_order_id_and_keeps_the_first_summary() -> None:
+    log = DecisionLog()
+    first, second = applied(log, encode_begin(order("o1")), encode_begin(order("o1", qty=9)))
+    assert first.changed and not second.changed  # type: ignore[attr-defined]
+    assert second.record == TxRecord(order("o1"), begun_index=1)  # type: ignore[attr-defined]
+
+
+def test_rule_the_first_decision_logged_is_the_decision() -> None:
+    log = DecisionLog()
+    results = applied(log, encode_begin(order("o1")), encode_decision("o1", Outcome.COMMIT, ""),
+                      encode_decision("o1", Outcome.ABORT, "presumed abort"))
+    assert results[2].changed is False  # type: ignore[attr-defined]
+    record = log.record("o1")
+    assert record is not None and (record.decision, record.reason) == (Outcome.COMMIT, "")
+
+
+def test_rule_open_records_are_begun_and_not_ended_oldest_first() -> None:
+    log = DecisionLog()
+    applied(log, encode_begin(order("o2")), encode_begin(order("o1")), encode_begin(order("o3")),
+            encode_decision("o1", Outcome.ABORT, "declined"), encode_end("o1"),
+            encode_decision("o3", Outcome.COMMIT, ""))
+    assert [r.tx_id for r in log.open_records()] == ["o2", "o3"]
+    assert log.counts() == (3, 2)
+
+
+def test_rule_end_needs_a_decision() -> None:
+    log = DecisionLog()
+    _, end = applied(log, encode_begin(order("o1")), encode_end("o1"))
+    assert end.error and not end.changed  # type: ignore[attr-defined]
+    assert [r.tx_id for r in log.open_records()] == ["o1"]
+
+
+def test_rule_an_abort_for_an_unknown_tx_is_recorded_so_a_later_begin_resumes_it_as_aborted() -> None:
+    log = DecisionLog()
+    decided, begun = applied(log, encode_decision("o1", Outcome.ABORT, "presumed"), encode_begin(order("o1")))
+    assert decided.changed and not begun.changed  # type: ignore[attr-defined]
+    assert begun.record.decision is Outcome.ABORT  # type: ignore[attr-defined]
+
+
+def test_rule_a_commit_for_an_unknown_tx_is_refused() -> None:
+    log = DecisionLog()
+    (result,) = applied(log, encode_decision("o1", Outcome.COMMIT, ""))
+    assert result.error and log.record("o1") is None  # type: ignore[attr-defined]
+
+
+def test_malformed_entries_are_refused_the_same_way_everywhere() -> None:
+    log = DecisionLog()
+    results = applied(log, b"not json", b'{"op": "explode"}', b'{"op": "decide", "tx": "o1", "outcome": "MAYBE"}')
+    assert all(r.error and r.record is None for r in results)  # type: ignore[attr-defined]
+    assert log.applied_index == 3
+
+
+def test_snapshot_restore_gives_an_equal_state() -> None:
+    log = DecisionLog()
+    applied(log, encode_begin(order("o1")), encode_begin(order("o2")), encode_decision("o1", Outcome.COMMIT, ""),
+            encode_end("o1"), encode_decision("o2", Outcome.ABORT, "x"))
+    copy = DecisionLog()
+    copy.restore(log.snapshot())
+    assert copy.snapshot() == log.snapshot()
+    assert copy.open_records() == log.open_records() and copy.record("o1") == log.record("o1")
+    with pytest.raises(AssertionError):
+        copy.apply(5, encode_end("o2"))     # the log never goes backwards
+
+
+def test_pricing_sums_lines_per_book_at_catalog_prices_in_cents() -> None:
+    catalog = load_catalog()
+    book = catalog.books[0]
+    priced = price_order("o1", [QueuedItem(book.id, "", 2), QueuedItem("", book.title, 1)], catalog, "tok", "1111")
+    assert isinstance(priced, OrderSummary)
+    assert priced.items == (Item(book.id, 3, int(book.price * 100)),)
+    assert priced.total_cents == 3 * int(book.price * 100)
+
+
+@pytest.mark.parametrize("items, reason", [
+    ([], "the order has no items"),
+    ([QueuedItem("nope", "", 1)], "unknown book: nope"),
+])
+def test_pricing_refuses_what_it_cannot_price(items: list[QueuedItem], reason: str) -> None:
+    assert price_order("o1", items, load_catalog()) == Unpriceable(reason)
