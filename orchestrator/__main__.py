@@ -18,6 +18,7 @@ from orchestrator.checkout import CheckoutService
 from orchestrator.cluster_view import ProbingClusterView
 from orchestrator.dependencies import Dependencies
 from orchestrator.idempotency import IdempotencyStore
+from orchestrator.payments import PaymentTokenizer
 from orchestrator.settings import OrchestratorSettings
 from orchestrator.validation_flow import ValidationFlow
 from utils.catalog import load_catalog
@@ -42,8 +43,10 @@ def main() -> None:
     cluster = ProbingClusterView(fleet, queue, own.probe_timeout_s)
     idempotency = IdempotencyStore(runtime.data_dir / "orchestrator" / "idempotency.sqlite3",
                                    keys_max=own.idempotency_keys_max, ttl_s=own.idempotency_ttl_s)
+    tokenizer = PaymentTokenizer(fleet.payment_service_addr, timeout_s=runtime.rpc_timeout_s)
+    checkout = CheckoutService(flow, queue, catalog, tokenizer=tokenizer)
     dependencies = Dependencies(flow=flow, queue=queue, books=CatalogBooksSource(catalog), cluster=cluster,
-                                idempotency=idempotency, checkout=CheckoutService(flow, queue, catalog))
+                                idempotency=idempotency, checkout=checkout)
     app = create_app(dependencies, own, origins_from(fleet.frontend_origin))
     host = runtime.listen_host or fleet.orchestrator_host
     server = make_server(host, fleet.orchestrator_port, app, threaded=True)
@@ -62,6 +65,7 @@ def main() -> None:
         cluster.close()
         queue.close()
         idempotency.close()
+        tokenizer.close()
         log.info("stopped")
 
 

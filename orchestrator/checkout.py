@@ -15,6 +15,7 @@ from typing import Any, Protocol
 import grpc
 
 from orchestrator.api_models import CheckoutRequest
+from orchestrator.payments import NoTokenizer, Tokenizer
 from orchestrator.problems import Problem
 from orchestrator.validation_flow import DependencyUnavailable, ValidationOutcome
 from utils.catalog import Catalog
@@ -52,11 +53,12 @@ def new_order_id() -> str:
 
 class CheckoutService:
     def __init__(self, flow: Flow, queue: Queue, catalog: Catalog,
-                 make_order_id: Callable[[], str] = new_order_id) -> None:
+                 make_order_id: Callable[[], str] = new_order_id, tokenizer: Tokenizer = NoTokenizer()) -> None:
         self.flow = flow
         self.queue = queue
         self.catalog = catalog
         self.make_order_id = make_order_id
+        self.tokenizer = tokenizer
 
     def checkout(self, request: CheckoutRequest) -> CheckoutReply:
         order_id = self.make_order_id()
@@ -68,7 +70,12 @@ class CheckoutService:
                           headers={"Retry-After": "1"}) from None
         try:
             if outcome.approved:
-                self._enqueue(self.to_queue_order(order_id, request))
+                order = self.to_queue_order(order_id, request)
+                # Issue 5: the queue holds a payment token and the last four, never the card number.
+                card = request.creditCard
+                order.payment_token, order.card_last4 = self.tokenizer.tokenize(
+                    (card.number or "") if card else "", (card.expirationDate or "") if card else "")
+                self._enqueue(order)
                 return CheckoutReply(Outcome.APPROVED, approved_body(order_id, outcome))
             self._record_rejected(self.to_queue_order(order_id, request), outcome.reasons)
             return CheckoutReply(Outcome.REJECTED, rejected_body(order_id, outcome))
