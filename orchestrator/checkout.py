@@ -20,6 +20,7 @@ from orchestrator.problems import Problem
 from orchestrator.validation_flow import DependencyUnavailable, ValidationOutcome
 from utils.catalog import Catalog
 from utils.pb.order_queue import order_queue_pb2 as queue_pb
+from utils.rpc.correlation import current_correlation_id
 
 log = logging.getLogger("orchestrator.checkout")
 APPROVED_MESSAGE = "Order approved and queued for processing"
@@ -98,7 +99,8 @@ class CheckoutService:
                               shipping_method=flow_order["shippingMethod"],
                               gift_wrapping=flow_order["giftWrapping"],
                               billing_country=flow_order["billingAddress"]["country"],
-                              card_last4=request.creditCard.last4() if request.creditCard else "")
+                              card_last4=request.creditCard.last4() if request.creditCard else "",
+                              correlation_id=current_correlation_id())
 
     def _enqueue(self, order: queue_pb.Order) -> None:
         try:

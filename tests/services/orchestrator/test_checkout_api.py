@@ -168,6 +168,8 @@ def test_a_sane_correlation_id_is_kept_and_returned_else_a_new_one(gateway: Gate
     with caplog.at_level(logging.INFO):
         kept = _post(gateway, seed_order(), headers={"X-Correlation-ID": "trace-me-123"})
     assert kept.headers["X-Correlation-ID"] == "trace-me-123"
+    # The queued order carries it, so the executor's 2PC calls log under the checkout's id too.
+    assert gateway.queue.records[kept.get_json()["orderId"]].order.correlation_id == "trace-me-123"
     http_lines = [r for r in caplog.records if r.name == "orchestrator.http"]
     assert len(http_lines) == 1 and http_lines[0].__dict__["status"] == 200
     assert http_lines[0].__dict__["correlation_id"] == "trace-me-123"

@@ -35,7 +35,7 @@ class OrderItem(_message.Message):
     def __init__(self, book_id: _Optional[str] = ..., title: _Optional[str] = ..., quantity: _Optional[int] = ...) -> None: ...
 
 class Order(_message.Message):
-    __slots__ = ("order_id", "items", "user_name", "user_contact", "shipping_method", "gift_wrapping", "billing_country", "payment_token", "card_last4", "enqueued_at", "priority")
+    __slots__ = ("order_id", "items", "user_name", "user_contact", "shipping_method", "gift_wrapping", "billing_country", "payment_token", "card_last4", "enqueued_at", "priority", "correlation_id")
     ORDER_ID_FIELD_NUMBER: _ClassVar[int]
     ITEMS_FIELD_NUMBER: _ClassVar[int]
     USER_NAME_FIELD_NUMBER: _ClassVar[int]
@@ -47,6 +47,7 @@ class Order(_message.Message):
     CARD_LAST4_FIELD_NUMBER: _ClassVar[int]
     ENQUEUED_AT_FIELD_NUMBER: _ClassVar[int]
     PRIORITY_FIELD_NUMBER: _ClassVar[int]
+    CORRELATION_ID_FIELD_NUMBER: _ClassVar[int]
     order_id: str
     items: _containers.RepeatedCompositeFieldContainer[OrderItem]
     user_name: str
@@ -58,7 +59,8 @@ class Order(_message.Message):
     card_last4: str
     enqueued_at: float
     priority: float
-    def __init__(self, order_id: _Optional[str] = ..., items: _Optional[_Iterable[_Union[OrderItem, _Mapping]]] = ..., user_name: _Optional[str] = ..., user_contact: _Optional[str] = ..., shipping_method: _Optional[str] = ..., gift_wrapping: _Optional[bool] = ..., billing_country: _Optional[str] = ..., payment_token: _Optional[str] = ..., card_last4: _Optional[str] = ..., enqueued_at: _Optional[float] = ..., priority: _Optional[float] = ...) -> None: ...
+    correlation_id: str
+    def __init__(self, order_id: _Optional[str] = ..., items: _Optional[_Iterable[_Union[OrderItem, _Mapping]]] = ..., user_name: _Optional[str] = ..., user_contact: _Optional[str] = ..., shipping_method: _Optional[str] = ..., gift_wrapping: _Optional[bool] = ..., billing_country: _Optional[str] = ..., payment_token: _Optional[str] = ..., card_last4: _Optional[str] = ..., enqueued_at: _Optional[float] = ..., priority: _Optional[float] = ..., correlation_id: _Optional[str] = ...) -> None: ...
 
 class EnqueueRequest(_message.Message):
     __slots__ = ("order",)
