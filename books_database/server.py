@@ -157,13 +157,14 @@ def _raft_error(context: grpc.ServicerContext, error: NotLeader | RaftUnavailabl
                                            (LEADER_ID_KEY, error.leader_id or "")))
             context.abort(grpc.StatusCode.FAILED_PRECONDITION,
                           f"not the primary; the primary is {error.leader_id} at {error.leader_address}")
+        context.set_trailing_metadata(((OUTCOME_UNKNOWN_KEY, "0"),))
         context.abort(grpc.StatusCode.UNAVAILABLE, "no primary elected yet; retry shortly")
     if error.overloaded:
         context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED, f"primary overloaded: {error.reason}")
     # Two replicas down, or leadership lost mid-write. A write retried with its request id / tx id is
-    # applied at most once, so UNAVAILABLE (retry) is the honest code even when the outcome is unknown.
-    if error.outcome_unknown:
-        context.set_trailing_metadata(((OUTCOME_UNKNOWN_KEY, "1"),))
+    # applied at most once, so UNAVAILABLE (retry) is the honest code even when the outcome is unknown;
+    # the metadata says which, since a bare UNAVAILABLE (a connection cut mid-call) must count as unknown.
+    context.set_trailing_metadata(((OUTCOME_UNKNOWN_KEY, "1" if error.outcome_unknown else "0"),))
     context.abort(grpc.StatusCode.UNAVAILABLE, f"no quorum: {error.reason}")
 
 

@@ -23,7 +23,9 @@ Stub = TypeVar("Stub")
 Response = TypeVar("Response")
 
 LEADER_ADDRESS_KEY = "x-leader-address"    # set by a follower on FAILED_PRECONDITION: where the leader is
-OUTCOME_UNKNOWN_KEY = "x-outcome-unknown"  # set on UNAVAILABLE when a write may have been committed
+# On a server's UNAVAILABLE: "1" the write may have been committed, "0" it certainly was not. A bare
+# UNAVAILABLE (no such metadata: the connection failed, perhaps mid-call) counts as "1".
+OUTCOME_UNKNOWN_KEY = "x-outcome-unknown"
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +72,14 @@ def metadata_value(error: grpc.RpcError, key: str) -> str | None:
     return None
 
 
+def may_have_applied(error: grpc.RpcError) -> bool:
+    """A timeout, or UNAVAILABLE the server did not mark "0" (a connection cut mid-call): maybe applied."""
+    code = error.code()
+    if code is grpc.StatusCode.DEADLINE_EXCEEDED:
+        return True
+    return code is grpc.StatusCode.UNAVAILABLE and metadata_value(error, OUTCOME_UNKNOWN_KEY) != "0"
+
+
 class LeaderClient(Generic[Stub]):
     """Calls the leader of a replica group; safe from many threads. `peers` maps replica id to host:port."""
 
@@ -111,8 +121,7 @@ class LeaderClient(Generic[Stub]):
         Follows FAILED_PRECONDITION + x-leader-address; on UNAVAILABLE or a replica's attempt timing out it
         tries the next replica after a backoff. `retry_unknown_outcome=False` for a write that is not
         idempotent: it is then never resent once it may have been applied. Raises GroupUnavailable when
-        the budget runs out (trailing x-outcome-unknown=1 if an attempt may have been applied), or the
-        call's own error for any other status.
+        the budget runs out (see may_have_applied), or the call's own error for any other status.
         """
         deadline = time.monotonic() + budget_s(timeout_s)
         target = self._leader or self._addresses[0]
@@ -124,7 +133,7 @@ class LeaderClient(Generic[Stub]):
             remaining_s = deadline - time.monotonic()
             if remaining_s <= 0:
                 raise GroupUnavailable(f"no leader served the call in time ({'; '.join(failures[-3:])})",
-                                       [(OUTCOME_UNKNOWN_KEY, "1")] if outcome_unknown else [])
+                                       [(OUTCOME_UNKNOWN_KEY, "1" if outcome_unknown else "0")])
             attempt_s = min(remaining_s, self._policy.attempt_timeout_s)
             try:
                 response = method(self.stub(target))(request, timeout=attempt_s, metadata=metadata)
@@ -139,7 +148,7 @@ class LeaderClient(Generic[Stub]):
                         continue  # a redirect costs no backoff, unless replicas keep bouncing the call
                 elif code in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED) or hint is not None:
                     # A dead, paused or leaderless replica (or one naming itself leader while failing): move on.
-                    unknown = code is grpc.StatusCode.DEADLINE_EXCEEDED or bool(metadata_value(error, OUTCOME_UNKNOWN_KEY))
+                    unknown = may_have_applied(error)
                     if unknown and not retry_unknown_outcome:
                         raise
                     outcome_unknown = outcome_unknown or unknown
