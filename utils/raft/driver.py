@@ -372,9 +372,9 @@ class Driver:
                 event = self._inbox.get_nowait()
             except queue.Empty:
                 break
-            future = event.reply if isinstance(event, _Step) else event.future
-            if future is not None and not future.done():
-                future.set_exception(error)
+            waiting: Future[Any] | None = event.reply if isinstance(event, _Step) else event.future
+            if waiting is not None and not waiting.done():
+                waiting.set_exception(error)
         with self.applied_changed:
             self.applied_changed.notify_all()
 

@@ -1,15 +1,20 @@
 """The outgoing half of the transport: one ordered, bounded send queue and one sender thread per peer.
 
 One RPC is in flight per peer at a time, so a follower sees the leader's messages in the order the
-core produced them; contiguous APPENDs waiting in the queue are merged into one RPC (batching), and a
-full queue drops its oldest heartbeat (else its oldest message) instead of blocking the driver.
-Raft tolerates lost messages; the core resends what matters.
+core produced them. Batching, like Nagle's algorithm: contiguous APPENDs waiting in the queue merge into
+one RPC, and an empty APPEND (heartbeat or commit notice, no read context) waits up to
+`empty_append_hold_ms` for a later APPEND of the same term, which supersedes it: that one carries a
+commit index at least as high and is as good a sign of life. A full queue drops its oldest heartbeat
+(else its oldest message) instead of blocking the driver. Raft tolerates lost messages; the core
+resends what matters.
 """
 from __future__ import annotations
 
 import collections
+import itertools
 import logging
 import threading
+import time
 from collections.abc import Callable
 
 import grpc
@@ -39,6 +44,11 @@ def is_heartbeat(message: Message) -> bool:
     return message.type is MessageType.APPEND and not message.entries
 
 
+def is_supersedable(message: Message) -> bool:
+    """An APPEND with nothing but liveness and a commit index in it (no entries, no read context)."""
+    return message.type is MessageType.APPEND and not message.entries and not message.context
+
+
 def merge_appends(first: Message, second: Message, entries_max: int) -> Message | None:
     """One APPEND equal to sending `first` then `second`, when `second` continues `first` exactly."""
     if (first.type is not MessageType.APPEND or second.type is not MessageType.APPEND
@@ -63,7 +73,8 @@ class PeerSender:
         self.address = address
         self._options = options
         self._deliver = deliver
-        self._queue: collections.deque[Message] = collections.deque()
+        self._queue: collections.deque[tuple[float, Message]] = collections.deque()  # (enqueued at, message)
+        self._hold_s = options.empty_append_hold_ms / 1000.0
         self._cond = threading.Condition()
         self._stopped = False
         self._channel = grpc.insecure_channel(address, options=channel_options(options))
@@ -73,6 +84,7 @@ class PeerSender:
         self.sent_rpcs = 0
         self.failed_rpcs = 0
         self.dropped_messages = 0
+        self.superseded_messages = 0
 
     def start(self) -> None:
         self._thread.start()
@@ -93,11 +105,11 @@ class PeerSender:
                 return
             if len(self._queue) >= self._options.send_queue_max:
                 self._shed_one()
-            self._queue.append(message)
+            self._queue.append((time.monotonic(), message))
             self._cond.notify()
 
     def _shed_one(self) -> None:
-        for position, queued in enumerate(self._queue):
+        for position, (_, queued) in enumerate(self._queue):
             if is_heartbeat(queued):
                 del self._queue[position]
                 break
@@ -107,18 +119,30 @@ class PeerSender:
 
     def _next(self) -> Message | None:
         with self._cond:
-            while not self._queue and not self._stopped:
-                self._cond.wait()
-            if self._stopped:
-                return None
-            message = self._queue.popleft()
-            while self._queue:
-                merged = merge_appends(message, self._queue[0], self._options.coalesced_entries_max)
-                if merged is None:
-                    break
+            while True:
+                while not self._queue and not self._stopped:
+                    self._cond.wait()
+                if self._stopped:
+                    return None
+                queued_at, message = self._queue[0]
+                if is_supersedable(message):
+                    if any(later.type is MessageType.APPEND and later.term == message.term
+                           for _, later in itertools.islice(self._queue, 1, None)):
+                        self._queue.popleft()
+                        self.superseded_messages += 1
+                        continue
+                    hold_s = queued_at + self._hold_s - time.monotonic()
+                    if len(self._queue) == 1 and hold_s > 0:
+                        self._cond.wait(hold_s)  # a later message may supersede it meanwhile
+                        continue
                 self._queue.popleft()
-                message = merged
-            return message
+                while self._queue:
+                    merged = merge_appends(message, self._queue[0][1], self._options.coalesced_entries_max)
+                    if merged is None:
+                        break
+                    self._queue.popleft()
+                    message = merged
+                return message
 
     def _run(self) -> None:
         while (message := self._next()) is not None:

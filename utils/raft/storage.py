@@ -29,17 +29,27 @@ class RaftStorage:
         # isolation_level=None: we issue BEGIN/COMMIT ourselves, so one Ready is one transaction.
         self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
         self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")  # fsync the WAL at every commit
+        self._synchronous = ""
+        self._set_synchronous("FULL")  # fsync the WAL at every commit
         self._db.executescript(_SCHEMA)
-        self._first_index, self._last_index = self._bounds()
+        self._snapshot_index, self._first_index, self._last_index = self._bounds()
+        row = self._db.execute("SELECT term, vote FROM hard_state WHERE id = 0").fetchone()
+        self._term_and_vote: tuple[int, str | None] = (row[0], row[1]) if row else (0, None)
+        self.fsyncs = 0  # transactions committed with an fsync, for benchmarks
 
-    def _bounds(self) -> tuple[int, int]:
+    def _set_synchronous(self, level: str) -> None:
+        if level != self._synchronous:
+            self._db.execute(f"PRAGMA synchronous={level}")
+            self._synchronous = level
+
+    def _bounds(self) -> tuple[int, int, int]:
+        """(snapshot index, first index, last index) as stored; kept in memory afterwards."""
         low, high = self._db.execute("SELECT MIN(idx), MAX(idx) FROM entries").fetchone()
         snap = self._db.execute("SELECT idx FROM snapshot WHERE id = 0").fetchone()
         snapshot_index = snap[0] if snap else 0
         if low is None:
-            return snapshot_index + 1, snapshot_index
-        return low, high
+            return snapshot_index, snapshot_index + 1, snapshot_index
+        return snapshot_index, low, high
 
     # ---- reading -------------------------------------------------------------------------------
 
@@ -73,9 +83,17 @@ class RaftStorage:
     # ---- writing -------------------------------------------------------------------------------
 
     def persist(self, hard_state: HardState | None, entries: tuple[Entry, ...], snapshot: Snapshot | None) -> None:
-        """Makes one Ready's durable parts durable, in one fsynced transaction (snapshot, then entries)."""
+        """Makes one Ready's durable parts durable, in one transaction (snapshot, then entries, then hard state).
+
+        Fsynced when it holds entries, a snapshot, or a new term or vote. A change of the commit index
+        alone is written without an fsync (etcd's MustSync): it is recomputed from a quorum after a power
+        cut, and a process crash (SIGKILL) loses nothing written to the WAL either way.
+        """
         if hard_state is None and not entries and snapshot is None:
             return
+        must_sync = bool(entries) or snapshot is not None or (
+            hard_state is not None and (hard_state.term, hard_state.vote) != self._term_and_vote)
+        self._set_synchronous("FULL" if must_sync else "NORMAL")
         db = self._db
         db.execute("BEGIN IMMEDIATE")
         try:
@@ -89,12 +107,17 @@ class RaftStorage:
             db.execute("COMMIT")
         except BaseException:
             db.execute("ROLLBACK")
+            self._snapshot_index, self._first_index, self._last_index = self._bounds()
             raise
-        self._first_index, self._last_index = self._bounds()
+        if hard_state is not None:
+            self._term_and_vote = (hard_state.term, hard_state.vote)
+        self.fsyncs += must_sync
 
     def compact(self, snapshot: Snapshot) -> None:
         """The application snapshotted its state at `snapshot.index`: store it and drop the log up to there."""
-        assert snapshot.index <= self._last_index, "cannot compact past the end of the durable log"
+        assert self._first_index - 1 <= snapshot.index <= self._last_index, (
+            f"compacting to {snapshot.index} outside the log ({self._first_index}..{self._last_index})")
+        self._set_synchronous("FULL")
         db = self._db
         db.execute("BEGIN IMMEDIATE")
         try:
@@ -103,14 +126,18 @@ class RaftStorage:
             db.execute("COMMIT")
         except BaseException:
             db.execute("ROLLBACK")
+            self._snapshot_index, self._first_index, self._last_index = self._bounds()
             raise
-        self._first_index, self._last_index = self._bounds()
+        self._snapshot_index, self._first_index = snapshot.index, snapshot.index + 1
+        self.fsyncs += 1
 
     def _install_snapshot(self, snapshot: Snapshot) -> None:
         # The core's contract: a received snapshot REPLACES the whole log, entries after its index too
         # (the core only sends it when its log does not hold the snapshot's last entry).
         self._db.execute("DELETE FROM entries")
         self._write_snapshot(snapshot)
+        self._snapshot_index = snapshot.index
+        self._first_index, self._last_index = snapshot.index + 1, snapshot.index
 
     def _write_snapshot(self, snapshot: Snapshot) -> None:
         self._db.execute("INSERT OR REPLACE INTO snapshot (id, idx, term, data) VALUES (0, ?, ?, ?)",
@@ -120,14 +147,15 @@ class RaftStorage:
         first = entries[0].index
         for previous, entry in zip(entries, entries[1:]):
             assert entry.index == previous.index + 1, "entries to append must be contiguous"
-        # The first new entry may overwrite a conflicting suffix (Raft §5.3): truncate from there.
-        self._db.execute("DELETE FROM entries WHERE idx >= ?", (first,))
-        low = self._db.execute("SELECT MIN(idx), MAX(idx) FROM entries").fetchone()
-        snap = self._db.execute("SELECT idx FROM snapshot WHERE id = 0").fetchone()
-        base = low[1] if low[1] is not None else (snap[0] if snap else 0)
-        assert first == base + 1, f"appending at {first} would leave a gap after {base}"
+        assert self._first_index <= first <= self._last_index + 1, (
+            f"appending at {first} would leave a gap after {self._last_index} "
+            f"or rewrite the compacted prefix before {self._first_index}")
+        if first <= self._last_index:
+            # The first new entry overwrites a conflicting suffix (Raft §5.3): truncate from there.
+            self._db.execute("DELETE FROM entries WHERE idx >= ?", (first,))
         self._db.executemany("INSERT INTO entries (idx, term, kind, data) VALUES (?, ?, ?, ?)",
                              [(e.index, e.term, e.kind.value, e.data) for e in entries])
+        self._last_index = entries[-1].index
 
     def close(self) -> None:
         self._db.close()

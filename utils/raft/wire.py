@@ -19,6 +19,8 @@ _RESPONSE_TO_WIRE = {
     MessageType.SNAPSHOT_RESPONSE: pb.RESPONSE_TYPE_SNAPSHOT,
 }
 _RESPONSE_FROM_WIRE = {wire: core for core, wire in _RESPONSE_TO_WIRE.items()}
+_KIND_TO_WIRE = {EntryKind.NORMAL: pb.ENTRY_KIND_NORMAL, EntryKind.NOOP: pb.ENTRY_KIND_NOOP}
+_KIND_FROM_WIRE = {wire: core for core, wire in _KIND_TO_WIRE.items()}
 
 
 def _check_unused(message: Message, *fields: str) -> None:
@@ -30,11 +32,11 @@ def _check_unused(message: Message, *fields: str) -> None:
 # ---- entries and snapshots ----------------------------------------------------------------------
 
 def entry_to_wire(entry: Entry) -> pb.Entry:
-    return pb.Entry(term=entry.term, index=entry.index, kind=entry.kind.value, data=entry.data)
+    return pb.Entry(term=entry.term, index=entry.index, kind=_KIND_TO_WIRE[entry.kind], data=entry.data)
 
 
 def entry_from_wire(entry: pb.Entry) -> Entry:
-    return Entry(term=entry.term, index=entry.index, kind=EntryKind(entry.kind), data=entry.data)
+    return Entry(term=entry.term, index=entry.index, kind=_KIND_FROM_WIRE[entry.kind], data=entry.data)
 
 
 def snapshot_to_wire(snapshot: Snapshot) -> pb.Snapshot:

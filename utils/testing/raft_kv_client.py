@@ -22,17 +22,21 @@ class Outcome(enum.Enum):
     UNKNOWN = "unknown"
 
 
+def trailing_metadata(error: grpc.RpcError) -> dict[str, str]:
+    items = error.trailing_metadata() or ()  # type: ignore[attr-defined]
+    return {str(item.key): str(item.value) for item in items}
+
+
 def classify(error: grpc.RpcError) -> tuple[Outcome, str | None]:
     """The outcome an error implies, and the leader it names (if any)."""
     code = error.code()
     if code is grpc.StatusCode.FAILED_PRECONDITION:
-        metadata = dict(error.trailing_metadata() or ())
-        return Outcome.FAILED, (metadata.get("x-leader-id") or None)
+        return Outcome.FAILED, (trailing_metadata(error).get("x-leader-id") or None)
     if code is grpc.StatusCode.RESOURCE_EXHAUSTED:
         return Outcome.FAILED, None
     if code is grpc.StatusCode.UNAVAILABLE:
         # The server says "not applied", or the connection was never made: the request never ran.
-        if dict(error.trailing_metadata() or ()).get("x-raft-outcome") == "not-applied":
+        if trailing_metadata(error).get("x-raft-outcome") == "not-applied":
             return Outcome.FAILED, None
         details = (error.details() or "").lower()
         if "failed to connect" in details or "connection refused" in details:

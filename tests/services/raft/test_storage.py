@@ -97,3 +97,16 @@ def test_the_file_is_in_wal_mode_with_full_sync(tmp_path: Path) -> None:
     db = storage._db  # the durability settings are the contract: check them directly
     assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert db.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
+
+
+def test_only_a_commit_index_change_skips_the_fsync(tmp_path: Path) -> None:
+    storage = RaftStorage(tmp_path)
+    storage.persist(HardState(term=1, vote="n1", commit=0), entries(1, 2, 1), None)
+    assert storage.fsyncs == 1
+    storage.persist(HardState(term=1, vote="n1", commit=2), (), None)  # commit advanced: no fsync needed
+    assert storage.fsyncs == 1
+    storage.persist(HardState(term=2, vote=None, commit=2), (), None)  # a new term must be durable
+    assert storage.fsyncs == 2
+    storage.persist(HardState(term=2, vote="n3", commit=2), (), None)  # so must a vote
+    assert storage.fsyncs == 3
+    assert reopen(storage, tmp_path).load().hard_state == HardState(term=2, vote="n3", commit=2)

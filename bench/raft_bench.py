@@ -1,0 +1,136 @@
+"""Raft runtime benchmark: 3 raft_kv_server processes on loopback, every write fsynced before it is acknowledged.
+
+Prints commits/s and p50/p99 commit latency with 1 and with 64 outstanding proposals, and failover time
+(leader SIGKILL → first write committed by the new leader; and SIGTERM with leadership transfer).
+Run: .venv/bin/python bench/raft_bench.py [--seconds 5] [--failovers 10]
+"""
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import grpc
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from utils.pb.raft_kv import raft_kv_pb2, raft_kv_pb2_grpc  # noqa: E402
+from utils.testing.raft_kv_client import KvClient, Outcome  # noqa: E402
+from utils.testing.raft_kv_cluster import KvCluster  # noqa: E402
+
+
+def percentile(samples: list[float], fraction: float) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
+
+
+def load(address: str, outstanding: int, seconds: float) -> tuple[int, int, list[float]]:
+    """Keeps `outstanding` puts in flight for `seconds`; (committed, failed, latencies in s)."""
+    channel = grpc.insecure_channel(address)
+    stub = raft_kv_pb2_grpc.RaftKVStub(channel)
+    slots = threading.Semaphore(outstanding)
+    lock = threading.Lock()
+    latencies: list[float] = []
+    failed = [0]
+    deadline = time.monotonic() + seconds
+    sent = 0
+    value = "v" * 64
+
+    def done(future: grpc.Future, started: float) -> None:
+        elapsed = time.perf_counter() - started
+        with lock:
+            if future.exception() is None:
+                latencies.append(elapsed)
+            else:
+                failed[0] += 1
+        slots.release()
+
+    while time.monotonic() < deadline:
+        slots.acquire()
+        started = time.perf_counter()
+        future = stub.Put.future(raft_kv_pb2.WriteRequest(key=f"k{sent % 1000}", value=value), timeout=10)
+        future.add_done_callback(lambda f, s=started: done(f, s))
+        sent += 1
+    for _ in range(outstanding):
+        slots.acquire()
+    channel.close()
+    return len(latencies), failed[0], latencies
+
+
+def measure_throughput(cluster: KvCluster, seconds: float) -> None:
+    leader = cluster.wait_for_leader(timeout_s=20)
+    address = cluster.replicas[leader].address
+    load(address, 8, 1.0)  # warm up connections and the code paths
+    for outstanding in (1, 64):
+        started = time.monotonic()
+        committed, failed, latencies = load(address, outstanding, seconds)
+        elapsed = time.monotonic() - started
+        print(f"outstanding={outstanding:>2}: {committed / elapsed:8.0f} commits/s   "
+              f"p50 {1000 * percentile(latencies, 0.50):6.2f} ms   p99 {1000 * percentile(latencies, 0.99):6.2f} ms"
+              f"   ({committed} committed, {failed} failed in {elapsed:.1f} s)", flush=True)
+
+
+def first_write_after(client: KvClient, exclude: str, started: float, timeout_s: float = 10.0) -> float:
+    """Seconds from `started` until a put is acknowledged by a leader other than `exclude`."""
+    client.leader = None
+    deadline = time.monotonic() + timeout_s
+    n = 0
+    while time.monotonic() < deadline:
+        n += 1
+        outcome = client.write("put", "failover", str(n), timeout_s=0.3)
+        if outcome is Outcome.OK and client.leader != exclude:
+            return time.monotonic() - started
+        client.leader = None if client.leader == exclude else client.leader
+    raise TimeoutError("no write committed after the failover")
+
+
+def measure_failover(cluster: KvCluster, runs: int, graceful: bool) -> list[float]:
+    client = KvClient(cluster.addresses, rpc_timeout_s=0.3)
+    times: list[float] = []
+    for _ in range(runs):
+        leader = cluster.wait_for_leader(timeout_s=20)
+        cluster.wait_until_converged(timeout_s=20)
+        time.sleep(0.3)  # a steady state: heartbeats flowing, no election in progress
+        started = time.monotonic()
+        if graceful:
+            threading.Thread(target=cluster.terminate, args=(leader,), daemon=True).start()
+        else:
+            cluster.kill(leader)
+        times.append(first_write_after(client, leader, started))
+        if graceful:
+            cluster.replicas[leader].process.wait(timeout=10)  # type: ignore[union-attr]
+        cluster.start(leader)
+    client.close()
+    return times
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--seconds", type=float, default=5.0, help="duration of each throughput run")
+    parser.add_argument("--failovers", type=int, default=10, help="leader kills to time")
+    parser.add_argument("--graceful", type=int, default=5, help="graceful stops (SIGTERM) to time")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="raft-bench-") as scratch:
+        cluster = KvCluster(Path(scratch))
+        cluster.start_all()
+        try:
+            print("3 replicas on loopback, SQLite WAL synchronous=FULL (fsync before every acknowledgement)")
+            measure_throughput(cluster, args.seconds)
+            kills = measure_failover(cluster, args.failovers, graceful=False)
+            print(f"failover after SIGKILL of the leader ({len(kills)} runs): median {statistics.median(kills):.3f} s,"
+                  f" max {max(kills):.3f} s, min {min(kills):.3f} s", flush=True)
+            if args.graceful:
+                stops = measure_failover(cluster, args.graceful, graceful=True)
+                print(f"failover after SIGTERM (leadership transfer, {len(stops)} runs): "
+                      f"median {statistics.median(stops):.3f} s, max {max(stops):.3f} s", flush=True)
+        finally:
+            cluster.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
