@@ -233,7 +233,8 @@ class Driver:
             event.future.set_result(None)
 
     def _not_leader(self, leader: str | None) -> Exception:
-        if leader == self._config.node_id:
+        if self._raw.role is Role.LEADER or leader == self._config.node_id:
+            # Still the leader, but handing over: refuse now, the successor takes requests in a moment.
             return RaftUnavailable("leadership transfer in progress; retry shortly", outcome_unknown=False)
         return NotLeader(leader, self._addresses.get(leader) if leader else None)
 

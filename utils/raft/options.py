@@ -23,6 +23,7 @@ class RaftOptions:
     inbox_max: int = 4096               # queued proposals, reads and peer messages; full → RaftUnavailable
     send_queue_max: int = 256           # per peer; full → drop the oldest heartbeat (or oldest message)
     coalesced_entries_max: int = 2048   # contiguous APPENDs to one peer merged into one RPC, up to this
+    coalesced_bytes_max: int = 1024 * 1024  # ... and this much entry data (gRPC servers take 4 MiB by default)
     empty_append_hold_ms: int = 5       # a heartbeat / commit notice waits this long to be superseded
     snapshot_every_entries: int = 10_000
     # Deadlines.
@@ -41,7 +42,8 @@ class RaftOptions:
         if self.election_ticks <= self.heartbeat_ticks:
             raise ValueError("election_ticks must exceed heartbeat_ticks, or followers time out between heartbeats")
         if min(self.inbox_max, self.send_queue_max, self.snapshot_every_entries, self.entries_per_message_max,
-               self.inflight_messages_max, self.coalesced_entries_max, self.tick_catch_up_max) <= 0:
+               self.inflight_messages_max, self.coalesced_entries_max, self.coalesced_bytes_max,
+               self.tick_catch_up_max) <= 0:
             raise ValueError("every bound must be positive")
         if not 0 <= self.empty_append_hold_ms < self.heartbeat_ticks * self.tick_ms:
             raise ValueError("empty_append_hold_ms must be shorter than the heartbeat interval")

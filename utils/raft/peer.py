@@ -49,12 +49,20 @@ def is_supersedable(message: Message) -> bool:
     return message.type is MessageType.APPEND and not message.entries and not message.context
 
 
-def merge_appends(first: Message, second: Message, entries_max: int) -> Message | None:
+def entries_bytes(message: Message) -> int:
+    return sum(len(entry.data) + ENTRY_OVERHEAD_BYTES for entry in message.entries)
+
+
+ENTRY_OVERHEAD_BYTES = 24  # term, index and kind on the wire, roughly
+
+
+def merge_appends(first: Message, second: Message, entries_max: int, bytes_max: int) -> Message | None:
     """One APPEND equal to sending `first` then `second`, when `second` continues `first` exactly."""
     if (first.type is not MessageType.APPEND or second.type is not MessageType.APPEND
             or not first.entries or not second.entries or first.term != second.term
             or first.context or second.context
-            or len(first.entries) + len(second.entries) > entries_max):
+            or len(first.entries) + len(second.entries) > entries_max
+            or entries_bytes(first) + entries_bytes(second) > bytes_max):
         return None
     last = first.entries[-1]
     if second.index != last.index or second.log_term != last.term:
@@ -137,7 +145,8 @@ class PeerSender:
                         continue
                 self._queue.popleft()
                 while self._queue:
-                    merged = merge_appends(message, self._queue[0][1], self._options.coalesced_entries_max)
+                    merged = merge_appends(message, self._queue[0][1], self._options.coalesced_entries_max,
+                                           self._options.coalesced_bytes_max)
                     if merged is None:
                         break
                     self._queue.popleft()
