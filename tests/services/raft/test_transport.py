@@ -1,6 +1,9 @@
 """Wire conversion of every core message, and the per-peer send queue's batching and shedding rules."""
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import pytest
 
 from utils.raft import wire
@@ -33,7 +36,8 @@ RESPONSES = [
     Message(MessageType.APPEND_RESPONSE, "n2", "n1", 4, index=6, reject=True, reject_hint=3, reject_term=1),
     Message(MessageType.SNAPSHOT_RESPONSE, "n2", "n1", 4, index=30),
 ]
-TO_WIRE = {MessageType.PRE_VOTE: (wire.vote_request_to_wire, wire.vote_request_from_wire),
+TO_WIRE: dict[MessageType, tuple[Callable[[Message], Any], Callable[[Any], Message]]] = {
+           MessageType.PRE_VOTE: (wire.vote_request_to_wire, wire.vote_request_from_wire),
            MessageType.VOTE: (wire.vote_request_to_wire, wire.vote_request_from_wire),
            MessageType.APPEND: (wire.append_request_to_wire, wire.append_request_from_wire),
            MessageType.SNAPSHOT: (wire.snapshot_request_to_wire, wire.snapshot_request_from_wire),
@@ -105,7 +109,8 @@ def test_an_empty_append_is_superseded_by_a_later_append() -> None:
     assert peer.superseded_messages == 1
     peer.send(append(1, 0, commit=1, context=b"read-1"))  # a read round is never skipped
     peer.send(append(3, 4, commit=2))
-    assert peer._next().context == b"read-1"
+    read_round = peer._next()
+    assert read_round is not None and read_round.context == b"read-1"
 
 
 def test_a_full_queue_sheds_its_oldest_heartbeat_first() -> None:
