@@ -102,7 +102,8 @@ class PeerSender:
             self._stopped = True
             self._queue.clear()
             self._cond.notify()
-        self._thread.join(timeout=self._options.rpc_timeout_s + 1.0)
+        if self._thread.ident is not None:
+            self._thread.join(timeout=self._options.snapshot_rpc_timeout_s + 1.0)
         self._channel.close()
 
     def send(self, message: Message) -> None:

@@ -1,7 +1,7 @@
 """Wire conversion of every core message, and the per-peer send queue's batching and shedding rules."""
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -88,12 +88,25 @@ def test_merging_respects_the_entry_and_byte_bounds() -> None:
     assert merge_appends(append(3, 4), append(5, 7), 100, 50) is None
 
 
-def sender(**options: int) -> PeerSender:
-    # Never started: _next() is driven by hand; the channel connects lazily, so no peer is needed.
-    return PeerSender("n2", "127.0.0.1:9", RaftOptions(**options), deliver=lambda m: None)  # type: ignore[arg-type]
+@pytest.fixture
+def senders() -> Iterator[list[PeerSender]]:
+    made: list[PeerSender] = []
+    yield made
+    for peer in made:
+        peer.stop()
 
 
-def test_the_queue_sends_in_order_and_batches_what_waited() -> None:
+@pytest.fixture
+def sender(senders: list[PeerSender]) -> Callable[..., PeerSender]:
+    def make(**options: int) -> PeerSender:
+        # Never started: _next() is driven by hand; the channel connects lazily, so no peer is needed.
+        peer = PeerSender("n2", "127.0.0.1:9", RaftOptions(**options), deliver=lambda m: None)  # type: ignore[arg-type]
+        senders.append(peer)
+        return peer
+    return make
+
+
+def test_the_queue_sends_in_order_and_batches_what_waited(sender: Callable[..., PeerSender]) -> None:
     peer = sender()
     for message in (append(1, 2), append(3, 4), append(5, 6), Message(MessageType.TIMEOUT_NOW, "n1", "n2", 2)):
         peer.send(message)
@@ -101,7 +114,7 @@ def test_the_queue_sends_in_order_and_batches_what_waited() -> None:
     assert peer._next() == Message(MessageType.TIMEOUT_NOW, "n1", "n2", 2)
 
 
-def test_an_empty_append_is_superseded_by_a_later_append() -> None:
+def test_an_empty_append_is_superseded_by_a_later_append(sender: Callable[..., PeerSender]) -> None:
     peer = sender(empty_append_hold_ms=0)
     peer.send(append(1, 0, commit=1))       # a commit notice ...
     peer.send(append(1, 2, commit=2))       # ... made redundant by the next APPEND
@@ -113,7 +126,7 @@ def test_an_empty_append_is_superseded_by_a_later_append() -> None:
     assert read_round is not None and read_round.context == b"read-1"
 
 
-def test_a_full_queue_sheds_its_oldest_heartbeat_first() -> None:
+def test_a_full_queue_sheds_its_oldest_heartbeat_first(sender: Callable[..., PeerSender]) -> None:
     peer = sender(send_queue_max=3, empty_append_hold_ms=0)
     heartbeat = Message(MessageType.APPEND, "n1", "n2", 2, commit=1, context=b"r1")
     for message in (append(1, 2), heartbeat, append(3, 4), append(5, 6)):
