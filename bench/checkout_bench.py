@@ -1,0 +1,139 @@
+"""Checkout latency and throughput through the real gateway path, beside the raw costs it is built from.
+
+Starts the fleet's gateway path (TV, FD, S, order queue, payment service, orchestrator) on free loopback
+ports, then measures in one run: a raw gRPC health Check round trip, an HTTP /healthz round trip, and
+POST /checkout at concurrency 1 and 16 (p50/p99 ms, checkouts/s). Each checkout uses its own valid card,
+so the fraud rules' card velocity does not turn the run into rejections.
+
+    .venv/bin/python bench/checkout_bench.py [--checkouts 200] [--whole-fleet]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import requests
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from utils.fleet.spec import is_runnable  # noqa: E402
+from utils.rpc.client import call, open_channel  # noqa: E402
+from utils.testing.local_fleet import RunningFleet, running_fleet  # noqa: E402
+
+GATEWAY_PATH = {"transaction_verification", "fraud_detection", "suggestions", "order_queue", "payment_service",
+                "orchestrator"}
+TIMEOUT_S = 10.0
+_cards = iter(range(10**9))
+_cards_lock = threading.Lock()
+
+
+def luhn_card(serial: int) -> str:
+    """A 16-digit Visa-like number with a valid Luhn check digit, different for each serial."""
+    body = f"4{serial:014d}"
+    total = 0
+    for i, digit in enumerate(int(c) for c in reversed(body)):
+        doubled = digit * 2 if i % 2 == 0 else digit
+        total += doubled - 9 if doubled > 9 else doubled
+    return body + str((10 - total % 10) % 10)
+
+
+def order() -> dict[str, Any]:
+    with _cards_lock:
+        serial = next(_cards)
+    return {
+        "items": [{"name": "Clean Architecture", "quantity": 1}],
+        "user": {"name": f"Bench User {serial}", "contact": f"bench{serial}@example.com"},
+        "creditCard": {"number": luhn_card(serial), "expirationDate": "12/2030", "cvv": "123"},
+        "billingAddress": {"street": "1 Main St", "city": "Tartu", "state": "Tartumaa", "zip": "50090",
+                           "country": "Estonia"},
+        "shippingMethod": "standard", "giftWrapping": False, "termsAndConditionsAccepted": True,
+    }
+
+
+def percentile(samples_ms: list[float], q: float) -> float:
+    ordered = sorted(samples_ms)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def report(name: str, samples_ms: list[float], elapsed_s: float | None = None, extra: str = "") -> None:
+    rate = f"  {len(samples_ms) / elapsed_s:8.1f}/s" if elapsed_s else ""
+    print(f"{name:<36} n={len(samples_ms):<5} p50 {statistics.median(samples_ms):7.2f} ms  "
+          f"p99 {percentile(samples_ms, 0.99):7.2f} ms{rate}{extra}", flush=True)
+
+
+def timed(fn: Callable[[], Any]) -> float:
+    started = time.perf_counter()
+    fn()
+    return (time.perf_counter() - started) * 1000
+
+
+def grpc_round_trips(address: str, count: int) -> list[float]:
+    stub = health_pb2_grpc.HealthStub(open_channel(address))
+    request = health_pb2.HealthCheckRequest()
+    for _ in range(20):  # warm the connection
+        call(stub.Check, request, timeout_s=TIMEOUT_S)
+    return [timed(lambda: call(stub.Check, request, timeout_s=TIMEOUT_S)) for _ in range(count)]
+
+
+def http_round_trips(api: str, count: int) -> list[float]:
+    session = requests.Session()
+    return [timed(lambda: session.get(f"{api}/healthz", timeout=TIMEOUT_S).raise_for_status()) for _ in range(count)]
+
+
+def checkouts(api: str, count: int, concurrency: int) -> tuple[list[float], float, dict[str, int]]:
+    local = threading.local()
+    outcomes: dict[str, int] = {}
+    lock = threading.Lock()
+
+    def one(_: int) -> float:
+        session = getattr(local, "session", None) or requests.Session()
+        local.session = session
+        body = json.dumps(order())
+        started = time.perf_counter()
+        response = session.post(f"{api}/checkout", data=body, timeout=TIMEOUT_S)
+        elapsed_ms = (time.perf_counter() - started) * 1000
+        key = response.json().get("status", str(response.status_code)) if response.ok else str(response.status_code)
+        with lock:
+            outcomes[key] = outcomes.get(key, 0) + 1
+        return elapsed_ms
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=concurrency) as pool:
+        samples = list(pool.map(one, range(count)))
+    return samples, time.perf_counter() - started, outcomes
+
+
+def run(rf: RunningFleet, count: int) -> None:
+    report("gRPC health Check round trip", grpc_round_trips(rf.settings.order_queue_addr, 500))
+    report("HTTP GET /healthz round trip", http_round_trips(rf.api, 300))
+    checkouts(rf.api, 20, 1)  # warm-up: connections, caches, JIT-free but import-heavy first calls
+    for concurrency in (1, 16):
+        samples, elapsed_s, outcomes = checkouts(rf.api, count if concurrency == 1 else count * 2, concurrency)
+        report(f"POST /checkout, concurrency {concurrency}", samples, elapsed_s, f"  {outcomes}")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--checkouts", type=int, default=200, help="checkouts at concurrency 1 (twice that at 16)")
+    parser.add_argument("--whole-fleet", action="store_true", help="also run the Raft groups, which execute orders")
+    args = parser.parse_args()
+    only = None if args.whole_fleet else {name for name in GATEWAY_PATH if is_runnable(name)}
+    with tempfile.TemporaryDirectory(prefix="checkout-bench-") as workdir:
+        print(f"starting {'the whole fleet' if only is None else ', '.join(sorted(only))}", flush=True)
+        with running_fleet(Path(workdir), only=only, healthy_timeout_s=90) as rf:
+            run(rf, args.checkouts)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
