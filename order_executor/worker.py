@@ -141,6 +141,8 @@ class Worker:
                 slots.release()
                 session.stopped.wait(self._options.idle_poll_s)
                 continue
+            log.info("order leased", extra={"tx_id": leased.order.order_id, "term": session.term,
+                                            "priority": leased.order.priority})
             if not self._admit(session, leased):
                 slots.release()
                 continue
