@@ -24,6 +24,7 @@ from orchestrator.validation_flow import ValidationFlow
 from utils.catalog import load_catalog
 from utils.logs import configure_logging
 from utils.rpc.bootstrap import listen_address
+from utils.rpc.healthcheck import is_serving
 from utils.settings import FleetSettings, RuntimeSettings
 from utils.telemetry import configure_telemetry
 
@@ -46,7 +47,9 @@ def main() -> None:
     tokenizer = PaymentTokenizer(fleet.payment_service_addr, timeout_s=runtime.rpc_timeout_s)
     checkout = CheckoutService(flow, queue, catalog, tokenizer=tokenizer)
     dependencies = Dependencies(flow=flow, queue=queue, books=CatalogBooksSource(catalog), cluster=cluster,
-                                idempotency=idempotency, checkout=checkout)
+                                idempotency=idempotency, checkout=checkout,
+                                probes={"payment_service": lambda: is_serving(fleet.payment_service_addr,
+                                                                              own.probe_timeout_s)})
     app = create_app(dependencies, own, origins_from(fleet.frontend_origin))
     host = runtime.listen_host or fleet.orchestrator_host
     server = make_server(host, fleet.orchestrator_port, app, threaded=True)

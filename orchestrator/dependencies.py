@@ -1,7 +1,8 @@
 """What the gateway's views depend on, injected by the app factory: tests pass fakes, main() real clients."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from flask import current_app
@@ -31,6 +32,8 @@ class Dependencies:
     cluster: ClusterView
     idempotency: IdempotencyStore
     checkout: CheckoutService
+    # More gRPC dependencies for /readyz, by service name (e.g. the payment service that tokenizes cards).
+    probes: Mapping[str, Callable[[], bool]] = field(default_factory=dict)
 
 
 def deps() -> Dependencies:

@@ -26,7 +26,8 @@ def readyz() -> dict[str, Any]:
     dependencies = deps()
     ready = {**dependencies.flow.readiness(),
              "order_queue": dependencies.queue.is_serving(timeout_s=settings.probe_timeout_s),
-             **dependencies.books.readiness()}
+             **dependencies.books.readiness(),
+             **{name: probe() for name, probe in dependencies.probes.items()}}
     down = sorted(name for name, ok in ready.items() if not ok)
     if down:
         raise Problem(503, "NOT_READY", "Service Unavailable", f"not ready: {', '.join(down)} down",

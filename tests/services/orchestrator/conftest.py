@@ -1,7 +1,7 @@
 """The gateway under test: the real app factory with fake dependencies, driven by Flask's test client."""
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -44,11 +44,13 @@ class Gateway:
     idempotency: IdempotencyStore
 
 
-def build_gateway(books: BooksSource | None = None, body_bytes_max: int = 64 * 1024) -> Gateway:
+def build_gateway(books: BooksSource | None = None, body_bytes_max: int = 64 * 1024,
+                  probes: dict[str, Callable[[], bool]] | None = None) -> Gateway:
     flow, queue, catalog = FakeFlow(), FakeQueue(), load_catalog()
     idempotency = IdempotencyStore(None, keys_max=100, ttl_s=3600)
     dependencies = Dependencies(flow=flow, queue=queue, books=books or FakeBooks(), cluster=FakeCluster(),
-                                idempotency=idempotency, checkout=CheckoutService(flow, queue, catalog))
+                                idempotency=idempotency, checkout=CheckoutService(flow, queue, catalog),
+                                probes=probes or {})
     app = create_app(dependencies, OrchestratorSettings(body_bytes_max=body_bytes_max), [FRONTEND])
     return Gateway(app, app.test_client(), flow, queue, idempotency)
 

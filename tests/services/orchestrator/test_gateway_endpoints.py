@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.services.orchestrator.conftest import FRONTEND, Gateway, seed_order
+from tests.services.orchestrator.conftest import FRONTEND, Gateway, build_gateway, seed_order
 from utils.telemetry import configure_telemetry
 
 
@@ -85,11 +85,19 @@ def test_healthz_and_readyz(gateway: Gateway) -> None:
     assert gateway.client.get("/healthz").get_json() == {"status": "ok"}
     ready = gateway.client.get("/readyz")
     assert ready.status_code == 200 and all(ready.get_json()["dependencies"].values())
+    assert set(ready.get_json()["dependencies"]) == {"transaction_verification", "fraud_detection", "suggestions",
+                                                     "order_queue", "books_database"}
     gateway.flow.down = "suggestions"
     gateway.queue.down = True
     body = _problem(gateway.client.get("/readyz"), 503, "NOT_READY")
     assert body["dependencies"]["suggestions"] is False and body["dependencies"]["order_queue"] is False
     assert "order_queue" in body["detail"] and "suggestions" in body["detail"]
+
+
+def test_readyz_asks_the_extra_probes_too() -> None:
+    gateway = build_gateway(probes={"payment_service": lambda: False})
+    body = _problem(gateway.client.get("/readyz"), 503, "NOT_READY")
+    assert body["dependencies"]["payment_service"] is False and "payment_service" in body["detail"]
 
 
 def test_metrics_are_prometheus_text_with_the_checkout_instruments(gateway: Gateway) -> None:
