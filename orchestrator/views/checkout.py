@@ -8,6 +8,7 @@ import logging
 import time
 
 from flask import Blueprint, Response, current_app, json, request
+from werkzeug.exceptions import HTTPException
 
 from orchestrator.api_models import CheckoutRequest, invalid_request, parse_json_object, parse_model
 from orchestrator.dependencies import deps
@@ -33,6 +34,9 @@ def post_checkout() -> Response:
         return response
     except Problem as problem:
         outcome = "invalid" if problem.status < 500 else "unavailable"
+        raise
+    except HTTPException as error:  # e.g. 413 from Werkzeug's body limit
+        outcome = "invalid" if (error.code or 500) < 500 else "error"
         raise
     finally:
         metrics.in_flight.add(-1)

@@ -100,15 +100,28 @@ def test_readyz_asks_the_extra_probes_too() -> None:
     assert body["dependencies"]["payment_service"] is False and "payment_service" in body["detail"]
 
 
-def test_metrics_are_prometheus_text_with_the_checkout_instruments(gateway: Gateway) -> None:
-    configure_telemetry("orchestrator-test")
-    gateway.client.post("/checkout", json=seed_order())
-    gateway.client.post("/checkout", json=seed_order(termsAndConditionsAccepted=False))
+def _scrape(gateway: Gateway) -> dict[str, Any]:
     response = gateway.client.get("/metrics")
     assert response.status_code == 200 and response.mimetype == "text/plain"
-    families = {f.name: f for f in text_string_to_metric_families(response.get_data(as_text=True))}
-    outcomes = {s.labels.get("outcome") for s in families["checkouts"].samples}
-    assert {"approved", "rejected"} <= outcomes
+    return {f.name: f for f in text_string_to_metric_families(response.get_data(as_text=True))}
+
+
+def _checkouts_by_outcome(gateway: Gateway) -> dict[str, float]:
+    family = _scrape(gateway).get("checkouts")
+    return {s.labels["outcome"]: s.value for s in family.samples if s.name == "checkouts_total"} if family else {}
+
+
+def test_metrics_are_prometheus_text_with_the_checkout_instruments(gateway: Gateway) -> None:
+    configure_telemetry("orchestrator-test")
+    before = _checkouts_by_outcome(gateway)
+    gateway.client.post("/checkout", json=seed_order())
+    gateway.client.post("/checkout", json=seed_order(termsAndConditionsAccepted=False))
+    gateway.client.post("/checkout", data=b"x" * 70_000)  # 413: the caller's fault, not an error of ours
+    after = _checkouts_by_outcome(gateway)
+    for outcome in ("approved", "rejected", "invalid"):
+        assert after.get(outcome, 0) - before.get(outcome, 0) == 1, outcome
+    assert after.get("error", 0) == before.get("error", 0)
+    families = _scrape(gateway)
     assert "checkout_duration_seconds" in families and "checkouts_in_flight" in families
     buckets = {s.labels["le"] for s in families["checkout_duration_seconds"].samples if "le" in s.labels}
     assert "0.025" in buckets  # sized in seconds, not OTel's default millisecond buckets
