@@ -1,0 +1,117 @@
+"""After the run: ask the participants themselves — every order's payment (GetPayment) and database
+transaction (GetTransaction), the stock of every book, each replica's final position — into an Evidence.
+"""
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from typing import TypeVar
+
+import grpc
+
+from books_database.client import BooksClient
+from chaos.evidence import UNREADABLE, BookStock, PaymentFact, ReplicaFact, TransactionFact
+from utils.pb.books_database import books_database_pb2 as books_pb
+from utils.pb.books_database import books_database_pb2_grpc as books_grpc
+from utils.pb.payment_service import payment_service_pb2 as pay_pb
+from utils.pb.payment_service import payment_service_pb2_grpc as pay_grpc
+from utils.pb.raft import raft_pb2, raft_pb2_grpc
+from utils.rpc.client import call, open_channel
+
+READ_TIMEOUT_S = 3.0
+READ_ATTEMPTS = 5
+COLLECT_WORKERS = 8
+CONVERGE_TIMEOUT_S = 15.0
+_PAYMENT_STATES = {pay_pb.PAYMENT_STATE_NONE: "NONE", pay_pb.PAYMENT_STATE_PREPARED: "PREPARED",
+                   pay_pb.PAYMENT_STATE_CAPTURED: "CAPTURED", pay_pb.PAYMENT_STATE_VOIDED: "VOIDED"}
+T = TypeVar("T")
+_TX_STATES = {books_pb.PREPARED: "PREPARED", books_pb.COMMITTED: "COMMITTED", books_pb.ABORTED: "ABORTED"}
+
+
+class Participants:
+    """Read-only access to the payment service and the books database, retried through short outages."""
+
+    def __init__(self, payment_addr: str, database_peers: dict[str, str], executor_peers: dict[str, str]) -> None:
+        self.database_peers = database_peers
+        self.executor_peers = executor_peers
+        self.payment = pay_grpc.PaymentServiceStub(open_channel(payment_addr))
+        self.books = BooksClient(database_peers, timeout_s=READ_TIMEOUT_S)
+
+    def close(self) -> None:
+        self.books.close()
+
+    def read_stock(self, book_id: str) -> int:
+        """The stock on hand from the primary (a linearizable ReadIndex read): I7's reads."""
+        return int(self.books.read_stock(book_id, timeout_s=1.0).stock)
+
+    def stock(self) -> dict[str, BookStock]:
+        books = _retry(lambda: self.books.list_books())
+        return {b.id: BookStock(int(b.stock), int(b.reserved)) for b in books}
+
+    def payment_of(self, order_id: str) -> PaymentFact:
+        try:
+            reply = _retry(lambda: call(self.payment.GetPayment, pay_pb.GetPaymentRequest(tx_id=order_id),
+                                        timeout_s=READ_TIMEOUT_S))
+        except grpc.RpcError:
+            return PaymentFact(UNREADABLE)
+        return PaymentFact(_PAYMENT_STATES.get(reply.state, UNREADABLE), int(reply.amount_cents))
+
+    def transaction_of(self, order_id: str) -> TransactionFact:
+        try:
+            reply = _retry(lambda: self.books.get_transaction(order_id))
+        except grpc.RpcError:
+            return TransactionFact(UNREADABLE)
+        if reply is None:
+            return TransactionFact("NONE")
+        return TransactionFact(_TX_STATES.get(reply.state, UNREADABLE),
+                               tuple((i.book_id, int(i.quantity)) for i in reply.items))
+
+    def facts(self, order_ids: Iterable[str]) -> tuple[dict[str, PaymentFact], dict[str, TransactionFact]]:
+        ids = sorted(set(order_ids))
+        with ThreadPoolExecutor(max_workers=COLLECT_WORKERS, thread_name_prefix="chaos-collect") as pool:
+            payments = dict(zip(ids, pool.map(self.payment_of, ids)))
+            transactions = dict(zip(ids, pool.map(self.transaction_of, ids)))
+        return payments, transactions
+
+    def replicas(self) -> list[ReplicaFact]:
+        """Each replica's last applied index (and, for the database, its state hash), once they have converged:
+        the database replicas are asked until they all reached the same applied index, or time runs out."""
+        deadline = time.monotonic() + CONVERGE_TIMEOUT_S
+        while True:
+            books = [self._books_status(n, a) for n, a in sorted(self.database_peers.items())]
+            indexes = {r.applied_index for r in books if r.reachable}
+            if (len(indexes) <= 1 and all(r.reachable for r in books)) or time.monotonic() > deadline:
+                break
+            time.sleep(0.3)
+        executors = [self._raft_status("order_executor", n, a) for n, a in sorted(self.executor_peers.items())]
+        return books + executors
+
+    def _books_status(self, node_id: str, address: str) -> ReplicaFact:
+        stub = books_grpc.BooksDatabaseStub(open_channel(address, retries=False))
+        try:
+            reply = call(stub.Status, books_pb.StatusRequest(), timeout_s=READ_TIMEOUT_S)
+        except grpc.RpcError:
+            return ReplicaFact("books_database", node_id, False)
+        return ReplicaFact("books_database", node_id, True, int(reply.applied_index), reply.state_hash)
+
+    def _raft_status(self, group: str, node_id: str, address: str) -> ReplicaFact:
+        stub = raft_pb2_grpc.RaftStub(open_channel(address, retries=False))
+        try:
+            reply = call(stub.Status, raft_pb2.StatusRequest(), timeout_s=READ_TIMEOUT_S)
+        except grpc.RpcError:
+            return ReplicaFact(group, node_id, False)
+        return ReplicaFact(group, node_id, True, int(reply.applied_index))
+
+
+def _retry(read: Callable[[], T]) -> T:
+    """A read retried through UNAVAILABLE/DEADLINE_EXCEEDED (a leader change right after healing)."""
+    for attempt in range(READ_ATTEMPTS):
+        try:
+            return read()
+        except grpc.RpcError as error:
+            if attempt == READ_ATTEMPTS - 1 or error.code() not in (grpc.StatusCode.UNAVAILABLE,
+                                                                     grpc.StatusCode.DEADLINE_EXCEEDED):
+                raise
+            time.sleep(0.5 * (attempt + 1))
+    raise AssertionError("unreachable")
