@@ -7,6 +7,7 @@ Run: .venv/bin/python bench/raft_bench.py [--seconds 5] [--failovers 10]
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import tempfile
@@ -66,12 +67,16 @@ def measure_throughput(cluster: KvCluster, seconds: float) -> None:
     address = cluster.replicas[leader].address
     load(address, 8, 1.0)  # warm up connections and the code paths
     for outstanding in (1, 64):
+        term_before = cluster.status(leader).term  # type: ignore[union-attr]
         started = time.monotonic()
         committed, failed, latencies = load(address, outstanding, seconds)
         elapsed = time.monotonic() - started
+        after = cluster.status(leader)
+        elections = "none" if after is not None and after.term == term_before and after.role == "leader" else "SOME"
         print(f"outstanding={outstanding:>2}: {committed / elapsed:8.0f} commits/s   "
               f"p50 {1000 * percentile(latencies, 0.50):6.2f} ms   p99 {1000 * percentile(latencies, 0.99):6.2f} ms"
-              f"   ({committed} committed, {failed} failed in {elapsed:.1f} s)", flush=True)
+              f"   ({committed} committed, {failed} failed in {elapsed:.1f} s; elections during the run: {elections})",
+              flush=True)
 
 
 def first_write_after(client: KvClient, exclude: str, started: float, timeout_s: float = 10.0) -> float:
@@ -118,7 +123,8 @@ def main() -> int:
         cluster = KvCluster(Path(scratch))
         cluster.start_all()
         try:
-            print("3 replicas on loopback, SQLite WAL synchronous=FULL (fsync before every acknowledgement)")
+            print("3 replicas on loopback, SQLite WAL synchronous=FULL (fsync before every acknowledgement); "
+                  f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} at start")
             measure_throughput(cluster, args.seconds)
             kills = measure_failover(cluster, args.failovers, graceful=False)
             print(f"failover after SIGKILL of the leader ({len(kills)} runs): median {statistics.median(kills):.3f} s,"

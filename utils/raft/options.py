@@ -31,7 +31,7 @@ class RaftOptions:
     read_timeout_s: float = 5.0
     rpc_timeout_s: float = 1.0          # each peer RPC (vote, append, timeout-now)
     snapshot_rpc_timeout_s: float = 10.0
-    reply_wait_s: float = 1.0           # a peer RPC handler waits this long for the driver's response
+    reply_wait_s: float = 0.5           # a peer RPC handler waits this long for the driver's response
     transfer_timeout_s: float = 2.0     # graceful stop waits this long for the new leader
     stop_timeout_s: float = 5.0
     message_bytes_max: int = 64 * 1024 * 1024   # gRPC send limit on peer channels (snapshots)
@@ -45,6 +45,8 @@ class RaftOptions:
                self.inflight_messages_max, self.coalesced_entries_max, self.coalesced_bytes_max,
                self.tick_catch_up_max) <= 0:
             raise ValueError("every bound must be positive")
+        if self.reply_wait_s >= self.rpc_timeout_s:
+            raise ValueError("reply_wait_s must be shorter than rpc_timeout_s, or the caller gives up first")
         if not 0 <= self.empty_append_hold_ms < self.heartbeat_ticks * self.tick_ms:
             raise ValueError("empty_append_hold_ms must be shorter than the heartbeat interval")
         if min(self.propose_timeout_s, self.read_timeout_s, self.rpc_timeout_s, self.snapshot_rpc_timeout_s,
