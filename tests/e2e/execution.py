@@ -35,7 +35,7 @@ FINAL = ("COMMITTED", "ABORTED")
 EXECUTORS = ("executor-1", "executor-2", "executor-3")
 DATABASES = ("books-1", "books-2", "books-3")
 # Tests reuse one card for many orders: lift the fraud velocity limit (a card-testing rule) for them.
-FLEET_ENV = {"FRAUD_CARD_USES_MAX": "100000", "PAYMENT_TERMINATION_AFTER_S": "1.0"}
+FLEET_ENV = {"FRAUD_CARD_USES_MAX": "100000", "PAYMENT_TERMINATION_AFTER_S": "1.0", "SHUTDOWN_GRACE_S": "1"}
 
 
 def wait_until(condition: Callable[[], Any], timeout_s: float, what: str, every_s: float = 0.1) -> Any:
