@@ -3,7 +3,7 @@ with role, term, leader and log position; a silent address is "unreachable"; the
 """
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import grpc
@@ -26,6 +26,10 @@ class FakeRaft(raft_pb2_grpc.RaftServicer):
         return self.reply
 
 
+def _registrar(servicer: FakeRaft) -> Callable[[grpc.Server], None]:
+    return lambda server: raft_pb2_grpc.add_RaftServicer_to_server(servicer, server)
+
+
 @pytest.fixture
 def replicas() -> Iterator[dict[str, str]]:
     services = []
@@ -33,9 +37,8 @@ def replicas() -> Iterator[dict[str, str]]:
     for node_id, role, term in (("executor-1", "leader", 3), ("executor-2", "follower", 3),
                                 ("executor-3", "pre_candidate", 2)):
         servicer = FakeRaft(node_id, role, term, "executor-1" if role != "pre_candidate" else "")
-        service = GrpcService(node_id, "127.0.0.1:0",
-                              [lambda s, servicer=servicer: raft_pb2_grpc.add_RaftServicer_to_server(servicer, s)],
-                              ["bookstore.raft.Raft"], shutdown_grace_s=0.1)
+        service = GrpcService(node_id, "127.0.0.1:0", [_registrar(servicer)], ["bookstore.raft.Raft"],
+                              shutdown_grace_s=0.1)
         addresses[node_id] = f"127.0.0.1:{service.start()}"
         services.append(service)
     yield addresses
