@@ -1,14 +1,16 @@
-"""Asks the model whether an order looks fraudulent, showing it only what it may see.
+"""The LLM fraud assessor: asks the model about the redacted view of an order (the FraudAssessor seam).
 
-The prompt carries the card's first six and last four digits at most: never the number, never the CVV.
+The model sees items, total, e-mail domain, country, shipping and the card's last four digits — never
+the number or the CVV. Any failure leaves the decision to the rules (a fallback, logged and counted).
 """
 from __future__ import annotations
 
 import json
 import logging
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 
-from fraud_detection.llm_policy import FraudVerdict, LlmDecision, LlmEffect, decide
+from fraud_detection.assessor import Assessment, FraudView
+from fraud_detection.llm_policy import FraudVerdict, LlmEffect, decide
 from utils.llm.json_client import JsonChatClient, LlmUnavailable
 from utils.telemetry import meter
 
@@ -21,31 +23,8 @@ SYSTEM_PROMPT = (
 )
 
 
-@dataclass(frozen=True, slots=True)
-class OrderFacts:
-    """What the model is shown about an order."""
-
-    user_name: str
-    contact: str
-    items: tuple[tuple[str, int], ...]     # (title, quantity)
-    shipping_method: str
-    billing_country: str
-    card_bin: str                          # first six digits
-    card_last4: str
-
-    @classmethod
-    def from_order(cls, order: dict[str, object], card_number: str) -> OrderFacts:
-        digits = "".join(ch for ch in card_number if ch.isdigit())
-        user = order.get("user") or {}
-        billing = order.get("billingAddress") or {}
-        items = order.get("items") or []
-        assert isinstance(user, dict) and isinstance(billing, dict) and isinstance(items, list)
-        return cls(
-            user_name=str(user.get("name", "")), contact=str(user.get("contact", "")),
-            items=tuple((str(i.get("name") or i.get("bookId") or ""), int(i.get("quantity", 0))) for i in items),
-            shipping_method=str(order.get("shippingMethod", "")), billing_country=str(billing.get("country", "")),
-            card_bin=digits[:6], card_last4=digits[-4:],
-        )
+def prompt_for(view: FraudView) -> str:
+    return json.dumps(asdict(view), default=str)
 
 
 class LlmFraudAssessor:
@@ -55,20 +34,22 @@ class LlmFraudAssessor:
         self._fallbacks = meter("fraud_detection").create_counter(
             "fraud_llm_fallbacks", unit="1", description="fraud decisions left to the rules because the LLM gave no verdict")
 
-    @property
-    def enabled(self) -> bool:
-        return self.client.enabled
-
-    def assess(self, facts: OrderFacts) -> LlmDecision:
+    def assess(self, view: FraudView) -> Assessment:
         verdict: FraudVerdict | None = None
         try:
-            verdict = self.client.ask(SYSTEM_PROMPT, json.dumps(asdict(facts)), FraudVerdict)
+            verdict = self.client.ask(SYSTEM_PROMPT, prompt_for(view), FraudVerdict)
         except LlmUnavailable as failure:
             self._fallbacks.add(1, {"cause": failure.kind.value})
             if self.client.enabled:
                 log.warning("fraud LLM fell back to rules", extra={"cause": failure.kind.value})
         decision = decide(verdict, self.reject_confidence_min)
+        source = f"llm:{self.client.settings.openai_model}"
+        if decision.effect is LlmEffect.REJECT:
+            assert decision.reason is not None and decision.confidence is not None
+            return Assessment(fraudulent=True, reason=decision.reason, confidence=decision.confidence, source=source)
         if decision.effect is LlmEffect.FLAG_ONLY:
             log.info("fraud LLM flagged with low confidence; approved",
                      extra={"confidence": decision.confidence, "llm_reason": decision.reason})
-        return decision
+        confidence = decision.confidence if decision.effect is LlmEffect.CLEAR and decision.confidence is not None else 1.0
+        return Assessment(fraudulent=False, reason="", confidence=confidence,
+                          source=source if decision.effect is not LlmEffect.FALLBACK else "rules")

@@ -35,8 +35,13 @@ class LlmUnavailable(Exception):
         self.kind = kind
 
 
+RETRY_BUDGET_MIN_S = 0.2   # a retry with less time than this left could not succeed; don't try it
+_RETRYABLE = (FailureKind.RATE_LIMITED, FailureKind.SERVER_ERROR, FailureKind.UNREACHABLE)
+
+
 class JsonChatClient:
-    """One client per service. `ask` blocks for at most timeout × (retries + 1)."""
+    """One client per service. `ask` blocks for at most `llm_timeout_s` in all, its one retry included:
+    an LLM outage slows a checkout by at most that, never by timeout × attempts."""
 
     def __init__(self, settings: LlmSettings, service: str) -> None:
         self.settings = settings
@@ -49,7 +54,7 @@ class JsonChatClient:
             assert settings.openai_api_key is not None
             self._client = openai.OpenAI(api_key=settings.openai_api_key.get_secret_value(),
                                          base_url=settings.openai_base_url, timeout=settings.llm_timeout_s,
-                                         max_retries=settings.llm_retries)
+                                         max_retries=0)  # retries are ours, inside the one time budget
             log.info("LLM on", extra={"model": settings.openai_model, "base_url": settings.openai_base_url or "default",
                                       "timeout_s": settings.llm_timeout_s, "retries": settings.llm_retries})
         else:
@@ -62,10 +67,23 @@ class JsonChatClient:
     def ask(self, system: str, user: str, answer_type: type[Answer]) -> Answer:
         if self._client is None:
             raise LlmUnavailable(FailureKind.OFF, "OPENAI_API_KEY is not set")
+        deadline = time.monotonic() + self.settings.llm_timeout_s
+        for attempt in range(self.settings.llm_retries + 1):
+            try:
+                return self._ask_once(system, user, answer_type, deadline - time.monotonic())
+            except LlmUnavailable as failure:
+                left_s = deadline - time.monotonic()
+                if failure.kind not in _RETRYABLE or attempt == self.settings.llm_retries or left_s < RETRY_BUDGET_MIN_S:
+                    raise
+                log.info("LLM call failed, retrying once", extra={"cause": failure.kind.value})
+        raise AssertionError("unreachable: the last attempt returns or raises")
+
+    def _ask_once(self, system: str, user: str, answer_type: type[Answer], timeout_s: float) -> Answer:
+        assert self._client is not None
         started = time.perf_counter()
         outcome = "ok"
         try:
-            completion = self._client.chat.completions.create(
+            completion = self._client.with_options(timeout=max(timeout_s, 0.01)).chat.completions.create(
                 model=self.settings.openai_model,
                 messages=[{"role": "system", "content": system}, {"role": "user", "content": user}],
                 response_format={"type": "json_schema", "json_schema": {
