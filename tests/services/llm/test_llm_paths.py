@@ -95,8 +95,10 @@ def test_a_slow_model_times_out_within_the_budget(server: FakeOpenAI) -> None:
     effect, _ = assess(server, timeout_s=0.3)
     elapsed_s = time.monotonic() - started
     assert effect == Effect.FALLBACK
-    # the whole call, its retry included, keeps within the one 0.3 s budget (plus scheduling slack)
-    assert elapsed_s < 1.0
+    # the whole call, its retry included, keeps within the one 0.3 s budget: it gives up long before
+    # the 5 s answer (a generous margin for a loaded CI machine; bench figures live elsewhere)
+    assert elapsed_s < 3.0
+    assert len(server.requests) == 1  # a timeout spends the budget: no retry after it
 
 
 def test_no_key_means_off_and_no_request(server: FakeOpenAI) -> None:
