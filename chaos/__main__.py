@@ -16,7 +16,7 @@ from types import FrameType
 from chaos.fleets import FleetHandle, attach, start_local
 from chaos.report import render_text
 from chaos.run import ChaosRun, faults_supported
-from chaos.scenario import LoadProfile, Options, parse_faults
+from chaos.scenario import LoadProfile, Options, parse_faults, parse_schedule
 from utils.fleet.__main__ import load_env_file
 from utils.fleet.launcher import REPO_ROOT
 from utils.settings import FleetSettings
@@ -36,6 +36,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=1, help="seeds the orders, the fault schedule and targets")
     parser.add_argument("--faults", default="kill,pause",
                         help="comma-separated: kill, pause, isolate, slow, roll; or none (default kill,pause)")
+    parser.add_argument("--schedule", default=None,
+                        help="explicit faults instead of drawn ones: AT:KIND:SERVICE[:ROLE]:HOLD,… e.g. "
+                             "5:kill:books_database:follower:3,20:pause:order_executor:leader:3")
     parser.add_argument("--settle", type=float, default=10.0, help="I3: seconds every order has to end after healing")
     parser.add_argument("--hot-books", type=int, default=3, help="books most orders compete for (default 3)")
     parser.add_argument("--declined", type=float, default=0.10, help="share of orders with the declined card")
@@ -51,7 +54,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def options_from(args: argparse.Namespace) -> Options:
     profile = LoadProfile(rate_per_s=args.rate, concurrency_max=args.concurrency, hot_books=args.hot_books,
                           declined_fraction=args.declined, rejected_fraction=args.rejected)
-    return Options(duration_s=args.duration, seed=args.seed, faults=parse_faults(args.faults), load=profile,
+    schedule = None if args.schedule is None else tuple(parse_schedule(args.schedule))
+    faults = tuple(dict.fromkeys(e.kind for e in schedule)) if schedule is not None else parse_faults(args.faults)
+    return Options(duration_s=args.duration, seed=args.seed, faults=faults, load=profile, schedule=schedule,
                    settle_s=args.settle, last_copies=args.last_copies,
                    cooldown_s=min(8.0, args.duration / 4), warmup_s=min(5.0, args.duration / 6))
 

@@ -110,6 +110,7 @@ class Options:
     settle_s: float = 10.0                  # I3: every accepted order is final within this after healing
     last_copies: int = 3                    # I5 burst after healing: k copies, many buyers (0 = no burst)
     last_copies_buyers: int = 8
+    schedule: tuple[FaultEvent, ...] | None = None   # explicit faults (--schedule); None = drawn from the seed
 
     def __post_init__(self) -> None:
         if self.duration_s <= 0 or self.settle_s <= 0:
@@ -127,6 +128,8 @@ def build_schedule(options: Options, rng: random.Random) -> list[FaultEvent]:
 
     Draws only from `rng`: a given seed always gives the same schedule.
     """
+    if options.schedule is not None:
+        return list(options.schedule)
     if not options.faults:
         return []
     kinds = sorted(set(options.faults), key=lambda k: k.value)   # the order the user typed must not matter
@@ -156,3 +159,32 @@ def parse_faults(text: str) -> tuple[FaultKind, ...]:
     if unknown:
         raise ValueError(f"unknown fault {', '.join(unknown)}; choose from {', '.join(known)}")
     return tuple(dict.fromkeys(known[n] for n in names))
+
+
+def parse_schedule(text: str) -> list[FaultEvent]:
+    """An explicit schedule instead of a drawn one: "AT:KIND:SERVICE[:ROLE]:HOLD,…", e.g.
+    "5:kill:books_database:follower:3,20:pause:order_executor:leader:3,35:slow:payment_service:4".
+    Events must not overlap (one fault at a time)."""
+    events: list[FaultEvent] = []
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        fields = part.split(":")
+        if len(fields) not in (4, 5):
+            raise ValueError(f"bad schedule entry {part!r}: expected AT:KIND:SERVICE[:ROLE]:HOLD")
+        try:
+            at_s, hold_s = float(fields[0]), float(fields[-1])
+            kind = FaultKind(fields[1])
+            role = Role(fields[3]) if len(fields) == 5 else Role.SINGLE
+        except ValueError as error:
+            raise ValueError(f"bad schedule entry {part!r}: {error}") from None
+        target = Target(fields[2], role)
+        if target not in TARGETS[kind]:
+            allowed = ", ".join(str(t) for t in TARGETS[kind])
+            raise ValueError(f"bad schedule entry {part!r}: {kind.value} can hit {allowed}")
+        if at_s < 0 or hold_s <= 0:
+            raise ValueError(f"bad schedule entry {part!r}: AT must be >= 0 and HOLD > 0")
+        events.append(FaultEvent(at_s, kind, target, hold_s))
+    events.sort(key=lambda e: e.at_s)
+    for earlier, later in zip(events, events[1:]):
+        if earlier.heal_at_s > later.at_s:
+            raise ValueError(f"faults overlap: {earlier.describe().strip()} / {later.describe().strip()}")
+    return events
