@@ -22,6 +22,7 @@ pytestmark = pytest.mark.timeout(120)
 SHARED_KEYS = ("x", "y")        # puts, appends and gets from every client
 LOG_KEYS = ("log1", "log2")     # appends only: every acknowledged token must survive
 WORKERS = 3
+STALE_PROBES = 4                # requests of each kind sent to the paused old leader
 
 
 class History:
@@ -127,20 +128,24 @@ def test_faults_lose_no_acknowledged_write_and_the_history_is_linearizable(clust
         cluster.wait_for_leader()
 
         # Fault 2: SIGSTOP the leader; the others elect a new one; then SIGCONT it.
+        stale_client = KvClient(cluster.addresses, rpc_timeout_s=3.0)
+        stale_client.get("fence", node_id=second)  # connected before the pause: requests queue in its socket
         before_pause = history.acknowledged()
         cluster.pause(second)
         third = cluster.wait_for_leader(exclude=frozenset({second}))
         checker_client.leader = third  # not the paused one: a write there would hang, outcome unknown
         assert checker_client.write("put", "fence", "after-pause") is Outcome.OK
         assert_acknowledged_appends_present(checker_client, before_pause)
-        stale: dict[str, object] = {}
-        stale_client = KvClient(cluster.addresses, rpc_timeout_s=3.0)
-        probes = [
-            threading.Thread(target=lambda: stale.update(
-                put=stale_client.write("put", "fence", "stale", timeout_s=3, node_id=second))),
-            threading.Thread(target=lambda: stale.update(
-                get=stale_client.get("fence", timeout_s=3, node_id=second))),
-        ]
+        # Requests queue up at the paused old leader; it handles them on waking, racing the new leader's
+        # messages. Several of each, so some are likely handled while it still believes it leads.
+        stale_puts: list[Outcome] = []
+        stale_gets: list[str | None] = []
+        probes = [threading.Thread(target=lambda i=i: stale_puts.append(
+                      stale_client.write("put", "fence", f"stale{i}", timeout_s=3, node_id=second)))
+                  for i in range(STALE_PROBES)]
+        probes += [threading.Thread(target=lambda: stale_gets.append(
+                       stale_client.get("fence", timeout_s=3, node_id=second)))
+                   for _ in range(STALE_PROBES)]
         for probe in probes:
             probe.start()
         time.sleep(0.2)  # not a wait for a condition: lets the requests reach the paused process's socket
@@ -149,11 +154,12 @@ def test_faults_lose_no_acknowledged_write_and_the_history_is_linearizable(clust
             probe.join()
         stale_client.close()
         # The old leader still believed it led when it woke up: ReadIndex and CheckQuorum must stop it.
-        assert stale["put"] is not Outcome.OK, "a paused-then-resumed old leader acknowledged a write"
-        assert stale["get"] in (None, "after-pause"), f"the old leader served a stale read: {stale['get']!r}"
+        assert Outcome.OK not in stale_puts, f"a paused-then-resumed old leader acknowledged a write: {stale_puts}"
+        assert set(stale_gets) <= {None, "after-pause"}, f"the old leader served a stale read: {stale_gets}"
         assert third != second
-        if stale["put"] is Outcome.UNKNOWN:
-            history.record(history.new_client_id(), ("put", "fence", "stale"), history.now(), None, math.inf)
+        for i, outcome in enumerate(stale_puts):
+            if outcome is Outcome.UNKNOWN:
+                history.record(history.new_client_id(), ("put", "fence", f"stale{i}"), history.now(), None, math.inf)
 
         wait_for(lambda: len(history.acknowledged()) >= len(before_pause) + 20, "writes after the faults")
     finally:
