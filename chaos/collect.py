@@ -3,6 +3,7 @@ transaction (GetTransaction), the stock of every book, each replica's final posi
 """
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -32,14 +33,38 @@ _TX_STATES = {books_pb.PREPARED: "PREPARED", books_pb.COMMITTED: "COMMITTED", bo
 class Participants:
     """Read-only access to the payment service and the books database, retried through short outages."""
 
-    def __init__(self, payment_addr: str, database_peers: dict[str, str], executor_peers: dict[str, str]) -> None:
-        self.database_peers = database_peers
-        self.executor_peers = executor_peers
-        self.payment = pay_grpc.PaymentServiceStub(open_channel(payment_addr))
-        self.books = BooksClient(database_peers, timeout_s=READ_TIMEOUT_S)
+    def __init__(self, payment_addr: Callable[[], str], database_peers: Callable[[], dict[str, str]],
+                 executor_peers: Callable[[], dict[str, str]]) -> None:
+        # Callables: a container fleet's addresses change when a container restarts or reconnects.
+        self._payment_addr = payment_addr
+        self._database_peers = database_peers
+        self._executor_peers = executor_peers
+        self._lock = threading.Lock()
+        self._payment: tuple[str, pay_grpc.PaymentServiceStub] | None = None
+        self._books: tuple[dict[str, str], BooksClient] | None = None
+
+    @property
+    def payment(self) -> pay_grpc.PaymentServiceStub:
+        address = self._payment_addr()
+        with self._lock:
+            if self._payment is None or self._payment[0] != address:
+                self._payment = (address, pay_grpc.PaymentServiceStub(open_channel(address)))
+            return self._payment[1]
+
+    @property
+    def books(self) -> BooksClient:
+        peers = self._database_peers()
+        with self._lock:
+            if self._books is None or self._books[0] != peers:
+                if self._books is not None:
+                    self._books[1].close()
+                self._books = (dict(peers), BooksClient(peers, timeout_s=READ_TIMEOUT_S))
+            return self._books[1]
 
     def close(self) -> None:
-        self.books.close()
+        with self._lock:
+            if self._books is not None:
+                self._books[1].close()
 
     def read_stock(self, book_id: str) -> int:
         """The stock on hand from the primary (a linearizable ReadIndex read): I7's reads."""
@@ -79,12 +104,12 @@ class Participants:
         the database replicas are asked until they all reached the same applied index, or time runs out."""
         deadline = time.monotonic() + CONVERGE_TIMEOUT_S
         while True:
-            books = [self._books_status(n, a) for n, a in sorted(self.database_peers.items())]
+            books = [self._books_status(n, a) for n, a in sorted(self._database_peers().items())]
             indexes = {r.applied_index for r in books if r.reachable}
             if (len(indexes) <= 1 and all(r.reachable for r in books)) or time.monotonic() > deadline:
                 break
             time.sleep(0.3)
-        executors = [self._raft_status("order_executor", n, a) for n, a in sorted(self.executor_peers.items())]
+        executors = [self._raft_status("order_executor", n, a) for n, a in sorted(self._executor_peers().items())]
         return books + executors
 
     def _books_status(self, node_id: str, address: str) -> ReplicaFact:

@@ -4,6 +4,7 @@ the evidence for I6 (one leader per term), the failover durations, and how fault
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 import grpc
@@ -21,18 +22,24 @@ PROBE_TIMEOUT_S = 0.3
 class StatusProbe:
     """Raft Status of each replica of both groups, asked in parallel, each with its own short deadline."""
 
-    def __init__(self, groups: dict[str, dict[str, str]]) -> None:
-        self.groups = groups                              # group → replica id → host:port
-        self._stubs = {address: raft_pb2_grpc.RaftStub(open_channel(address, retries=False))
-                       for peers in groups.values() for address in peers.values()}
+    def __init__(self, groups: Callable[[], dict[str, dict[str, str]]]) -> None:
+        self.groups = groups                              # () → group → replica id → host:port (may change: docker)
+        self._stubs: dict[str, raft_pb2_grpc.RaftStub] = {}
+        self._lock = threading.Lock()
         self._pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="chaos-status")
+
+    def _stub(self, address: str) -> raft_pb2_grpc.RaftStub:
+        with self._lock:
+            if address not in self._stubs:
+                self._stubs[address] = raft_pb2_grpc.RaftStub(open_channel(address, retries=False))
+            return self._stubs[address]
 
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
 
     def sample(self, at_s: float) -> list[StatusSample]:
         jobs = [(group, node_id, self._pool.submit(self._probe, address))
-                for group, peers in sorted(self.groups.items()) for node_id, address in sorted(peers.items())]
+                for group, peers in sorted(self.groups().items()) for node_id, address in sorted(peers.items())]
         samples = []
         for group, node_id, job in jobs:
             status = job.result()
@@ -45,7 +52,7 @@ class StatusProbe:
 
     def _probe(self, address: str) -> raft_pb2.StatusReply | None:
         try:
-            return call(self._stubs[address].Status, raft_pb2.StatusRequest(), timeout_s=PROBE_TIMEOUT_S)
+            return call(self._stub(address).Status, raft_pb2.StatusRequest(), timeout_s=PROBE_TIMEOUT_S)
         except grpc.RpcError:
             return None
 

@@ -61,8 +61,9 @@ class ChaosRun:
         self.clock = Clock()
         self.history = History()
         self.notes: list[str] = []
-        self.participants = Participants(handle.payment_addr, handle.database_peers, handle.executor_peers)
-        self.probe = StatusProbe(handle.groups())
+        self.participants = Participants(lambda: handle.payment_addr, lambda: handle.database_peers,
+                                         lambda: handle.executor_peers)
+        self.probe = StatusProbe(handle.groups)
 
     def say(self, text: str) -> None:
         print(f"[{self.clock.now_s():6.1f}s] {text}", file=self.progress, flush=True)
