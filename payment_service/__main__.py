@@ -38,7 +38,7 @@ def main() -> None:
     service = GrpcService("payment_service", listen_address(fleet.payment_service_addr, runtime),
                           [lambda server: pb_grpc.add_PaymentServiceServicer_to_server(servicer, server)],
                           [SERVICE_NAME], workers_max=runtime.grpc_workers_max,
-                          shutdown_grace_s=runtime.shutdown_grace_s, on_stop=[terminator.stop])
+                          shutdown_grace_s=runtime.shutdown_grace_s, on_stop=[terminator.stop, executors.close])
     log.info("ledger opened", extra={"payments": {s.value: n for s, n in store.counts().items()},
                                      "term_seen": store.term_seen()})
     terminator.start()
