@@ -79,6 +79,18 @@ def measure_throughput(cluster: KvCluster, seconds: float) -> None:
               flush=True)
 
 
+def measure_in_leader(cluster: KvCluster, seconds: float) -> None:
+    """The same figures without the client's gRPC call per write: the leader proposes from its own threads."""
+    leader = cluster.wait_for_leader(timeout_s=20)
+    stub = cluster.replicas[leader].kv
+    for outstanding in (1, 64):
+        reply = stub.Load(raft_kv_pb2.LoadRequest(outstanding=outstanding, seconds=seconds, value_bytes=64),
+                          timeout=seconds + 30)
+        print(f"outstanding={outstanding:>2}: {reply.committed / reply.elapsed_s:8.0f} commits/s   "
+              f"p50 {reply.p50_ms:6.2f} ms   p99 {reply.p99_ms:6.2f} ms   "
+              f"({reply.committed} committed, {reply.failed} failed in {reply.elapsed_s:.1f} s)", flush=True)
+
+
 def first_write_after(client: KvClient, exclude: str, started: float, timeout_s: float = 10.0) -> float:
     """Seconds from `started` until a put is acknowledged by a leader other than `exclude`."""
     client.leader = None
@@ -125,10 +137,14 @@ def main() -> int:
         try:
             print("3 replicas on loopback, SQLite WAL synchronous=FULL (fsync before every acknowledgement); "
                   f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} at start")
+            print("-- proposals from a client process, one gRPC call per write:")
             measure_throughput(cluster, args.seconds)
-            kills = measure_failover(cluster, args.failovers, graceful=False)
-            print(f"failover after SIGKILL of the leader ({len(kills)} runs): median {statistics.median(kills):.3f} s,"
-                  f" max {max(kills):.3f} s, min {min(kills):.3f} s", flush=True)
+            print("-- proposals from threads inside the leader (Raft alone: propose → committed and applied):")
+            measure_in_leader(cluster, args.seconds)
+            if args.failovers:
+                kills = measure_failover(cluster, args.failovers, graceful=False)
+                print(f"failover after SIGKILL of the leader ({len(kills)} runs): median {statistics.median(kills):.3f} s,"
+                      f" max {max(kills):.3f} s, min {min(kills):.3f} s", flush=True)
             if args.graceful:
                 stops = measure_failover(cluster, args.graceful, graceful=True)
                 print(f"failover after SIGTERM (leadership transfer, {len(stops)} runs): "

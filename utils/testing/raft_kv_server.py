@@ -10,6 +10,7 @@ import logging
 import signal
 import sys
 import threading
+import time
 from concurrent import futures
 from pathlib import Path
 from typing import Any
@@ -75,6 +76,52 @@ class RaftKvServicer(raft_kv_pb2_grpc.RaftKVServicer):
         status = self._node.status()
         return pb.DigestReply(node_id=self._node.node_id, applied_index=applied, sha256=digest, keys=keys,
                               role=status.role.value, term=status.term)
+
+    def Load(self, request: pb.LoadRequest, context: grpc.ServicerContext) -> pb.LoadReply:
+        if not self._node.is_leader():
+            context.abort(grpc.StatusCode.FAILED_PRECONDITION, "load runs on the leader")
+        try:
+            return run_load(self._node, request.outstanding, request.seconds, request.value_bytes)
+        except ValueError as error:
+            return context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(error))
+
+
+LOAD_OUTSTANDING_MAX = 256
+
+
+def run_load(node: RaftNode, outstanding: int, seconds: float, value_bytes: int) -> pb.LoadReply:
+    """Proposes from `outstanding` threads for `seconds`; the latency of each commit, as the proposer sees it."""
+    if not 1 <= outstanding <= LOAD_OUTSTANDING_MAX or not 0 < seconds <= 60:
+        raise ValueError(f"outstanding must be in 1..{LOAD_OUTSTANDING_MAX} and seconds in (0, 60]")
+    value = "v" * value_bytes
+    latencies: list[list[float]] = [[] for _ in range(outstanding)]
+    failures = [0] * outstanding
+    stop_at = time.monotonic() + seconds
+
+    def proposer(worker: int) -> None:
+        command = encode_command("put", f"load{worker}", value)
+        while time.monotonic() < stop_at:
+            started = time.perf_counter()
+            try:
+                node.propose(command)
+            except (NotLeader, RaftUnavailable):
+                failures[worker] += 1
+                continue
+            latencies[worker].append(time.perf_counter() - started)
+
+    started = time.monotonic()
+    threads = [threading.Thread(target=proposer, args=(w,), daemon=True) for w in range(outstanding)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    elapsed = time.monotonic() - started
+    samples = sorted(s for worker in latencies for s in worker)
+    if not samples:
+        return pb.LoadReply(failed=sum(failures), elapsed_s=elapsed)
+    return pb.LoadReply(committed=len(samples), failed=sum(failures), elapsed_s=elapsed,
+                        p50_ms=1000 * samples[len(samples) // 2],
+                        p99_ms=1000 * samples[min(len(samples) - 1, int(0.99 * len(samples)))])
 
 
 def parse_peers(text: str) -> dict[str, str]:

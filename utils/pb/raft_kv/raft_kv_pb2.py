@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1eutils/pb/raft_kv/raft_kv.proto\x12\x11\x62ookstore.raft_kv\"*\n\x0cWriteRequest\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t\"\x1b\n\nWriteReply\x12\r\n\x05index\x18\x01 \x01(\x04\"\x19\n\nGetRequest\x12\x0b\n\x03key\x18\x01 \x01(\t\"\x19\n\x08GetReply\x12\r\n\x05value\x18\x01 \x01(\t\"\x0f\n\rDigestRequest\"o\n\x0b\x44igestReply\x12\x0f\n\x07node_id\x18\x01 \x01(\t\x12\x15\n\rapplied_index\x18\x02 \x01(\x04\x12\x0e\n\x06sha256\x18\x03 \x01(\t\x12\x0c\n\x04keys\x18\x04 \x01(\x04\x12\x0c\n\x04role\x18\x05 \x01(\t\x12\x0c\n\x04term\x18\x06 \x01(\x04\x32\xa8\x02\n\x06RaftKV\x12\x45\n\x03Put\x12\x1f.bookstore.raft_kv.WriteRequest\x1a\x1d.bookstore.raft_kv.WriteReply\x12H\n\x06\x41ppend\x12\x1f.bookstore.raft_kv.WriteRequest\x1a\x1d.bookstore.raft_kv.WriteReply\x12\x41\n\x03Get\x12\x1d.bookstore.raft_kv.GetRequest\x1a\x1b.bookstore.raft_kv.GetReply\x12J\n\x06\x44igest\x12 .bookstore.raft_kv.DigestRequest\x1a\x1e.bookstore.raft_kv.DigestReplyb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1eutils/pb/raft_kv/raft_kv.proto\x12\x11\x62ookstore.raft_kv\"*\n\x0cWriteRequest\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t\"\x1b\n\nWriteReply\x12\r\n\x05index\x18\x01 \x01(\x04\"\x19\n\nGetRequest\x12\x0b\n\x03key\x18\x01 \x01(\t\"\x19\n\x08GetReply\x12\r\n\x05value\x18\x01 \x01(\t\"\x0f\n\rDigestRequest\"o\n\x0b\x44igestReply\x12\x0f\n\x07node_id\x18\x01 \x01(\t\x12\x15\n\rapplied_index\x18\x02 \x01(\x04\x12\x0e\n\x06sha256\x18\x03 \x01(\t\x12\x0c\n\x04keys\x18\x04 \x01(\x04\x12\x0c\n\x04role\x18\x05 \x01(\t\x12\x0c\n\x04term\x18\x06 \x01(\x04\"H\n\x0bLoadRequest\x12\x13\n\x0boutstanding\x18\x01 \x01(\r\x12\x0f\n\x07seconds\x18\x02 \x01(\x01\x12\x13\n\x0bvalue_bytes\x18\x03 \x01(\r\"a\n\tLoadReply\x12\x11\n\tcommitted\x18\x01 \x01(\x04\x12\x0e\n\x06\x66\x61iled\x18\x02 \x01(\x04\x12\x11\n\telapsed_s\x18\x03 \x01(\x01\x12\x0e\n\x06p50_ms\x18\x04 \x01(\x01\x12\x0e\n\x06p99_ms\x18\x05 \x01(\x01\x32\xee\x02\n\x06RaftKV\x12\x45\n\x03Put\x12\x1f.bookstore.raft_kv.WriteRequest\x1a\x1d.bookstore.raft_kv.WriteReply\x12H\n\x06\x41ppend\x12\x1f.bookstore.raft_kv.WriteRequest\x1a\x1d.bookstore.raft_kv.WriteReply\x12\x41\n\x03Get\x12\x1d.bookstore.raft_kv.GetRequest\x1a\x1b.bookstore.raft_kv.GetReply\x12J\n\x06\x44igest\x12 .bookstore.raft_kv.DigestRequest\x1a\x1e.bookstore.raft_kv.DigestReply\x12\x44\n\x04Load\x12\x1e.bookstore.raft_kv.LoadRequest\x1a\x1c.bookstore.raft_kv.LoadReplyb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -43,6 +43,10 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_DIGESTREQUEST']._serialized_end=195
   _globals['_DIGESTREPLY']._serialized_start=197
   _globals['_DIGESTREPLY']._serialized_end=308
-  _globals['_RAFTKV']._serialized_start=311
-  _globals['_RAFTKV']._serialized_end=607
+  _globals['_LOADREQUEST']._serialized_start=310
+  _globals['_LOADREQUEST']._serialized_end=382
+  _globals['_LOADREPLY']._serialized_start=384
+  _globals['_LOADREPLY']._serialized_end=481
+  _globals['_RAFTKV']._serialized_start=484
+  _globals['_RAFTKV']._serialized_end=850
 # @@protoc_insertion_point(module_scope)

@@ -49,3 +49,27 @@ class DigestReply(_message.Message):
     role: str
     term: int
     def __init__(self, node_id: _Optional[str] = ..., applied_index: _Optional[int] = ..., sha256: _Optional[str] = ..., keys: _Optional[int] = ..., role: _Optional[str] = ..., term: _Optional[int] = ...) -> None: ...
+
+class LoadRequest(_message.Message):
+    __slots__ = ("outstanding", "seconds", "value_bytes")
+    OUTSTANDING_FIELD_NUMBER: _ClassVar[int]
+    SECONDS_FIELD_NUMBER: _ClassVar[int]
+    VALUE_BYTES_FIELD_NUMBER: _ClassVar[int]
+    outstanding: int
+    seconds: float
+    value_bytes: int
+    def __init__(self, outstanding: _Optional[int] = ..., seconds: _Optional[float] = ..., value_bytes: _Optional[int] = ...) -> None: ...
+
+class LoadReply(_message.Message):
+    __slots__ = ("committed", "failed", "elapsed_s", "p50_ms", "p99_ms")
+    COMMITTED_FIELD_NUMBER: _ClassVar[int]
+    FAILED_FIELD_NUMBER: _ClassVar[int]
+    ELAPSED_S_FIELD_NUMBER: _ClassVar[int]
+    P50_MS_FIELD_NUMBER: _ClassVar[int]
+    P99_MS_FIELD_NUMBER: _ClassVar[int]
+    committed: int
+    failed: int
+    elapsed_s: float
+    p50_ms: float
+    p99_ms: float
+    def __init__(self, committed: _Optional[int] = ..., failed: _Optional[int] = ..., elapsed_s: _Optional[float] = ..., p50_ms: _Optional[float] = ..., p99_ms: _Optional[float] = ...) -> None: ...

@@ -54,6 +54,11 @@ class RaftKVStub:
                 request_serializer=utils_dot_pb_dot_raft__kv_dot_raft__kv__pb2.DigestRequest.SerializeToString,
                 response_deserializer=utils_dot_pb_dot_raft__kv_dot_raft__kv__pb2.DigestReply.FromString,
                 _registered_method=True)
+        self.Load = channel.unary_unary(
+                '/bookstore.raft_kv.RaftKV/Load',
+                request_serializer=utils_dot_pb_dot_raft__kv_dot_raft__kv__pb2.LoadRequest.SerializeToString,
+                response_deserializer=utils_dot_pb_dot_raft__kv_dot_raft__kv__pb2.LoadReply.FromString,
+                _registered_method=True)
 
 
 class RaftKVServicer:
@@ -85,6 +90,14 @@ class RaftKVServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def Load(self, request, context):
+        """Benchmark: the leader proposes from `outstanding` threads of its own for `seconds`, so the figures
+        measure Raft (propose → committed and applied) without a client's RPC per write.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_RaftKVServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -107,6 +120,11 @@ def add_RaftKVServicer_to_server(servicer, server):
                     servicer.Digest,
                     request_deserializer=utils_dot_pb_dot_raft__kv_dot_raft__kv__pb2.DigestRequest.FromString,
                     response_serializer=utils_dot_pb_dot_raft__kv_dot_raft__kv__pb2.DigestReply.SerializeToString,
+            ),
+            'Load': grpc.unary_unary_rpc_method_handler(
+                    servicer.Load,
+                    request_deserializer=utils_dot_pb_dot_raft__kv_dot_raft__kv__pb2.LoadRequest.FromString,
+                    response_serializer=utils_dot_pb_dot_raft__kv_dot_raft__kv__pb2.LoadReply.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -217,6 +235,33 @@ class RaftKV:
             '/bookstore.raft_kv.RaftKV/Digest',
             utils_dot_pb_dot_raft__kv_dot_raft__kv__pb2.DigestRequest.SerializeToString,
             utils_dot_pb_dot_raft__kv_dot_raft__kv__pb2.DigestReply.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Load(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/bookstore.raft_kv.RaftKV/Load',
+            utils_dot_pb_dot_raft__kv_dot_raft__kv__pb2.LoadRequest.SerializeToString,
+            utils_dot_pb_dot_raft__kv_dot_raft__kv__pb2.LoadReply.FromString,
             options,
             channel_credentials,
             insecure,
