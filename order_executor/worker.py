@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
@@ -47,6 +48,7 @@ class Worker:
         self._options = options
         self._lock = threading.Lock()
         self._session: Session | None = None
+        self._draining = threading.Event()
         self._pool = ThreadPoolExecutor(max_workers=options.concurrency_max * 2, thread_name_prefix="tx")
 
     def attach(self, runner: TransactionRunner) -> None:
@@ -81,7 +83,15 @@ class Worker:
         status = self._node.status()
         return status.running and status.role is Role.LEADER and status.term == term
 
-    def stop(self) -> None:
+    def stop(self, drain_s: float = 3.0) -> None:
+        """Graceful stop: lease nothing more, let running transactions finish (bounded), then stop leading.
+
+        Whatever is still running after `drain_s` is finished by the next leader from the log.
+        """
+        self._draining.set()
+        deadline = time.monotonic() + drain_s
+        while self.in_flight() and time.monotonic() < deadline:
+            time.sleep(0.05)
         self.on_role_change(Role.FOLLOWER, 0)
         self._pool.shutdown(wait=False, cancel_futures=True)
 
@@ -126,7 +136,7 @@ class Worker:
 
     def _lease_loop(self, session: Session) -> None:
         slots = threading.BoundedSemaphore(self._options.concurrency_max)
-        while not session.stopped.is_set():
+        while not session.stopped.is_set() and not self._draining.is_set():
             self._check(session)
             if not slots.acquire(timeout=self._options.idle_poll_s):
                 continue
