@@ -57,4 +57,4 @@ def failovers(samples: list[StatusSample] | tuple[StatusSample, ...]) -> list[Fa
             found.append(Failover(group, current[0], leader[0], gone_at_s if gone_at_s is not None else at_s,
                                   at_s, leader[1]))
             current, gone_at_s = leader, None
-    return found
+    return sorted(found, key=lambda f: (f.gone_at_s, f.group))

@@ -53,6 +53,7 @@ class Report:
     violations: list[str]
     linearizability: str
     skipped_ticks: int
+    restocks: str                   # "acknowledged/sent"
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -93,7 +94,9 @@ def build_report(options: Options, fleet: str, observed: Observed, evidence: Evi
         invariants={f"{key} {name}": ("holds" if not by_invariant[key] else f"VIOLATED ({by_invariant[key]})")
                     for key, name in NAMES.items()},
         violations=[v.describe() for v in violations],
-        linearizability=linearizability, skipped_ticks=observed.skipped_ticks, notes=list(evidence.notes),
+        linearizability=linearizability, skipped_ticks=observed.skipped_ticks,
+        restocks=f"{sum(r.acknowledged for r in observed.restocks)}/{len(observed.restocks)}",
+        notes=list(evidence.notes),
     )
 
 
@@ -126,6 +129,7 @@ def render_text(report: Report) -> str:
         f"stock conserved    {'yes' if report.stock_conserved else 'NO'}",
         f"throughput         {report.throughput_per_s:.2f} checkouts/s answered, {report.committed_per_s:.2f} commits/s",
         f"latency            p50 {_ms(report.latency_p50_ms)}, p99 {_ms(report.latency_p99_ms)}",
+        f"restocks           {report.restocks} acknowledged",
         f"stock reads        {report.linearizability}",
     ]
     if report.skipped_ticks:
