@@ -13,7 +13,8 @@ from werkzeug.serving import make_server
 
 from order_queue.client import OrderQueueClient
 from orchestrator.app import create_app, origins_from
-from orchestrator.books_source import CatalogBooksSource
+from books_database.client import BooksClient
+from orchestrator.books_source import DatabaseBooksSource
 from orchestrator.checkout import CheckoutService
 from orchestrator.cluster_view import ProbingClusterView
 from orchestrator.dependencies import Dependencies
@@ -46,7 +47,7 @@ def main() -> None:
                                    keys_max=own.idempotency_keys_max, ttl_s=own.idempotency_ttl_s)
     tokenizer = PaymentTokenizer(fleet.payment_service_addr, timeout_s=runtime.rpc_timeout_s)
     checkout = CheckoutService(flow, queue, catalog, tokenizer=tokenizer)
-    dependencies = Dependencies(flow=flow, queue=queue, books=CatalogBooksSource(catalog), cluster=cluster,
+    dependencies = Dependencies(flow=flow, queue=queue, books=DatabaseBooksSource(catalog, BooksClient.from_settings(fleet, timeout_s=runtime.rpc_timeout_s)), cluster=cluster,
                                 idempotency=idempotency, checkout=checkout,
                                 probes={"payment_service": lambda: is_serving(fleet.payment_service_addr,
                                                                               own.probe_timeout_s)})

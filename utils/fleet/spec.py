@@ -26,7 +26,10 @@ class ProcessSpec:
 
 
 def is_runnable(module: str) -> bool:
-    return importlib.util.find_spec(f"{module}.__main__") is not None
+    try:
+        return importlib.util.find_spec(f"{module}.__main__") is not None
+    except ModuleNotFoundError:  # the service's package does not exist (yet)
+        return False
 
 
 def fleet_processes(settings: FleetSettings) -> list[ProcessSpec]:

@@ -35,6 +35,7 @@ class GrpcService:
     workers_max: int = 32
     shutdown_grace_s: float = 5.0
     on_stop: list[Callable[[], None]] = field(default_factory=list)   # run before the server stops (e.g. hand off leadership)
+    serving_at_start: bool = True      # False: NOT_SERVING until the service says it is ready (e.g. knows a leader)
     port: int = 0
     _server: grpc.Server | None = None
     _health: health.HealthServicer | None = None
@@ -56,7 +57,7 @@ class GrpcService:
             raise RuntimeError(f"{self.name}: cannot listen on {self.listen}")
         server.start()
         self._server = server
-        self.set_serving(True)
+        self.set_serving(self.serving_at_start)
         log.info("serving", extra={"listen": self.listen, "port": self.port})
         return self.port
 
