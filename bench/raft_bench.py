@@ -62,6 +62,33 @@ def load(address: str, outstanding: int, seconds: float) -> tuple[int, int, list
     return len(latencies), failed[0], latencies
 
 
+def measure_idle(cluster: KvCluster, seconds: float = 3.0) -> None:
+    leader = cluster.wait_for_leader(timeout_s=20)
+    time.sleep(0.5)  # let the last writes' traffic settle
+    before = cluster.status(leader)
+    time.sleep(seconds)
+    after = cluster.status(leader)
+    assert before is not None and after is not None
+    followers = len(cluster.replicas) - 1
+    print(f"idle: {(after.peer_rpcs_sent - before.peer_rpcs_sent) / seconds / followers:.1f} RPCs/s "
+          "from the leader to each follower", flush=True)
+
+
+def measure_election_rpcs(cluster: KvCluster) -> None:
+    """Peer RPCs the survivors send from a leader's SIGKILL until one of them leads and is followed."""
+    leader = cluster.wait_for_leader(timeout_s=20)
+    survivors = [n for n in cluster.replicas if n != leader]
+    before = {n: cluster.status(n) for n in survivors}
+    cluster.kill(leader)
+    cluster.wait_for_leader(exclude=frozenset({leader}))
+    after = {n: cluster.status(n) for n in survivors}
+    sent = sum(a.peer_rpcs_sent + a.peer_rpcs_failed - b.peer_rpcs_sent - b.peer_rpcs_failed  # type: ignore[union-attr]
+               for a, b in zip(after.values(), before.values()))
+    print(f"an election after a leader's SIGKILL: {sent} peer RPCs in all (pre-votes, votes, the new leader's "
+          "first appends and heartbeats, calls to the dead node)", flush=True)
+    cluster.start(leader)
+
+
 def measure_throughput(cluster: KvCluster, seconds: float) -> None:
     leader = cluster.wait_for_leader(timeout_s=20)
     address = cluster.replicas[leader].address
@@ -137,6 +164,8 @@ def main() -> int:
         try:
             print("3 replicas on loopback, SQLite WAL synchronous=FULL (fsync before every acknowledgement); "
                   f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} at start")
+            measure_idle(cluster)
+            measure_election_rpcs(cluster)
             print("-- proposals from a client process, one gRPC call per write:")
             measure_throughput(cluster, args.seconds)
             print("-- proposals from threads inside the leader (Raft alone: propose → committed and applied):")

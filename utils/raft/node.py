@@ -5,6 +5,7 @@ on its own server. propose() and read() block the calling thread (bounded) and a
 """
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import logging
 import queue
@@ -199,7 +200,11 @@ class RaftNode:
             return RaftStatus(node_id=self.node_id, role=Role.FOLLOWER, term=0, leader_id=None,
                               leader_address=None, commit_index=0, applied_index=0, last_index=0,
                               snapshot_index=0, log_entries=0, running=False)
-        return driver.status
+        senders = list(self._senders.values())
+        return dataclasses.replace(
+            driver.status, peer_rpcs_sent=sum(p.sent_rpcs for p in senders),
+            peer_rpcs_failed=sum(p.failed_rpcs for p in senders),
+            messages_shed=sum(p.dropped_messages + p.superseded_messages for p in senders))
 
     def is_leader(self) -> bool:
         status = self.status()

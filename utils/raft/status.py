@@ -22,3 +22,7 @@ class RaftStatus:
     snapshot_index: int
     log_entries: int            # entries retained in the durable log (after compaction)
     running: bool = True
+    # Transport counters since start (this node's outgoing peer RPCs), for metrics and benchmarks.
+    peer_rpcs_sent: int = 0
+    peer_rpcs_failed: int = 0
+    messages_shed: int = 0      # dropped from full send queues or superseded by a later APPEND

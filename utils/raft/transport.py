@@ -78,4 +78,5 @@ def status_to_wire(s: RaftStatus) -> pb.StatusReply:
     return pb.StatusReply(node_id=s.node_id, role=s.role.value, term=s.term, leader_id=s.leader_id or "",
                           leader_address=s.leader_address or "", commit_index=s.commit_index,
                           applied_index=s.applied_index, last_index=s.last_index,
-                          snapshot_index=s.snapshot_index, log_entries=s.log_entries)
+                          snapshot_index=s.snapshot_index, log_entries=s.log_entries,
+                          peer_rpcs_sent=s.peer_rpcs_sent, peer_rpcs_failed=s.peer_rpcs_failed)

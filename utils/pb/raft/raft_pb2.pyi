@@ -152,7 +152,7 @@ class StatusRequest(_message.Message):
     def __init__(self) -> None: ...
 
 class StatusReply(_message.Message):
-    __slots__ = ("node_id", "role", "term", "leader_id", "leader_address", "commit_index", "applied_index", "last_index", "snapshot_index", "log_entries")
+    __slots__ = ("node_id", "role", "term", "leader_id", "leader_address", "commit_index", "applied_index", "last_index", "snapshot_index", "log_entries", "peer_rpcs_sent", "peer_rpcs_failed")
     NODE_ID_FIELD_NUMBER: _ClassVar[int]
     ROLE_FIELD_NUMBER: _ClassVar[int]
     TERM_FIELD_NUMBER: _ClassVar[int]
@@ -163,6 +163,8 @@ class StatusReply(_message.Message):
     LAST_INDEX_FIELD_NUMBER: _ClassVar[int]
     SNAPSHOT_INDEX_FIELD_NUMBER: _ClassVar[int]
     LOG_ENTRIES_FIELD_NUMBER: _ClassVar[int]
+    PEER_RPCS_SENT_FIELD_NUMBER: _ClassVar[int]
+    PEER_RPCS_FAILED_FIELD_NUMBER: _ClassVar[int]
     node_id: str
     role: str
     term: int
@@ -173,4 +175,6 @@ class StatusReply(_message.Message):
     last_index: int
     snapshot_index: int
     log_entries: int
-    def __init__(self, node_id: _Optional[str] = ..., role: _Optional[str] = ..., term: _Optional[int] = ..., leader_id: _Optional[str] = ..., leader_address: _Optional[str] = ..., commit_index: _Optional[int] = ..., applied_index: _Optional[int] = ..., last_index: _Optional[int] = ..., snapshot_index: _Optional[int] = ..., log_entries: _Optional[int] = ...) -> None: ...
+    peer_rpcs_sent: int
+    peer_rpcs_failed: int
+    def __init__(self, node_id: _Optional[str] = ..., role: _Optional[str] = ..., term: _Optional[int] = ..., leader_id: _Optional[str] = ..., leader_address: _Optional[str] = ..., commit_index: _Optional[int] = ..., applied_index: _Optional[int] = ..., last_index: _Optional[int] = ..., snapshot_index: _Optional[int] = ..., log_entries: _Optional[int] = ..., peer_rpcs_sent: _Optional[int] = ..., peer_rpcs_failed: _Optional[int] = ...) -> None: ...
