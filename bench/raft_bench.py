@@ -78,12 +78,15 @@ def measure_election_rpcs(cluster: KvCluster) -> None:
     """Peer RPCs the survivors send from a leader's SIGKILL until one of them leads and is followed."""
     leader = cluster.wait_for_leader(timeout_s=20)
     survivors = [n for n in cluster.replicas if n != leader]
-    before = {n: cluster.status(n) for n in survivors}
+
+    def rpcs() -> int:
+        statuses = [cluster.status(n) for n in survivors]
+        return sum(s.peer_rpcs_sent + s.peer_rpcs_failed for s in statuses if s is not None)
+
+    before = rpcs()
     cluster.kill(leader)
     cluster.wait_for_leader(exclude=frozenset({leader}))
-    after = {n: cluster.status(n) for n in survivors}
-    sent = sum(a.peer_rpcs_sent + a.peer_rpcs_failed - b.peer_rpcs_sent - b.peer_rpcs_failed  # type: ignore[union-attr]
-               for a, b in zip(after.values(), before.values()))
+    sent = rpcs() - before
     print(f"an election after a leader's SIGKILL: {sent} peer RPCs in all (pre-votes, votes, the new leader's "
           "first appends and heartbeats, calls to the dead node)", flush=True)
     cluster.start(leader)
