@@ -48,6 +48,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--workdir", type=Path, default=None,
                         help="local: data and logs of the private fleet (default data/chaos/<time>)")
     parser.add_argument("--json", type=Path, default=None, help="also write the report as JSON here")
+    parser.add_argument("--history", type=Path, default=None,
+                        help="also write the raw record (every request, answer, sample, fault) as JSON here")
     return parser.parse_args(argv)
 
 
@@ -93,7 +95,7 @@ def main(argv: list[str] | None = None) -> int:
         handle = open_fleet(args)
         for warning in faults_supported(options, handle):
             print(f"chaos: {warning} (those faults are reported as not injected)", file=sys.stderr)
-        report = ChaosRun(options, handle).execute()
+        report = ChaosRun(options, handle, history_path=args.history).execute()
     except KeyboardInterrupt:
         print("chaos: interrupted", file=sys.stderr)
         return EXIT_ERROR

@@ -49,8 +49,11 @@ class FaultRunner:
         return not self._stop.wait(max(0.0, self.load_started_s + at_s - self.clock.now_s()))
 
     def _run(self) -> None:
-        for event in self.schedule:
+        for index, event in enumerate(self.schedule):
             if not self._wait_until(event.at_s):
+                for missed in self.schedule[index:]:
+                    self.history.add_fault(FaultRecord(missed, "-", self.clock.now_s(), None,
+                                                       "the load ended before its turn"))
                 return
             self._play(event)
 

@@ -9,10 +9,12 @@ import random
 import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 from concurrent.futures import ThreadPoolExecutor
 from typing import TextIO
 
 from chaos.collect import Participants
+from chaos.dump import write_history
 from chaos.evidence import BookStock, Evidence, LastCopies
 from chaos.fault_runner import FaultRunner
 from chaos.fleets import FleetHandle, wait_api
@@ -52,12 +54,14 @@ def wait_until(condition: Callable[[], bool], timeout_s: float, every_s: float =
 
 
 class ChaosRun:
-    def __init__(self, options: Options, handle: FleetHandle, progress: TextIO = sys.stderr) -> None:
+    def __init__(self, options: Options, handle: FleetHandle, progress: TextIO = sys.stderr,
+                 history_path: Path | None = None) -> None:
         if options.faults and handle.injector is None:
             raise ValueError(f"the {handle.kind} fleet cannot be hurt: run with --faults none")
         self.options = options
         self.handle = handle
         self.progress = progress
+        self.history_path = history_path
         self.clock = Clock()
         self.history = History()
         self.notes: list[str] = []
@@ -119,6 +123,8 @@ class ChaosRun:
 
         self.say("collecting evidence from the participants")
         observed = self.history.snapshot(load_stopped - load_started, load_sequence_max)
+        if self.history_path is not None:
+            write_history(observed, self.history_path)
         order_ids = [c.order_id for c in observed.checkouts if c.order_id]
         payments, transactions = self.participants.facts(order_ids)
         evidence = Evidence(initial_stock, self._final_stock(), payments, transactions, healed_at,

@@ -64,7 +64,8 @@ class FaultEvent:
         return self.at_s + self.hold_s
 
     def describe(self) -> str:
-        return f"{self.at_s:6.1f}s  {self.kind.value:<7} {self.target}  (healed after {self.hold_s:.1f}s)"
+        how = "graceful restarts in turn" if self.kind is FaultKind.ROLL else f"healed after {self.hold_s:.1f}s"
+        return f"{self.at_s:6.1f}s  {self.kind.value:<7} {self.target}  ({how})"
 
 
 @dataclass(frozen=True, slots=True)
