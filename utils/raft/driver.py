@@ -116,11 +116,16 @@ class Driver:
         self._running = True
         self._thread.start()
 
-    def stop(self) -> None:
+    def stop(self) -> bool:
+        """Stops the loop; False when it did not finish its iteration in time (a stuck apply or disk)."""
         self._running = False
-        self._thread.join(timeout=self._options.stop_timeout_s)
-        assert not self._thread.is_alive(), "raft driver did not stop"
+        if self._thread.ident is not None:
+            self._thread.join(timeout=self._options.stop_timeout_s)
+        stopped = not self._thread.is_alive()
+        if not stopped:
+            log.error("raft driver did not stop in time", extra={"node": self._config.node_id})
         self._fail_everything(RaftUnavailable("raft node stopped"))
+        return stopped
 
     @property
     def running(self) -> bool:

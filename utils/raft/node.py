@@ -96,14 +96,15 @@ class RaftNode:
             if transfer_leadership and driver.running and driver.status.role is Role.LEADER:
                 self._transfer_before_stop(driver)
             self._driver = None
-            driver.stop()
+            stopped = driver.stop()
             for sender in self._senders.values():
                 sender.stop()
             self._notifications.put(None)
             if self._notifier is not None:
                 self._notifier.join(timeout=self._options.stop_timeout_s)
             assert self._storage is not None
-            self._storage.close()
+            if stopped:  # else the loop may still be writing: leave the file to the process exit
+                self._storage.close()
             log.info("raft node stopped", extra={"node": self.node_id})
 
     def _transfer_before_stop(self, driver: Driver) -> None:

@@ -102,9 +102,9 @@ class PeerSender:
             self._stopped = True
             self._queue.clear()
             self._cond.notify()
+        self._channel.close()  # cancels an RPC in flight, so a paused peer does not hold up the stop
         if self._thread.ident is not None:
-            self._thread.join(timeout=self._options.snapshot_rpc_timeout_s + 1.0)
-        self._channel.close()
+            self._thread.join(timeout=self._options.rpc_timeout_s)
 
     def send(self, message: Message) -> None:
         """Queues without blocking; when full, sheds the oldest heartbeat, else the oldest message."""
@@ -156,7 +156,12 @@ class PeerSender:
 
     def _run(self) -> None:
         while (message := self._next()) is not None:
-            reply = self._call(message)
+            try:
+                reply = self._call(message)
+            except ValueError:
+                if self._stopped:
+                    return  # the channel closed under a call that had just started
+                raise
             if reply is not None:
                 response = wire.reply_from_wire(reply)
                 if response is not None:
