@@ -8,18 +8,19 @@ import argparse
 import datetime as dt
 import json
 import logging
+import os
 import signal
 import sys
 from pathlib import Path
 from types import FrameType
 
 from chaos.fleets import FleetHandle, attach, start_local
+from chaos.local_fleet import settings_from
 from chaos.report import render_text
 from chaos.run import ChaosRun, faults_supported
 from chaos.scenario import LoadProfile, Options, parse_faults, parse_schedule
 from utils.fleet.__main__ import load_env_file
 from utils.fleet.launcher import REPO_ROOT
-from utils.settings import FleetSettings
 
 EXIT_PASSED, EXIT_VIOLATED, EXIT_ERROR = 0, 1, 2
 
@@ -72,8 +73,8 @@ def open_fleet(args: argparse.Namespace) -> FleetHandle:
     if args.fleet == "docker":
         from chaos.faults.docker import open_docker_fleet
         return open_docker_fleet(args.api or "http://127.0.0.1:8081")
-    env = load_env_file(REPO_ROOT / "variables.env")
-    settings = FleetSettings(**{k.lower(): v for k, v in env.items() if k.lower() in FleetSettings.model_fields})
+    # The process environment wins over variables.env, as for `make run`.
+    settings = settings_from({**load_env_file(REPO_ROOT / "variables.env"), **os.environ})
     return attach(args.api or settings.orchestrator_url, settings)
 
 

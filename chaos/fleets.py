@@ -18,7 +18,7 @@ from chaos.faults import Injector
 from chaos.faults.isolation import LoopbackIsolation, unavailable_reason
 from chaos.faults.local import LocalFaults
 from chaos.http import NoAnswer, request_json
-from chaos.local_fleet import build_fleet, plan_layout
+from chaos.local_fleet import build_fleet, plan_layout, settings_from
 from utils.fleet.launcher import Fleet
 from utils.settings import FleetSettings
 
@@ -67,7 +67,7 @@ def start_local(workdir: Path, seed: int, extra_env: dict[str, str] | None = Non
     problem = unavailable_reason()
     isolation = LoopbackIsolation(f"{layout.host_octet}x{seed}") if problem is None else None
     faults = LocalFaults(fleet, isolation, problem)
-    settings = _settings(layout.env)
+    settings = settings_from(layout.env)
     handle = FleetHandle("local", layout.env["ORCHESTRATOR_URL"], settings.executor_peers(),
                          settings.database_peers(), settings.payment_service_addr, services_of(fleet), faults)
     if isolation is not None:
@@ -87,10 +87,6 @@ def attach(api: str, settings: FleetSettings) -> FleetHandle:
     """A running fleet this tool did not start: load and checks only."""
     return FleetHandle("attach", api.rstrip("/"), settings.executor_peers(), settings.database_peers(),
                        settings.payment_service_addr, {}, None)
-
-
-def _settings(env: dict[str, str]) -> FleetSettings:
-    return FleetSettings(**{k.lower(): v for k, v in env.items() if k.lower() in FleetSettings.model_fields})
 
 
 def wait_api(api: str, timeout_s: float) -> None:

@@ -8,6 +8,7 @@ import random
 import socket
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from utils.fleet.launcher import Fleet
 from utils.fleet.spec import fleet_processes
@@ -73,7 +74,9 @@ def plan_layout(rng: random.Random, extra_env: dict[str, str] | None = None) -> 
 
 
 def settings_from(env: dict[str, str]) -> FleetSettings:
-    return FleetSettings(**{k.lower(): v for k, v in env.items() if k.lower() in FleetSettings.model_fields})
+    """FleetSettings as the fleet's processes will read them (keys are the variables, any case)."""
+    values: dict[str, Any] = {k.lower(): v for k, v in env.items() if k.lower() in FleetSettings.model_fields}
+    return FleetSettings(**values)
 
 
 def build_fleet(layout: Layout, workdir: Path) -> Fleet:

@@ -189,9 +189,9 @@ class ChaosRun:
                 self.notes.append("last-copies burst skipped: the restock was not acknowledged")
                 return None
         self.say(f"last copies: {buyers} buyers for {copies} copies of {book_id}")
-        planned = [load.next_planned(OrderKind.VALID, single) for _ in range(buyers)]
+        burst = [load.next_planned(OrderKind.VALID, single) for _ in range(buyers)]
         with ThreadPoolExecutor(max_workers=buyers) as pool:
-            records = list(pool.map(lambda p: load.send_now(p[0], with_quantity(p[1], 1)), planned))
+            records = list(pool.map(lambda p: load.send_now(p[0], with_quantity(p[1], 1)), burst))
         approved = [r for r in records if r.answer is Answer.APPROVED]
         self._wait_final(load, approved)
         finals = [self.history.last_state(r.order_id or "") for r in approved]
