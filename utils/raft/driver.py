@@ -29,6 +29,8 @@ from utils.raft.storage import RaftStorage
 
 log = logging.getLogger(__name__)
 
+READIES_PER_ITERATION_MAX = 8
+
 # Which requests a response answers. A SNAPSHOT may be acknowledged with an APPEND_RESPONSE (etcd does).
 _ANSWERS: dict[MessageType, frozenset[MessageType]] = {
     MessageType.PRE_VOTE_RESPONSE: frozenset({MessageType.PRE_VOTE}),
@@ -179,8 +181,9 @@ class Driver:
         try:
             while self._running:
                 replies: list[tuple[Message, Future[Message | None]]] = []
+                wait_s = 0.0 if self._raw.has_ready() else max(0.0, next_tick - time.monotonic())
                 try:
-                    event = self._inbox.get(timeout=max(0.0, next_tick - time.monotonic()))
+                    event = self._inbox.get(timeout=wait_s)
                 except queue.Empty:
                     event = None
                 if event is not None:
@@ -244,7 +247,9 @@ class Driver:
         return NotLeader(leader, self._addresses.get(leader) if leader else None)
 
     def _process_readies(self, replies: list[tuple[Message, Future[Message | None]]]) -> None:
-        while self._raw.has_ready():
+        for _ in range(READIES_PER_ITERATION_MAX):  # bounded, so the inbox and the ticker are never starved
+            if not self._raw.has_ready():
+                break
             ready = self._raw.ready()
             self._persist(ready)
             self._dispatch(ready.messages, replies)
