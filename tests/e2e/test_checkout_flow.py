@@ -20,7 +20,9 @@ from utils.testing.local_fleet import RunningFleet, running_fleet
 pytestmark = pytest.mark.fleet
 
 VALIDATION = ("transaction_verification", "fraud_detection", "suggestions")
-GATEWAY_PATH = {*VALIDATION, "order_queue", "payment_service", "orchestrator"}
+# The gateway's dependencies; the books database answers /books and is part of /readyz once it exists.
+GATEWAY_PATH = {*VALIDATION, "order_queue", "payment_service", "books_database", "orchestrator"}
+OPTIONAL = {"payment_service", "books_database"}
 HTTP_TIMEOUT_S = 10.0
 
 
@@ -76,10 +78,11 @@ def present(names: set[str]) -> set[str]:
 
 @pytest.fixture(scope="module")
 def gateway_fleet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningFleet]:
-    missing = {name for name in GATEWAY_PATH if not is_runnable(name)} - {"payment_service"}
+    missing = {name for name in GATEWAY_PATH if not is_runnable(name)} - OPTIONAL
     if missing:
         pytest.skip(f"services not built yet: {', '.join(sorted(missing))}")
-    with running_fleet(tmp_path_factory.mktemp("gateway-fleet"), only=present(GATEWAY_PATH)) as rf:
+    with running_fleet(tmp_path_factory.mktemp("gateway-fleet"), only=present(GATEWAY_PATH),
+                       healthy_timeout_s=90) as rf:
         yield rf
 
 
@@ -103,7 +106,7 @@ def test_an_approved_checkout_carries_the_final_clock_and_its_correlation_id_thr
     assert order["items"] == [{"bookId": "book_105_clean_architecture", "title": "Clean Architecture", "quantity": 1}]
 
     # The clear broadcast is asynchronous: wait until every hop has logged under the checkout's id.
-    hops = sorted(present(GATEWAY_PATH))
+    hops = sorted(present(GATEWAY_PATH - {"books_database"}))  # a checkout does not touch the database
     wait_for(lambda: all(mentions(rf, p, correlation_id) for p in hops), 10.0,
              f"correlation id {correlation_id} in the logs of {hops}")
     for process in hops:  # the card number never reaches a log
@@ -136,6 +139,10 @@ def test_bad_input_is_a_problem_and_readiness_names_every_dependency(gateway_fle
     ready = requests.get(f"{rf.api}/readyz", timeout=HTTP_TIMEOUT_S)
     assert ready.status_code == 200, ready.text
     assert set(VALIDATION) | {"order_queue"} <= set(ready.json()["dependencies"])
+    books = requests.get(f"{rf.api}/books", timeout=HTTP_TIMEOUT_S).json()["books"]
+    assert len(books) == 40
+    if is_runnable("books_database"):  # stock comes from the database's primary
+        assert all(isinstance(book["stock"], int) for book in books)
 
 
 @pytest.mark.skipif(not (is_runnable("order_executor") and is_runnable("books_database")),
