@@ -215,30 +215,24 @@ class Driver:
 
     def _handle(self, event: _Event, replies: list[tuple[Message, Future[Message | None]]]) -> None:
         if isinstance(event, _Step):
-            self._raw.step(event.message)
+            self._raw.step(event.message)  # never raises: the core drops and counts bad peer input
             if event.reply is not None:
                 replies.append((event.message, event.reply))
-        elif isinstance(event, _Propose):
-            try:
+            return
+        try:
+            if isinstance(event, _Propose):
                 term, index = self._raw.propose(event.data)
-            except NotLeaderError as error:
-                event.future.set_exception(self._not_leader(error.leader))
-                return
-            self._proposals[index] = _Pending(term, event.future)
-        elif isinstance(event, _ReadIndex):
-            try:
+                self._proposals[index] = _Pending(term, event.future)
+            elif isinstance(event, _ReadIndex):
                 self._raw.read_index(event.context)
-            except NotLeaderError as error:
-                event.future.set_exception(self._not_leader(error.leader))
-                return
-            self._reads[event.context] = event.future
-        else:
-            try:
+                self._reads[event.context] = event.future
+            else:
                 self._raw.transfer_leadership(event.target)
-            except NotLeaderError as error:
-                event.future.set_exception(self._not_leader(error.leader))
-                return
-            event.future.set_result(None)
+                event.future.set_result(None)
+        except NotLeaderError as error:
+            event.future.set_exception(self._not_leader(error.leader))
+        except (TypeError, ValueError) as error:  # the caller's misuse: its error, not the node's
+            event.future.set_exception(error)
 
     def _not_leader(self, leader: str | None) -> Exception:
         if self._raw.role is Role.LEADER or leader == self._config.node_id:

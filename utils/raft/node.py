@@ -163,6 +163,8 @@ class RaftNode:
 
         Raises NotLeader (go to the leader) or RaftUnavailable (the command may or may not commit).
         """
+        if not isinstance(command, bytes):
+            raise TypeError(f"propose() takes bytes, not {type(command).__name__}")
         future = self._running_driver().propose(command)
         try:
             return future.result(timeout=timeout_s if timeout_s is not None else self._options.propose_timeout_s)

@@ -177,3 +177,14 @@ def test_a_full_inbox_refuses_new_work_instead_of_queueing_it(tmp_path: Path) ->
     finally:
         blocking.release.set()
         cluster.close()
+
+
+def test_a_callers_misuse_raises_to_the_caller_and_the_node_keeps_working(cluster: LocalCluster) -> None:
+    leader = cluster.node(cluster.wait_for_leader())
+    with pytest.raises(TypeError):
+        leader.propose("not bytes")  # type: ignore[arg-type]
+    driver = leader._driver
+    assert driver is not None
+    with pytest.raises(ValueError, match="not a voter"):
+        driver.transfer_leadership("nobody").result(timeout=5)
+    assert cluster.write("still", "working") > 0
