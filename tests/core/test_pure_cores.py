@@ -21,6 +21,7 @@ CORE_MODULES = [
     "fraud_detection/llm_policy.py",
     "suggestions/recommender.py",
     "order_queue/policy.py",
+    "order_queue/lease.py",
     "books_database/state_machine.py",
     "order_executor/coordinator.py",
     "order_executor/recovery.py",

@@ -15,13 +15,16 @@ from utils.rpc import correlation, deadline
 from utils.telemetry import meter
 
 log = logging.getLogger("rpc")
+# Seconds, from sub-millisecond local calls to multi-second deadlines (OTel's defaults assume milliseconds).
+LATENCY_BUCKETS_S = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
 
 class _Instruments:
     def __init__(self) -> None:
         m = meter("utils.rpc")
         self.calls = m.create_counter("rpc_server_calls", unit="1", description="gRPC calls served, by method and status code")
-        self.latency = m.create_histogram("rpc_server_duration", unit="s", description="gRPC call latency")
+        self.latency = m.create_histogram("rpc_server_duration", unit="s", description="gRPC call latency",
+                                          explicit_bucket_boundaries_advisory=LATENCY_BUCKETS_S)
         self.in_flight = m.create_up_down_counter("rpc_server_in_flight", unit="1", description="gRPC calls being served")
         self.client_calls = m.create_counter("rpc_client_calls", unit="1", description="gRPC calls made, by method and status code")
 
