@@ -17,6 +17,7 @@ import requests.adapters
 
 from books_database.client import BooksClient
 from order_queue.client import OrderQueueClient
+from payment_service.decision_client import DecisionUnavailable, ExecutorDecisionClient
 from utils.catalog import load_catalog
 from utils.pb.books_database import books_database_pb2 as books_pb
 from utils.pb.order_executor import order_executor_pb2 as exec_pb
@@ -140,6 +141,16 @@ class Shop:
             except grpc.RpcError:
                 replies[node_id] = None
         return replies
+
+    def decision(self, order_id: str) -> str | None:
+        """The executor group's decision for an order (GetDecision, as a participant in doubt asks it)."""
+        client = ExecutorDecisionClient(self.rf.settings.executor_peers(), timeout_s=3.0)
+        try:
+            return client.get_decision(order_id).outcome
+        except DecisionUnavailable:
+            return None
+        finally:
+            client.close()
 
     def executor_leader(self, timeout_s: float = 20.0, not_in: tuple[str, ...] = ()) -> tuple[str, int]:
         """(leader id, term) once one replica outside `not_in` leads."""

@@ -56,7 +56,8 @@ class OrderExecutorServicer:
         raise NotImplementedError('Method not implemented!')
 
     def GetDecision(self, request, context):
-        """Cooperative termination: COMMIT or ABORT once decided, UNKNOWN while still undecided.
+        """Cooperative termination: COMMIT or ABORT once decided, UNKNOWN while begun and undecided. A transaction
+        the group never began is decided ABORT on the spot (logged, presumed abort): ask only about one you prepared.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
