@@ -75,7 +75,8 @@ class FaultRunner:
             self.injector.heal_all()
             return
         if event.kind is not FaultKind.ROLL:
-            self._stop.wait(max(0.0, self.load_started_s + event.heal_at_s - self.clock.now_s()))
+            # Held for hold_s from when it really started: an earlier slow heal may have made it late.
+            self._stop.wait(max(0.0, started + event.hold_s - self.clock.now_s()))
             self._heal(event.kind, nodes)
         healed = self.clock.now_s()
         self.last_healed_s = healed

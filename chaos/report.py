@@ -11,8 +11,8 @@ from typing import Any
 from chaos.evidence import Evidence
 from chaos.failover import Failover, failovers
 from chaos.invariants import NAMES, Violation, final_state
-from chaos.records import Answer, Observed
-from chaos.scenario import Options
+from chaos.records import Answer, FaultRecord, Observed
+from chaos.scenario import FaultKind, Options
 
 VIOLATIONS_SHOWN_MAX = 20
 
@@ -90,7 +90,7 @@ def build_report(options: Options, fleet: str, observed: Observed, evidence: Evi
         latency_p50_ms=_round(percentile(latencies_ms, 0.50)), latency_p99_ms=_round(percentile(latencies_ms, 0.99)),
         failovers=[{"group": f.group, "from": f.old_leader, "to": f.new_leader, "term": f.term,
                     "at_s": round(f.gone_at_s, 1), "duration_s": round(f.duration_s, 2)} for f in found],
-        faults=[_fault_line(r.event.describe(), r.node, r.error) for r in observed.faults],
+        faults=[fault_line(r) for r in observed.faults],
         invariants={f"{key} {name}": ("holds" if not by_invariant[key] else f"VIOLATED ({by_invariant[key]})")
                     for key, name in NAMES.items()},
         violations=[v.describe() for v in violations],
@@ -109,8 +109,15 @@ def _round(value: float | None) -> float | None:
     return None if value is None else round(value, 1)
 
 
-def _fault_line(described: str, node: str, error: str) -> str:
-    return f"{described}  → {node}" + (f"  [not injected: {error}]" if error else "")
+def fault_line(record: FaultRecord) -> str:
+    """When it really started (seconds into the run, as the failovers), what it hit, and for how long."""
+    event = record.event
+    head = f"{record.started_at_s:6.1f}s  {event.kind.value:<7} {str(event.target):<24}"
+    if record.error:
+        return f"{head} [not injected: {record.error}]"
+    lasted = "" if record.healed_at_s is None else f", {record.healed_at_s - record.started_at_s:.1f} s until healed"
+    how = "graceful restarts in turn" if event.kind is FaultKind.ROLL else f"held {event.hold_s:.1f} s"
+    return f"{head} → {record.node} ({how}{lasted})"
 
 
 def render_text(report: Report) -> str:
@@ -134,8 +141,9 @@ def render_text(report: Report) -> str:
     ]
     if report.skipped_ticks:
         lines.append(f"load fell behind   {report.skipped_ticks} checkouts not sent (too many in flight)")
-    lines += ["", f"faults ({len(report.faults)})"] + [f"  {f}" for f in report.faults]
-    lines += ["", f"failovers ({len(report.failovers)})"] + [
+    lines += ["", f"faults ({len(report.faults)}; times in seconds since the run started)"] + [f"  {f}" for f in report.faults]
+    lines += ["", f"failovers ({len(report.failovers)}; leader gone → new leader seen, "
+                  f"0.00 s = handed over between two samples)"] + [
         f"  {f['at_s']:6.1f}s  {f['group']:<15} {f['from']} → {f['to']} (term {f['term']}) in {f['duration_s']:.2f} s"
         for f in report.failovers]
     lines += ["", "invariants"] + [f"  {name:<30} {verdict}" for name, verdict in report.invariants.items()]

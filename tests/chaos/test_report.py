@@ -66,3 +66,13 @@ def test_report_fails_and_counts_violations() -> None:
     assert report.lost == 1 and report.applied_twice == 2 and not report.stock_conserved
     assert report.invariants["I3 nothing lost"] == "VIOLATED (1)"
     assert "FAILED" in render_text(report) and report.to_json()["passed"] is False
+
+
+def test_fault_lines_show_the_real_start_and_how_long_it_lasted() -> None:
+    from chaos.records import FaultRecord
+    from chaos.report import fault_line
+    from chaos.scenario import FaultEvent, FaultKind, Role, Target
+    event = FaultEvent(10.0, FaultKind.PAUSE, Target("books_database", Role.LEADER), 3.0)
+    line = fault_line(FaultRecord(event, "books-2", 14.5, 17.6))
+    assert line.startswith("  14.5s  pause") and "→ books-2" in line and "3.1 s until healed" in line
+    assert "not injected: no leader" in fault_line(FaultRecord(event, "?", 14.5, None, "no leader"))
