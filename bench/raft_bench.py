@@ -175,7 +175,8 @@ def main() -> int:
             measure_in_leader(cluster, args.seconds)
             if args.failovers:
                 kills = measure_failover(cluster, args.failovers, graceful=False)
-                print(f"failover after SIGKILL of the leader ({len(kills)} runs): median {statistics.median(kills):.3f} s,"
+                print(f"failover after SIGKILL of the leader ({len(kills)} runs): "
+                      f"median {statistics.median(kills):.3f} s,"
                       f" max {max(kills):.3f} s, min {min(kills):.3f} s", flush=True)
             if args.graceful:
                 stops = measure_failover(cluster, args.graceful, graceful=True)

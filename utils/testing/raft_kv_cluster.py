@@ -156,4 +156,5 @@ class KvCluster:
                     and len({(d.applied_index, d.sha256) for d in digests.values()}) == 1):
                 return digests
             time.sleep(POLL_S * 5)
-        raise TimeoutError(f"replicas did not converge: {[(n, d.applied_index, d.sha256[:8]) for n, d in digests.items()]}")
+        seen = [(n, d.applied_index, d.sha256[:8]) for n, d in digests.items()]
+        raise TimeoutError(f"replicas did not converge: {seen}")
