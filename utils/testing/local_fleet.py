@@ -50,7 +50,7 @@ def free_port_env() -> dict[str, str]:
 
 def settings_from(env: dict[str, str]) -> FleetSettings:
     """FleetSettings as the fleet's processes will read them (env keys are case-insensitive)."""
-    return FleetSettings(**{k.lower(): v for k, v in env.items() if k.lower() in FleetSettings.model_fields})
+    return FleetSettings.model_validate({k.lower(): v for k, v in env.items() if k.lower() in FleetSettings.model_fields})
 
 
 @dataclass
