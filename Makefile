@@ -28,7 +28,8 @@ test: $(STAMP) proto-check
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 typecheck: $(STAMP)
-	$(VENV)/bin/mypy utils orchestrator transaction_verification fraud_detection suggestions order_queue
+	$(VENV)/bin/mypy utils orchestrator transaction_verification fraud_detection suggestions order_queue \
+	  order_executor books_database payment_service frontend chaos
 
 bench: $(STAMP)
 	$(PY) bench/checkout_bench.py

@@ -40,9 +40,9 @@ def _get_instruments() -> _Instruments:
 
 
 def _metadata_value(context: grpc.ServicerContext, key: str) -> str | None:
-    for item in context.invocation_metadata() or ():
-        if item.key == key:
-            return str(item.value)
+    for item_key, item_value in context.invocation_metadata() or ():
+        if item_key == key:
+            return str(item_value)
     return None
 
 
@@ -78,11 +78,11 @@ class ServerInterceptor(grpc.ServerInterceptor):
         code = grpc.StatusCode.OK
         try:
             response = inner(request, context)
-            code = context.code() or grpc.StatusCode.OK  # set by context.set_code without raising
+            code = _code_of(context) or grpc.StatusCode.OK  # set by context.set_code without raising
             return response
         except Exception:
             # context.abort raises after setting the code; anything else is an unexpected error.
-            code = context.code() or grpc.StatusCode.UNKNOWN
+            code = _code_of(context) or grpc.StatusCode.UNKNOWN
             if code == grpc.StatusCode.UNKNOWN:
                 log.exception("unhandled error in handler", extra={"method": method})
             raise
@@ -97,11 +97,17 @@ class ServerInterceptor(grpc.ServerInterceptor):
             correlation.reset_correlation_id(cid_token)
 
 
+def _code_of(context: grpc.ServicerContext) -> grpc.StatusCode | None:
+    """The status the handler set (grpc's context has code(); its type stubs do not say so)."""
+    code = getattr(context, "code", None)
+    return code() if callable(code) else None
+
+
 class _ClientCallDetails(grpc.ClientCallDetails):  # type: ignore[misc]
-    def __init__(self, details: grpc.ClientCallDetails, metadata: list[tuple[str, str]]) -> None:
+    def __init__(self, details: grpc.ClientCallDetails, metadata: list[tuple[str, str | bytes]]) -> None:
         self.method = details.method
         self.timeout = details.timeout
-        self.metadata = metadata
+        self.metadata = tuple(metadata)
         self.credentials = details.credentials
         self.wait_for_ready = getattr(details, "wait_for_ready", None)
         self.compression = getattr(details, "compression", None)
@@ -112,7 +118,8 @@ class ClientInterceptor(grpc.UnaryUnaryClientInterceptor):
 
     def intercept_unary_unary(self, continuation: Callable[..., Any], client_call_details: grpc.ClientCallDetails,
                               request: Any) -> Any:
-        metadata = [m for m in (client_call_details.metadata or []) if m[0] != correlation.METADATA_KEY]
+        metadata: list[tuple[str, str | bytes]] = [
+            m for m in (client_call_details.metadata or []) if m[0] != correlation.METADATA_KEY]
         cid = correlation.current_correlation_id()
         if cid:
             metadata.append((correlation.METADATA_KEY, cid))
