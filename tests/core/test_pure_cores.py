@@ -25,6 +25,8 @@ CORE_MODULES = [
     "books_database/state_machine.py",
     "order_executor/coordinator.py",
     "order_executor/recovery.py",
+    "order_executor/decision_log.py",
+    "order_executor/pricing.py",
     "payment_service/ledger.py",
 ]
 FORBIDDEN = {"socket", "threading", "time", "asyncio", "grpc", "sqlite3", "os", "subprocess", "requests",
