@@ -90,14 +90,13 @@ class RawNode:
         log = r.log
         if r.role is Role.LEADER and (r.broadcast_pending or r.read_heartbeat_pending):
             return True
-        return bool(
-            r.messages or r.read_states or r.dropped_reads
-            or log.pending_snapshot is not None
-            or log.stabled < log.last_index
-            or log.committed > max(log.applied, log.offset)
-            or SoftState(r.role, r.leader) != self._previous_soft
-            or r.hard_state() != self._previous_hard
-        )
+        if r.messages or r.read_states or r.dropped_reads or log.pending_snapshot is not None:
+            return True
+        if log.stabled < log.last_index or log.committed > max(log.applied, log.offset):
+            return True
+        soft, hard = self._previous_soft, self._previous_hard
+        return (r.role is not soft.role or r.leader != soft.leader or r.term != hard.term
+                or r.vote != hard.vote or log.committed != hard.commit)
 
     def ready(self) -> Ready:
         """The outputs accumulated so far; call advance(ready) once they are handled."""
