@@ -108,3 +108,22 @@ def test_ready_advance_misuse_raises_clearly() -> None:
         a.propose("not bytes")  # type: ignore[arg-type]
     with pytest.raises(ValueError):
         a.read_index(b"")
+
+
+def test_a_conflict_truncated_between_ready_and_advance_keeps_the_matching_prefix_stable() -> None:
+    """Between ready() and advance() a new leader may truncate entries the Ready is persisting."""
+    cluster = _settled()
+    b = cluster.nodes["b"].raw
+    term = b.term
+    last = b.status().last_index
+    entries = tuple(Entry(term, last + 1 + i, EntryKind.NORMAL, b"put k v") for i in range(3))
+    b.step(Message(MessageType.APPEND, "a", "b", term, index=last, log_term=term, entries=entries))
+    ready = b.ready()
+    assert [e.index for e in ready.entries] == [last + 1, last + 2, last + 3]
+    # A leader of a newer term replaces the last two before the runtime calls advance().
+    newer = (Entry(term + 1, last + 2, EntryKind.NOOP, b""),)
+    b.step(Message(MessageType.APPEND, "c", "b", term + 1, index=last + 1, log_term=term, entries=newer))
+    b.advance(ready)
+    following = b.ready()
+    assert following.entries == newer  # rewritten from the truncation point, nothing more
+    b.advance(following)

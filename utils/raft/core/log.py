@@ -144,10 +144,13 @@ class RaftLog:
             return True
         return False
 
-    def stable_to(self, index: int, term: int) -> None:
-        # The term check ignores an acknowledgement for entries truncated in the meantime.
-        if index > self.stabled and self.term(index) == term:
-            self.stabled = index
+    def stable_to(self, persisted: Sequence[Entry]) -> None:
+        """Marks entries the runtime made durable; a suffix truncated meanwhile stays unstable."""
+        for entry in reversed(persisted):
+            # By Log Matching, the last persisted entry still in our log vouches for all before it.
+            if self.term(entry.index) == entry.term:
+                self.stabled = max(self.stabled, entry.index)
+                return
 
     def applied_to(self, index: int) -> None:
         assert index <= self.committed, (index, self.committed)

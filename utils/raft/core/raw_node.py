@@ -133,8 +133,7 @@ class RawNode:
         if ready.snapshot is not None:
             log.snapshot_persisted(ready.snapshot)
         if ready.entries:
-            last = ready.entries[-1]
-            log.stable_to(last.index, last.term)
+            log.stable_to(ready.entries)
         if ready.committed_entries:
             log.applied_to(ready.committed_entries[-1].index)
         self._outstanding = None
