@@ -53,10 +53,18 @@ def committed_quantities(observed: Observed) -> dict[str, int]:
     return dict(total)
 
 
+# Refusals the API answers only when the order was not placed (DESIGN §7: 503 "the order was not placed, try
+# again"). Trusting them is checkable: an order placed after all would show in I1 as stock gone unaccounted.
+NOT_PLACED_CODES = frozenset({"DEPENDENCY_UNAVAILABLE", "QUEUE_FULL", "INVALID_REQUEST", "IDEMPOTENCY_KEY_IN_USE",
+                              "IDEMPOTENCY_KEY_REUSED", "PAYLOAD_TOO_LARGE"})
+
+
 def maybe_placed(checkout: CheckoutRecord) -> bool:
     """No usable answer, so the order may exist (placed, then the answer was lost) or not."""
-    return checkout.answer is Answer.NO_ANSWER or (checkout.answer is Answer.REFUSED
-                                                   and (checkout.http_status or 500) >= 500)
+    if checkout.answer is Answer.NO_ANSWER:
+        return True
+    return (checkout.answer is Answer.REFUSED and (checkout.http_status or 500) >= 500
+            and checkout.error_code not in NOT_PLACED_CODES)
 
 
 def unknown_deltas(observed: Observed) -> dict[str, list[int]]:

@@ -49,7 +49,7 @@ def send_checkout(api: str, planned: PlannedOrder, sequence: int, clock: Clock, 
     key = f"chaos-{uuid.uuid4().hex}"
     sent = clock.now_s()
     ids: list[str] = []
-    attempts, status, detail = 0, None, ""
+    attempts, status, detail, code = 0, None, "", ""
     while True:
         attempts += 1
         try:
@@ -62,16 +62,18 @@ def send_checkout(api: str, planned: PlannedOrder, sequence: int, clock: Clock, 
                                       Answer.APPROVED if approved else Answer.REJECTED, ids[0], status, attempts,
                                       "; ".join(body.get("reasons") or []), tuple(ids[1:]))
             detail = str(body.get("detail") or body.get("title") or f"HTTP {status}")
+            error = body.get("error")
+            code = str(error.get("code") or "") if isinstance(error, dict) else ""
             if status not in (409, 429, 502, 503, 504):
                 break
-        except NoAnswer as error:
-            status, detail = None, f"no answer: {error}"
+        except NoAnswer as failure:
+            status, detail, code = None, f"no answer: {failure}", ""
         if clock.now_s() - sent > retry_budget_s:
             break
         time.sleep(RETRY_BACKOFF_S[min(attempts - 1, len(RETRY_BACKOFF_S) - 1)])
     answer_kind = Answer.NO_ANSWER if status is None else Answer.REFUSED
     return CheckoutRecord(sequence, planned.kind, planned.items, sent, clock.now_s(), answer_kind, None, status,
-                          attempts, detail)
+                          attempts, detail, error_code=code)
 
 
 def poll_order(api: str, order_id: str, clock: Clock) -> OrderState | None:

@@ -35,6 +35,7 @@ class CheckoutRecord:
     attempts: int                 # HTTP attempts with one Idempotency-Key (retries of 409/503/no answer)
     detail: str = ""              # the reasons, or the error, for people
     replayed_ids: tuple[str, ...] = ()   # order ids answered to retries: must all equal order_id (I4)
+    error_code: str = ""          # a refusal's problem code (its "error": {"code"}), e.g. DEPENDENCY_UNAVAILABLE
 
 
 @dataclass(frozen=True, slots=True)

@@ -143,3 +143,16 @@ def test_I7_lets_an_unanswered_order_take_effect_or_not() -> None:
     maybe = dataclasses.replace(run, checkouts=(*run.checkouts, unknown),
                                 stock_reads=(*run.stock_reads, StockRead(BOOK, 5.0, 5.1, 10)))
     assert check_stock_reads(maybe, evidence.initial_stock)[0] == []
+
+
+def test_a_refusal_saying_not_placed_is_trusted_and_a_bare_500_is_not() -> None:
+    import dataclasses as dc
+    from chaos.invariants import maybe_placed
+    refused = dc.replace(checkout(9, None, 1, Answer.REFUSED), http_status=503, error_code="DEPENDENCY_UNAVAILABLE")
+    assert not maybe_placed(refused)
+    assert maybe_placed(dc.replace(refused, http_status=500, error_code="INTERNAL"))
+    assert maybe_placed(checkout(9, None, 1, Answer.NO_ANSWER))
+    # trusted, so an order that was placed after all shows up as unaccounted stock (I1)
+    run, evidence = clean_run()
+    placed_anyway = dc.replace(evidence, final_stock={BOOK: BookStock(10, 0)})
+    assert check_conservation(dc.replace(run, checkouts=(*run.checkouts, refused)), placed_anyway)
