@@ -213,10 +213,10 @@ class ValidationFlow:
             except grpc.RpcError as error:
                 failed.append((service.value, error.code()))
         if failed:
-            service, code = failed[0]
-            log.warning("validation service call failed", extra={"order_id": order_id, "service": service,
+            name, code = failed[0]
+            log.warning("validation service call failed", extra={"order_id": order_id, "service": name,
                                                                   "code": code.name})
-            raise DependencyUnavailable(service, code.name)
+            raise DependencyUnavailable(name, code.name)
         return replies
 
     # --- after the answer ------------------------------------------------------------------------------
