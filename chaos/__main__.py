@@ -40,6 +40,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--schedule", default=None,
                         help="explicit faults instead of drawn ones: AT:KIND:SERVICE[:ROLE]:HOLD,… e.g. "
                              "5:kill:books_database:follower:3,20:pause:order_executor:leader:3")
+    parser.add_argument("--slow-by", choices=["throttle", "setting"], default="throttle",
+                        help="local slow faults: throttle (SIGSTOP 80%% of the time, default) or setting (restart "
+                             "the payment service with PAYMENT_DELAY_MS)")
     parser.add_argument("--settle", type=float, default=10.0, help="I3: seconds every order has to end after healing")
     parser.add_argument("--hot-books", type=int, default=3, help="books most orders compete for (default 3)")
     parser.add_argument("--declined", type=float, default=0.10, help="share of orders with the declined card")
@@ -69,7 +72,7 @@ def open_fleet(args: argparse.Namespace) -> FleetHandle:
         stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
         workdir = args.workdir or REPO_ROOT / "data" / "chaos" / f"{stamp}-seed{args.seed}"
         print(f"starting a private fleet; logs in {workdir / 'logs'}/", file=sys.stderr, flush=True)
-        return start_local(workdir, args.seed)
+        return start_local(workdir, args.seed, slow_by=args.slow_by)
     if args.fleet == "docker":
         from chaos.faults.docker import open_docker_fleet
         return open_docker_fleet(args.api or "http://127.0.0.1:8081")

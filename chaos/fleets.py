@@ -59,14 +59,15 @@ def services_of(fleet: Fleet) -> dict[str, list[str]]:
     return services
 
 
-def start_local(workdir: Path, seed: int, extra_env: dict[str, str] | None = None) -> FleetHandle:
+def start_local(workdir: Path, seed: int, extra_env: dict[str, str] | None = None,
+                slow_by: str = "throttle") -> FleetHandle:
     """Starts a private fleet under `workdir` (data/ and logs/), every process on its own loopback address."""
     layout = plan_layout(random.Random(f"{seed}:{time.time_ns()}"), extra_env)
     fleet = build_fleet(layout, workdir)
     fleet.specs = [s for s in fleet.specs if s.name not in LOCAL_SKIPPED]
     problem = unavailable_reason()
     isolation = LoopbackIsolation(f"{layout.host_octet}x{seed}") if problem is None else None
-    faults = LocalFaults(fleet, isolation, problem)
+    faults = LocalFaults(fleet, isolation, problem, slow_by)
     settings = settings_from(layout.env)
     handle = FleetHandle("local", layout.env["ORCHESTRATOR_URL"], settings.executor_peers(),
                          settings.database_peers(), settings.payment_service_addr, services_of(fleet), faults)

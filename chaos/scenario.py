@@ -13,7 +13,7 @@ class FaultKind(Enum):
     KILL = "kill"          # SIGKILL (docker kill), restarted when healed
     PAUSE = "pause"        # SIGSTOP (docker pause), SIGCONT when healed
     ISOLATE = "isolate"    # cut off from every peer, reconnected when healed
-    SLOW = "slow"          # the payment participant answers Prepare slowly (its fault-injection setting)
+    SLOW = "slow"          # a participant answers late (throttled, or its fault-injection delay setting)
     ROLL = "roll"          # graceful restart of every replica of a group, one after the other
 
 
@@ -45,7 +45,7 @@ TARGETS: dict[FaultKind, tuple[Target, ...]] = {
                      Target("payment_service", Role.SINGLE), Target("order_queue", Role.SINGLE)),
     FaultKind.PAUSE: (Target("books_database", Role.LEADER), Target("order_executor", Role.LEADER)),
     FaultKind.ISOLATE: (Target("books_database", Role.LEADER), Target("order_executor", Role.LEADER)),
-    FaultKind.SLOW: (Target("payment_service", Role.SINGLE),),
+    FaultKind.SLOW: (Target("payment_service", Role.SINGLE), Target("books_database", Role.LEADER)),
     FaultKind.ROLL: (Target("books_database", Role.ALL), Target("order_executor", Role.ALL)),
 }
 
