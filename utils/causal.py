@@ -102,11 +102,13 @@ class CausalGate(Generic[P]):
     def record(self, order_id: str, event: str, stamp: VectorClock, deadline_s: float) -> list[Released[P]]:
         """`event` happened with `stamp`; returns the held events this makes deliverable (sorted by name).
 
-        A second record of the same event keeps the first stamp: it is a duplicate message.
+        A second record of another service's event keeps the first stamp (a duplicate message); of a local one, a bug.
         """
         self._check_name(event)
         entry = self._entry(order_id, deadline_s)
         if event in entry.happened:
+            # A repeated message about another service's event is a duplicate; an event of our own twice is a bug.
+            assert event not in self.graph.predecessors, f"{order_id}: local event {event} recorded twice"
             return []
         for before in self.graph.predecessors.get(event, frozenset()):
             # Paired assertion: a local event's stamp is after each predecessor's (merge, then tick).

@@ -5,6 +5,8 @@ Uses fraud_detection's projection of the checkout flow (DESIGN §3): d after b; 
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from utils.causal import CausalGate, Delivery, EventGraph, GateFull
 from utils.flow import checkout
@@ -136,3 +138,48 @@ def test_a_stamp_not_after_its_predecessors_is_a_bug() -> None:
     gate.offer("o1", D, DEADLINE_S, "d")
     with pytest.raises(AssertionError):
         gate.record("o1", D, VectorClock.of({"transaction_verification": 1, "fraud_detection": 2}), DEADLINE_S)
+
+
+def test_a_local_event_recorded_twice_is_a_bug() -> None:
+    gate = fd_gate()
+    init(gate)
+    gate.record("o1", B, VectorClock.of({"transaction_verification": 3}), DEADLINE_S)
+    gate.offer("o1", D, DEADLINE_S, "d")
+    d_stamp = VectorClock.of({"transaction_verification": 3, "fraud_detection": 2})
+    gate.record("o1", D, d_stamp, DEADLINE_S)
+    with pytest.raises(AssertionError, match="recorded twice"):
+        gate.record("o1", D, d_stamp.tick("fraud_detection"), DEADLINE_S)
+
+
+@given(st.permutations(["init", "b-message", "c-message"]), st.booleans())
+def test_any_arrival_order_runs_d_before_e_each_exactly_once(arrivals: list[str], offer_e_after_d: bool) -> None:
+    """A model of fraud_detection's node: messages in any order; what the gate lets run is run at once."""
+    gate = fd_gate()
+    ran: list[str] = []
+    fd_clock = VectorClock()
+
+    def run(event: str) -> None:
+        nonlocal fd_clock
+        fd_clock = fd_clock.merge(gate.inputs("o1", event)).tick("fraud_detection")
+        ran.append(event)
+        for released in gate.record("o1", event, fd_clock, DEADLINE_S):
+            run(released.event)
+        if event == D and offer_e_after_d and gate.offer("o1", E, DEADLINE_S, "local") is Delivery.RUN:
+            run(E)
+
+    for arrival in arrivals:
+        if arrival == "init":
+            fd_clock = fd_clock.tick("fraud_detection")
+            released = gate.record("o1", INIT, fd_clock, DEADLINE_S)
+            offered: list[str] = []
+        else:
+            event, announced = (D, B) if arrival == "b-message" else (E, C)
+            released = gate.record("o1", announced, VectorClock.of({"transaction_verification": 3}), DEADLINE_S)
+            offered = [event] if gate.offer("o1", event, DEADLINE_S, arrival) is Delivery.RUN else []
+        for item in released:
+            run(item.event)
+        for event in offered:
+            run(event)
+    assert ran == [D, E]
+    stamps = gate.happened("o1")
+    assert stamps[D] < stamps[E] and stamps[C] < stamps[E] and stamps[INIT] < stamps[D]

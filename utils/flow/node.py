@@ -129,6 +129,8 @@ class FlowNode:
         elif delivery is Delivery.RUN:
             self._submit(order_id, name, pending)
         self._submit_all(released)
+        if delivery is Delivery.DUPLICATE and any(r.event == name for r in released):
+            return Delivery.RUN   # held after a local predecessor and released by this very message: it runs now
         return delivery
 
     def clear(self, order_id: str, final: VectorClock) -> tuple[ClearOutcome, VectorClock | None]:
@@ -201,8 +203,11 @@ class FlowNode:
                 for successor in checkout.successors(name):
                     if successor.service is self.service:
                         pending = _Pending(contextvars.copy_context(), deadline_s)
-                        if self._gate.offer(order_id, successor.name, deadline_s, pending) is Delivery.RUN:
+                        delivery = self._gate.offer(order_id, successor.name, deadline_s, pending)
+                        if delivery is Delivery.RUN:
                             local_runs.append((successor.name, pending))
+                        elif delivery is Delivery.HOLD:   # e.g. e after d, while c's message is still on its way
+                            self._instruments.held.add(1, {"service": self.service.value, "event": successor.name})
             else:
                 self._table.stop(order_id)
                 self._gate.forget(order_id)

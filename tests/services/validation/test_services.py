@@ -91,6 +91,21 @@ def test_fraud_detection_holds_e_until_d_has_happened(harness: Any) -> None:
     assert 0 < handed_on[0].budget_ms <= 5000
 
 
+def test_in_order_d_then_c_runs_e_when_c_arrives(harness: Any) -> None:
+    h = harness(FD)
+    stub = h.stub(fraud_detection_pb2_grpc.FraudDetectionStub)
+    stub.InitOrder(common_pb2.InitOrderRequest(order_id="o9", order=ORDER, budget_ms=5000), timeout=2)
+    ack = stub.CheckUserData(common_pb2.EventRequest(order_id="o9", clock=clock(transaction_verification=3),
+                                                     budget_ms=5000), timeout=2)
+    assert ack.delivery == common_pb2.DELIVERY_RUN
+    # After d, FD offers e itself; it waits for c. c's message then releases it: for the sender, it runs.
+    ack = stub.CheckCreditCardData(common_pb2.EventRequest(order_id="o9", clock=clock(transaction_verification=4),
+                                                           budget_ms=5000), timeout=2)
+    assert ack.delivery in (common_pb2.DELIVERY_RUN,)
+    handed_on = wait_until(lambda: h.recorder.get("GetSuggestions"), what="e handed on to suggestions")
+    assert [dict(m.clock.counters) for m in handed_on] == [{TV: 4, FD: 3}]
+
+
 def test_an_event_whose_predecessor_never_comes_fails_the_flow_at_its_deadline(harness: Any) -> None:
     h = harness(FD)
     stub = h.stub(fraud_detection_pb2_grpc.FraudDetectionStub)
