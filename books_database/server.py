@@ -183,8 +183,8 @@ def _abort(context: grpc.ServicerContext, code: grpc.StatusCode, detail: str, re
 def _refuse(context: grpc.ServicerContext, result: Any) -> NoReturn:
     if isinstance(result, Refused):
         _abort(context, _REFUSAL_CODES[result.reason], result.detail, result.reason)
-    if isinstance(result, Exception):  # the state machine raised: the runtime hands the error to the proposer
-        log.error("state machine error", extra={"error": repr(result)})
+    # A result of the wrong kind for the write is a bug somewhere below: log enough to find it.
+    log.error("unexpected write result", extra={"result_type": type(result).__name__, "result": repr(result)[:300]})
     context.abort(grpc.StatusCode.INTERNAL, f"unexpected result {type(result).__name__}")
 
 

@@ -70,6 +70,7 @@ _Event = _Step | _Propose | _ReadIndex | _Transfer
 @dataclass(slots=True)
 class _Pending:
     term: int
+    data: bytes     # what was proposed: the entry applied at this index must carry exactly it
     future: Future[Any]
 
 
@@ -100,6 +101,10 @@ class Driver:
         self._raw = self._restore(rng)
         self.dropped_responses = 0
         self.match_index: dict[str, int] = {}     # leader only: read by stop() to pick a transfer target
+        # (role, transfer target) from one core status: stop() watches its transfer; None when none is on.
+        self.transfer_state: tuple[Role, str | None] = (Role.FOLLOWER, None)
+        # Monotonic time each peer last answered us or sent us a request: stop() transfers only to a live one.
+        self.heard_at: dict[str, float] = {}
         self.status = self._build_status()
 
     # ---- life cycle ----------------------------------------------------------------------------
@@ -145,12 +150,14 @@ class Driver:
 
     def deliver(self, message: Message) -> None:
         """A response that came back on an outgoing RPC; dropped when the node is busy (Raft resends)."""
+        self.heard_at[message.sender] = time.monotonic()
         try:
             self._submit(_Step(message, None))
         except RaftUnavailable:
             pass
 
     def exchange(self, message: Message) -> Message | None:
+        self.heard_at[message.sender] = time.monotonic()
         reply: Future[Message | None] = Future()
         self._submit(_Step(message, reply))
         try:
@@ -222,7 +229,9 @@ class Driver:
         try:
             if isinstance(event, _Propose):
                 term, index = self._raw.propose(event.data)
-                self._proposals[index] = _Pending(term, event.future)
+                # Indexes only grow within one leadership, and losing it fails every pending proposal.
+                assert index not in self._proposals, f"index {index} proposed twice while leader"
+                self._proposals[index] = _Pending(term, event.data, event.future)
             elif isinstance(event, _ReadIndex):
                 self._raw.read_index(event.context)
                 self._reads[event.context] = event.future
@@ -326,7 +335,11 @@ class Driver:
             # Another leader's entry took this index: our proposal was lost with our leadership.
             pending.future.set_exception(RaftUnavailable("leadership lost; the command was not committed",
                                                               outcome_unknown=False))
-        elif error is not None:
+            return
+        # Log Matching: one entry per (term, index). A proposer only ever gets its own entry's result.
+        assert entry.kind is EntryKind.NORMAL and entry.data == pending.data, (
+            f"entry {entry.index} of term {entry.term} is not the command proposed there")
+        if error is not None:
             pending.future.set_exception(error)
         else:
             pending.future.set_result(result)
@@ -342,6 +355,8 @@ class Driver:
             for context in list(self._reads):
                 self._reads.pop(context).set_exception(self._not_leader(leader))
         if changed:
+            # Status first: a listener told "leader in term t" checks status() and must not see the old role.
+            self.status = self._build_status()
             self._on_role_change(role, term)
 
     def _fail_proposal(self, index: int, reason: str) -> None:
@@ -386,6 +401,7 @@ class Driver:
     def _build_status(self) -> RaftStatus:
         core = self._raw.status()
         self.match_index = dict(core.match_index)
+        self.transfer_state = (core.role, core.transferee)
         return RaftStatus(
             node_id=self._config.node_id, role=core.role, term=core.term, leader_id=core.leader,
             leader_address=self._addresses.get(core.leader) if core.leader else None,

@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import logging
+import math
 import queue
 import random
 import threading
@@ -108,21 +109,47 @@ class RaftNode:
             log.info("raft node stopped", extra={"node": self.node_id})
 
     def _transfer_before_stop(self, driver: Driver) -> None:
-        followers = {p: m for p, m in driver.match_index.items() if p != self.node_id}
+        # Only a follower heard from within an election timeout can take over: with none (the last
+        # replica running, or every peer stopping at once) waiting for a transfer only delays the stop.
+        silence_max_s = self._options.election_ticks * self._options.tick_s
+        now = time.monotonic()
+        followers = {p: m for p, m in driver.match_index.items()
+                     if p != self.node_id and now - driver.heard_at.get(p, -math.inf) <= silence_max_s}
         if not followers:
+            log.info("no live follower to hand leadership to; stopping without a transfer",
+                     extra={"node": self.node_id})
             return
         target = max(sorted(followers), key=lambda p: followers[p])  # most caught up; ties by id
-        deadline = time.monotonic() + self._options.transfer_timeout_s
+        sender = self._senders[target]
+        sent_seen, failed_seen = sender.sent_rpcs, sender.failed_rpcs
+        deadline = now + self._options.transfer_timeout_s
         try:
             driver.transfer_leadership(target).result(timeout=self._options.transfer_timeout_s)
         except (RaftUnavailable, NotLeader, TimeoutError) as error:
             log.warning("leadership transfer not started", extra={"node": self.node_id, "error": str(error)})
             return
         # Keep answering votes and appends until the new leader has taken over.
+        transfer_seen = False
         while time.monotonic() < deadline:
             status = driver.status
             if status.role is not Role.LEADER and status.leader_id not in (None, self.node_id):
                 log.info("leadership transferred", extra={"node": self.node_id, "to": status.leader_id})
+                return
+            role, transferee = driver.transfer_state  # one consistent view of the core
+            if role is Role.LEADER:
+                transfer_seen = transfer_seen or transferee == target
+                if transfer_seen and transferee is None:
+                    log.warning("leadership transfer abandoned", extra={"node": self.node_id, "target": target})
+                    return  # the core gave up after an election timeout: the target never caught up
+                # Our RPCs to the target fail and none got through since: it is down, or stopping too.
+                if sender.sent_rpcs != sent_seen:
+                    sent_seen, failed_seen = sender.sent_rpcs, sender.failed_rpcs
+                lost = sender.failed_rpcs > failed_seen
+            else:
+                # Deposed by the target's campaign: it should win at once and append to us.
+                lost = time.monotonic() - driver.heard_at.get(target, -math.inf) > silence_max_s
+            if lost:
+                log.warning("leadership transfer target unreachable", extra={"node": self.node_id, "target": target})
                 return
             time.sleep(self._options.tick_s / 5)
         log.warning("leadership transfer timed out", extra={"node": self.node_id, "target": target})
