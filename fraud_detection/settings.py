@@ -21,6 +21,7 @@ class FraudSettings(BaseSettings):
     units_max: int = Field(default=200, ge=1)              # FRAUD_UNITS_MAX: copies in one order
     order_total_max: Decimal = Field(default=Decimal("10000"), gt=0)   # FRAUD_ORDER_TOTAL_MAX
     denied_countries: str = "KP,PRK,North Korea"           # FRAUD_DENIED_COUNTRIES: comma-separated names or codes
+    llm_reject_confidence_min: float = Field(default=0.8, ge=0, le=1)   # FRAUD_LLM_REJECT_CONFIDENCE_MIN
 
     def limits(self) -> FraudLimits:
         denied = frozenset(c.strip().casefold() for c in self.denied_countries.split(",") if c.strip())
