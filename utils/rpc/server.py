@@ -46,6 +46,8 @@ class GrpcService:
             futures.ThreadPoolExecutor(max_workers=self.workers_max, thread_name_prefix=f"{self.name}-rpc"),
             interceptors=[otel_server_interceptor(), ServerInterceptor(self.name)],
             maximum_concurrent_rpcs=self.workers_max * 4,  # beyond this, callers get RESOURCE_EXHAUSTED at once
+            # gRPC shares ports by default: a restarted replica could then serve beside a stranger on its port.
+            options=[("grpc.so_reuseport", 0)],
         )
         for register in self.registrars:
             register(server)

@@ -150,7 +150,7 @@ def main(argv: list[str] | None = None) -> int:
     state = KvStateMachine()
     node = RaftNode(args.id, args.peers, args.data, state,
                     RaftOptions(snapshot_every_entries=args.snapshot_every, tick_ms=args.tick_ms))
-    server = grpc.server(futures.ThreadPoolExecutor(max_workers=SERVER_WORKERS_MAX))
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=SERVER_WORKERS_MAX), options=[("grpc.so_reuseport", 0)])
     raft_kv_pb2_grpc.add_RaftKVServicer_to_server(RaftKvServicer(node, state), server)
     node.register(server)
     if server.add_insecure_port(args.listen) == 0:

@@ -50,7 +50,7 @@ class LocalCluster:
         assert member.node is None, f"{node_id} is running"
         member.state = state_machine if state_machine is not None else KvStateMachine()
         member.roles = []
-        member.server = grpc.server(futures.ThreadPoolExecutor(max_workers=32))
+        member.server = grpc.server(futures.ThreadPoolExecutor(max_workers=32), options=[("grpc.so_reuseport", 0)])
         member.node = RaftNode(node_id, self.peers, member.data_dir, member.state, self.options)
         member.node.add_role_listener(lambda role, term: member.roles.append((role, term)))
         member.node.register(member.server)
