@@ -18,40 +18,10 @@ from utils.raft.core import Config, Entry, EntryKind, Message, NodeId, Persisted
 from utils.testing.raft_sim_checks import SafetyChecker, SafetyViolation
 from utils.testing.raft_sim_clients import Workload
 from utils.testing.raft_sim_cluster import KeyValueMachine, MemoryStorage, SimNode
+from utils.testing.raft_sim_faults import FAULT_MIXES, FaultMix
 from utils.testing.raft_sim_network import NetworkFaults, SimNetwork
 
-
-@dataclass(frozen=True, slots=True)
-class FaultMix:
-    name: str
-    network: NetworkFaults = NetworkFaults()
-    partition_rate: float = 0.0  # chance per tick that a partition starts (when none is active)
-    partition_ticks_max: int = 40
-    crash_rate: float = 0.0  # chance per tick that a node crashes
-    crash_in_ready_rate: float = 0.0  # chance a Ready is persisted but the node dies before sending
-    down_ticks_max: int = 30
-    full_restart_rate: float = 0.0  # chance per tick that every node crashes at once
-    pause_rate: float = 0.0  # chance per tick that a node is paused (SIGSTOP)
-    pause_ticks_max: int = 30
-    partition_kinds: tuple[str, ...] = ("minority", "split", "isolate_leader", "bridge", "one_way")
-    leader_victim_rate: float = 0.5  # chance a crash or pause picks the leader
-
-
-_JITTER = NetworkFaults(delay_rate=0.1, delay_ticks_max=2, reorder=True)
-_LOSSY = NetworkFaults(loss_rate=0.05, duplicate_rate=0.03, delay_rate=0.2, delay_ticks_max=4, reorder=True)
-FAULT_MIXES: dict[str, FaultMix] = {
-    "calm": FaultMix("calm", NetworkFaults(reorder=True)),
-    "lossy": FaultMix("lossy", _LOSSY),
-    "partitions": FaultMix("partitions", _JITTER, partition_rate=0.04),
-    "crashes": FaultMix("crashes", _JITTER, crash_rate=0.02, crash_in_ready_rate=0.002,
-                        full_restart_rate=0.002, pause_rate=0.01),
-    "chaos": FaultMix("chaos", _LOSSY, partition_rate=0.02, crash_rate=0.01, crash_in_ready_rate=0.002,
-                      full_restart_rate=0.001, pause_rate=0.01),
-    # Deposed leaders that still believe they lead: what ReadIndex and CheckQuorum must defeat.
-    "stale_leader": FaultMix("stale_leader", _JITTER, partition_rate=0.05,
-                             partition_kinds=("isolate_leader", "one_way", "bridge"), pause_rate=0.03,
-                             pause_ticks_max=40, leader_victim_rate=0.9),
-}
+__all__ = ["FAULT_MIXES", "FaultMix", "SimOptions", "SimResult", "Simulation", "SimulationFailure", "run_seed"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,7 +29,7 @@ class SimOptions:
     seed: int
     mix: str = "chaos"
     nodes: int = 0  # 0: 3 or 5, chosen by the seed
-    ticks: int = 150  # ticks with faults and traffic
+    ticks: int = 120  # ticks with faults and traffic
     heal_ticks_max: int = 200  # then faults stop; the cluster must converge within this
     clients: int = 4
     election_ticks: int = 10
@@ -95,7 +65,7 @@ class Simulation:
         self.mix = FAULT_MIXES[options.mix]
         self.config_fields = {
             "election_ticks": options.election_ticks,
-            "heartbeat_ticks": rng.choice((1, 2, 3)),
+            "heartbeat_ticks": rng.choice((1, 2, 2, 3)),
             "pre_vote": rng.random() < 0.85,
             "check_quorum": rng.random() < 0.85,
             "entries_per_message_max": rng.choice((1, 3, 64)),
@@ -115,6 +85,7 @@ class Simulation:
         self.paused_until: dict[NodeId, int] = {}
         self.partition_until = -1
         self.faults_on = True
+        self.leader_commit_seen: dict[NodeId, tuple[int, int]] = {}  # node -> (term, commit) as leader
         self.trace(f"start nodes={','.join(self.ids)} mix={self.mix.name} "
                    f"config={sorted(self.config_fields.items())} compact={self.compact_every_entries}")
 
@@ -162,6 +133,17 @@ class Simulation:
             for node_id in self.ids:
                 self._crash(node_id, rng.randint(1, 10))
             return
+        if mix.voter_crash_rate and faulty < faulty_max and rng.random() < mix.voter_crash_rate:
+            candidates = [n for n in self.ids if self._active(n)
+                          and self.nodes[n].raw.role is Role.CANDIDATE]
+            if candidates:
+                term = self.nodes[candidates[0]].raw.term
+                voters = [n for n in self.ids if self._active(n) and n not in candidates
+                          and self.nodes[n].storage.hard_state.term == term
+                          and self.nodes[n].storage.hard_state.vote is not None]
+                if voters:
+                    self._crash(rng.choice(voters), rng.randint(1, mix.down_ticks_max))
+                    return
         if mix.crash_rate and faulty < faulty_max and rng.random() < mix.crash_rate:
             self._crash(self._victim(), rng.randint(1, mix.down_ticks_max))
         elif mix.pause_rate and faulty < faulty_max and rng.random() < mix.pause_rate:
@@ -213,6 +195,7 @@ class Simulation:
 
     def _restart(self, node_id: NodeId) -> None:
         del self.down_until[node_id]
+        self.leader_commit_seen.pop(node_id, None)
         storage = self.nodes[node_id].storage
         self.nodes[node_id] = self._make_node(node_id, storage, storage.persisted())
         self.trace(f"{node_id} restart term={storage.hard_state.term} commit={storage.hard_state.commit} "
@@ -232,6 +215,16 @@ class Simulation:
                 self.checker.on_elected(node.node_id, node.storage, raw.term)
         if ready.hard_state is not None and raw.role is Role.LEADER:
             self.checker.on_leader_commit(node.storage, ready.hard_state.commit, raw.term)
+            previous = self.leader_commit_seen.get(node.node_id)
+            if (previous is not None and previous[0] == raw.term and ready.soft_state is None
+                    and ready.hard_state.commit > previous[1]):
+                # Leader since the previous Ready in the same term: it advanced the commit itself.
+                self.checker.on_leader_commit_advance(node.node_id, node.storage,
+                                                      ready.hard_state.commit, raw.term)
+        if raw.role is Role.LEADER:
+            self.leader_commit_seen[node.node_id] = (raw.term, raw.status().commit)
+        else:
+            self.leader_commit_seen.pop(node.node_id, None)
         if self.faults_on and self.mix.crash_in_ready_rate and self.rng.random() < self.mix.crash_in_ready_rate:
             self.trace(f"{node.node_id} crash after persisting, {len(ready.messages)} messages unsent")
             self._crash(node.node_id, self.rng.randint(1, self.mix.down_ticks_max))
@@ -250,6 +243,7 @@ class Simulation:
         for context in ready.dropped_reads:
             self.workload.on_dropped_read(node, context, tick)
         raw.advance(ready)
+        raw._raft.check_invariants()  # the core's own invariants, cheap enough to check always
         self.workload.serve_reads(node, tick)
         self._maybe_compact(node)
 
@@ -384,7 +378,7 @@ def main(argv: list[str] | None = None, out: Callable[[str], None] = print) -> i
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--seeds", type=int, default=1, help="how many consecutive seeds")
     parser.add_argument("--mix", choices=sorted(FAULT_MIXES), default="chaos")
-    parser.add_argument("--ticks", type=int, default=150)
+    parser.add_argument("--ticks", type=int, default=120)
     parser.add_argument("--nodes", type=int, default=0)
     parser.add_argument("--trace", action="store_true", help="print the full trace of the run")
     args = parser.parse_args(argv)

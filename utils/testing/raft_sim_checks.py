@@ -61,6 +61,15 @@ class SafetyChecker:
                            f"a leader of term {term} committed term {entry_term} there")
             self.committed_term[index] = (entry_term, term if known is None else min(known[1], term))
 
+    def on_leader_commit_advance(self, node_id: NodeId, storage: MemoryStorage, commit: int,
+                                 term: int) -> None:
+        """Raft §5.4.2 (Figure 8): a leader moves its commit index only onto an entry of its term."""
+        self.checks_count += 1
+        entry_term = storage.term(commit)
+        if entry_term is not None and entry_term != term:
+            self._fail(f"figure 8: {node_id}, leader of term {term}, committed up to index {commit} "
+                       f"whose entry is of term {entry_term}")
+
     def on_elected(self, node_id: NodeId, storage: MemoryStorage, term: int) -> None:
         """Leader Completeness: a leader of term T holds every entry committed in a term < T."""
         snapshot_index = storage.snapshot.index if storage.snapshot else 0
