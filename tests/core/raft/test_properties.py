@@ -51,7 +51,7 @@ def test_find_conflict_by_term_is_the_last_index_with_a_term_at_most(terms: list
 _append = st.tuples(st.integers(0, 12), st.lists(st.integers(0, 2), max_size=5), st.integers(0, 15))
 
 
-@settings(max_examples=300)
+@settings(max_examples=150, deadline=None)
 @given(st.lists(_append, max_size=25))
 def test_maybe_append_matches_a_naive_list_log(operations: list[tuple[int, list[int], int]]) -> None:
     """Raft §5.3 receiver rules, on a plain list of terms: match, truncate a conflict, commit."""
