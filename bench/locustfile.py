@@ -6,10 +6,9 @@ For people who already use Locust (it is not a dependency of this project):
     locust -f bench/locustfile.py --headless -u 10 -r 5 -t 2m --host http://127.0.0.1:8081
 
 Each user makes one request a second (constant pacing; two in three are checkouts), so -u sets the rate.
-The orders come from
-chaos/orders.py: contention on a few hot books, 15 % rejected at validation (bad card number, terms not
-accepted), 10 % declined by the payment service. Users also follow their orders (GET /orders/{id}) and read
-stock. The run fails (exit status 1) when the 95th percentile latency or the error rate crosses its threshold;
+The orders come from chaos/orders.py: contention on a few hot books, 15 % rejected at validation (bad card
+number, terms not accepted), 10 % declined by the payment service. Users also follow their orders
+(GET /orders/{id}) and read stock. The run fails (exit status 1) when the 95th percentile latency or the error rate crosses its threshold;
 set them with CHAOS_P95_MS and CHAOS_ERROR_RATE. For faults and invariant checks, use `make chaos`.
 """
 from __future__ import annotations
