@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test venv proto proto-check bench typecheck clean
+.PHONY: run test venv proto proto-check bench typecheck clean chaos
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,11 @@ typecheck: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) bench/checkout_bench.py
+
+# Checkouts under faults, then the invariants of DESIGN §6 checked (about a minute by default).
+# Options: make chaos ARGS="--fleet docker --duration 300 --rate 20 --seed 7 --faults kill,pause,isolate,slow"
+chaos: $(STAMP)
+	$(PY) -m chaos $(ARGS)
 
 clean:
 	rm -rf data logs .pytest_cache .mypy_cache
