@@ -1,0 +1,74 @@
+"""The docker suite's fleet: one compose project of its own per pytest process (bookstore-test-<pid>), on free
+host ports, built and started through docker/up.sh (what `make up` runs), removed with its volumes at the end
+— also after a failure. Projects left behind by a killed run are removed at the next start.
+
+Skipped, with the reason printed, when no Docker engine answers or the images cannot be built offline.
+"""
+from __future__ import annotations
+
+import shutil
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.docker.compose_fleet import REPO_ROOT, ComposeFleet, DockerError, engine_answers, run, stale_projects
+
+UP_TIMEOUT_S = 720.0                  # a first build on a fresh machine: base image, wheels, app image, start
+BASE_IMAGES = ("python:3.11-slim-bookworm", "bookstore-base:bookworm")
+
+
+def _image_exists(image: str) -> bool:
+    return subprocess.run(["docker", "image", "inspect", image], capture_output=True).returncode == 0
+
+
+def _why_images_cannot_be_built() -> str | None:
+    """None when a base image is here or can be made offline, and the wheelhouse can be filled."""
+    if not any(_image_exists(image) for image in BASE_IMAGES):
+        if shutil.which("debootstrap") is None and shutil.which("apt-get") is None:
+            return "no base image and no debootstrap to build one offline (docker/build-base-image.sh)"
+        try:
+            run([str(REPO_ROOT / "docker" / "build-base-image.sh")], timeout_s=600.0)
+        except (DockerError, subprocess.TimeoutExpired) as error:
+            return f"the base image cannot be built offline: {error}"
+    try:
+        run([str(REPO_ROOT / "docker" / "build-wheelhouse.sh")], timeout_s=300.0)
+    except (DockerError, subprocess.TimeoutExpired) as error:
+        return f"the wheelhouse cannot be filled (no PyPI?): {error}"
+    return None
+
+
+def _remove_stale() -> None:
+    for project in sorted(stale_projects()):
+        print(f"removing {project}, left behind by a pytest run that is gone", flush=True)
+        ComposeFleet(project, 0, 0).down()
+
+
+@pytest.fixture(scope="session")
+def fleet(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ComposeFleet]:
+    reason = engine_answers()
+    if reason is None:
+        _remove_stale()
+        reason = _why_images_cannot_be_built()
+    if reason is not None:
+        print(f"\ntests/docker skipped: {reason}", flush=True)
+        pytest.skip(reason)
+    compose_fleet = ComposeFleet.for_this_run()
+    started = time.monotonic()
+    try:
+        output = compose_fleet.up(timeout_s=UP_TIMEOUT_S)
+        print(f"\n{output.splitlines()[-1] if output else ''} "
+              f"(project {compose_fleet.project}, up.sh took {time.monotonic() - started:.0f} s)", flush=True)
+        yield compose_fleet
+    finally:
+        failed = request.session.testsfailed > 0
+        log_path = Path(tmp_path_factory.getbasetemp()) / f"{compose_fleet.project}.log"
+        try:
+            if failed:
+                log_path.write_text(compose_fleet.logs())
+                print(f"\nthe fleet's logs: {log_path}", flush=True)
+        except (DockerError, subprocess.TimeoutExpired, OSError) as error:
+            print(f"\ncould not save the fleet's logs: {error}", flush=True)
+        compose_fleet.down()
