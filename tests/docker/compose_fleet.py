@@ -186,9 +186,9 @@ class ComposeFleet:
         run(["docker", "start", self.container(service)])
 
     def pause(self, service: str) -> str:
-        """docker pause; where the engine cannot freeze the container's cgroup (seen on fuse-overlayfs: a
-        process blocked in a FUSE call does not freeze), SIGSTOP of its one process instead — the same
-        fault for a single-process container. Returns which was used."""
+        """docker pause; where the engine cannot freeze the container's cgroup (seen on fuse-overlayfs under
+        load), SIGSTOP to every process of the container but its init instead: the same fault for the service.
+        Returns which was used."""
         for attempt in range(PAUSE_ATTEMPTS):
             try:
                 run(["docker", "pause", self.container(service)])
@@ -198,13 +198,14 @@ class ComposeFleet:
                     raise
                 why = str(error).rpartition(": ")[2] or "cannot freeze"
                 time.sleep(POLL_S)
-        run(["docker", "kill", "--signal", "SIGSTOP", self.container(service)])
+        # kill(-1): every process the caller may signal but the namespace's init and itself.
+        run(["docker", "exec", self.container(service), "bash", "-c", "kill -STOP -1"])
         self._signal_stopped.add(service)
         return f"SIGSTOP (docker pause failed {PAUSE_ATTEMPTS} times: {why})"
 
     def unpause(self, service: str) -> None:
         if service in self._signal_stopped:
-            run(["docker", "kill", "--signal", "SIGCONT", self.container(service)])
+            run(["docker", "exec", self.container(service), "bash", "-c", "kill -CONT -1"])
             self._signal_stopped.discard(service)
         else:
             run(["docker", "unpause", self.container(service)])

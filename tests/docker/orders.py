@@ -58,8 +58,12 @@ class Placed:
     order_id: str | None = None
     status: str = ""                 # "Order Approved" | "Order Rejected" | "" (never answered)
     reasons: list[str] = field(default_factory=list)
-    ambiguous_attempts: int = 0      # attempts that may have run without the client seeing the answer
+    ambiguous: list[str] = field(default_factory=list)   # why each attempt that may have run unseen failed
     attempts: int = 0
+
+    @property
+    def ambiguous_attempts(self) -> int:
+        return len(self.ambiguous)
 
     @property
     def approved(self) -> bool:
@@ -79,11 +83,11 @@ def place(api: str, items: dict[str, int], rng: random.Random, deadline_s: float
         except requests.exceptions.ConnectionError as error:
             # Refused at connect: it never reached the gateway. Anything later may have run there.
             if "refused" not in str(error).lower():
-                placed.ambiguous_attempts += 1
+                placed.ambiguous.append(type(error).__name__)
             time.sleep(RETRY_PAUSE_S)
             continue
         except requests.exceptions.Timeout:
-            placed.ambiguous_attempts += 1
+            placed.ambiguous.append("timeout")
             continue
         if reply.status_code == 200:
             answer = reply.json()
@@ -91,11 +95,18 @@ def place(api: str, items: dict[str, int], rng: random.Random, deadline_s: float
             placed.reasons = list(answer.get("reasons") or [])
             return placed
         if reply.status_code >= 500:
-            placed.ambiguous_attempts += 1
+            placed.ambiguous.append(f"{reply.status_code} {_problem_code(reply)}")
         elif reply.status_code != 409:          # 409: the first attempt with this key still runs
             raise AssertionError(f"checkout answered {reply.status_code}: {reply.text[:300]}")
         time.sleep(RETRY_PAUSE_S)
     return placed
+
+
+def _problem_code(reply: requests.Response) -> str:
+    try:
+        return str(reply.json().get("error", {}).get("code", ""))
+    except ValueError:
+        return ""
 
 
 def order_state(api: str, order_id: str) -> dict[str, Any] | None:

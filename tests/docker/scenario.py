@@ -7,6 +7,7 @@ approval, for orders approved later).
 from __future__ import annotations
 
 import json
+from collections import Counter
 import random
 import threading
 import time
@@ -138,7 +139,8 @@ class FaultRun:
         assert self.healed_at and self.stream_done_at, "verify() after the with block, which calls healed()"
         approved = [p.order_id for p in self.placed if p.approved and p.order_id]
         since = max(self.healed_at, self.stream_done_at)
-        final, pending = wait_final(self.fleet.api, approved, max(since + SETTLE_S + POLL_SLACK_S - time.monotonic(), 0.5))
+        left_s = since + SETTLE_S + POLL_SLACK_S - time.monotonic()
+        final, pending = wait_final(self.fleet.api, approved, max(left_s, 0.5))
         problems = [f"I3 {o}: not final {SETTLE_S:.0f} s after healing" for o in pending]
         if pending:   # tell "late" from "lost": keep looking a while longer
             late, lost = wait_final(self.fleet.api, pending, LATE_WAIT_S)
@@ -160,7 +162,7 @@ class FaultRun:
         for record in final.values():
             states[record["state"]] = states.get(record["state"], 0) + 1
         figures = {"checkouts": len(self.placed) + len(burst), "approved": len(approved) + len(burst_ids),
-                   "states": states, "ambiguous": sum(p.ambiguous_attempts for p in self.placed)}
+                   "states": states, "ambiguous": dict(Counter(a for p in self.placed for a in p.ambiguous))}
         print(f"[{time.strftime('%X')}] verified: {figures}", flush=True)
         assert not problems, "invariants violated (seed %d):\n  %s" % (self.seed, "\n  ".join(problems))
         return figures
