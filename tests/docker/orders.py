@@ -59,6 +59,7 @@ class Placed:
     status: str = ""                 # "Order Approved" | "Order Rejected" | "" (never answered)
     reasons: list[str] = field(default_factory=list)
     ambiguous: list[str] = field(default_factory=list)   # why each attempt that may have run unseen failed
+    refused: list[str] = field(default_factory=list)     # answers that said it did not run (5xx, 409): retried
     attempts: int = 0
 
     @property
@@ -94,10 +95,11 @@ def place(api: str, items: dict[str, int], rng: random.Random, deadline_s: float
             placed.order_id, placed.status = answer["orderId"], answer["status"]
             placed.reasons = list(answer.get("reasons") or [])
             return placed
-        if reply.status_code >= 500:
-            placed.ambiguous.append(f"{reply.status_code} {_problem_code(reply)}")
-        elif reply.status_code != 409:          # 409: the first attempt with this key still runs
+        # A 5xx answer says the checkout failed: no order may exist after it (else a retry would make a
+        # second one), so it is not counted as ambiguous. 409: the first attempt with this key still runs.
+        if reply.status_code < 500 and reply.status_code != 409:
             raise AssertionError(f"checkout answered {reply.status_code}: {reply.text[:300]}")
+        placed.refused.append(f"{reply.status_code} {_problem_code(reply)}".strip())
         time.sleep(RETRY_PAUSE_S)
     return placed
 

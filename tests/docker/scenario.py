@@ -162,7 +162,8 @@ class FaultRun:
         for record in final.values():
             states[record["state"]] = states.get(record["state"], 0) + 1
         figures = {"checkouts": len(self.placed) + len(burst), "approved": len(approved) + len(burst_ids),
-                   "states": states, "ambiguous": dict(Counter(a for p in self.placed for a in p.ambiguous))}
+                   "states": states, "answers lost": dict(Counter(a for p in self.placed for a in p.ambiguous)),
+                   "refused, retried": dict(Counter(a for p in self.placed for a in p.refused))}
         print(f"[{time.strftime('%X')}] verified: {figures}", flush=True)
         assert not problems, "invariants violated (seed %d):\n  %s" % (self.seed, "\n  ".join(problems))
         return figures
