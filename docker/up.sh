@@ -17,7 +17,13 @@ if ! docker image inspect "$base" >/dev/null 2>&1 && ! timeout 20 docker pull -q
 fi
 export BASE_IMAGE="$base"
 docker/build-wheelhouse.sh
+image=bookstore-checkout:latest
+previous=$(docker image inspect -f '{{.Id}}' "$image" 2>/dev/null || true)
 compose build -q books-1
+# The image a rebuild replaced is left untagged: remove it unless a container still runs on it.
+if [ -n "$previous" ] && [ "$previous" != "$(docker image inspect -f '{{.Id}}' "$image")" ]; then
+  docker rmi "$previous" >/dev/null 2>&1 || true
+fi
 if [[ ",${COMPOSE_PROFILES:-}," == *",observability,"* ]]; then
   docker/build-base-image.sh bookstore-prometheus-base:bookworm prometheus
   compose build -q prometheus

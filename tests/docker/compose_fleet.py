@@ -95,13 +95,14 @@ class ComposeFleet:
     project: str
     api_port: int
     frontend_port: int
+    prometheus_port: int = 0
     _containers: dict[str, str] = field(default_factory=dict)
     _network: str = ""
     _signal_stopped: set[str] = field(default_factory=set)
 
     @classmethod
     def for_this_run(cls) -> ComposeFleet:
-        return cls(f"{PROJECT_PREFIX}{os.getpid()}", free_port(), free_port())
+        return cls(f"{PROJECT_PREFIX}{os.getpid()}", free_port(), free_port(), free_port())
 
     # ---- the project ---------------------------------------------------------------------------
 
@@ -109,7 +110,12 @@ class ComposeFleet:
     def env(self) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("COMPOSE_", "BOOKSTORE_"))}
         return {**env, "COMPOSE_PROJECT_NAME": self.project, "BOOKSTORE_API_PORT": str(self.api_port),
-                "BOOKSTORE_FRONTEND_PORT": str(self.frontend_port), "BOOKSTORE_HEALTHY_TIMEOUT_S": "240"}
+                "BOOKSTORE_FRONTEND_PORT": str(self.frontend_port), "BOOKSTORE_PROMETHEUS_PORT": str(self.prometheus_port),
+                "BOOKSTORE_HEALTHY_TIMEOUT_S": "240"}
+
+    @property
+    def prometheus(self) -> str:
+        return f"http://127.0.0.1:{self.prometheus_port}"
 
     @property
     def api(self) -> str:
@@ -127,8 +133,8 @@ class ComposeFleet:
         return run([str(REPO_ROOT / "docker" / "up.sh")], env=self.env, timeout_s=timeout_s)
 
     def down(self) -> None:
-        """Containers, network and named volumes of this project only."""
-        self.compose("down", "--volumes", "--remove-orphans", "--timeout", "5", timeout_s=240.0)
+        """Containers (the optional profiles' too), network and named volumes of this project only."""
+        run([str(REPO_ROOT / "docker" / "down.sh"), "--volumes", "--timeout", "5"], env=self.env, timeout_s=240.0)
 
     def logs(self) -> str:
         return self.compose("logs", "--no-color", "--timestamps", timeout_s=120.0)
