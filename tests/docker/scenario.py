@@ -7,10 +7,10 @@ approval, for orders approved later).
 from __future__ import annotations
 
 import json
-from collections import Counter
 import random
 import threading
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
