@@ -1,5 +1,5 @@
 # One image for every service: they share the same dependencies and utils/, so one build serves
-# all fifteen containers and each compose service only picks its command (`python -m <service>`).
+# all thirteen containers and each compose service only picks its command (`python -m <service>`).
 # BASE_IMAGE defaults to the official Python image; hosts without a registry build
 # bookstore-base:bookworm offline with docker/build-base-image.sh (debootstrap + docker import).
 #

@@ -2,7 +2,7 @@
 over a raw HTTP/2 socket, or an HTTP GET that must answer 200. Exits 0 when healthy, 1 otherwise.
 
 Why not `python -m utils.rpc.healthcheck`: importing grpc costs ~0.3 CPU-s per probe (more under
-fuse-overlayfs), and fifteen containers probing every few seconds saturated a 2-core host; Docker
+fuse-overlayfs), and thirteen containers probing every few seconds saturated a 2-core host; Docker
 20.10 does not kill a probe past its timeout, so slow probes piled up. This one starts in ~20 ms and
 bounds itself with a socket timeout. Usage: healthcheck.py HOST:PORT [SERVICE] | healthcheck.py http://HOST:PORT/PATH
 """
