@@ -48,4 +48,4 @@ up:
 	docker/up.sh
 
 down:
-	docker/compose.sh down --remove-orphans
+	docker/down.sh
