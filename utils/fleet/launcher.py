@@ -91,29 +91,27 @@ class Fleet:
 
     def stop(self, name: str, timeout_s: float = 10.0) -> None:
         process = self.processes.get(name)
-        if process is None or process.poll() is not None:
-            return
-        process.send_signal(signal.SIGCONT)  # a paused process cannot handle SIGTERM
-        process.terminate()
-        try:
-            process.wait(timeout=timeout_s)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=timeout_s)
+        if process is not None:
+            _terminate([process], timeout_s)
 
     def stop_all(self, timeout_s: float = 10.0) -> None:
         """SIGTERM to every process at once, then wait: one grace period in all, not one per process."""
-        running = [p for p in self.processes.values() if p.poll() is None]
-        for process in running:
-            process.send_signal(signal.SIGCONT)  # a paused process cannot handle SIGTERM
-            process.terminate()
-        deadline = time.monotonic() + timeout_s
-        for process in running:
-            try:
-                process.wait(timeout=max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=timeout_s)
+        _terminate(list(self.processes.values()), timeout_s)
 
     def exited(self) -> dict[str, int]:
         return {n: p.returncode for n, p in self.processes.items() if p.poll() is not None}
+
+
+def _terminate(processes: list[subprocess.Popen[bytes]], timeout_s: float) -> None:
+    """SIGTERM to each running process, one shared grace period, then SIGKILL to what is left."""
+    running = [p for p in processes if p.poll() is None]
+    for process in running:
+        process.send_signal(signal.SIGCONT)  # a paused process cannot handle SIGTERM
+        process.terminate()
+    deadline = time.monotonic() + timeout_s
+    for process in running:
+        try:
+            process.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=timeout_s)
