@@ -29,12 +29,12 @@ test: $(STAMP) proto-check
 
 typecheck: $(STAMP)
 	$(VENV)/bin/mypy utils orchestrator transaction_verification fraud_detection suggestions order_queue \
-	  order_executor books_database payment_service frontend chaos
+	  order_executor books_database payment_service frontend chaos testing
 
 bench: $(STAMP)
-	$(PY) bench/checkout_bench.py
+	$(PY) -m bench.checkout_bench
 
-# Checkouts under faults, then the invariants of DESIGN §6 checked (about a minute by default).
+# Checkouts under faults, then the invariants of docs/design.md §6 checked (about a minute by default).
 # Options: make chaos ARGS="--fleet docker --duration 300 --rate 20 --seed 7 --faults kill,pause,isolate,slow"
 chaos: $(STAMP)
 	$(PY) -m chaos $(ARGS)

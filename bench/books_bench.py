@@ -1,26 +1,23 @@
 """Benchmarks the books database on three local processes: DecrementStock/s with p50/p99 latency at 1 and
 32 concurrent clients, and the primary's failover time (SIGKILL, and graceful stop with leadership transfer).
 
-Run: .venv/bin/python bench/books_bench.py [--duration-s 5] [--clients 1,32] [--failovers 3]
+Run: .venv/bin/python -m bench.books_bench [--duration-s 5] [--clients 1,32] [--failovers 3]
 """
 from __future__ import annotations
 
 import argparse
 import signal
 import statistics
-import sys
 import tempfile
 import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from books_database.client import BooksClient  # noqa: E402
-from utils.pb.books_database import books_database_pb2 as pb  # noqa: E402
-from utils.rpc.leader_client import RetryPolicy  # noqa: E402
-from utils.testing.local_fleet import RunningFleet, running_fleet  # noqa: E402
+from books_database.client import BooksClient
+from utils.pb.books_database import books_database_pb2 as pb
+from utils.rpc.leader_client import RetryPolicy
+from testing.local_fleet import RunningFleet, running_fleet
 
 BOOK = "book_101_clean_code"
 POLL_S = 0.01

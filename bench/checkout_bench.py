@@ -5,7 +5,7 @@ ports, then measures in one run: a raw gRPC health Check round trip, an HTTP /he
 POST /checkout at concurrency 1 and 16 (p50/p99 ms, checkouts/s). Each checkout uses its own valid card,
 so the fraud rules' card velocity does not turn the run into rejections.
 
-    .venv/bin/python bench/checkout_bench.py [--checkouts 200] [--whole-fleet]
+    .venv/bin/python -m bench.checkout_bench [--checkouts 200] [--whole-fleet]
 """
 from __future__ import annotations
 
@@ -24,11 +24,9 @@ from typing import Any
 import requests
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from utils.fleet.spec import is_runnable  # noqa: E402
-from utils.rpc.client import call, open_channel  # noqa: E402
-from utils.testing.local_fleet import RunningFleet, running_fleet  # noqa: E402
+from utils.fleet.spec import is_runnable
+from utils.rpc.client import call, open_channel
+from testing.local_fleet import RunningFleet, running_fleet
 
 GATEWAY_PATH = {"transaction_verification", "fraud_detection", "suggestions", "order_queue", "payment_service",
                 "orchestrator"}

@@ -4,7 +4,7 @@ Starts a private fleet (books ×3, payment, queue, executors ×3, gateway), enqu
 does after validation), and prints throughput and enqueue→final latency; --failover SIGKILLs the executor leader
 a third of the way through and reports the gap in completions.
 
-    .venv/bin/python bench/execution_bench.py --orders 200 [--failover] [--concurrency 8]
+    .venv/bin/python -m bench.execution_bench --orders 200 [--failover] [--concurrency 8]
 """
 from __future__ import annotations
 
@@ -17,14 +17,12 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from order_queue.client import OrderQueueClient  # noqa: E402
-from tests.e2e.execution import EXECUTION, FLEET_ENV, Shop  # noqa: E402
-from utils.catalog import load_catalog  # noqa: E402
-from utils.pb.order_queue import order_queue_pb2 as queue_pb  # noqa: E402
-from utils.pb.payment_service import payment_service_pb2 as pay_pb  # noqa: E402
-from utils.testing.local_fleet import running_fleet  # noqa: E402
+from order_queue.client import OrderQueueClient
+from tests.e2e.execution import EXECUTION, FLEET_ENV, Shop
+from utils.catalog.file import load_catalog
+from utils.pb.order_queue import order_queue_pb2 as queue_pb
+from utils.pb.payment_service import payment_service_pb2 as pay_pb
+from testing.local_fleet import running_fleet
 
 FINAL_STATES = (queue_pb.COMMITTED, queue_pb.ABORTED)
 

@@ -1,6 +1,6 @@
 """Times the linearizability checker on the reference histories and prints how many it decided.
 
-Run: .venv/bin/python bench/linearizability_check.py [--budget-s 10] [--data DIR]
+Run: .venv/bin/python -m bench.linearizability_check [--budget-s 10] [--data DIR]
 """
 
 from __future__ import annotations
@@ -8,13 +8,10 @@ from __future__ import annotations
 import argparse
 import os
 import random
-import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from utils.linearizability import (  # noqa: E402
+from utils.linearizability import (
     CheckResult,
     Operation,
     check_operations,

@@ -2,7 +2,7 @@
 
 Prints commits/s and p50/p99 commit latency with 1 and with 64 outstanding proposals, and failover time
 (leader SIGKILL → first write committed by the new leader; and SIGTERM with leadership transfer).
-Run: .venv/bin/python bench/raft_bench.py [--seconds 5] [--failovers 10]
+Run: .venv/bin/python -m bench.raft_bench [--seconds 5] [--failovers 10]
 """
 from __future__ import annotations
 
@@ -17,11 +17,9 @@ from pathlib import Path
 
 import grpc
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from utils.pb.raft_kv import raft_kv_pb2, raft_kv_pb2_grpc  # noqa: E402
-from utils.testing.raft_kv_client import KvClient, Outcome  # noqa: E402
-from utils.testing.raft_kv_cluster import KvCluster  # noqa: E402
+from testing.pb.raft_kv import raft_kv_pb2, raft_kv_pb2_grpc
+from testing.raft_kv_client import KvClient, Outcome
+from testing.raft_kv_cluster import KvCluster
 
 
 def percentile(samples: list[float], fraction: float) -> float:

@@ -7,8 +7,8 @@ from __future__ import annotations
 import argparse
 import time
 
-from utils.testing.raft_sim import FAULT_MIXES, SimOptions, Simulation
-from utils.testing.raft_sim_cluster import Cluster
+from testing.raft_sim import FAULT_MIXES, SimOptions, Simulation
+from testing.raft_sim_cluster import Cluster
 
 
 def commit_throughput(proposals: int, batch: int) -> float:

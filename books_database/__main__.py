@@ -10,9 +10,9 @@ from types import FrameType
 
 from books_database.server import BooksDatabaseServicer
 from books_database.settings import BooksDatabaseSettings
-from books_database.state_machine import BooksStateMachine
+from books_database.core.state_machine import BooksStateMachine
 from books_database.store import BooksStore
-from utils.catalog import load_catalog
+from utils.catalog.file import load_catalog
 from utils.pb.books_database import books_database_pb2, books_database_pb2_grpc
 from utils.raft.node import RaftNode
 from utils.rpc.bootstrap import listen_address, prepare_process

@@ -10,7 +10,7 @@ from typing import Any, NoReturn, Protocol, TypeVar
 
 import grpc
 
-from books_database.commands import (
+from books_database.core.commands import (
     AbortTransaction,
     Command,
     CommandError,
@@ -21,8 +21,8 @@ from books_database.commands import (
     PrepareTransaction,
     encode_command,
 )
-from books_database.results import BookView, Reason, Refused, StockChanged, Transaction, TransactionEnded, TxState, Vote
-from books_database.state_machine import BooksStateMachine
+from books_database.core.results import BookView, Reason, Refused, StockChanged, Transaction, TransactionEnded, TxState, Vote
+from books_database.core.state_machine import BooksStateMachine
 from utils.pb.books_database import books_database_pb2 as pb
 from utils.pb.books_database import books_database_pb2_grpc as pb_grpc
 from utils.raft.errors import NotLeader, RaftUnavailable

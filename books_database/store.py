@@ -8,8 +8,8 @@ import threading
 from collections.abc import Callable
 from typing import TypeVar
 
-from books_database.results import Result
-from books_database.state_machine import BooksStateMachine
+from books_database.core.results import Result
+from books_database.core.state_machine import BooksStateMachine
 
 T = TypeVar("T")
 

@@ -1,3 +1,3 @@
 """The chaos-and-load tool: checkouts at a steady rate while nodes are killed, paused and cut off,
-then proof, from the participants' own records, that nothing was lost or applied twice (DESIGN §6).
+then proof, from the participants' own records, that nothing was lost or applied twice (docs/design.md §6).
 """

@@ -1,5 +1,5 @@
 """`python -m chaos`: checkouts at a steady rate while nodes are killed, paused and cut off, then proof that
-nothing was lost or applied twice (DESIGN §6). Exit status 0: every invariant held; 1: one was violated;
+nothing was lost or applied twice (docs/design.md §6). Exit status 0: every invariant held; 1: one was violated;
 2: the run could not be carried out.
 """
 from __future__ import annotations

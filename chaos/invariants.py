@@ -1,4 +1,4 @@
-"""DESIGN §6's invariants I1–I7, checked over what the run recorded and what the participants hold after it.
+"""docs/design.md §6's invariants I1–I7, checked over what the run recorded and what the participants hold after it.
 
 Pure: each check returns the violations it found (empty = holds). A participant that could not be read is
 a violation too — an invariant that cannot be verified has not been shown to hold.
@@ -53,7 +53,7 @@ def committed_quantities(observed: Observed) -> dict[str, int]:
     return dict(total)
 
 
-# Refusals the API answers only when the order was not placed (DESIGN §7: 503 "the order was not placed, try
+# Refusals the API answers only when the order was not placed (docs/design.md §7: 503 "the order was not placed, try
 # again"). Trusting them is checkable: an order placed after all would show in I1 as stock gone unaccounted.
 NOT_PLACED_CODES = frozenset({"DEPENDENCY_UNAVAILABLE", "QUEUE_FULL", "INVALID_REQUEST", "IDEMPOTENCY_KEY_IN_USE",
                               "IDEMPOTENCY_KEY_REUSED", "PAYLOAD_TOO_LARGE"})

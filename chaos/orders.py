@@ -1,7 +1,7 @@
 """The checkouts a chaos run sends: valid, rejected at validation, or declined by payment, with contention
 (most orders ask for a few hot books with few copies).
 
-Pure: every choice comes from the injected random.Random; bodies follow DESIGN §7.
+Pure: every choice comes from the injected random.Random; bodies follow docs/design.md §7.
 """
 from __future__ import annotations
 

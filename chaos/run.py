@@ -28,7 +28,7 @@ from chaos.records import FINAL_STATES, Answer, CheckoutRecord, Restock
 from chaos.report import Report, build_report
 from chaos.scenario import FaultKind, Options, build_schedule
 from chaos.stock_history import check_stock_reads
-from utils.catalog import load_catalog
+from utils.catalog.file import load_catalog
 
 log = logging.getLogger("chaos.run")
 READY_TIMEOUT_S = 60.0

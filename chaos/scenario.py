@@ -38,7 +38,7 @@ class Target:
         return self.service if self.role is Role.SINGLE else f"{self.service}:{self.role.value}"
 
 
-# Who each kind of fault may hit (DESIGN §6: any one node killed; a leader paused or cut off; a slow participant).
+# Who each kind of fault may hit (docs/design.md §6: any one node killed; a leader paused or cut off; a slow participant).
 TARGETS: dict[FaultKind, tuple[Target, ...]] = {
     FaultKind.KILL: (Target("books_database", Role.LEADER), Target("books_database", Role.FOLLOWER),
                      Target("order_executor", Role.LEADER), Target("order_executor", Role.FOLLOWER),

@@ -9,8 +9,8 @@ import json
 import logging
 from dataclasses import asdict
 
-from fraud_detection.assessor import Assessment, FraudView
-from fraud_detection.llm_policy import FraudVerdict, LlmEffect, decide
+from fraud_detection.core.assessor import Assessment, FraudView
+from fraud_detection.core.llm_policy import FraudVerdict, LlmEffect, decide
 from utils.llm.json_client import JsonChatClient, LlmUnavailable
 from utils.telemetry import meter
 

@@ -13,14 +13,15 @@ from collections.abc import Callable
 
 import grpc
 
-from fraud_detection import rules
-from fraud_detection.assessor import AssessedItem, FraudAssessor, FraudView, RulesOnlyAssessor
+from fraud_detection.core import rules
+from fraud_detection.core.assessor import AssessedItem, FraudAssessor, FraudView, RulesOnlyAssessor
 from fraud_detection.settings import FraudSettings
-from fraud_detection.velocity import CardVelocity, card_fingerprint
-from utils.catalog import Catalog, load_catalog
-from utils.flow.checkout import Service
+from fraud_detection.core.velocity import CardVelocity, card_fingerprint
+from utils.catalog import Catalog
+from utils.catalog.file import load_catalog
+from utils.flow.core.checkout import Service
 from utils.flow.node import EventHandler, FlowLimits, FlowNode
-from utils.flow.order import Order
+from utils.order.order import Order
 from utils.flow.outcome import EventResult
 from utils.flow.service import flow_service
 from utils.flow.servicer import FlowServicer

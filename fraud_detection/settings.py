@@ -9,7 +9,7 @@ from decimal import Decimal
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from fraud_detection.rules import FraudLimits
+from fraud_detection.core.rules import FraudLimits
 
 
 class FraudSettings(BaseSettings):

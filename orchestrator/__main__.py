@@ -22,7 +22,7 @@ from orchestrator.idempotency import IdempotencyStore
 from orchestrator.payments import PaymentTokenizer
 from orchestrator.settings import OrchestratorSettings
 from orchestrator.validation_flow import ValidationFlow
-from utils.catalog import load_catalog
+from utils.catalog.file import load_catalog
 from utils.logs import configure_logging
 from utils.rpc.bootstrap import listen_address
 from utils.rpc.healthcheck import is_serving

@@ -74,7 +74,7 @@ class CheckoutRequest(_Body):
         return bool(self.termsAccepted)
 
     def to_flow_order(self) -> dict[str, Any]:
-        """The checkout JSON of DESIGN §7, complete: missing text is "", terms under their long name."""
+        """The checkout JSON of docs/design.md §7, complete: missing text is "", terms under their long name."""
         user, card, address = self.user or User(), self.creditCard or CreditCard(), self.billingAddress or BillingAddress()
         items = []
         for item in self.items or []:

@@ -1,5 +1,5 @@
 """One checkout, start to answer: run the validation flow, then enqueue the approved order (or record the
-rejected one) and build the reply of DESIGN §7.
+rejected one) and build the reply of docs/design.md §7.
 
 The flow and the queue are injected, so API tests run with fakes and the app with the real ones.
 """
@@ -81,7 +81,7 @@ class CheckoutService:
             self._record_rejected(self.to_queue_order(order_id, request), outcome.reasons)
             return CheckoutReply(Outcome.REJECTED, rejected_body(order_id, outcome))
         finally:
-            # Each validation service forgets the order only if its clock is <= the final one (DESIGN §3.4).
+            # Each validation service forgets the order only if its clock is <= the final one (docs/design.md §3.4).
             self.flow.broadcast_clear(order_id, outcome.final_clock)
 
     def to_queue_order(self, order_id: str, request: CheckoutRequest) -> queue_pb.Order:

@@ -19,7 +19,7 @@ from utils.settings import FleetSettings
 
 GROUPS = ("order_executor", "books_database")
 PROBE_WORKERS_MAX = 8
-# The Raft core's roles as DESIGN §7 names them; a pre-candidate is campaigning, so "candidate".
+# The Raft core's roles as docs/design.md §7 names them; a pre-candidate is campaigning, so "candidate".
 _ROLES = {"leader": "leader", "follower": "follower", "candidate": "candidate", "pre_candidate": "candidate"}
 
 

@@ -1,6 +1,6 @@
 """The orchestrator's side of the validation flow: initialise TV, FD and S, start the flow, await its outcome.
 
-The services order the events themselves (vector clocks, DESIGN §3); this module only starts the flow, waits
+The services order the events themselves (vector clocks, docs/design.md §3); this module only starts the flow, waits
 for the FlowReport with a deadline, and afterwards broadcasts the final clock so each service can clear.
 """
 from __future__ import annotations
@@ -17,9 +17,9 @@ import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from orchestrator.flow_report import FlowReportServicer, FlowWaiters, WaitersFull
-from utils.flow.checkout import VALIDATION_SERVICES, Service, message_events
-from utils.flow.order import Order
-from utils.flow.order_wire import order_from_json, order_to_proto
+from utils.flow.core.checkout import VALIDATION_SERVICES, Service, message_events
+from utils.order.order import Order
+from utils.order.wire import order_from_json, order_to_proto
 from utils.flow.outcome import FlowResult, FlowStatus
 from utils.flow.transport import service_address
 from utils.pb.common import common_pb2
@@ -31,7 +31,7 @@ from utils.rpc.client import call, open_channel
 from utils.rpc.server import GrpcService
 from utils.settings import FleetSettings
 from utils.telemetry import meter
-from utils.vclock import VectorClock
+from utils.flow.core.vclock import VectorClock
 
 log = logging.getLogger(__name__)
 

@@ -9,7 +9,7 @@ import sys
 from concurrent.futures import ThreadPoolExecutor
 
 from books_database.client import BooksClient
-from order_executor.decision_log import DecisionLog
+from order_executor.core.decision_log import DecisionLog
 from order_executor.faults import CrashHook
 from order_executor.participants import BooksParticipant, Participant, PaymentParticipant
 from order_executor.reporting import QueueReporter
@@ -18,7 +18,7 @@ from order_executor.settings import ExecutorSettings
 from order_executor.transaction_runner import Timing, TransactionRunner
 from order_executor.worker import Worker, WorkerOptions
 from order_queue.client import OrderQueueClient
-from utils.catalog import load_catalog
+from utils.catalog.file import load_catalog
 from utils.pb.order_executor import order_executor_pb2_grpc as pb_grpc
 from utils.raft.node import RaftNode
 from utils.rpc.bootstrap import listen_address, prepare_process

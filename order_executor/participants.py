@@ -10,7 +10,7 @@ from typing import Protocol
 import grpc
 
 from books_database.client import BooksClient
-from order_executor.order import OrderSummary
+from order_executor.core.order import OrderSummary
 from utils.pb.books_database import books_database_pb2 as books_pb
 from utils.pb.payment_service import payment_service_pb2 as pay_pb
 from utils.pb.payment_service import payment_service_pb2_grpc as pay_grpc

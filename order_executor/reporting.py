@@ -9,7 +9,7 @@ import time
 
 import grpc
 
-from order_executor.order import OrderSummary, Outcome, format_cents
+from order_executor.core.order import OrderSummary, Outcome, format_cents
 from order_queue.client import OrderQueueClient
 from utils.pb.order_queue import order_queue_pb2 as queue_pb
 

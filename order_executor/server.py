@@ -11,8 +11,8 @@ from typing import Any, NoReturn
 
 import grpc
 
-from order_executor.decision_log import Applied, DecisionLog, encode_decision
-from order_executor.order import Outcome, TxRecord
+from order_executor.core.decision_log import Applied, DecisionLog, encode_decision
+from order_executor.core.order import Outcome, TxRecord
 from order_executor.transaction_runner import Flight
 from utils.pb.order_executor import order_executor_pb2 as pb
 from utils.pb.order_executor import order_executor_pb2_grpc as pb_grpc

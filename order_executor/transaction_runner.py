@@ -12,12 +12,12 @@ from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 
-from order_executor import coordinator as c
-from order_executor.decision_log import Applied, encode_begin, encode_decision, encode_end
+from order_executor.core import coordinator as c
+from order_executor.core.decision_log import Applied, encode_begin, encode_decision, encode_end
 from order_executor.faults import CrashHook, CrashPoint
-from order_executor.order import OrderSummary, Outcome
+from order_executor.core.order import OrderSummary, Outcome
 from order_executor.participants import Fenced, NoAnswer, Participant, Refused, VoteReply
-from order_executor.recovery import Action, AlreadyRunning, PresumeAbort, ReportEnded, ResendDecision, RunNew, plan_for
+from order_executor.core.recovery import Action, AlreadyRunning, PresumeAbort, ReportEnded, ResendDecision, RunNew, plan_for
 from utils.raft.errors import NotLeader, RaftUnavailable
 from utils.telemetry import meter
 

@@ -13,9 +13,9 @@ from dataclasses import dataclass
 
 import grpc
 
-from order_executor.order import OrderSummary, Outcome, TxRecord
-from order_executor.pricing import QueuedItem, Unpriceable, price_order
-from order_executor.recovery import Action, plan_recovery
+from order_executor.core.order import OrderSummary, Outcome, TxRecord
+from order_executor.core.pricing import QueuedItem, Unpriceable, price_order
+from order_executor.core.recovery import Action, plan_recovery
 from order_executor.reporting import QueueReporter
 from order_executor.transaction_runner import Flight, LostLeadership, Session, TransactionRunner
 from order_queue.client import OrderQueueClient

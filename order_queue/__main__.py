@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import logging
 
-from order_queue.policy import PriorityPolicy
+from order_queue.core.policy import PriorityPolicy
 from order_queue.server import SERVICE_NAME, OrderQueueServicer
 from order_queue.settings import OrderQueueSettings
 from order_queue.store import QueueStore

@@ -13,8 +13,8 @@ from typing import TypeVar
 import grpc
 from opentelemetry.metrics import CallbackOptions, Observation
 
-from order_queue.lease import LeaseError, State
-from order_queue.policy import OrderFeatures, Shipping
+from order_queue.core.lease import LeaseError, State
+from order_queue.core.policy import OrderFeatures, Shipping
 from order_queue.store import QueueFull, QueueStore, StoredOrder, UnknownOrder
 from utils.pb.order_queue import order_queue_pb2 as pb
 from utils.pb.order_queue import order_queue_pb2_grpc as pb_grpc

@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from order_queue import lease as lease_table
-from order_queue.lease import LeaseRecord, State, Transition, Verdict
-from order_queue.policy import OrderFeatures, PriorityPolicy
+from order_queue.core import lease as lease_table
+from order_queue.core.lease import LeaseRecord, State, Transition, Verdict
+from order_queue.core.policy import OrderFeatures, PriorityPolicy
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS orders (

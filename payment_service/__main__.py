@@ -8,7 +8,7 @@ import logging
 import secrets
 
 from payment_service.decision_client import ExecutorDecisionClient
-from payment_service.ledger import Limits
+from payment_service.core.ledger import Limits
 from payment_service.server import SERVICE_NAME, Faults, PaymentServicer
 from payment_service.settings import PaymentSettings
 from payment_service.store import LedgerStore

@@ -13,8 +13,8 @@ from typing import NoReturn
 
 import grpc
 
-from payment_service import ledger
-from payment_service.ledger import Limits, Message, Outcome, PaymentState, Reply, step
+from payment_service.core import ledger
+from payment_service.core.ledger import Limits, Message, Outcome, PaymentState, Reply, step
 from payment_service.store import LedgerStore
 from payment_service.tokens import InvalidCard, tokenize
 from utils.pb.payment_service import payment_service_pb2 as pb

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from payment_service.ledger import CardFacts, Outcome, PaymentRecord, PaymentState
+from payment_service.core.ledger import CardFacts, Outcome, PaymentRecord, PaymentState
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS payments (

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from payment_service.decision_client import DecisionAnswer, DecisionUnavailable
-from payment_service.ledger import Abort, Commit, PaymentState, step
+from payment_service.core.ledger import Abort, Commit, PaymentState, step
 from payment_service.store import LedgerStore
 
 log = logging.getLogger(__name__)

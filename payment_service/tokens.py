@@ -10,7 +10,7 @@ import re
 import secrets
 from collections.abc import Callable
 
-from payment_service.ledger import DECLINED_TEST_CARD
+from payment_service.core.ledger import DECLINED_TEST_CARD
 from payment_service.store import TokenRecord
 
 CARD_DIGITS_MIN, CARD_DIGITS_MAX = 12, 19

@@ -1,4 +1,5 @@
-"""Generates the Python gRPC code for every .proto under utils/pb/, beside each proto.
+"""Generates the Python gRPC code for every .proto under utils/pb/ (the product) and testing/pb/ (the test
+harness), beside each proto.
 
 `--check` regenerates into a scratch folder and fails when the committed code is missing or stale.
 """
@@ -14,12 +15,12 @@ from pathlib import Path
 from grpc_tools import protoc
 
 ROOT = Path(__file__).resolve().parent.parent
-PB_DIR = ROOT / "utils" / "pb"
+PB_DIRS = (ROOT / "utils" / "pb", ROOT / "testing" / "pb")
 GENERATED_SUFFIXES = ("_pb2.py", "_pb2.pyi", "_pb2_grpc.py")
 
 
 def proto_files() -> list[Path]:
-    return sorted(PB_DIR.rglob("*.proto"))
+    return sorted(p for pb_dir in PB_DIRS for p in pb_dir.rglob("*.proto"))
 
 
 def generate(out_dir: Path) -> None:
@@ -55,7 +56,7 @@ def check() -> int:
         scratch_path = Path(scratch)
         generate(scratch_path)
         expected = generated_files(scratch_path)
-        actual = {p for p in generated_files(ROOT) if p.parts[:2] == ("utils", "pb")}
+        actual = {p for p in generated_files(ROOT) if p.parts[:2] in {("utils", "pb"), ("testing", "pb")}}
         problems = [f"missing: {p}" for p in sorted(expected - actual)]
         problems += [f"orphaned (no proto): {p}" for p in sorted(actual - expected)]
         problems += [f"stale: {p}" for p in sorted(expected & actual)
@@ -76,10 +77,11 @@ def main() -> int:
     if args.check:
         return check()
     ensure_packages()
-    for stale in generated_files(PB_DIR):
-        (PB_DIR / stale).unlink()
+    for pb_dir in PB_DIRS:
+        for stale in generated_files(pb_dir):
+            (pb_dir / stale).unlink()
     generate(ROOT)
-    print(f"generated {len(generated_files(PB_DIR))} files from {len(proto_files())} protos")
+    print(f"generated {sum(len(generated_files(d)) for d in PB_DIRS)} files from {len(proto_files())} protos")
     return 0
 
 

@@ -12,7 +12,7 @@ from concurrent.futures import CancelledError, Future, ThreadPoolExecutor
 
 from pydantic import BaseModel, Field
 
-from suggestions.recommender import Recommender
+from suggestions.core.recommender import Recommender
 from utils.catalog import Book, Catalog
 from utils.llm.json_client import JsonChatClient, LlmUnavailable
 from utils.telemetry import meter

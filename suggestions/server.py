@@ -8,15 +8,16 @@ from collections.abc import Callable
 
 import grpc
 
-from suggestions.recommender import SUGGESTIONS_COUNT, CatalogRecommender, Recommender, resolve_cart
+from suggestions.core.recommender import SUGGESTIONS_COUNT, CatalogRecommender, Recommender, resolve_cart
 from suggestions.llm_recommender import LlmRecommender
-from utils.catalog import Book, Catalog, load_catalog
-from utils.flow.checkout import Service
+from utils.catalog import Book, Catalog
+from utils.catalog.file import load_catalog
+from utils.flow.core.checkout import Service
 from utils.flow.node import EventHandler, FlowLimits, FlowNode
-from utils.flow.order import Order
+from utils.order.order import Order
 from utils.flow.outcome import EventResult, Suggestion
 from utils.flow.service import flow_service
-from utils.flow.order_wire import order_from_proto
+from utils.order.wire import order_from_proto
 from utils.flow.servicer import FlowServicer
 from utils.llm.json_client import JsonChatClient
 from utils.llm.settings import LlmSettings

@@ -9,11 +9,12 @@ from datetime import date
 
 import grpc
 
-from transaction_verification import rules
-from utils.catalog import Catalog, load_catalog
-from utils.flow.checkout import Service
+from transaction_verification.core import rules
+from utils.catalog import Catalog
+from utils.catalog.file import load_catalog
+from utils.flow.core.checkout import Service
 from utils.flow.node import EventHandler, FlowLimits, FlowNode
-from utils.flow.order import Order
+from utils.order.order import Order
 from utils.flow.outcome import EventResult
 from utils.flow.service import flow_service
 from utils.flow.servicer import FlowServicer

@@ -1,4 +1,4 @@
-// The orchestrator's HTTP API (DESIGN §7) as seen from the page: requests with a deadline, problem+json
+// The orchestrator's HTTP API (docs/design.md §7) as seen from the page: requests with a deadline, problem+json
 // errors as ApiError, and replies normalised so the views do not depend on optional members.
 
 import { config } from "/config.js";

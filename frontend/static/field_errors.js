@@ -1,7 +1,7 @@
 // Where a server's complaint belongs on the form: problem+json field paths and rejection reasons,
 // mapped to the checkout form's fields. Pure, so the mapping is tested on its own.
 
-/** API body path (DESIGN §7) → form field name. */
+/** API body path (docs/design.md §7) → form field name. */
 export const API_PATH_FIELDS = Object.freeze({
   "user.name": "userName",
   "user.contact": "contact",

@@ -115,7 +115,7 @@ export function validateCheckout(values, items, today) {
   return errors;
 }
 
-/** The checkout request of the orchestrator's API (DESIGN §7) from the form's values and the cart. */
+/** The checkout request of the orchestrator's API (docs/design.md §7) from the form's values and the cart. */
 export function checkoutRequest(values, items) {
   return {
     items: items.map((item) => ({ bookId: item.bookId, quantity: item.quantity })),

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from utils.testing.local_fleet import RunningFleet, running_fleet
+from testing.local_fleet import RunningFleet, running_fleet
 
 CHROMIUM = Path("/usr/bin/chromium")
 SCREENSHOTS_ENV = "SCREENSHOTS_DIR"   # set (e.g. by scripts/screenshots.py) to keep the screens' pictures

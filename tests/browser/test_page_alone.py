@@ -11,7 +11,7 @@ import pytest
 import requests
 
 from tests.browser.storefront import NARROW, Storefront
-from utils.testing.local_fleet import RunningFleet, running_fleet
+from testing.local_fleet import RunningFleet, running_fleet
 
 pytestmark = [pytest.mark.browser, pytest.mark.fleet]
 

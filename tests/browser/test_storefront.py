@@ -16,9 +16,9 @@ import requests
 from playwright.sync_api import Route, expect
 
 from tests.browser.storefront import Storefront
-from utils.catalog import load_catalog
+from utils.catalog.file import load_catalog
 from utils.fleet.spec import is_runnable
-from utils.testing.local_fleet import RunningFleet
+from testing.local_fleet import RunningFleet
 
 pytestmark = [pytest.mark.browser, pytest.mark.fleet]
 

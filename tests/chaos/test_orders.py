@@ -5,7 +5,7 @@ import random
 
 from chaos.orders import DECLINED_CARD, OrderKind, luhn_check_digit, plan_order, random_card, with_quantity
 from chaos.scenario import LoadProfile
-from transaction_verification.rules import luhn_valid
+from transaction_verification.core.rules import luhn_valid
 
 HOT, COLD = ["h1", "h2"], ["c1", "c2", "c3"]
 

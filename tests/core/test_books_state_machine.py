@@ -1,6 +1,6 @@
 """The books database's state machine, with no Raft underneath: stock writes, the 2PC participant table, fencing.
 
-Each test names the rule it checks (DESIGN §4, §6); a property test compares with a naive model.
+Each test names the rule it checks (docs/design.md §4, §6); a property test compares with a naive model.
 """
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from books_database.commands import (
+from books_database.core.commands import (
     AbortTransaction,
     Command,
     CommandError,
@@ -23,9 +23,10 @@ from books_database.commands import (
     decode_command,
     encode_command,
 )
-from books_database.results import Reason, Refused, StockChanged, TransactionEnded, TxState, Vote
-from books_database.state_machine import PARTICIPANT_TABLE, REQUESTS_REMEMBERED_MAX, BooksStateMachine
-from utils.catalog import Book, Catalog, load_catalog
+from books_database.core.results import Reason, Refused, StockChanged, TransactionEnded, TxState, Vote
+from books_database.core.state_machine import PARTICIPANT_TABLE, REQUESTS_REMEMBERED_MAX, BooksStateMachine
+from utils.catalog import Book, Catalog
+from utils.catalog.file import load_catalog
 
 CATALOG = Catalog((
     Book("a", "Book A", "Ann", "x", Decimal("10.50"), 5),

@@ -1,6 +1,6 @@
 """The causal-delivery gate: an event runs only after its declared predecessors; early ones wait, bounded.
 
-Uses fraud_detection's projection of the checkout flow (DESIGN §3): d after b; e after c and d.
+Uses fraud_detection's projection of the checkout flow (docs/design.md §3): d after b; e after c and d.
 """
 from __future__ import annotations
 
@@ -8,10 +8,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from utils.causal import CausalGate, Delivery, EventGraph, GateFull
-from utils.flow import checkout
-from utils.flow.checkout import INIT, Service
-from utils.vclock import VectorClock
+from utils.flow.core.causal import CausalGate, Delivery, EventGraph, GateFull
+from utils.flow.core import checkout
+from utils.flow.core.checkout import INIT, Service
+from utils.flow.core.vclock import VectorClock
 
 B, C, D, E = "VerifyUserData", "VerifyCreditCardFormat", "CheckUserData", "CheckCreditCardData"
 DEADLINE_S = 10.0

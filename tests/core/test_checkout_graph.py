@@ -1,8 +1,8 @@
-"""The checkout flow's partial order (DESIGN §3) and each service's projection of it."""
+"""The checkout flow's partial order (docs/design.md §3) and each service's projection of it."""
 from __future__ import annotations
 
-from utils.flow import checkout
-from utils.flow.checkout import INIT, START, Service
+from utils.flow.core import checkout
+from utils.flow.core.checkout import INIT, START, Service
 
 
 def _before(later: str) -> set[str]:

@@ -1,4 +1,4 @@
-"""Table tests of the 2PC coordinator: each rule of DESIGN §4, and the durability order of STYLE rule 3.
+"""Table tests of the 2PC coordinator: each rule of docs/design.md §4, and the durability order of docs/design.md §10 rule 3.
 
 Inputs in, effects out: no sockets, no clock.
 """
@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import pytest
 
-from order_executor.coordinator import (Ack, Begin, BeginDurable, DecisionDurable, Dropped, Effect, EndDurable,
+from order_executor.core.coordinator import (Ack, Begin, BeginDurable, DecisionDurable, Dropped, Effect, EndDurable,
                                         IllegalInput,
                                         LogBegin, LogDecision, LogEnd, Phase, Phase2Timeout, PrepareTimeout,
                                         ReportOutcome, Resume, SendAbort, SendCommit, SendPrepare, Transaction,
                                         Vote, new_transaction, step)
-from order_executor.order import Item, OrderSummary, Outcome
+from order_executor.core.order import Item, OrderSummary, Outcome
 
 ORDER = OrderSummary("o1", (Item("b1", 2, 1000),), 2000, "tok", "1111")
 PARTS = ["payment", "books"]

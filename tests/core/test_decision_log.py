@@ -1,15 +1,15 @@
 """The executor group's replicated state machine: idempotent BEGIN, first decision wins, END, snapshots.
 
-Rules from DESIGN §4: the decision is in the log before phase 2; a new leader finds every begun, unended tx.
+Rules from docs/design.md §4: the decision is in the log before phase 2; a new leader finds every begun, unended tx.
 """
 from __future__ import annotations
 
 import pytest
 
-from order_executor.decision_log import DecisionLog, encode_begin, encode_decision, encode_end
-from order_executor.order import Item, OrderSummary, Outcome, TxRecord
-from order_executor.pricing import QueuedItem, Unpriceable, price_order
-from utils.catalog import load_catalog
+from order_executor.core.decision_log import DecisionLog, encode_begin, encode_decision, encode_end
+from order_executor.core.order import Item, OrderSummary, Outcome, TxRecord
+from order_executor.core.pricing import QueuedItem, Unpriceable, price_order
+from utils.catalog.file import load_catalog
 
 
 def order(oid: str, qty: int = 1) -> OrderSummary:

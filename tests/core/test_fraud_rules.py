@@ -5,10 +5,10 @@ from decimal import Decimal
 
 import pytest
 
-from fraud_detection import rules
-from fraud_detection.velocity import CardVelocity, card_fingerprint
-from utils.catalog import load_catalog
-from utils.flow.order import Address, OrderItem, User
+from fraud_detection.core import rules
+from fraud_detection.core.velocity import CardVelocity, card_fingerprint
+from utils.catalog.file import load_catalog
+from utils.order.order import Address, OrderItem, User
 
 LIMITS = rules.FraudLimits()
 HOME = Address("1 Main St", "Tartu", "", "51007", "Estonia")

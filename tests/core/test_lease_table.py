@@ -1,4 +1,4 @@
-"""The order lease table (order_queue/lease.py): grant, expiry against `now`, ack, nack, renew, recovery.
+"""The order lease table (order_queue/core/lease.py): grant, expiry against `now`, ack, nack, renew, recovery.
 
 Each test names the rule it checks; time is an explicit `now` in seconds.
 """
@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from order_queue import lease
-from order_queue.lease import LeaseError, LeaseRecord, State, Verdict
+from order_queue.core import lease
+from order_queue.core.lease import LeaseError, LeaseRecord, State, Verdict
 
 QUEUED = LeaseRecord(State.QUEUED)
 

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import pytest
 
-from fraud_detection.llm_policy import FraudVerdict, LlmEffect, decide
+from fraud_detection.core.llm_policy import FraudVerdict, LlmEffect, decide
 from suggestions.llm_recommender import fill_from, keep_real_suggestions
-from utils.catalog import load_catalog
+from utils.catalog.file import load_catalog
 
 
 @pytest.mark.parametrize(("verdict", "effect"), [

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from utils.flow.order_table import ClearOutcome, OrderConflict, OrderPhase, OrderTable, OrderTableFull
-from utils.vclock import VectorClock
+from utils.flow.core.order_table import ClearOutcome, OrderConflict, OrderPhase, OrderTable, OrderTableFull
+from utils.flow.core.vclock import VectorClock
 
 FD = "fraud_detection"
 

@@ -1,12 +1,12 @@
 """Table tests of the payment participant: each row of the 2PC rules, fencing by term, idempotency.
 
-Each test names the rule it checks (DESIGN §4: participants persist PREPARED before voting; only the decision ends it).
+Each test names the rule it checks (docs/design.md §4: participants persist PREPARED before voting; only the decision ends it).
 """
 from __future__ import annotations
 
 import pytest
 
-from payment_service.ledger import (TABLE, Abort, CardFacts, Commit, Effect, InputKind, Limits, PaymentRecord,
+from payment_service.core.ledger import (TABLE, Abort, CardFacts, Commit, Effect, InputKind, Limits, PaymentRecord,
                                     PaymentState, Prepare, Reply, step)
 
 CARD = CardFacts(token="tok_a", card_last4="1111", declined=False)

@@ -1,4 +1,4 @@
-"""The queue's priority policy (DESIGN §3): quantity, shipping speed and gift wrap first; ties by arrival;
+"""The queue's priority policy (docs/design.md §3): quantity, shipping speed and gift wrap first; ties by arrival;
 aging, so no order starves — checked on the pure policy with explicit times.
 """
 from __future__ import annotations
@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from order_queue.policy import OrderFeatures, PriorityPolicy, Ranked, Shipping, sort_for_service
+from order_queue.core.policy import OrderFeatures, PriorityPolicy, Ranked, Shipping, sort_for_service
 
 POLICY = PriorityPolicy()
 

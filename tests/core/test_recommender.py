@@ -1,8 +1,8 @@
 """The catalog recommender: same author, then same category, then the rest; three, never from the cart."""
 from __future__ import annotations
 
-from suggestions.recommender import CatalogRecommender, resolve_cart
-from utils.catalog import load_catalog
+from suggestions.core.recommender import CatalogRecommender, resolve_cart
+from utils.catalog.file import load_catalog
 
 
 def test_clean_architecture_gets_the_authors_other_books_first() -> None:

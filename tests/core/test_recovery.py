@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from order_executor.order import Item, OrderSummary, Outcome, TxRecord
-from order_executor.recovery import (AlreadyRunning, PresumeAbort, ReportEnded, ResendDecision, RunNew, plan_for,
+from order_executor.core.order import Item, OrderSummary, Outcome, TxRecord
+from order_executor.core.recovery import (AlreadyRunning, PresumeAbort, ReportEnded, ResendDecision, RunNew, plan_for,
                                      plan_recovery)
 
 

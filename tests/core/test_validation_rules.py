@@ -6,10 +6,10 @@ from datetime import date
 
 import pytest
 
-from transaction_verification import rules
-from utils.catalog import load_catalog
-from utils.flow.order import Address, CreditCard, Order, OrderItem, User
-from utils.flow.order_wire import order_from_json
+from transaction_verification.core import rules
+from utils.catalog.file import load_catalog
+from utils.order.order import Address, CreditCard, Order, OrderItem, User
+from utils.order.wire import order_from_json
 
 TODAY = date(2026, 6, 15)
 SEED_EXAMPLE = {

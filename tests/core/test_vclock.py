@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from utils.pb.common import common_pb2
-from utils.vclock import ENTRIES_MAX, Ordering, VectorClock
+from utils.flow.core.vclock import ENTRIES_MAX, Ordering, VectorClock
 
 SERVICES = ["fd", "s", "tv"]
 clocks = st.dictionaries(st.sampled_from(SERVICES), st.integers(0, 5)).map(VectorClock.of)

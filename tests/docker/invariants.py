@@ -1,4 +1,4 @@
-"""DESIGN §6's I1–I5 over one fault test's checkouts, checked against what the participants themselves hold
+"""docs/design.md §6's I1–I5 over one fault test's checkouts, checked against what the participants themselves hold
 (tests/docker/probe.py, run inside the fleet). Each check returns its violations as sentences; empty = holds.
 
 Checkouts with an attempt that may have run unseen (a lost answer) may have made an order the client never

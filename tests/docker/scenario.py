@@ -21,7 +21,7 @@ from tests.docker.invariants import Outcome, check_all, check_last_copies
 from tests.docker.orders import CheckoutStream, Placed, order_state, place, wait_final
 
 PROBE_SCRIPT = (Path(__file__).parent / "probe.py").read_text()
-SETTLE_S = 10.0                    # DESIGN §6 I3
+SETTLE_S = 10.0                    # docs/design.md §6 I3
 POLL_SLACK_S = 2.0                 # the poller looks every 0.4 s; docker exec and HTTP under load add more
 LATE_WAIT_S = 60.0                 # after a miss, how long to keep looking (to tell "late" from "lost")
 PROGRESS_TIMEOUT_S = 90.0

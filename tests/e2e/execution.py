@@ -18,14 +18,14 @@ import requests.adapters
 from books_database.client import BooksClient
 from order_queue.client import OrderQueueClient
 from payment_service.decision_client import DecisionUnavailable, ExecutorDecisionClient
-from utils.catalog import load_catalog
+from utils.catalog.file import load_catalog
 from utils.pb.books_database import books_database_pb2 as books_pb
 from utils.pb.order_executor import order_executor_pb2 as exec_pb
 from utils.pb.order_executor import order_executor_pb2_grpc as exec_grpc
 from utils.pb.order_queue import order_queue_pb2 as queue_pb
 from utils.pb.payment_service import payment_service_pb2 as pay_pb
 from utils.pb.payment_service import payment_service_pb2_grpc as pay_grpc
-from utils.testing.local_fleet import RunningFleet
+from testing.local_fleet import RunningFleet
 
 # The processes order execution needs; FULL adds the validation flow, for checkouts over HTTP.
 EXECUTION = {"books_database", "payment_service", "order_queue", "order_executor", "orchestrator"}

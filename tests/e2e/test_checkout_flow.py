@@ -15,7 +15,7 @@ import pytest
 import requests
 
 from utils.fleet.spec import is_runnable
-from utils.testing.local_fleet import RunningFleet, running_fleet
+from testing.local_fleet import RunningFleet, running_fleet
 
 pytestmark = pytest.mark.fleet
 
@@ -98,7 +98,7 @@ def test_an_approved_checkout_carries_the_final_clock_and_its_correlation_id_thr
     assert len(body["suggestedBooks"]) == 3
     assert "book_105_clean_architecture" not in {b["bookId"] for b in body["suggestedBooks"]}
     clock = body["finalVectorClock"]
-    # Events a, b, c ran on TV, d and e on FD, f on S (DESIGN §3): each clock counts at least those.
+    # Events a, b, c ran on TV, d and e on FD, f on S (docs/design.md §3): each clock counts at least those.
     assert clock["transaction_verification"] >= 3 and clock["fraud_detection"] >= 2 and clock["suggestions"] >= 1
 
     order = requests.get(f"{rf.api}/orders/{body['orderId']}", timeout=HTTP_TIMEOUT_S).json()

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.execution import DATABASES, EXECUTORS, FLEET_ENV, FULL, Shop, book
-from utils.testing.local_fleet import running_fleet
+from testing.local_fleet import running_fleet
 
 pytestmark = [pytest.mark.fleet, pytest.mark.timeout(240)]
 CHECKOUTS = 20

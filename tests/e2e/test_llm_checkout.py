@@ -12,7 +12,7 @@ import pytest
 import requests
 
 from tests.fake_openai.server import FakeOpenAI, Mode, Script, fake_openai
-from utils.testing.local_fleet import RunningFleet, running_fleet
+from testing.local_fleet import RunningFleet, running_fleet
 
 pytestmark = pytest.mark.fleet
 LLM_TIMEOUT_S = 1.0

@@ -16,7 +16,7 @@ import pytest
 from tests.e2e.execution import DATABASES, DECLINED_CARD, EXECUTORS, FLEET_ENV, FULL, Shop, book, wait_until
 from utils.pb.books_database import books_database_pb2 as books_pb
 from utils.pb.payment_service import payment_service_pb2 as pay_pb
-from utils.testing.local_fleet import running_fleet
+from testing.local_fleet import running_fleet
 
 pytestmark = [pytest.mark.fleet, pytest.mark.timeout(240)]
 

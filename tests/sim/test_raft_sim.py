@@ -15,7 +15,7 @@ import pytest
 from tests.sim.conftest import SUMMARY_LINES
 from utils.linearizability import CheckResult
 from utils.raft.core import quorum
-from utils.testing.raft_sim import FAULT_MIXES, SimOptions, Simulation, SimulationFailure, run_seed
+from testing.raft_sim import FAULT_MIXES, SimOptions, Simulation, SimulationFailure, run_seed
 
 SEEDS = int(os.environ.get("RAFT_SIM_SEEDS", "1000"))
 MIXES = sorted(FAULT_MIXES)
@@ -63,7 +63,7 @@ def test_a_broken_quorum_is_caught_with_the_seed_and_a_replayable_trace(
         for seed in range(20):
             run_seed(SimOptions(seed=seed, mix="partitions", ticks=100), trace_lines_max=50)
     text = str(failure.value)
-    assert "seed=" in text and "replay: python -m utils.testing.raft_sim --seed" in text
+    assert "seed=" in text and "replay: python -m testing.raft_sim --seed" in text
     trace = [line for line in text.splitlines() if line.startswith("t=")]
     assert len(trace) == 50 and all(line[2:7].isdigit() for line in trace)
 

@@ -1,17 +1,12 @@
-"""The bookstore's catalog: one JSON file in the repository, loaded into typed records.
+"""The bookstore's catalog as typed records, parsed from its JSON text (pure: `utils.catalog.file` reads it).
 
-Validation, suggestions and the books database's first-start seed all read this one file.
+The gateway resolves order items against it; suggestions and the books database's first-start seed use it too.
 """
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
 from decimal import Decimal
-from functools import cache
-from pathlib import Path
-
-CATALOG_FILE = Path(__file__).with_name("books.json")
-
 
 @dataclass(frozen=True, slots=True)
 class Book:
@@ -48,8 +43,3 @@ def parse_catalog(text: str) -> Catalog:
     if len({b.id for b in books}) != len(books):
         raise ValueError("catalog book ids must be unique")
     return Catalog(books)
-
-
-@cache
-def load_catalog(path: Path = CATALOG_FILE) -> Catalog:
-    return parse_catalog(path.read_text())

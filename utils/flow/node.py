@@ -13,16 +13,16 @@ from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-from utils.causal import CausalGate, Delivery, Released
-from utils.flow import checkout
-from utils.flow.checkout import INIT, Service
-from utils.flow.order import Order
-from utils.flow.order_table import ClearOutcome, OrderTable
+from utils.flow.core.causal import CausalGate, Delivery, Released
+from utils.flow.core import checkout
+from utils.flow.core.checkout import INIT, Service
+from utils.order.order import Order
+from utils.flow.core.order_table import ClearOutcome, OrderTable
 from utils.flow.outcome import EventResult, FlowResult, FlowStatus
 from utils.flow.transport import FlowTransport, SendFailed
 from utils.rpc import deadline
 from utils.telemetry import meter, tracer
-from utils.vclock import VectorClock
+from utils.flow.core.vclock import VectorClock
 
 log = logging.getLogger(__name__)
 
@@ -134,7 +134,7 @@ class FlowNode:
         return delivery
 
     def clear(self, order_id: str, final: VectorClock) -> tuple[ClearOutcome, VectorClock | None]:
-        """The orchestrator's broadcast: clear only if this service's clock is <= final (DESIGN §3.4)."""
+        """The orchestrator's broadcast: clear only if this service's clock is <= final (docs/design.md §3.4)."""
         with self._lock:
             outcome, clock = self._table.clear(order_id, final)
             dropped = self._gate.forget(order_id)   # the flow is over either way: nothing waits any more

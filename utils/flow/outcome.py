@@ -9,7 +9,7 @@ from enum import Enum
 
 from utils.pb.common import common_pb2
 from utils.pb.orchestrator import flow_report_pb2
-from utils.vclock import VectorClock
+from utils.flow.core.vclock import VectorClock
 
 
 @dataclass(frozen=True, slots=True)

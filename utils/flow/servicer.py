@@ -9,13 +9,13 @@ from typing import NoReturn
 
 import grpc
 
-from utils.causal import Delivery, GateFull
+from utils.flow.core.causal import Delivery, GateFull
 from utils.flow.node import FlowNode
-from utils.flow.order import Order
-from utils.flow.order_table import ClearOutcome, OrderConflict, OrderTableFull
-from utils.flow.order_wire import order_from_proto
+from utils.order.order import Order
+from utils.flow.core.order_table import ClearOutcome, OrderConflict, OrderTableFull
+from utils.order.wire import order_from_proto
 from utils.pb.common import common_pb2
-from utils.vclock import VectorClock
+from utils.flow.core.vclock import VectorClock
 
 ORDER_ID_LENGTH_MAX = 128
 BUDGET_MS_MAX = 60_000   # a caller cannot make a service wait longer than this for an event's predecessors

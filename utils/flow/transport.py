@@ -9,7 +9,7 @@ from typing import Any, Protocol
 
 import grpc
 
-from utils.flow.checkout import Service, event
+from utils.flow.core.checkout import Service, event
 from utils.flow.outcome import FlowResult
 from utils.pb.common import common_pb2
 from utils.pb.fraud_detection import fraud_detection_pb2_grpc
@@ -18,7 +18,7 @@ from utils.pb.suggestions import suggestions_pb2_grpc
 from utils.pb.transaction_verification import transaction_verification_pb2_grpc
 from utils.rpc.client import call, open_channel
 from utils.settings import FleetSettings
-from utils.vclock import VectorClock
+from utils.flow.core.vclock import VectorClock
 
 
 class SendFailed(Exception):

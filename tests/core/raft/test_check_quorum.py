@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from utils.raft.core import NotLeaderError, Role
-from utils.testing.raft_sim_cluster import Cluster
+from testing.raft_sim_cluster import Cluster
 
 ELECTION_TICKS = 10
 

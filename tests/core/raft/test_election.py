@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from utils.raft.core import Message, MessageType, Role
-from utils.testing.raft_sim_cluster import Cluster
+from testing.raft_sim_cluster import Cluster
 
 ELECTION_TICKS = 10
 

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from utils.raft.core import MessageType, Role
-from utils.testing.raft_sim_cluster import Cluster
+from testing.raft_sim_cluster import Cluster
 
 
 def test_full_cluster_restart_keeps_every_committed_entry() -> None:

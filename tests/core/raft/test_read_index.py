@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from utils.raft.core import Message, MessageType, NotLeaderError, ReadState, Role
-from utils.testing.raft_sim_cluster import Cluster
+from testing.raft_sim_cluster import Cluster
 
 
 def _read_states(cluster: Cluster, node_id: str) -> list[ReadState]:

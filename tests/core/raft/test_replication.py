@@ -11,7 +11,7 @@ from utils.raft.core import (
     PersistedState,
     Role,
 )
-from utils.testing.raft_sim_cluster import Cluster
+from testing.raft_sim_cluster import Cluster
 
 
 def _entries(terms: list[int]) -> tuple[Entry, ...]:

@@ -1,4 +1,4 @@
-"""Peer input validation (STYLE rule 4): stale and malformed messages are dropped and counted."""
+"""Peer input validation (docs/design.md §10 rule 4): stale and malformed messages are dropped and counted."""
 from __future__ import annotations
 
 import dataclasses
@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from utils.raft.core import Entry, EntryKind, Message, MessageType, Role, Snapshot
-from utils.testing.raft_sim_cluster import Cluster
+from testing.raft_sim_cluster import Cluster
 
 
 def _settled() -> Cluster:

@@ -16,7 +16,7 @@ from books_database.client import BooksClient
 from utils.pb.books_database import books_database_pb2 as pb
 from utils.pb.books_database import books_database_pb2_grpc as pb_grpc
 from utils.rpc.leader_client import RetryPolicy
-from utils.testing.local_fleet import RunningFleet, running_fleet
+from testing.local_fleet import RunningFleet, running_fleet
 
 REPLICAS = ("books-1", "books-2", "books-3")
 POLL_S = 0.05

@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 import grpc
 
 from books_database.server import BooksDatabaseServicer
-from books_database.state_machine import BooksStateMachine
+from books_database.core.state_machine import BooksStateMachine
 from books_database.store import BooksStore
 from utils.catalog import Book, Catalog
 from utils.pb.books_database import books_database_pb2_grpc as pb_grpc

@@ -10,12 +10,12 @@ import pytest
 
 from decimal import Decimal
 
-from fraud_detection.assessor import AssessedItem, FraudView
+from fraud_detection.core.assessor import AssessedItem, FraudView
 from fraud_detection.llm_assessor import LlmFraudAssessor
 from suggestions.llm_recommender import LlmRecommender
-from suggestions.recommender import CatalogRecommender
+from suggestions.core.recommender import CatalogRecommender
 from tests.fake_openai.server import FakeOpenAI, Mode, Script, fake_openai
-from utils.catalog import load_catalog
+from utils.catalog.file import load_catalog
 from utils.llm.json_client import JsonChatClient
 from utils.llm.settings import LlmSettings
 

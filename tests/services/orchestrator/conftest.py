@@ -16,13 +16,13 @@ from orchestrator.dependencies import Dependencies
 from orchestrator.idempotency import IdempotencyStore
 from orchestrator.settings import OrchestratorSettings
 from tests.services.orchestrator.fakes import GOOD_CARD, FakeBooks, FakeCluster, FakeFlow, FakeQueue
-from utils.catalog import load_catalog
+from utils.catalog.file import load_catalog
 
 FRONTEND = "http://127.0.0.1:8080"
 
 
 def seed_order(**changes: Any) -> dict[str, Any]:
-    """The course's example request (DESIGN §7), with top-level members replaced by `changes`."""
+    """The course's example request (docs/design.md §7), with top-level members replaced by `changes`."""
     order: dict[str, Any] = {
         "items": [{"name": "Clean Architecture", "quantity": 1}],
         "user": {"name": "Ada Lovelace", "contact": "ada@example.com"},

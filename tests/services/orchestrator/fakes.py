@@ -11,7 +11,7 @@ import grpc
 
 from orchestrator.books_source import BookView, UnknownBook
 from orchestrator.validation_flow import DependencyUnavailable, SuggestedBook, ValidationOutcome
-from utils.catalog import load_catalog
+from utils.catalog.file import load_catalog
 from utils.pb.order_queue import order_queue_pb2 as queue_pb
 
 GOOD_CARD = "4111111111111111"

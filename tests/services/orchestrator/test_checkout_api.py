@@ -1,4 +1,4 @@
-"""POST /checkout (DESIGN §3, §7): approved and rejected orders, bad input as problem+json naming the field,
+"""POST /checkout (docs/design.md §3, §7): approved and rejected orders, bad input as problem+json naming the field,
 the course frontend's quirks (no Content-Type, `termsAccepted`), dependencies down, correlation ids.
 """
 from __future__ import annotations

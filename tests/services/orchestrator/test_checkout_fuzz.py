@@ -1,5 +1,5 @@
 """Property: whatever JSON arrives at POST /checkout, the answer is 200 (a verdict) or a 4xx problem —
-never a 500 and never a stack trace (DESIGN §7). Hypothesis mutates the seed order's members.
+never a 500 and never a stack trace (docs/design.md §7). Hypothesis mutates the seed order's members.
 """
 from __future__ import annotations
 

@@ -14,7 +14,7 @@ from tests.services.orchestrator.fakes import FakeQueue, FakeRpcError
 from utils.pb.raft import raft_pb2, raft_pb2_grpc
 from utils.rpc.server import GrpcService
 from utils.settings import FleetSettings
-from utils.testing.local_fleet import free_port
+from testing.local_fleet import free_port
 
 
 class FakeRaft(raft_pb2_grpc.RaftServicer):

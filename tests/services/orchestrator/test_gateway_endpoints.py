@@ -1,4 +1,4 @@
-"""The other routes of DESIGN §7: order status, books and stock, cluster, health, readiness, metrics, CORS,
+"""The other routes of docs/design.md §7: order status, books and stock, cluster, health, readiness, metrics, CORS,
 and the error handlers (404, 405, unexpected errors) — all answering problem+json, never a stack trace.
 """
 from __future__ import annotations

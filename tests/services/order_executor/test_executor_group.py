@@ -10,8 +10,8 @@ from pathlib import Path
 import grpc
 import pytest
 
-from order_executor.decision_log import DecisionLog, encode_begin, encode_decision
-from order_executor.order import Item, OrderSummary, Outcome
+from order_executor.core.decision_log import DecisionLog, encode_begin, encode_decision
+from order_executor.core.order import Item, OrderSummary, Outcome
 from order_executor.server import NO_RECORD_REASON, SERVICE_NAME, ExecutorServicer
 from payment_service.decision_client import ExecutorDecisionClient
 from utils.pb.order_executor import order_executor_pb2 as pb
@@ -19,7 +19,7 @@ from utils.pb.order_executor import order_executor_pb2_grpc as pb_grpc
 from utils.raft.node import RaftNode
 from utils.rpc.leader_client import metadata_value
 from utils.rpc.server import GrpcService
-from utils.testing.local_fleet import free_port
+from testing.local_fleet import free_port
 
 
 class Replica:

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from order_executor.decision_log import Applied, DecisionLog, encode_begin, encode_decision
+from order_executor.core.decision_log import Applied, DecisionLog, encode_begin, encode_decision
 from order_executor.faults import CrashHook
-from order_executor.order import Item, OrderSummary, Outcome
+from order_executor.core.order import Item, OrderSummary, Outcome
 from order_executor.participants import Fenced, NoAnswer, VoteReply
 from order_executor.transaction_runner import Flight, LostLeadership, Session, Timing, TransactionRunner
 

@@ -10,13 +10,13 @@ import grpc
 import pytest
 
 from order_queue.client import OrderQueueClient
-from order_queue.policy import PriorityPolicy
+from order_queue.core.policy import PriorityPolicy
 from order_queue.server import SERVICE_NAME, OrderQueueServicer
 from order_queue.store import QueueStore
 from utils.pb.order_queue import order_queue_pb2 as pb
 from utils.pb.order_queue import order_queue_pb2_grpc as pb_grpc
 from utils.rpc.server import GrpcService
-from utils.testing.local_fleet import running_fleet
+from testing.local_fleet import running_fleet
 
 
 def _order(order_id: str, shipping: str = "standard", quantity: int = 1, last4: str = "1111") -> pb.Order:

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from order_queue.lease import LeaseError, State
-from order_queue.policy import OrderFeatures, PriorityPolicy, Shipping
+from order_queue.core.lease import LeaseError, State
+from order_queue.core.policy import OrderFeatures, PriorityPolicy, Shipping
 from order_queue.store import QueueFull, QueueStore, UnknownOrder
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import grpc
 import pytest
 
-from payment_service.ledger import Limits, PaymentState
+from payment_service.core.ledger import Limits, PaymentState
 from payment_service.server import SERVICE_NAME, Faults, PaymentServicer
 from payment_service.store import LedgerStore
 from utils.pb.payment_service import payment_service_pb2 as pb

@@ -12,7 +12,7 @@ import grpc
 import pytest
 
 from payment_service.decision_client import DecisionAnswer, DecisionUnavailable, ExecutorDecisionClient
-from payment_service.ledger import CardFacts, PaymentState, Prepare, step
+from payment_service.core.ledger import CardFacts, PaymentState, Prepare, step
 from payment_service.store import LedgerStore
 from payment_service.termination import TerminationPace, Terminator
 from utils.pb.order_executor import order_executor_pb2 as pb

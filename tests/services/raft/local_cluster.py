@@ -17,8 +17,8 @@ from utils.raft.core import Role
 from utils.raft.errors import NotLeader, RaftUnavailable
 from utils.raft.node import RaftNode
 from utils.raft.options import RaftOptions
-from utils.testing.raft_kv_cluster import free_port
-from utils.testing.raft_kv_state import KvStateMachine, encode_command
+from testing.raft_kv_cluster import free_port
+from testing.raft_kv_state import KvStateMachine, encode_command
 
 FAST = RaftOptions(tick_ms=25, heartbeat_ticks=2, election_ticks=10)
 POLL_S = 0.01

@@ -13,7 +13,7 @@ from utils.pb.raft import raft_pb2, raft_pb2_grpc
 from utils.raft.core import Role
 from utils.raft.errors import NotLeader, RaftUnavailable
 from utils.raft.options import RaftOptions
-from utils.testing.raft_kv_state import KvStateMachine, encode_command
+from testing.raft_kv_state import KvStateMachine, encode_command
 
 from tests.services.raft.local_cluster import FAST, LocalCluster
 

@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 from utils.linearizability import CheckResult, Operation, check_operations_verbose, kv_model
-from utils.testing.raft_kv_client import KvClient, Outcome
-from utils.testing.raft_kv_cluster import KvCluster
+from testing.raft_kv_client import KvClient, Outcome
+from testing.raft_kv_cluster import KvCluster
 
 pytestmark = pytest.mark.timeout(120)
 SHARED_KEYS = ("x", "y")        # puts, appends and gets from every client

@@ -25,7 +25,7 @@ from utils.pb.suggestions import suggestions_pb2_grpc
 from utils.pb.transaction_verification import transaction_verification_pb2_grpc
 from utils.rpc.server import GrpcService
 from utils.settings import FleetSettings, RuntimeSettings
-from utils.testing.local_fleet import free_port
+from testing.local_fleet import free_port
 
 SEED_ORDER: dict[str, Any] = {
     "items": [{"name": "Clean Architecture", "quantity": 1}],

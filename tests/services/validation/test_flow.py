@@ -1,4 +1,4 @@
-"""The whole validation flow across the three real services and the orchestrator's flow client (DESIGN §3).
+"""The whole validation flow across the three real services and the orchestrator's flow client (docs/design.md §3).
 
 In-process servers on free ports, real gRPC between them: approved, rejected, cleared, down, timed out.
 """
@@ -12,10 +12,11 @@ import grpc
 import pytest
 
 from orchestrator.validation_flow import DependencyUnavailable, SuggestedBook, ValidationFlow
-from suggestions.recommender import CatalogRecommender
+from suggestions.core.recommender import CatalogRecommender
 from tests.services.validation.conftest import (SEED_ORDER, Recorder, ValidationFleet, fake_service, free_settings,
                                                 wait_until)
-from utils.catalog import Book, load_catalog
+from utils.catalog import Book
+from utils.catalog.file import load_catalog
 from utils.pb.common import common_pb2
 from utils.pb.fraud_detection import fraud_detection_pb2_grpc
 from utils.rpc import correlation

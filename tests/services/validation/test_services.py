@@ -12,7 +12,7 @@ import grpc
 import pytest
 
 from tests.services.validation.conftest import REAL, SEED_ORDER, Recorder, fake_service, free_settings, wait_until
-from utils.flow.order_wire import order_from_json, order_to_proto
+from utils.order.wire import order_from_json, order_to_proto
 from utils.pb.common import common_pb2
 from utils.pb.fraud_detection import fraud_detection_pb2_grpc
 from utils.pb.orchestrator import flow_report_pb2

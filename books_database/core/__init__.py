@@ -1,0 +1,1 @@
+"""books_database/core."""

@@ -1,0 +1,1 @@
+"""order_executor/core."""

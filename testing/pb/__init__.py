@@ -1,0 +1,1 @@
+"""Protocol buffers of the test-only raft_kv service."""

@@ -1,0 +1,98 @@
+"""Raft's safety properties (Figure 3 of the paper), checked at every step of a simulation.
+
+Election Safety, Log Matching, Leader Completeness, State Machine Safety, and that every
+acknowledged command is what each node applies at its index. A violation raises SafetyViolation.
+"""
+from __future__ import annotations
+
+from utils.raft.core import Entry, EntryKind, NodeId, Role
+from testing.raft_sim_cluster import MemoryStorage
+
+
+class SafetyViolation(AssertionError):
+    pass
+
+
+class SafetyChecker:
+    def __init__(self) -> None:
+        self.leader_of_term: dict[int, NodeId] = {}
+        # (index, term) -> (kind, data, term of the previous entry): Log Matching by induction.
+        self.log_entries: dict[tuple[int, int], tuple[EntryKind, bytes, int]] = {}
+        self.applied_at: dict[int, Entry] = {}  # the one entry every node applies at an index
+        self.committed_term: dict[int, tuple[int, int]] = {}  # index -> (entry term, commit term)
+        self.acknowledged: dict[int, Entry] = {}
+        self.checks_count = 0
+
+    def _fail(self, text: str) -> None:
+        raise SafetyViolation(text)
+
+    def on_role(self, node_id: NodeId, role: Role, term: int) -> None:
+        """Election Safety: at most one leader per term."""
+        if role is not Role.LEADER:
+            return
+        self.checks_count += 1
+        holder = self.leader_of_term.setdefault(term, node_id)
+        if holder != node_id:
+            self._fail(f"election safety: {holder} and {node_id} both lead term {term}")
+
+    def on_persist(self, node_id: NodeId, storage: MemoryStorage, entries: tuple[Entry, ...]) -> None:
+        """Log Matching: one (index, term) names one entry, always after the same previous term."""
+        for entry in entries:
+            self.checks_count += 1
+            previous_term = storage.term(entry.index - 1)
+            assert previous_term is not None
+            shape = (entry.kind, entry.data, previous_term)
+            known = self.log_entries.setdefault((entry.index, entry.term), shape)
+            if known != shape:
+                self._fail(f"log matching: {node_id} holds {entry} after term {previous_term}, "
+                           f"another log holds {known} at the same index and term")
+
+    def on_leader_commit(self, storage: MemoryStorage, commit: int, term: int) -> None:
+        """Records that everything up to `commit` was committed by (at the latest) term `term`."""
+        for index in range(commit, 0, -1):
+            known = self.committed_term.get(index)
+            if known is not None and known[1] <= term:
+                break
+            entry_term = storage.term(index)
+            if entry_term is None:
+                break  # inside the snapshot: recorded when it was committed
+            if known is not None and known[0] != entry_term:
+                self._fail(f"commit safety: index {index} committed with term {known[0]}, "
+                           f"a leader of term {term} committed term {entry_term} there")
+            self.committed_term[index] = (entry_term, term if known is None else min(known[1], term))
+
+    def on_leader_commit_advance(self, node_id: NodeId, storage: MemoryStorage, commit: int,
+                                 term: int) -> None:
+        """Raft §5.4.2 (Figure 8): a leader moves its commit index only onto an entry of its term."""
+        self.checks_count += 1
+        entry_term = storage.term(commit)
+        if entry_term is not None and entry_term != term:
+            self._fail(f"figure 8: {node_id}, leader of term {term}, committed up to index {commit} "
+                       f"whose entry is of term {entry_term}")
+
+    def on_elected(self, node_id: NodeId, storage: MemoryStorage, term: int) -> None:
+        """Leader Completeness: a leader of term T holds every entry committed in a term < T."""
+        snapshot_index = storage.snapshot.index if storage.snapshot else 0
+        for index, (entry_term, commit_term) in self.committed_term.items():
+            if commit_term >= term or index <= snapshot_index:
+                continue
+            self.checks_count += 1
+            if storage.term(index) != entry_term:
+                self._fail(f"leader completeness: {node_id} leads term {term} without entry "
+                           f"{index} (term {entry_term}) committed in term {commit_term}")
+
+    def on_apply(self, node_id: NodeId, entry: Entry) -> None:
+        """State Machine Safety: no two nodes apply different entries at one index."""
+        self.checks_count += 1
+        known = self.applied_at.setdefault(entry.index, entry)
+        if known != entry:
+            self._fail(f"state machine safety: {node_id} applies {entry}, another node applied {known}")
+        acknowledged = self.acknowledged.get(entry.index)
+        if acknowledged is not None and acknowledged != entry:
+            self._fail(f"acknowledged write lost: {node_id} applies {entry} where {acknowledged} was acknowledged")
+
+    def on_acknowledged(self, entry: Entry) -> None:
+        self.acknowledged[entry.index] = entry
+        known = self.applied_at.get(entry.index)
+        if known != entry:
+            self._fail(f"acknowledged {entry} but {known} is what was applied at its index")

@@ -1,0 +1,1 @@
+"""transaction_verification/core."""
