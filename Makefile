@@ -4,7 +4,9 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test venv proto proto-check bench typecheck clean chaos
+.PHONY: run test venv proto proto-check bench typecheck lint format clean chaos
+CHECKED := utils orchestrator transaction_verification fraud_detection suggestions order_queue order_executor \
+  books_database payment_service frontend chaos testing tests bench scripts
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -27,9 +29,18 @@ run: $(STAMP)
 test: $(STAMP) proto-check
 	$(PY) -m pytest $(PYTEST_ARGS)
 
+# mypy --strict (pyproject.toml) over the product, the harness, the tests, the benchmarks and the scripts.
 typecheck: $(STAMP)
-	$(VENV)/bin/mypy utils orchestrator transaction_verification fraud_detection suggestions order_queue \
-	  order_executor books_database payment_service frontend chaos testing
+	$(VENV)/bin/mypy $(CHECKED)
+
+# ruff: lint, and the formatting checked (`make format` applies it).
+lint: $(STAMP)
+	$(VENV)/bin/ruff check $(CHECKED)
+	$(VENV)/bin/ruff format --check $(CHECKED)
+
+format: $(STAMP)
+	$(VENV)/bin/ruff check --fix $(CHECKED)
+	$(VENV)/bin/ruff format $(CHECKED)
 
 bench: $(STAMP)
 	$(PY) -m bench.checkout_bench
