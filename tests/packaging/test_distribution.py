@@ -3,6 +3,7 @@ the tests, the benchmarks or the chaos tool; and no shipped module imports any o
 from __future__ import annotations
 
 import ast
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -19,10 +20,13 @@ SHIPPED = ("utils", "orchestrator", "transaction_verification", "fraud_detection
 @pytest.fixture(scope="module")
 def wheel_names(tmp_path_factory: pytest.TempPathFactory) -> set[str]:
     out = tmp_path_factory.mktemp("wheel")
-    build = tmp_path_factory.mktemp("build")
+    # Built from a copy: setuptools writes build/ and *.egg-info beside the sources it builds.
+    source = tmp_path_factory.mktemp("source") / "checkout"
+    shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(".git", ".venv", "build", "data", "logs", ".build",
+                                                                 "*.egg-info", "__pycache__", ".*_cache"))
     # --no-build-isolation: the venv's setuptools builds it, so no index is needed.
     subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(out),
-                    str(ROOT)], check=True, cwd=build, timeout=240)
+                    str(source)], check=True, cwd=source, timeout=240)
     (wheel,) = out.glob("*.whl")
     with zipfile.ZipFile(wheel) as archive:
         return set(archive.namelist())
