@@ -27,14 +27,11 @@ from utils.pb.books_database import books_database_pb2 as pb
 from utils.pb.books_database import books_database_pb2_grpc as pb_grpc
 from utils.raft.errors import NotLeader, RaftUnavailable
 from utils.raft.status import RaftStatus
+from utils.rpc.status import RaftErrorWire, Unavailability, abort, abort_for_raft_error
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-LEADER_ADDRESS_KEY = "x-leader-address"
-LEADER_ID_KEY = "x-leader-id"
-REASON_KEY = "x-reason"
-OUTCOME_UNKNOWN_KEY = "x-outcome-unknown"
 REPLY_MARGIN_S = 0.05   # answer this long before the caller's deadline, so it gets our status, not its own timeout
 
 _REFUSAL_CODES: dict[Reason, grpc.StatusCode] = {
@@ -67,7 +64,8 @@ class BooksDatabaseServicer(pb_grpc.BooksDatabaseServicer):
     def ReadStock(self, request: pb.ReadStockRequest, context: grpc.ServicerContext) -> pb.ReadStockResponse:
         book = self._read(context, lambda m: m.book(request.book_id))
         if book is None:
-            _abort(context, grpc.StatusCode.NOT_FOUND, f"no book with id {request.book_id!r}", Reason.UNKNOWN_BOOK)
+            abort(context, grpc.StatusCode.NOT_FOUND, f"no book with id {request.book_id!r}",
+                  reason=Reason.UNKNOWN_BOOK.value)
         return pb.ReadStockResponse(book_id=book.id, stock=book.stock, reserved=book.reserved,
                                     available=book.available)
 
@@ -78,7 +76,8 @@ class BooksDatabaseServicer(pb_grpc.BooksDatabaseServicer):
                        context: grpc.ServicerContext) -> pb.GetTransactionResponse:
         tx: Transaction | None = self._read(context, lambda m: m.transaction(request.tx_id))
         if tx is None:
-            _abort(context, grpc.StatusCode.NOT_FOUND, f"no transaction {request.tx_id!r}", Reason.UNKNOWN_TRANSACTION)
+            abort(context, grpc.StatusCode.NOT_FOUND, f"no transaction {request.tx_id!r}",
+                  reason=Reason.UNKNOWN_TRANSACTION.value)
         return pb.GetTransactionResponse(tx_id=tx.tx_id, state=_TX_STATES[tx.state], items=_items(tx.items),
                                          coordinator_term=tx.coordinator_term, reason=_reason(tx.reason))
 
@@ -141,51 +140,45 @@ class BooksDatabaseServicer(pb_grpc.BooksDatabaseServicer):
         try:
             return self._node.propose(encode_command(command), timeout_s=self._timeout_s(context))
         except (NotLeader, RaftUnavailable) as error:
-            _raft_error(context, error)
+            abort_for_raft_error(context, error, RAFT_ERROR_WIRE)
 
     def _read(self, context: grpc.ServicerContext, fn: Callable[[BooksStateMachine], T]) -> T:
         try:
             return self._node.read(lambda store: store.query(fn), timeout_s=self._timeout_s(context))
         except (NotLeader, RaftUnavailable) as error:
-            _raft_error(context, error)
+            abort_for_raft_error(context, error, RAFT_ERROR_WIRE)
 
 
-def _raft_error(context: grpc.ServicerContext, error: NotLeader | RaftUnavailable) -> NoReturn:
+def _describe(error: NotLeader | RaftUnavailable) -> str:
     if isinstance(error, NotLeader):
         if error.leader_address:
-            context.set_trailing_metadata(((LEADER_ADDRESS_KEY, error.leader_address),
-                                           (LEADER_ID_KEY, error.leader_id or "")))
-            context.abort(grpc.StatusCode.FAILED_PRECONDITION,
-                          f"not the primary; the primary is {error.leader_id} at {error.leader_address}")
-        context.set_trailing_metadata(((OUTCOME_UNKNOWN_KEY, "0"),))
-        context.abort(grpc.StatusCode.UNAVAILABLE, "no primary elected yet; retry shortly")
+            return f"not the primary; the primary is {error.leader_id} at {error.leader_address}"
+        return "no primary elected yet; retry shortly"
     if error.overloaded:
-        context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED, f"primary overloaded: {error.reason}")
-    # Two replicas down, or leadership lost mid-write. A write retried with its request id / tx id is
-    # applied at most once, so UNAVAILABLE (retry) is the honest code even when the outcome is unknown;
-    # the metadata says which, since a bare UNAVAILABLE (a connection cut mid-call) must count as unknown.
-    context.set_trailing_metadata(((OUTCOME_UNKNOWN_KEY, "1" if error.outcome_unknown else "0"),))
-    context.abort(grpc.StatusCode.UNAVAILABLE, f"no quorum: {error.reason}")
+        return f"primary overloaded: {error.reason}"
+    return f"no quorum: {error.reason}"
+
+
+# Two replicas down, or leadership lost mid-write. A write retried with its request id / tx id is applied
+# at most once, so UNAVAILABLE (retry) is the honest code even when the outcome is unknown; the metadata
+# says which, since a bare UNAVAILABLE (a connection cut mid-call) must count as unknown. With no primary
+# elected yet there is nobody to redirect to: UNAVAILABLE, certainly not applied.
+RAFT_ERROR_WIRE = RaftErrorWire(Unavailability.OUTCOME_METADATA, redirect_without_leader=False, describe=_describe)
 
 
 def _parse(context: grpc.ServicerContext, build: Callable[[], Command]) -> Any:
     try:
         return build()
     except CommandError as error:
-        context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(error))
-
-
-def _abort(context: grpc.ServicerContext, code: grpc.StatusCode, detail: str, reason: Reason) -> NoReturn:
-    context.set_trailing_metadata(((REASON_KEY, reason.value),))
-    context.abort(code, detail)
+        abort(context, grpc.StatusCode.INVALID_ARGUMENT, str(error))
 
 
 def _refuse(context: grpc.ServicerContext, result: Any) -> NoReturn:
     if isinstance(result, Refused):
-        _abort(context, _REFUSAL_CODES[result.reason], result.detail, result.reason)
+        abort(context, _REFUSAL_CODES[result.reason], result.detail, reason=result.reason.value)
     # A result of the wrong kind for the write is a bug somewhere below: log enough to find it.
     log.error("unexpected write result", extra={"result_type": type(result).__name__, "result": repr(result)[:300]})
-    context.abort(grpc.StatusCode.INTERNAL, f"unexpected result {type(result).__name__}")
+    abort(context, grpc.StatusCode.INTERNAL, f"unexpected result {type(result).__name__}")
 
 
 def _stock_reply(context: grpc.ServicerContext, result: Any) -> pb.StockChangeResponse:

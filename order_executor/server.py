@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from typing import Any, NoReturn
+from typing import Any
 
 import grpc
 
@@ -18,11 +18,14 @@ from utils.pb.order_executor import order_executor_pb2 as pb
 from utils.pb.order_executor import order_executor_pb2_grpc as pb_grpc
 from utils.raft.errors import NotLeader, RaftUnavailable
 from utils.raft.node import RaftNode
+from utils.rpc.status import RaftErrorWire, Unavailability, abort, abort_for_raft_error
 
 log = logging.getLogger(__name__)
 SERVICE_NAME = "bookstore.order_executor.OrderExecutor"
 NO_RECORD_REASON = "presumed abort: the coordinator never began this transaction"
 _DECISION_TO_PB = {Outcome.COMMIT: pb.DECISION_COMMIT, Outcome.ABORT: pb.DECISION_ABORT}
+# GetDecision's ABORT is idempotent and its callers ask the next replica on any UNAVAILABLE: no outcome to say.
+RAFT_ERROR_WIRE = RaftErrorWire(Unavailability.PLAIN)
 
 
 class ExecutorServicer(pb_grpc.OrderExecutorServicer):
@@ -50,7 +53,7 @@ class ExecutorServicer(pb_grpc.OrderExecutorServicer):
 
     def GetDecision(self, request: pb.GetDecisionRequest, context: grpc.ServicerContext) -> pb.GetDecisionReply:
         if not request.tx_id:
-            _abort(context, grpc.StatusCode.INVALID_ARGUMENT, "tx_id is required")
+            abort(context, grpc.StatusCode.INVALID_ARGUMENT, "tx_id is required")
         timeout_s = max(0.1, (context.time_remaining() or 2.0) - 0.05)
         try:
             record: TxRecord | None = self._node.read(lambda sm: _record(sm, request.tx_id), timeout_s=timeout_s)
@@ -60,12 +63,8 @@ class ExecutorServicer(pb_grpc.OrderExecutorServicer):
                                                       timeout_s=timeout_s)
                 record = applied.record
             term = self._node.status().term
-        except NotLeader as error:
-            context.set_trailing_metadata((("x-leader-id", error.leader_id or ""),
-                                           ("x-leader-address", error.leader_address or "")))
-            _abort(context, grpc.StatusCode.FAILED_PRECONDITION, str(error))
-        except RaftUnavailable as error:
-            _abort(context, grpc.StatusCode.UNAVAILABLE, error.reason)
+        except (NotLeader, RaftUnavailable) as error:
+            abort_for_raft_error(context, error, RAFT_ERROR_WIRE)
         decision = record.decision if record is not None else None
         log.info("decision asked", extra={"tx_id": request.tx_id,
                                           "decision": decision.value if decision else "UNKNOWN"})
@@ -76,8 +75,3 @@ class ExecutorServicer(pb_grpc.OrderExecutorServicer):
 def _record(sm: Any, tx_id: str) -> TxRecord | None:
     assert isinstance(sm, DecisionLog)
     return sm.record(tx_id)
-
-
-def _abort(context: grpc.ServicerContext, code: grpc.StatusCode, detail: str) -> NoReturn:
-    context.abort(code, detail)
-    raise AssertionError("unreachable: context.abort raises")

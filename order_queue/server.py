@@ -18,6 +18,7 @@ from order_queue.core.policy import OrderFeatures, Shipping
 from order_queue.store import QueueFull, QueueStore, StoredOrder, UnknownOrder
 from utils.pb.order_queue import order_queue_pb2 as pb
 from utils.pb.order_queue import order_queue_pb2_grpc as pb_grpc
+from utils.rpc.status import abort
 from utils.telemetry import meter
 
 log = logging.getLogger(__name__)
@@ -110,9 +111,8 @@ class OrderQueueServicer(pb_grpc.OrderQueueServicer):
         try:
             with _mapped_errors():
                 return work()
-        except _Abort as abort:
-            context.abort(abort.code, abort.detail)
-            raise AssertionError("unreachable: context.abort raises")
+        except _Abort as refused:
+            abort(context, refused.code, refused.detail)
 
     def Enqueue(self, request: pb.EnqueueRequest, context: grpc.ServicerContext) -> pb.EnqueueReply:
         def work() -> pb.EnqueueReply:

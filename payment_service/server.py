@@ -9,7 +9,6 @@ import random
 import threading
 import time
 from dataclasses import dataclass
-from typing import NoReturn
 
 import grpc
 
@@ -19,6 +18,7 @@ from payment_service.store import LedgerStore
 from payment_service.tokens import InvalidCard, tokenize
 from utils.pb.payment_service import payment_service_pb2 as pb
 from utils.pb.payment_service import payment_service_pb2_grpc as pb_grpc
+from utils.rpc.status import abort
 from utils.telemetry import meter
 
 log = logging.getLogger(__name__)
@@ -52,7 +52,7 @@ class PaymentServicer(pb_grpc.PaymentServiceServicer):
         try:
             record = tokenize(request.card_number, request.expiration_date, self._key)
         except InvalidCard as error:
-            _abort(context, grpc.StatusCode.INVALID_ARGUMENT, str(error))
+            abort(context, grpc.StatusCode.INVALID_ARGUMENT, str(error))
         self._store.save_token(record)
         log.info("card tokenized", extra={"card_last4": record.card_last4})
         return pb.TokenizeReply(token=record.token, card_last4=record.card_last4)
@@ -89,17 +89,17 @@ class PaymentServicer(pb_grpc.PaymentServiceServicer):
                   "state": outcome.state.value, "reason": outcome.reason}
         if outcome.reply is Reply.STALE_TERM:
             log.warning("refused a deposed coordinator", extra=fields)
-            _abort(context, grpc.StatusCode.FAILED_PRECONDITION, f"stale coordinator term: {outcome.reason}")
+            abort(context, grpc.StatusCode.FAILED_PRECONDITION, f"stale coordinator term: {outcome.reason}")
         if outcome.reply is Reply.REFUSED:
             log.warning("refused an illegal 2PC message", extra=fields)
-            _abort(context, grpc.StatusCode.FAILED_PRECONDITION, outcome.reason)
+            abort(context, grpc.StatusCode.FAILED_PRECONDITION, outcome.reason)
         log.info("2PC step" if outcome.persist is not None else "2PC duplicate or late message, nothing changed",
                  extra=fields)
         return outcome
 
     def _inject_faults(self, context: grpc.ServicerContext, delay: bool) -> None:
         if self._faults.unreachable:
-            _abort(context, grpc.StatusCode.UNAVAILABLE, "payment service unreachable (injected)")
+            abort(context, grpc.StatusCode.UNAVAILABLE, "payment service unreachable (injected)")
         if delay and self._faults.delay_ms:
             # Before the store's transaction: an Abort that arrives meanwhile is applied first (a late Prepare).
             time.sleep(self._faults.delay_ms / 1000)
@@ -117,11 +117,6 @@ class PaymentServicer(pb_grpc.PaymentServiceServicer):
 
 def _check_tx(tx_id: str, term: int, context: grpc.ServicerContext) -> None:
     if not tx_id or len(tx_id) > TX_ID_CHARS_MAX:
-        _abort(context, grpc.StatusCode.INVALID_ARGUMENT, f"tx_id must have 1 to {TX_ID_CHARS_MAX} characters")
+        abort(context, grpc.StatusCode.INVALID_ARGUMENT, f"tx_id must have 1 to {TX_ID_CHARS_MAX} characters")
     if term < 0:
-        _abort(context, grpc.StatusCode.INVALID_ARGUMENT, "coordinator_term must not be negative")
-
-
-def _abort(context: grpc.ServicerContext, code: grpc.StatusCode, detail: str) -> NoReturn:
-    context.abort(code, detail)
-    raise AssertionError("unreachable: context.abort raises")
+        abort(context, grpc.StatusCode.INVALID_ARGUMENT, "coordinator_term must not be negative")

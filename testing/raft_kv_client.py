@@ -12,6 +12,7 @@ import time
 import grpc
 
 from testing.pb.raft_kv import raft_kv_pb2, raft_kv_pb2_grpc
+from utils.rpc.status import NOT_APPLIED, RAFT_OUTCOME_KEY, leader_hint, metadata_value
 
 RETRY_PAUSE_S = 0.02
 
@@ -22,21 +23,16 @@ class Outcome(enum.Enum):
     UNKNOWN = "unknown"
 
 
-def trailing_metadata(error: grpc.RpcError) -> dict[str, str]:
-    items = error.trailing_metadata() or ()  # type: ignore[attr-defined]
-    return {str(item.key): str(item.value) for item in items}
-
-
 def classify(error: grpc.RpcError) -> tuple[Outcome, str | None]:
     """The outcome an error implies, and the leader it names (if any)."""
     code = error.code()
     if code is grpc.StatusCode.FAILED_PRECONDITION:
-        return Outcome.FAILED, (trailing_metadata(error).get("x-leader-id") or None)
+        return Outcome.FAILED, (leader_hint(error).leader_id or None)
     if code is grpc.StatusCode.RESOURCE_EXHAUSTED:
         return Outcome.FAILED, None
     if code is grpc.StatusCode.UNAVAILABLE:
         # The server says "not applied", or the connection was never made: the request never ran.
-        if trailing_metadata(error).get("x-raft-outcome") == "not-applied":
+        if metadata_value(error, RAFT_OUTCOME_KEY) == NOT_APPLIED:
             return Outcome.FAILED, None
         details = (error.details() or "").lower()
         if "failed to connect" in details or "connection refused" in details:

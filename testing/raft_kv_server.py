@@ -13,7 +13,6 @@ import threading
 import time
 from concurrent import futures
 from pathlib import Path
-from typing import Any
 
 import grpc
 
@@ -22,6 +21,7 @@ from testing.pb.raft_kv import raft_kv_pb2_grpc
 from utils.raft.errors import NotLeader, RaftUnavailable
 from utils.raft.node import RaftNode
 from utils.raft.options import RaftOptions
+from utils.rpc.status import abort, abort_for_raft_error
 from testing.raft_kv_state import KvStateMachine, encode_command
 
 log = logging.getLogger("raft_kv_server")
@@ -33,26 +33,12 @@ class RaftKvServicer(raft_kv_pb2_grpc.RaftKVServicer):
         self._node = node
         self._state = state
 
-    def _fail(self, error: Exception, context: grpc.ServicerContext) -> Any:
-        if isinstance(error, NotLeader):
-            context.set_trailing_metadata((("x-leader-id", error.leader_id or ""),
-                                           ("x-leader-address", error.leader_address or "")))
-            context.abort(grpc.StatusCode.FAILED_PRECONDITION, str(error))
-        assert isinstance(error, RaftUnavailable)
-        if error.overloaded:
-            context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED, error.reason)
-        # DEADLINE_EXCEEDED means "may have completed" in gRPC; UNAVAILABLE here means "certainly not".
-        if error.outcome_unknown:
-            context.abort(grpc.StatusCode.DEADLINE_EXCEEDED, error.reason)
-        context.set_trailing_metadata((("x-raft-outcome", "not-applied"),))
-        context.abort(grpc.StatusCode.UNAVAILABLE, error.reason)
-
     def _write(self, op: str, request: pb.WriteRequest, context: grpc.ServicerContext) -> pb.WriteReply:
         try:
             index = self._node.propose(encode_command(op, request.key, request.value),
                                        timeout_s=context.time_remaining())
         except (NotLeader, RaftUnavailable) as error:
-            return self._fail(error, context)
+            abort_for_raft_error(context, error)
         return pb.WriteReply(index=index)
 
     def Put(self, request: pb.WriteRequest, context: grpc.ServicerContext) -> pb.WriteReply:
@@ -65,25 +51,25 @@ class RaftKvServicer(raft_kv_pb2_grpc.RaftKVServicer):
         try:
             value = self._node.read(lambda sm: sm.get(request.key), timeout_s=context.time_remaining())
         except (NotLeader, RaftUnavailable) as error:
-            return self._fail(error, context)
+            abort_for_raft_error(context, error)
         return pb.GetReply(value=value)
 
     def Digest(self, request: pb.DigestRequest, context: grpc.ServicerContext) -> pb.DigestReply:
         try:
             applied, (digest, keys) = self._node.read_local(lambda sm: (sm.digest(), len(sm.data)))
         except RaftUnavailable as error:
-            return self._fail(error, context)
+            abort_for_raft_error(context, error)
         status = self._node.status()
         return pb.DigestReply(node_id=self._node.node_id, applied_index=applied, sha256=digest, keys=keys,
                               role=status.role.value, term=status.term)
 
     def Load(self, request: pb.LoadRequest, context: grpc.ServicerContext) -> pb.LoadReply:
         if not self._node.is_leader():
-            context.abort(grpc.StatusCode.FAILED_PRECONDITION, "load runs on the leader")
+            abort(context, grpc.StatusCode.FAILED_PRECONDITION, "load runs on the leader")
         try:
             return run_load(self._node, request.outstanding, request.seconds, request.value_bytes)
         except ValueError as error:
-            return context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(error))
+            abort(context, grpc.StatusCode.INVALID_ARGUMENT, str(error))
 
 
 LOAD_OUTSTANDING_MAX = 256

@@ -209,7 +209,7 @@ class Simulation:
         self.checker.on_persist(node.node_id, node.storage, ready.entries)
         if ready.soft_state is not None:
             self.trace(f"{node.node_id} role={ready.soft_state.role.value} term={raw.term} "
-                       f"leader={ready.soft_state.leader}")
+                       f"leader={ready.soft_state.leader_id}")
             if ready.soft_state.role is Role.LEADER:
                 self.checker.on_role(node.node_id, Role.LEADER, raw.term)
                 self.checker.on_elected(node.node_id, node.storage, raw.term)
@@ -222,7 +222,7 @@ class Simulation:
                 self.checker.on_leader_commit_advance(node.node_id, node.storage,
                                                       ready.hard_state.commit, raw.term)
         if raw.role is Role.LEADER:
-            self.leader_commit_seen[node.node_id] = (raw.term, raw.status().commit)
+            self.leader_commit_seen[node.node_id] = (raw.term, raw.status().commit_index)
         else:
             self.leader_commit_seen.pop(node.node_id, None)
         if self.faults_on and self.mix.crash_in_ready_rate and self.rng.random() < self.mix.crash_in_ready_rate:
@@ -321,9 +321,9 @@ class Simulation:
         if len(leaders) != 1:
             return False
         leader = leaders[0].raw.status()
-        if self.nodes[leader.node_id].storage.term(leader.commit) != leader.term:
+        if self.nodes[leader.node_id].storage.term(leader.commit_index) != leader.term:
             return False  # not yet committed in its own term
-        return all(n.applied_index == leader.commit and n.raw.leader == leader.node_id
+        return all(n.applied_index == leader.commit_index and n.raw.leader == leader.node_id
                    for n in self.nodes.values())
 
     def run(self) -> SimResult:

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from random import Random
 
 from utils.linearizability import Operation
-from utils.raft.core import Entry, NodeId, NotLeaderError, RawNode, ReadState
+from utils.raft.core import Entry, NodeId, RawNode, ReadState
+from utils.raft.errors import NotLeader
 from testing.raft_sim_cluster import SimNode
 
 KEYS = ("x", "y", "z")
@@ -97,8 +98,8 @@ class Workload:
             else:
                 op.term, op.index = raw.propose(f"{kind} {key} {value}".encode())
                 self.writes_by_node[op.node][op.index] = op
-        except NotLeaderError as refused:
-            slot.guess = refused.leader if refused.leader is not None else self.rng.choice(self.node_ids)
+        except NotLeader as refused:
+            slot.guess = refused.leader_id if refused.leader_id is not None else self.rng.choice(self.node_ids)
             slot.next_issue_tick = tick + 1
             return
         op.call = self._now()

@@ -5,7 +5,6 @@ Parse → FlowNode → reply; the node's errors become status codes (full → RE
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import NoReturn
 
 import grpc
 
@@ -16,6 +15,7 @@ from utils.flow.core.order_table import ClearOutcome, OrderConflict, OrderTableF
 from utils.order.wire import order_from_proto
 from utils.pb.common import common_pb2
 from utils.flow.core.vclock import VectorClock
+from utils.rpc.status import abort as _abort
 
 ORDER_ID_LENGTH_MAX = 128
 BUDGET_MS_MAX = 60_000   # a caller cannot make a service wait longer than this for an event's predecessors
@@ -31,11 +31,6 @@ _CLEAR = {
     ClearOutcome.CONFLICT: common_pb2.CLEAR_OUTCOME_CONFLICT,
     ClearOutcome.UNKNOWN_ORDER: common_pb2.CLEAR_OUTCOME_UNKNOWN_ORDER,
 }
-
-
-def _abort(context: grpc.ServicerContext, code: grpc.StatusCode, detail: str) -> NoReturn:
-    context.abort(code, detail)
-    raise AssertionError("context.abort returns only by raising")
 
 
 def _order_id(value: str, context: grpc.ServicerContext) -> str:

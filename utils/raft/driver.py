@@ -20,7 +20,7 @@ from typing import Any
 
 from utils.raft import wire
 from utils.raft.core import (
-    Config, Entry, EntryKind, Message, MessageType, NotLeaderError, RawNode, Ready, Role, Snapshot)
+    Config, Entry, EntryKind, Message, MessageType, RawNode, Ready, Role, Snapshot)
 from utils.raft.errors import NotLeader, RaftUnavailable
 from utils.raft.options import RaftOptions
 from utils.raft.state_machine import StateMachine
@@ -238,8 +238,8 @@ class Driver:
             else:
                 self._raw.transfer_leadership(event.target)
                 event.future.set_result(None)
-        except NotLeaderError as error:
-            event.future.set_exception(self._not_leader(error.leader))
+        except NotLeader as error:  # the core's, which knows no addresses
+            event.future.set_exception(self._not_leader(error.leader_id))
         except (TypeError, ValueError) as error:  # the caller's misuse: its error, not the node's
             event.future.set_exception(error)
 
@@ -271,7 +271,7 @@ class Driver:
         # Durable BEFORE any message leaves: votes, terms and acknowledged entries survive a crash.
         self._storage.persist(ready.hard_state, ready.entries, ready.snapshot)
         if ready.soft_state is not None:
-            self._change_role(ready.soft_state.role, ready.soft_state.leader,
+            self._change_role(ready.soft_state.role, ready.soft_state.leader_id,
                               ready.hard_state.term if ready.hard_state is not None else self._raw.term)
 
     def _dispatch(self, messages: tuple[Message, ...],
@@ -403,8 +403,8 @@ class Driver:
         self.match_index = dict(core.match_index)
         self.transfer_state = (core.role, core.transferee)
         return RaftStatus(
-            node_id=self._config.node_id, role=core.role, term=core.term, leader_id=core.leader,
-            leader_address=self._addresses.get(core.leader) if core.leader else None,
-            commit_index=core.commit, applied_index=self.applied, last_index=core.last_index,
+            node_id=self._config.node_id, role=core.role, term=core.term, leader_id=core.leader_id,
+            leader_address=self._addresses.get(core.leader_id) if core.leader_id else None,
+            commit_index=core.commit_index, applied_index=self.applied, last_index=core.last_index,
             snapshot_index=self._snapshot_index, log_entries=self._storage.entry_count,
             running=self.running)

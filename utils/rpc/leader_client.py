@@ -17,15 +17,14 @@ import grpc
 
 from utils.rpc.client import open_channel
 from utils.rpc.deadline import budget_s
+from utils.rpc.status import OUTCOME_UNKNOWN_KEY, leader_hint, metadata_value
+
+# metadata_value lives in utils.rpc.status; still exported here, where its callers found it.
+__all__ = ["GroupUnavailable", "LeaderClient", "RetryPolicy", "may_have_applied", "metadata_value"]
 
 log = logging.getLogger(__name__)
 Stub = TypeVar("Stub")
 Response = TypeVar("Response")
-
-LEADER_ADDRESS_KEY = "x-leader-address"    # set by a follower on FAILED_PRECONDITION: where the leader is
-# On a server's UNAVAILABLE: "1" the write may have been committed, "0" it certainly was not. A bare
-# UNAVAILABLE (no such metadata: the connection failed, perhaps mid-call) counts as "1".
-OUTCOME_UNKNOWN_KEY = "x-outcome-unknown"
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,16 +59,6 @@ class GroupUnavailable(grpc.RpcError):
 
     def trailing_metadata(self) -> tuple[tuple[str, str], ...]:  # type: ignore[override]
         return self._trailing
-
-
-def metadata_value(error: grpc.RpcError, key: str) -> str | None:
-    """A trailing-metadata value of a failed call (None when absent or not an RPC failure)."""
-    trailing = getattr(error, "trailing_metadata", None)
-    for item in (trailing() if callable(trailing) else None) or ():
-        item_key, value = (item.key, item.value) if hasattr(item, "key") else item
-        if item_key == key:
-            return str(value)
-    return None
 
 
 def may_have_applied(error: grpc.RpcError) -> bool:
@@ -139,7 +128,7 @@ class LeaderClient(Generic[Stub]):
                 response = method(self.stub(target))(request, timeout=attempt_s, metadata=metadata)
             except grpc.RpcError as error:
                 code = error.code()
-                hint = metadata_value(error, LEADER_ADDRESS_KEY) if code is grpc.StatusCode.FAILED_PRECONDITION else None
+                hint = leader_hint(error).leader_address
                 if hint is not None and hint != target:
                     failures.append(f"{target}: redirected to {hint}")
                     self._forget(target)

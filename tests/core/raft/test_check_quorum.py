@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from utils.raft.core import NotLeaderError, Role
+from utils.raft.core import Role
+from utils.raft.errors import NotLeader
 from testing.raft_sim_cluster import Cluster
 
 ELECTION_TICKS = 10
@@ -17,7 +18,7 @@ def test_an_isolated_leader_steps_down_within_two_election_timeouts() -> None:
     ticks = cluster.run_until(lambda: cluster.nodes["a"].raw.role is not Role.LEADER,
                               ticks_max=2 * ELECTION_TICKS)
     assert ticks <= 2 * ELECTION_TICKS
-    with pytest.raises(NotLeaderError):
+    with pytest.raises(NotLeader):
         cluster.propose("a", b"put k v")
 
 

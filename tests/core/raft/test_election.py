@@ -81,7 +81,7 @@ def test_election_restriction_a_node_missing_committed_entries_cannot_win() -> N
     cluster.isolate("c")
     cluster.propose("a", b"put k v")
     cluster.deliver_all()
-    assert cluster.nodes["a"].raw.status().commit == 2  # NOOP + the put, on a and b
+    assert cluster.nodes["a"].raw.status().commit_index == 2  # NOOP + the put, on a and b
     cluster.crash("a")
     cluster.heal()
     c = cluster.nodes["c"].raw

@@ -20,7 +20,7 @@ def test_full_cluster_restart_keeps_every_committed_entry() -> None:
         cluster.restart(node_id)
         node = cluster.nodes[node_id]
         assert node.raw.term == terms[node_id] and node.raw.role is Role.FOLLOWER
-        assert node.raw.status().commit == 11  # commit index is part of the hard state
+        assert node.raw.status().commit_index == 11  # commit index is part of the hard state
     cluster.run(1)  # the restarted nodes re-apply their committed log
     for node_id in cluster.ids:
         assert cluster.committed_commands(node_id) == first
@@ -67,7 +67,7 @@ def test_snapshot_is_sent_to_a_lagging_follower_and_installed() -> None:
     assert c.storage.snapshot is not None and c.storage.snapshot.index >= 30
     assert c.machine.data == cluster.nodes["a"].machine.data
     assert c.machine.data["k"] == "".join(f"{i}," for i in range(35))
-    assert c.raw.status().commit == leader_status.last_index
+    assert c.raw.status().commit_index == leader_status.last_index
     # The installed snapshot survives a restart of the follower.
     cluster.crash("c")
     cluster.restart("c")
@@ -80,7 +80,7 @@ def test_compact_refuses_unapplied_indexes() -> None:
     cluster = Cluster(["a", "b", "c"], seed=24)
     cluster.elect("a")
     raw = cluster.nodes["a"].raw
-    applied = raw.status().applied
+    applied = raw.status().applied_index
     try:
         raw.compact(applied + 5, b"")
     except ValueError as error:

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from utils.raft.core import Message, MessageType, NotLeaderError, ReadState, Role
+from utils.raft.core import Message, MessageType, ReadState, Role
+from utils.raft.errors import NotLeader
 from testing.raft_sim_cluster import Cluster
 
 
@@ -88,6 +89,6 @@ def test_a_deposed_leaders_heartbeat_answered_at_a_higher_term_confirms_nothing(
 def test_read_index_on_a_follower_raises_with_the_leader() -> None:
     cluster = Cluster(["a", "b", "c"], seed=45)
     cluster.elect("a")
-    with pytest.raises(NotLeaderError) as raised:
+    with pytest.raises(NotLeader) as raised:
         cluster.nodes["b"].raw.read_index(b"x")
-    assert raised.value.leader == "a"
+    assert raised.value.leader_id == "a"

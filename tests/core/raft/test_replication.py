@@ -36,11 +36,11 @@ def test_a_partitioned_leader_cannot_commit() -> None:
     cluster = Cluster(["a", "b", "c", "d", "e"], seed=2, check_quorum=False)
     cluster.elect("a")
     cluster.partition(["a", "b"], ["c", "d", "e"])
-    commit = cluster.nodes["a"].raw.status().commit
+    commit = cluster.nodes["a"].raw.status().commit_index
     term, index = cluster.propose("a", b"put k lost")
     cluster.run(50)
     assert cluster.nodes["a"].raw.role is Role.LEADER
-    assert cluster.nodes["a"].raw.status().commit == commit < index
+    assert cluster.nodes["a"].raw.status().commit_index == commit < index
     assert cluster.nodes["b"].raw.status().last_index == index  # replicated, yet not committed
     assert all(b"put k lost" not in cluster.committed_commands(n) for n in cluster.ids)
 
@@ -53,7 +53,7 @@ def test_no_quorum_means_no_commit() -> None:
     cluster.crash("c")
     _, index = cluster.propose("a", b"put k v")
     cluster.run(30)
-    assert cluster.nodes["a"].raw.status().commit < index
+    assert cluster.nodes["a"].raw.status().commit_index < index
     assert cluster.committed_commands("a") == []
 
 
@@ -91,7 +91,7 @@ def test_figure_8_an_old_term_entry_on_a_majority_is_not_committed_by_counting()
     cluster.elect("s1", keep=not_past_2_for_s3)
     s1 = cluster.nodes["s1"].raw
     assert s1.status().match_index == {"s1": 3, "s2": 3, "s3": 2, "s4": 0, "s5": 0}
-    assert s1.status().commit == 1, "index 2 is on a majority but of an old term: not committed"
+    assert s1.status().commit_index == 1, "index 2 is on a majority but of an old term: not committed"
     # (d) s1 crashes; s5 (last term above index 2's) is elected by s3, s4, s5 and overwrites index 2.
     cluster.crash("s1")
     cluster.heal()
@@ -122,11 +122,11 @@ def test_figure_8_commit_rule_in_isolation() -> None:
     # s2 and s3 acknowledge index 2: a majority (s1, s2, s3) holds the term-2 entry.
     for follower in ("s2", "s3"):
         node.step(Message(MessageType.APPEND_RESPONSE, follower, "s1", 4, index=2))
-    assert node.status().commit == 0, "an old-term entry must not commit by counting replicas"
+    assert node.status().commit_index == 0, "an old-term entry must not commit by counting replicas"
     node.step(Message(MessageType.APPEND_RESPONSE, "s2", "s1", 4, index=3))
-    assert node.status().commit == 0
+    assert node.status().commit_index == 0
     node.step(Message(MessageType.APPEND_RESPONSE, "s3", "s1", 4, index=3))
-    assert node.status().commit == 3  # the own-term entry commits, and index 2 with it
+    assert node.status().commit_index == 3  # the own-term entry commits, and index 2 with it
 
 
 def _cluster_from_logs(logs: dict[str, list[int]], terms: dict[str, int], **config: object) -> Cluster:
@@ -157,7 +157,7 @@ def test_fast_backtracking_of_a_long_divergent_follower_takes_a_round_trip_per_t
     assert 1 <= len(rejections) <= 3, rejections  # naive backtracking would need ~100
     print(f"backtracking: {len(rejections)} rejected round trips for 100 divergent entries")
     assert [e.term for e in cluster.nodes["b"].storage.entries] == leader_log + [6]
-    assert cluster.nodes["b"].raw.status().commit == 111
+    assert cluster.nodes["b"].raw.status().commit_index == 111
 
 
 def test_batching_many_proposals_between_two_readys_go_in_one_append() -> None:

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from utils.raft.core import MessageType, NotLeaderError, Role
+from utils.raft.core import MessageType, Role
+from utils.raft.errors import NotLeader
 from testing.raft_sim_cluster import Cluster
 
 ELECTION_TICKS = 10
@@ -28,7 +29,7 @@ def test_transfer_catches_a_lagging_target_up_and_refuses_proposals_meanwhile() 
         cluster.propose("a", f"put k{i} v".encode())
     cluster.deliver_all()
     cluster.nodes["a"].raw.transfer_leadership("c")
-    with pytest.raises(NotLeaderError):
+    with pytest.raises(NotLeader):
         cluster.propose("a", b"put refused during transfer")
     cluster.heal()
     cluster.sent.clear()
@@ -36,7 +37,7 @@ def test_transfer_catches_a_lagging_target_up_and_refuses_proposals_meanwhile() 
     assert cluster.leader() == "c"
     timeout_now = [m for m in cluster.sent if m.type is MessageType.TIMEOUT_NOW]
     assert [m.recipient for m in timeout_now] == ["c"]
-    assert cluster.nodes["c"].raw.status().commit >= 21  # it had caught up before campaigning
+    assert cluster.nodes["c"].raw.status().commit_index >= 21  # it had caught up before campaigning
 
 
 def test_transfer_aborts_after_an_election_timeout_and_proposals_resume() -> None:
@@ -55,7 +56,7 @@ def test_transfer_aborts_after_an_election_timeout_and_proposals_resume() -> Non
 def test_transfer_on_a_follower_raises() -> None:
     cluster = Cluster(["a", "b", "c"], seed=54)
     cluster.elect("a")
-    with pytest.raises(NotLeaderError):
+    with pytest.raises(NotLeader):
         cluster.nodes["b"].raw.transfer_leadership("c")
     with pytest.raises(ValueError):
         cluster.nodes["a"].raw.transfer_leadership("zz")

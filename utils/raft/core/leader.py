@@ -8,7 +8,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from utils.raft.core import replication
-from utils.raft.core.types import Entry, EntryKind, MessageType, NodeId, NotLeaderError, Role
+from utils.raft.core.types import Entry, EntryKind, MessageType, NodeId, Role
+from utils.raft.errors import NotLeader
 
 if TYPE_CHECKING:
     from utils.raft.core.raft import Raft
@@ -45,9 +46,9 @@ def _quorum_recently_active(r: Raft) -> bool:
 
 def _require_leader(r: Raft) -> None:
     if r.role is not Role.LEADER:
-        raise NotLeaderError(r.leader)
+        raise NotLeader(r.leader)
     if r.transferee is not None:
-        raise NotLeaderError(None, f"leadership transfer to {r.transferee} in progress")
+        raise NotLeader(None, reason=f"leadership transfer to {r.transferee} in progress")
 
 
 def propose(r: Raft, data: bytes) -> tuple[int, int]:
@@ -76,7 +77,7 @@ def read_index(r: Raft, context: bytes) -> None:
 
 def transfer_leadership(r: Raft, target: NodeId) -> None:
     if r.role is not Role.LEADER:
-        raise NotLeaderError(r.leader)
+        raise NotLeader(r.leader)
     if target not in r.peer_set:
         raise ValueError(f"transfer target {target!r} is not a voter")
     if target == r.id:

@@ -89,7 +89,7 @@ class ReadState:
 @dataclass(frozen=True, slots=True)
 class SoftState:
     role: Role
-    leader: NodeId | None
+    leader_id: NodeId | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,9 +156,9 @@ class Status:
     node_id: NodeId
     role: Role
     term: int
-    leader: NodeId | None
-    commit: int
-    applied: int
+    leader_id: NodeId | None
+    commit_index: int
+    applied_index: int
     last_index: int
     snapshot_index: int
     match_index: dict[NodeId, int]  # leader only, else {}
@@ -166,11 +166,3 @@ class Status:
     first_index: int = 1  # first log index still held (entries before it are in the snapshot)
     vote: NodeId | None = None
     transferee: NodeId | None = None  # leadership transfer target while one is in progress
-
-
-class NotLeaderError(Exception):
-    """Raised by propose/read_index/transfer_leadership on a non-leader or a leader mid-transfer."""
-
-    def __init__(self, leader: NodeId | None, reason: str = "not the leader") -> None:
-        super().__init__(f"{reason} (leader: {leader})")
-        self.leader = leader
