@@ -19,7 +19,7 @@ import grpc
 from utils.pb.raft import raft_pb2, raft_pb2_grpc
 from testing.pb.raft_kv import raft_kv_pb2, raft_kv_pb2_grpc
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = Path(__file__).resolve().parents[1]
 POLL_S = 0.02
 
 
