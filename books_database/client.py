@@ -40,8 +40,9 @@ class BooksClient:
     # ---- reads (linearizable) ------------------------------------------------------------------
 
     def read_stock(self, book_id: str, timeout_s: float | None = None) -> pb.ReadStockResponse:
-        return self.group.call(lambda s: s.ReadStock, pb.ReadStockRequest(book_id=book_id),
-                               timeout_s=self._timeout(timeout_s))
+        reply: pb.ReadStockResponse = self.group.call(lambda s: s.ReadStock, pb.ReadStockRequest(book_id=book_id),
+                                                      timeout_s=self._timeout(timeout_s))
+        return reply
 
     def list_books(self, timeout_s: float | None = None) -> list[pb.Book]:
         reply = self.group.call(lambda s: s.ListBooks, pb.ListBooksRequest(), timeout_s=self._timeout(timeout_s))
@@ -50,8 +51,9 @@ class BooksClient:
     def get_transaction(self, tx_id: str, timeout_s: float | None = None) -> pb.GetTransactionResponse | None:
         """The transaction as the primary holds it; None if it has never heard of it."""
         try:
-            return self.group.call(lambda s: s.GetTransaction, pb.GetTransactionRequest(tx_id=tx_id),
-                                   timeout_s=self._timeout(timeout_s))
+            reply: pb.GetTransactionResponse = self.group.call(
+                lambda s: s.GetTransaction, pb.GetTransactionRequest(tx_id=tx_id), timeout_s=self._timeout(timeout_s))
+            return reply
         except grpc.RpcError as error:
             if error.code() is grpc.StatusCode.NOT_FOUND:
                 return None
@@ -63,12 +65,14 @@ class BooksClient:
                         timeout_s: float | None = None) -> pb.StockChangeResponse:
         """success=False (reason INSUFFICIENT_STOCK) when fewer copies are available; nothing changes then."""
         request = pb.StockChangeRequest(book_id=book_id, amount=amount, request_id=request_id or uuid.uuid4().hex)
-        return self.group.call(lambda s: s.DecrementStock, request, timeout_s=self._timeout(timeout_s))
+        reply: pb.StockChangeResponse = self.group.call(lambda s: s.DecrementStock, request, timeout_s=self._timeout(timeout_s))
+        return reply
 
     def increment_stock(self, book_id: str, amount: int, request_id: str | None = None,
                         timeout_s: float | None = None) -> pb.StockChangeResponse:
         request = pb.StockChangeRequest(book_id=book_id, amount=amount, request_id=request_id or uuid.uuid4().hex)
-        return self.group.call(lambda s: s.IncrementStock, request, timeout_s=self._timeout(timeout_s))
+        reply: pb.StockChangeResponse = self.group.call(lambda s: s.IncrementStock, request, timeout_s=self._timeout(timeout_s))
+        return reply
 
     # ---- 2PC participant (idempotent per tx id, so retries are safe) ---------------------------
 
@@ -76,15 +80,18 @@ class BooksClient:
                 timeout_s: float | None = None) -> pb.PrepareResponse:
         request = pb.PrepareRequest(tx_id=tx_id, coordinator_term=coordinator_term,
                                     items=[pb.Item(book_id=b, quantity=q) for b, q in items])
-        return self.group.call(lambda s: s.PrepareTransaction, request, timeout_s=self._timeout(timeout_s))
+        reply: pb.PrepareResponse = self.group.call(lambda s: s.PrepareTransaction, request, timeout_s=self._timeout(timeout_s))
+        return reply
 
     def commit(self, tx_id: str, coordinator_term: int, timeout_s: float | None = None) -> pb.TransactionOutcome:
         request = pb.CommitRequest(tx_id=tx_id, coordinator_term=coordinator_term)
-        return self.group.call(lambda s: s.CommitTransaction, request, timeout_s=self._timeout(timeout_s))
+        reply: pb.TransactionOutcome = self.group.call(lambda s: s.CommitTransaction, request, timeout_s=self._timeout(timeout_s))
+        return reply
 
     def abort(self, tx_id: str, coordinator_term: int, timeout_s: float | None = None) -> pb.TransactionOutcome:
         request = pb.AbortRequest(tx_id=tx_id, coordinator_term=coordinator_term)
-        return self.group.call(lambda s: s.AbortTransaction, request, timeout_s=self._timeout(timeout_s))
+        reply: pb.TransactionOutcome = self.group.call(lambda s: s.AbortTransaction, request, timeout_s=self._timeout(timeout_s))
+        return reply
 
     # ---- the group -----------------------------------------------------------------------------
 

@@ -46,7 +46,8 @@ def _metadata_value(context: grpc.ServicerContext, key: str) -> str | None:
     return None
 
 
-class ServerInterceptor(grpc.ServerInterceptor):
+# grpc's interceptor bases are generic only in their type stubs; subscripting them fails at run time.
+class ServerInterceptor(grpc.ServerInterceptor):  # type: ignore[type-arg]
     """Wraps unary-unary handlers: sets the correlation id and deadline, then logs and counts the call."""
 
     def __init__(self, service: str) -> None:
@@ -103,7 +104,7 @@ def _code_of(context: grpc.ServicerContext) -> grpc.StatusCode | None:
     return code() if callable(code) else None
 
 
-class _ClientCallDetails(grpc.ClientCallDetails):  # type: ignore[misc]
+class _ClientCallDetails(grpc.ClientCallDetails):
     def __init__(self, details: grpc.ClientCallDetails, metadata: list[tuple[str, str | bytes]]) -> None:
         self.method = details.method
         self.timeout = details.timeout
@@ -113,7 +114,7 @@ class _ClientCallDetails(grpc.ClientCallDetails):  # type: ignore[misc]
         self.compression = getattr(details, "compression", None)
 
 
-class ClientInterceptor(grpc.UnaryUnaryClientInterceptor):
+class ClientInterceptor(grpc.UnaryUnaryClientInterceptor):  # type: ignore[type-arg]  # generic in stubs only
     """Adds the current correlation id to every outgoing call and counts the outcome."""
 
     def intercept_unary_unary(self, continuation: Callable[..., Any], client_call_details: grpc.ClientCallDetails,
