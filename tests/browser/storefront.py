@@ -103,8 +103,9 @@ class Storefront:
 
     # --- cluster ---
     def cluster_rows(self, group: str) -> list[dict[str, str]]:
-        return self.page.locator(f'section[data-group="{group}"] tbody tr').evaluate_all(
+        rows: list[dict[str, str]] = self.page.locator(f'section[data-group="{group}"] tbody tr').evaluate_all(
             "rows => rows.map(r => ({id: r.dataset.replicaId, role: r.dataset.role}))")
+        return rows
 
     def horizontal_overflow_px(self) -> int:
         return int(self.page.evaluate("document.documentElement.scrollWidth - window.innerWidth"))

@@ -7,6 +7,7 @@ import time
 from collections.abc import Iterator
 
 import pytest
+from pydantic import SecretStr
 
 from decimal import Decimal
 
@@ -28,7 +29,8 @@ def server() -> Iterator[FakeOpenAI]:
 
 
 def client_for(server: FakeOpenAI, timeout_s: float = 2.0, key: str | None = "test-key") -> JsonChatClient:
-    settings = LlmSettings(openai_api_key=key, openai_base_url=server.base_url, llm_timeout_s=timeout_s, llm_retries=1)
+    settings = LlmSettings(openai_api_key=SecretStr(key) if key is not None else None, openai_base_url=server.base_url,
+                           llm_timeout_s=timeout_s, llm_retries=1)
     return JsonChatClient(settings, "test")
 
 
