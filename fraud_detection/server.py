@@ -17,11 +17,9 @@ from fraud_detection.core import rules
 from fraud_detection.core.assessor import AssessedItem, FraudAssessor, FraudView, RulesOnlyAssessor
 from fraud_detection.settings import FraudSettings
 from fraud_detection.core.velocity import CardVelocity, card_fingerprint
-from utils.catalog import Catalog
-from utils.catalog.file import load_catalog
 from utils.flow.core.checkout import Service
 from utils.flow.node import EventHandler, FlowLimits, FlowNode
-from utils.order.order import Order
+from utils.order.order import Order, from_cents
 from utils.flow.outcome import EventResult
 from utils.flow.service import flow_service
 from utils.flow.servicer import FlowServicer
@@ -39,10 +37,9 @@ SERVICE_NAME = fraud_detection_pb2.DESCRIPTOR.services_by_name["FraudDetection"]
 class FraudChecks:
     """The two events' logic with their one piece of state, the card velocity memory (behind a lock)."""
 
-    def __init__(self, settings: FraudSettings, catalog: Catalog, assessor: FraudAssessor,
+    def __init__(self, settings: FraudSettings, assessor: FraudAssessor,
                  fingerprint_key: bytes, monotonic: Callable[[], float] = time.monotonic) -> None:
         self.limits = settings.limits()
-        self.catalog = catalog
         self.assessor = assessor
         self._key = fingerprint_key
         self._now = monotonic
@@ -72,7 +69,7 @@ class FraudChecks:
         if too_fast:
             return self._rejected(order_id, order, rules.RuleHit(
                 "card_velocity", "Fraud check failed: too many orders with this card in a short time"))
-        hit = rules.absurd_order(order.items, self.catalog, self.limits)
+        hit = rules.absurd_order(order.items, self.limits)
         if hit:
             return self._rejected(order_id, order, hit)
         assessment = self.assessor.assess(self._view(order, uses))
@@ -82,12 +79,9 @@ class FraudChecks:
         return EventResult.ok()
 
     def _view(self, order: Order, uses: int) -> FraudView:
-        items = []
-        for item in order.items:
-            book = self.catalog.find(book_id=item.book_id or None, title=item.name or None)
-            if book is not None:
-                items.append(AssessedItem(book.title, item.quantity, book.price))
-        return FraudView(items=tuple(items), total=rules.order_total(order.items, self.catalog),
+        items = tuple(AssessedItem(item.title, item.quantity, from_cents(item.unit_price_cents))
+                      for item in order.items if item.found)
+        return FraudView(items=items, total=rules.order_total(order.items),
                          email_domain=rules.email_domain(order.user.contact),
                          billing_country=order.billing_address.country, shipping_method=order.shipping_method,
                          card_last4=order.credit_card.last4, card_uses_in_window=uses)
@@ -108,7 +102,7 @@ class FraudDetectionServicer(FlowServicer, fraud_detection_pb2_grpc.FraudDetecti
 def create_node(transport: FlowTransport, limits: FlowLimits, settings: FraudSettings | None = None,
                 assessor: FraudAssessor | None = None) -> FlowNode:
     # A fresh key per process: fingerprints cannot be matched against any other list, even our own later.
-    checks = FraudChecks(settings or FraudSettings(), load_catalog(), assessor or RulesOnlyAssessor(), os.urandom(32))
+    checks = FraudChecks(settings or FraudSettings(), assessor or RulesOnlyAssessor(), os.urandom(32))
     return FlowNode(Service.FRAUD_DETECTION, checks.handlers(), transport, limits)
 
 

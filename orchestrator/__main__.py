@@ -20,6 +20,7 @@ from orchestrator.cluster_view import ProbingClusterView
 from orchestrator.dependencies import Dependencies
 from orchestrator.idempotency import IdempotencyStore
 from orchestrator.payments import PaymentTokenizer
+from orchestrator.queue_adapter import QueueAdapter
 from orchestrator.settings import OrchestratorSettings
 from orchestrator.validation_flow import ValidationFlow
 from utils.catalog.file import load_catalog
@@ -46,7 +47,7 @@ def main() -> None:
     idempotency = IdempotencyStore(runtime.data_dir / "orchestrator" / "idempotency.sqlite3",
                                    keys_max=own.idempotency_keys_max, ttl_s=own.idempotency_ttl_s)
     tokenizer = PaymentTokenizer(fleet.payment_service_addr, timeout_s=runtime.rpc_timeout_s)
-    checkout = CheckoutService(flow, queue, catalog, tokenizer=tokenizer)
+    checkout = CheckoutService(flow, QueueAdapter(queue), catalog, tokenizer=tokenizer)
     dependencies = Dependencies(flow=flow, queue=queue, books=DatabaseBooksSource(catalog, BooksClient.from_settings(fleet, timeout_s=runtime.rpc_timeout_s)), cluster=cluster,
                                 idempotency=idempotency, checkout=checkout,
                                 probes={"payment_service": lambda: is_serving(fleet.payment_service_addr,

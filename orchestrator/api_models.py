@@ -11,8 +11,10 @@ from typing import Annotated, Any, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr, ValidationError, model_validator
 
 from orchestrator.problems import Problem
+from utils.catalog import Catalog
+from utils.order.order import ITEMS_MAX, Address, Order, User as OrderUser, resolve_item
+from utils.order.order import CreditCard as OrderCard
 
-ITEMS_MAX = 100
 TEXT_CHARS_MAX = 500
 
 M = TypeVar("M", bound=BaseModel)
@@ -45,10 +47,6 @@ class CreditCard(_Body):
     expirationDate: Text | None = None
     cvv: Text | None = None
 
-    def last4(self) -> str:
-        digits = "".join(c for c in (self.number or "") if c.isdigit())
-        return digits[-4:]
-
 
 class BillingAddress(_Body):
     street: Text | None = None
@@ -73,27 +71,22 @@ class CheckoutRequest(_Body):
             return self.termsAndConditionsAccepted
         return bool(self.termsAccepted)
 
-    def to_flow_order(self) -> dict[str, Any]:
-        """The checkout JSON of docs/design.md §7, complete: missing text is "", terms under their long name."""
+    def to_order(self, order_id: str, catalog: Catalog) -> Order:
+        """The domain order: missing text is "", each item resolved against the catalog here, once."""
         user, card, address = self.user or User(), self.creditCard or CreditCard(), self.billingAddress or BillingAddress()
-        items = []
-        for item in self.items or []:
-            entry: dict[str, Any] = {"quantity": item.quantity}
-            if item.name:
-                entry["name"] = item.name
-            if item.bookId:
-                entry["bookId"] = item.bookId
-            items.append(entry)
-        return {
-            "items": items,
-            "user": {"name": user.name or "", "contact": user.contact or ""},
-            "creditCard": {"number": card.number or "", "expirationDate": card.expirationDate or "",
-                           "cvv": card.cvv or ""},
-            "billingAddress": {k: getattr(address, k) or "" for k in ("street", "city", "state", "zip", "country")},
-            "shippingMethod": self.shippingMethod or "standard",
-            "giftWrapping": bool(self.giftWrapping),
-            "termsAndConditionsAccepted": self.terms_accepted(),
-        }
+        return Order(
+            order_id=order_id,
+            items=tuple(resolve_item(catalog, item.bookId or "", item.name or "", item.quantity)
+                        for item in self.items or []),
+            user=OrderUser(name=user.name or "", contact=user.contact or ""),
+            credit_card=OrderCard(number=card.number or "", expiration_date=card.expirationDate or "",
+                                  cvv=card.cvv or ""),
+            billing_address=Address(street=address.street or "", city=address.city or "", state=address.state or "",
+                                    zip=address.zip or "", country=address.country or ""),
+            shipping_method=self.shippingMethod or "standard",
+            gift_wrapping=bool(self.giftWrapping),
+            terms_accepted=self.terms_accepted(),
+        )
 
 
 class StockIncrementRequest(_Body):

@@ -8,7 +8,7 @@ from typing import Protocol
 from flask import current_app
 
 from orchestrator.books_source import BooksSource
-from orchestrator.checkout import CheckoutService, Flow, Queue
+from orchestrator.checkout import CheckoutService, Flow
 from orchestrator.cluster_view import ClusterView
 from orchestrator.idempotency import IdempotencyStore
 from utils.pb.order_queue import order_queue_pb2 as queue_pb
@@ -16,8 +16,9 @@ from utils.pb.order_queue import order_queue_pb2 as queue_pb
 EXTENSION = "bookstore"
 
 
-class GatewayQueue(Queue, Protocol):
-    """What the gateway asks of the order queue (order_queue.client.OrderQueueClient fits)."""
+class GatewayQueue(Protocol):
+    """What the views ask of the order queue (order_queue.client.OrderQueueClient fits); the checkout reaches
+    it through orchestrator.queue_adapter."""
 
     def get_order(self, order_id: str) -> queue_pb.OrderRecord | None: ...
     def stats(self, timeout_s: float | None = None) -> queue_pb.StatsReply: ...

@@ -10,6 +10,9 @@ from typing import Any
 from flask import Flask, Response, json
 from werkzeug.exceptions import HTTPException
 
+from orchestrator.checkout_errors import (CheckoutUnavailable, DependencyUnavailable, QueueFull,
+                                          TokenizationUnavailable)
+
 log = logging.getLogger("orchestrator")
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 _TYPE_PREFIX = "urn:bookstore:problem:"
@@ -43,6 +46,21 @@ def problem_response(problem: Problem) -> Response:
     for name, value in problem.headers.items():
         response.headers[name] = value
     return response
+
+
+def checkout_problem(error: CheckoutUnavailable) -> Problem:
+    """The answer to an order that could not be placed: 503, with how long to wait before a retry."""
+    if isinstance(error, QueueFull):
+        return Problem(503, "QUEUE_FULL", "Service Unavailable",
+                       "the order queue is full; the order was not placed, try again later",
+                       headers={"Retry-After": "5"})
+    if isinstance(error, TokenizationUnavailable):
+        return Problem(503, "DEPENDENCY_UNAVAILABLE", "Service Unavailable",
+                       "payment_service could not tokenize the card; the order was not placed, try again",
+                       headers={"Retry-After": "1"})
+    service = error.service if isinstance(error, DependencyUnavailable) else "a dependency"
+    return Problem(503, "DEPENDENCY_UNAVAILABLE", "Service Unavailable",
+                   f"{service} is not available; the order was not placed, try again", headers={"Retry-After": "1"})
 
 
 # Codes for the HTTP errors Werkzeug raises itself (routing, body size, bad request lines).

@@ -10,16 +10,17 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from orchestrator.checkout import SuggestedBook, ValidationOutcome
+from orchestrator.checkout_errors import DependencyUnavailable
 from orchestrator.flow_report import FlowReportServicer, FlowWaiters, WaitersFull
 from utils.flow.core.checkout import VALIDATION_SERVICES, Service, message_events
 from utils.order.order import Order
-from utils.order.wire import order_from_json, order_to_proto
+from utils.order.wire import order_to_proto
 from utils.flow.outcome import FlowResult, FlowStatus
 from utils.flow.transport import service_address
 from utils.pb.common import common_pb2
@@ -47,30 +48,6 @@ _VIEWS: dict[Service, Callable[[Order], Order]] = {
     Service.FRAUD_DETECTION: Order.without_cvv,
     Service.SUGGESTIONS: Order.items_only,
 }
-
-
-@dataclass(frozen=True, slots=True)
-class SuggestedBook:
-    book_id: str
-    title: str
-    author: str
-
-
-@dataclass(frozen=True, slots=True)
-class ValidationOutcome:
-    approved: bool
-    reasons: tuple[str, ...]
-    suggestions: tuple[SuggestedBook, ...]
-    final_clock: dict[str, int]
-
-
-class DependencyUnavailable(Exception):
-    """A validation service is down, or the flow did not finish in time: the app answers 503."""
-
-    def __init__(self, service: str, detail: str = "") -> None:
-        super().__init__(f"{service} unavailable{': ' + detail if detail else ''}")
-        self.service = service
-        self.detail = detail
 
 
 class ValidationFlow:
@@ -119,17 +96,18 @@ class ValidationFlow:
 
     # --- one checkout --------------------------------------------------------------------------------
 
-    def validate(self, order_id: str, order: dict[str, Any]) -> ValidationOutcome:
+    def validate(self, order: Order) -> ValidationOutcome:
+        """Raises DependencyUnavailable when a service's call fails (its gRPC code as the detail) or time runs out."""
+        order_id = order.order_id
         started = time.monotonic()
         deadline_s = started + self.flow_timeout_s
-        parsed = order_from_json(order)
         try:
             self.waiters.expect(order_id)
         except WaitersFull as full:
             self._outcomes.add(1, {"outcome": "unavailable"})
             raise DependencyUnavailable("validation_flow", str(full)) from None
         try:
-            init_clock = self._init_services(order_id, parsed, deadline_s)
+            init_clock = self._init_services(order_id, order, deadline_s)
             self._start_flow(order_id, deadline_s, init_clock)
             result = self.waiters.wait(order_id, deadline_s - time.monotonic())
         except DependencyUnavailable:

@@ -18,7 +18,6 @@ from order_executor.settings import ExecutorSettings
 from order_executor.transaction_runner import Timing, TransactionRunner
 from order_executor.worker import Worker, WorkerOptions
 from order_queue.client import OrderQueueClient
-from utils.catalog.file import load_catalog
 from utils.pb.order_executor import order_executor_pb2_grpc as pb_grpc
 from utils.raft.node import RaftNode
 from utils.rpc.bootstrap import listen_address, prepare_process
@@ -47,7 +46,7 @@ def main() -> None:
     crash = CrashHook.from_settings(own.executor_crash_at, own.executor_crash_signal, data_dir)
     if crash.point is not None:
         log.warning("crash injection armed", extra={"point": crash.point.value, "signal": own.executor_crash_signal})
-    worker = Worker(runtime.node_id, node, queue, reporter, load_catalog(),
+    worker = Worker(runtime.node_id, node, queue, reporter,
                     WorkerOptions(concurrency_max=own.executor_concurrency_max, lease_s=own.executor_lease_s))
     timing = Timing(prepare_timeout_s=own.executor_prepare_timeout_s,
                     phase2_attempt_timeout_s=own.executor_phase2_attempt_timeout_s,

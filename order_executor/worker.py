@@ -14,12 +14,12 @@ from dataclasses import dataclass
 import grpc
 
 from order_executor.core.order import OrderSummary, Outcome, TxRecord
-from order_executor.core.pricing import QueuedItem, Unpriceable, price_order
+from order_executor.core.pricing import Unpriceable, price_order
 from order_executor.core.recovery import Action, plan_recovery
 from order_executor.reporting import QueueReporter
 from order_executor.transaction_runner import Flight, LostLeadership, Session, TransactionRunner
 from order_queue.client import OrderQueueClient
-from utils.catalog import Catalog
+from utils.order.wire import order_from_queue_proto
 from utils.pb.order_queue import order_queue_pb2 as queue_pb
 from utils.raft.core import Role
 from utils.raft.errors import NotLeader, RaftUnavailable
@@ -38,13 +38,12 @@ class WorkerOptions:
 
 class Worker:
     def __init__(self, node_id: str, node: RaftNode, queue: OrderQueueClient, reporter: QueueReporter,
-                 catalog: Catalog, options: WorkerOptions = WorkerOptions()) -> None:
+                 options: WorkerOptions = WorkerOptions()) -> None:
         self._node_id = node_id
         self._node = node
         self._queue = queue
         self._reporter = reporter
         self._runner: TransactionRunner | None = None
-        self._catalog = catalog
         self._options = options
         self._lock = threading.Lock()
         self._session: Session | None = None
@@ -170,26 +169,29 @@ class Worker:
             return False
 
     def _run_leased(self, session: Session, leased: queue_pb.LeaseReply) -> None:
-        order = leased.order
+        order_id = leased.order.order_id
         with session.lock:
-            flight = session.in_flight[order.order_id]
+            flight = session.in_flight[order_id]
         try:
-            self._reporter.set_executing(order.order_id, leased.lease_id)
-            priced = price_order(order.order_id, [QueuedItem(i.book_id, i.title, i.quantity) for i in order.items],
-                                 self._catalog, order.payment_token, order.card_last4)
+            self._reporter.set_executing(order_id, leased.lease_id)
+            try:
+                order = order_from_queue_proto(leased.order)   # the lease is this edge: the order changes form here
+                priced = price_order(order)
+            except ValueError as error:
+                priced = Unpriceable(str(error))
             if isinstance(priced, Unpriceable):
-                log.warning("order cannot be priced", extra={"tx_id": order.order_id, "reason": priced.reason})
-                self._reporter.report(OrderSummary(order.order_id, (), 0), Outcome.ABORT, priced.reason,
+                log.warning("order cannot be priced", extra={"tx_id": order_id, "reason": priced.reason})
+                self._reporter.report(OrderSummary(order_id, (), 0), Outcome.ABORT, priced.reason,
                                       flight.lease_id)
             else:
                 self.runner.run_new(session, flight, priced)
         except LostLeadership as error:
-            log.info("transaction left to the next leader", extra={"tx_id": order.order_id, "why": str(error)})
+            log.info("transaction left to the next leader", extra={"tx_id": order_id, "why": str(error)})
         except Exception:
-            log.exception("transaction failed", extra={"tx_id": order.order_id})
+            log.exception("transaction failed", extra={"tx_id": order_id})
         finally:
             with session.lock:
-                session.in_flight.pop(order.order_id, None)
+                session.in_flight.pop(order_id, None)
 
     def _run_tracked(self, session: Session, tx_id: str, lease_id: str, work: Callable[[Flight], None]) -> None:
         with session.lock:

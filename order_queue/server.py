@@ -16,6 +16,8 @@ from opentelemetry.metrics import CallbackOptions, Observation
 from order_queue.core.lease import LeaseError, State
 from order_queue.core.policy import OrderFeatures, Shipping
 from order_queue.store import QueueFull, QueueStore, StoredOrder, UnknownOrder
+from utils.order.order import Order
+from utils.order.wire import order_from_queue_proto, order_to_queue_proto
 from utils.pb.order_queue import order_queue_pb2 as pb
 from utils.pb.order_queue import order_queue_pb2_grpc as pb_grpc
 from utils.rpc.status import abort
@@ -24,7 +26,6 @@ from utils.telemetry import meter
 log = logging.getLogger(__name__)
 Reply = TypeVar("Reply")
 SERVICE_NAME = "bookstore.order_queue.OrderQueue"
-ITEMS_MAX = 100
 QUANTITY_MAX = 10_000
 ID_LENGTH_MAX = 128
 
@@ -54,22 +55,24 @@ def _mapped_errors() -> Iterator[None]:
         raise _Abort(grpc.StatusCode.INVALID_ARGUMENT, str(error)) from error
 
 
-def features_of(order: pb.Order) -> OrderFeatures:
+def features_of(order: Order) -> OrderFeatures:
     return OrderFeatures(quantity_total=sum(item.quantity for item in order.items),
                          shipping=Shipping.parse(order.shipping_method), gift_wrapping=order.gift_wrapping)
 
 
-def check_order(order: pb.Order) -> None:
-    """Peer input is validated: ids bounded, quantities positive, and never more than a card's last four."""
+def checked_order(message: pb.Order) -> Order:
+    """Peer input is validated: at most ITEMS_MAX items (the wire conversion refuses more), ids bounded,
+    quantities positive, and never more than a card's last four."""
+    order = order_from_queue_proto(message)
     if not order.order_id or len(order.order_id) > ID_LENGTH_MAX:
         raise ValueError(f"order_id must be 1..{ID_LENGTH_MAX} characters")
-    if len(order.items) > ITEMS_MAX:
-        raise ValueError(f"at most {ITEMS_MAX} items per order")
     for item in order.items:
         if not 1 <= item.quantity <= QUANTITY_MAX:
             raise ValueError(f"item {item.book_id!r}: quantity must be 1..{QUANTITY_MAX}")
-    if len(order.card_last4) > 4 or not (order.card_last4 == "" or order.card_last4.isdigit()):
+    last4 = order.credit_card.last4
+    if len(last4) > 4 or not (last4 == "" or last4.isdigit()):
         raise ValueError("card_last4 holds at most the last four digits of a card")
+    return order
 
 
 def to_record(stored: StoredOrder) -> pb.OrderRecord:
@@ -116,8 +119,8 @@ class OrderQueueServicer(pb_grpc.OrderQueueServicer):
 
     def Enqueue(self, request: pb.EnqueueRequest, context: grpc.ServicerContext) -> pb.EnqueueReply:
         def work() -> pb.EnqueueReply:
-            check_order(request.order)
-            result = self.store.enqueue(request.order.order_id, _payload(request.order), features_of(request.order))
+            order = checked_order(request.order)
+            result = self.store.enqueue(order.order_id, _payload(order), features_of(order))
             if result.created:
                 self._enqueued.add(1)
                 log.info("enqueued", extra={"order_id": result.order.order_id, "priority": result.order.priority,
@@ -168,8 +171,8 @@ class OrderQueueServicer(pb_grpc.OrderQueueServicer):
     def RecordRejected(self, request: pb.RecordRejectedRequest,
                        context: grpc.ServicerContext) -> pb.RecordRejectedReply:
         def work() -> pb.RecordRejectedReply:
-            check_order(request.order)
-            created = self.store.record_rejected(request.order.order_id, _payload(request.order), request.reason)
+            order = checked_order(request.order)
+            created = self.store.record_rejected(order.order_id, _payload(order), request.reason)
             if created:
                 self._outcomes.add(1, {"state": State.REJECTED.value})
             return pb.RecordRejectedReply(created=created)
@@ -208,10 +211,6 @@ class OrderQueueServicer(pb_grpc.OrderQueueServicer):
                                               "reason": after.reason})
 
 
-def _payload(order: pb.Order) -> bytes:
-    """What is stored: the order as sent, less what the queue sets itself."""
-    stored = pb.Order()
-    stored.CopyFrom(order)
-    stored.ClearField("enqueued_at")
-    stored.ClearField("priority")
-    return stored.SerializeToString()
+def _payload(order: Order) -> bytes:
+    """What is stored: the order's queue form, without what the queue sets itself (enqueued_at, priority)."""
+    return order_to_queue_proto(order).SerializeToString()

@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 import grpc
 
-from suggestions.core.recommender import SUGGESTIONS_COUNT, CatalogRecommender, Recommender, resolve_cart
+from suggestions.core.recommender import SUGGESTIONS_COUNT, CatalogRecommender, Recommender, cart_books
 from suggestions.llm_recommender import LlmRecommender
 from utils.catalog import Book, Catalog
 from utils.catalog.file import load_catalog
@@ -31,7 +31,7 @@ SERVICE_NAME = suggestions_pb2.DESCRIPTOR.services_by_name["Suggestions"].full_n
 
 
 def cart_of(catalog: Catalog, order: Order) -> tuple[Book, ...]:
-    return resolve_cart(catalog, [(item.book_id, item.name) for item in order.items])
+    return cart_books(catalog, order.items)
 
 
 def handlers(catalog: Catalog, recommender: Recommender) -> dict[str, EventHandler]:
@@ -60,7 +60,7 @@ class SuggestionsServicer(FlowServicer, suggestions_pb2_grpc.SuggestionsServicer
                   context: grpc.ServicerContext) -> common_pb2.InitOrderResponse:
         reply = super().InitOrder(request, context)
         if self.llm is not None:
-            self.llm.prefetch(request.order_id, cart_of(self.catalog, self.view(order_from_proto(request.order))))
+            self.llm.prefetch(request.order_id, cart_of(self.catalog, self.view(order_from_proto(request.order, request.order_id))))
         return reply
 
     def ClearOrder(self, request: common_pb2.ClearOrderRequest,

@@ -10,8 +10,6 @@ from datetime import date
 import grpc
 
 from transaction_verification.core import rules
-from utils.catalog import Catalog
-from utils.catalog.file import load_catalog
 from utils.flow.core.checkout import Service
 from utils.flow.node import EventHandler, FlowLimits, FlowNode
 from utils.order.order import Order
@@ -32,7 +30,7 @@ def _result(reasons: tuple[str, ...]) -> EventResult:
     return EventResult.rejected(*reasons) if reasons else EventResult.ok()
 
 
-def handlers(catalog: Catalog, today: Callable[[], date] = date.today) -> dict[str, EventHandler]:
+def handlers(today: Callable[[], date] = date.today) -> dict[str, EventHandler]:
     failures = meter("transaction_verification").create_counter(
         "validation_failures", unit="1", description="orders rejected by transaction verification, by event")
 
@@ -45,7 +43,7 @@ def handlers(catalog: Catalog, today: Callable[[], date] = date.today) -> dict[s
         return run
 
     return {
-        "VerifyItems": counted("VerifyItems", lambda order: rules.verify_items(order.items, catalog)),
+        "VerifyItems": counted("VerifyItems", lambda order: rules.verify_items(order.items)),
         "VerifyUserData": counted("VerifyUserData", rules.verify_user_data),
         "VerifyCreditCardFormat": counted("VerifyCreditCardFormat",
                                           lambda order: rules.verify_card(order.credit_card, today())),
@@ -60,9 +58,9 @@ class TransactionVerificationServicer(FlowServicer, transaction_verification_pb2
         return self.handle_event("VerifyUserData", request, context)
 
 
-def create_node(transport: FlowTransport, limits: FlowLimits, catalog: Catalog | None = None,
-                today: Callable[[], date] = date.today) -> FlowNode:
-    return FlowNode(Service.TRANSACTION_VERIFICATION, handlers(catalog or load_catalog(), today), transport, limits)
+def create_node(transport: FlowTransport, limits: FlowLimits, today: Callable[[], date] = date.today) -> FlowNode:
+    # No catalog here: the items arrive resolved by the gateway's one lookup.
+    return FlowNode(Service.TRANSACTION_VERIFICATION, handlers(today), transport, limits)
 
 
 def create_service(fleet: FleetSettings, limits: FlowLimits, listen: str, runtime: RuntimeSettings | None = None,

@@ -8,8 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from utils.catalog import Catalog
-from utils.order.order import Address, OrderItem, User
+from utils.order.order import Address, OrderItem, User, from_cents
 
 # A small, well-known sample of throwaway-mail providers; a real deployment would load a maintained list.
 DISPOSABLE_EMAIL_DOMAINS = frozenset({
@@ -54,21 +53,18 @@ def denied_country(address: Address, limits: FraudLimits) -> RuleHit | None:
     return None
 
 
-def order_total(items: tuple[OrderItem, ...], catalog: Catalog) -> Decimal:
-    """The catalog value of the order; unknown books count as zero (verification rejects them earlier)."""
-    total = Decimal(0)
-    for item in items:
-        book = catalog.find(book_id=item.book_id or None, title=item.name or None)
-        if book is not None:
-            total += book.price * max(item.quantity, 0)
-    return total
+def order_total(items: tuple[OrderItem, ...]) -> Decimal:
+    """The catalog value of the order, from the prices resolved at checkout; unknown books count as zero
+    (verification rejects them earlier)."""
+    cents = sum(item.unit_price_cents * max(item.quantity, 0) for item in items if item.found)
+    return from_cents(cents)
 
 
-def absurd_order(items: tuple[OrderItem, ...], catalog: Catalog, limits: FraudLimits) -> RuleHit | None:
+def absurd_order(items: tuple[OrderItem, ...], limits: FraudLimits) -> RuleHit | None:
     units = sum(max(item.quantity, 0) for item in items)
     if units > limits.units_max:
         return RuleHit("absurd_quantity", f"Fraud check failed: more than {limits.units_max} copies in one order")
-    if order_total(items, catalog) > limits.order_total_max:
+    if order_total(items) > limits.order_total_max:
         return RuleHit("absurd_total", f"Fraud check failed: order total above {limits.order_total_max}")
     return None
 

@@ -13,9 +13,10 @@ from werkzeug.exceptions import HTTPException
 from orchestrator.api_models import CheckoutRequest, invalid_request, parse_json_object, parse_model
 from orchestrator.dependencies import deps
 from orchestrator.checkout import CheckoutReply
+from orchestrator.checkout_errors import CheckoutUnavailable
 from orchestrator.idempotency import Decision, is_valid_key
 from orchestrator.metrics import GatewayMetrics
-from orchestrator.problems import Problem
+from orchestrator.problems import Problem, checkout_problem
 
 blueprint = Blueprint("checkout", __name__)
 log = logging.getLogger("orchestrator.checkout")
@@ -49,7 +50,7 @@ def _checkout() -> tuple[Response, str]:
     order = parse_model(CheckoutRequest, body)
     key = request.headers.get(IDEMPOTENCY_HEADER)
     if key is None:
-        reply = deps().checkout.checkout(order)
+        reply = _place(order)
         return _json(200, reply), reply.outcome.value
     if not is_valid_key(key):
         raise invalid_request(f"{IDEMPOTENCY_HEADER} must be 1..255 printable characters")
@@ -69,13 +70,20 @@ def _checkout() -> tuple[Response, str]:
         raise Problem(422, "IDEMPOTENCY_KEY_REUSED", "Unprocessable Content",
                       f"this {IDEMPOTENCY_HEADER} was used with a different request body")
     try:
-        reply = deps().checkout.checkout(order)
+        reply = _place(order)
     except BaseException:
         store.release(key)   # nothing was decided: a retry with the same key runs anew
         raise
     response = _json(200, reply)
     store.complete(key, fingerprint, response.status_code, response.get_data())
     return response, reply.outcome.value
+
+
+def _place(order: CheckoutRequest) -> CheckoutReply:
+    try:
+        return deps().checkout.checkout(order)
+    except CheckoutUnavailable as error:
+        raise checkout_problem(error) from None
 
 
 def _json(status: int, reply: CheckoutReply) -> Response:

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from typing import Protocol
 
 from utils.catalog import Book, Catalog
+from utils.order.order import OrderItem
 
 SUGGESTIONS_COUNT = 3
 
@@ -41,7 +42,10 @@ class CatalogRecommender:
         return chosen
 
 
-def resolve_cart(catalog: Catalog, items: Sequence[tuple[str, str]]) -> tuple[Book, ...]:
-    """The catalog books for (book_id, title) pairs; unknown ones are skipped (verification rejects them)."""
-    books = (catalog.find(book_id=book_id or None, title=title or None) for book_id, title in items)
-    return tuple(book for book in books if book is not None)
+def cart_books(catalog: Catalog, items: Sequence[OrderItem]) -> tuple[Book, ...]:
+    """The recommender's records (author, category) of the books the gateway resolved, in cart order.
+
+    No title is matched again: an item the gateway did not find is skipped (verification rejects it).
+    """
+    by_id = {book.id: book for book in catalog.books}
+    return tuple(by_id[item.book_id] for item in items if item.found and item.book_id in by_id)

@@ -8,8 +8,9 @@ import pytest
 
 from order_executor.core.decision_log import DecisionLog, encode_begin, encode_decision, encode_end
 from order_executor.core.order import Item, OrderSummary, Outcome, TxRecord
-from order_executor.core.pricing import QueuedItem, Unpriceable, price_order
+from order_executor.core.pricing import Unpriceable, price_order
 from utils.catalog.file import load_catalog
+from utils.order.order import CreditCard, Order, OrderItem, resolve_item
 
 
 def order(oid: str, qty: int = 1) -> OrderSummary:
@@ -88,7 +89,8 @@ def test_snapshot_restore_gives_an_equal_state() -> None:
 def test_pricing_sums_lines_per_book_at_catalog_prices_in_cents() -> None:
     catalog = load_catalog()
     book = catalog.books[0]
-    priced = price_order("o1", [QueuedItem(book.id, "", 2), QueuedItem("", book.title, 1)], catalog, "tok", "1111")
+    items = (resolve_item(catalog, book.id, "", 2), resolve_item(catalog, "", book.title, 1))
+    priced = price_order(Order("o1", items, credit_card=CreditCard(last4="1111"), payment_token="tok"))
     assert isinstance(priced, OrderSummary)
     assert priced.items == (Item(book.id, 3, int(book.price * 100)),)
     assert priced.total_cents == 3 * int(book.price * 100)
@@ -96,7 +98,8 @@ def test_pricing_sums_lines_per_book_at_catalog_prices_in_cents() -> None:
 
 @pytest.mark.parametrize("items, reason", [
     ([], "the order has no items"),
-    ([QueuedItem("nope", "", 1)], "unknown book: nope"),
+    ([resolve_item(load_catalog(), "nope", "", 1)], "unknown book: nope"),
+    ([OrderItem(1, "nope", "", 0, asked_id="nope")], "unknown book: nope"),   # queued without a price
 ])
-def test_pricing_refuses_what_it_cannot_price(items: list[QueuedItem], reason: str) -> None:
-    assert price_order("o1", items, load_catalog()) == Unpriceable(reason)
+def test_pricing_refuses_what_it_cannot_price(items: list[OrderItem], reason: str) -> None:
+    assert price_order(Order("o1", tuple(items))) == Unpriceable(reason)

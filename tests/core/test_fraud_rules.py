@@ -8,7 +8,7 @@ import pytest
 from fraud_detection.core import rules
 from fraud_detection.core.velocity import CardVelocity, card_fingerprint
 from utils.catalog.file import load_catalog
-from utils.order.order import Address, OrderItem, User
+from utils.order.order import Address, OrderItem, User, resolve_item
 
 LIMITS = rules.FraudLimits()
 HOME = Address("1 Main St", "Tartu", "", "51007", "Estonia")
@@ -38,13 +38,18 @@ def test_billing_country_on_the_deny_list(country: str) -> None:
 
 def test_absurd_quantity_and_total() -> None:
     catalog = load_catalog()
-    assert rules.absurd_order((OrderItem("", "Clean Code", 100),), catalog, LIMITS) is None
-    hit = rules.absurd_order(tuple(OrderItem("", "Clean Code", 100) for _ in range(3)), catalog, LIMITS)
+
+    def item(book_id: str, title: str, quantity: int) -> OrderItem:   # as the gateway resolves it, once
+        return resolve_item(catalog, book_id, title, quantity)
+
+    assert rules.absurd_order((item("", "Clean Code", 100),), LIMITS) is None
+    hit = rules.absurd_order(tuple(item("", "Clean Code", 100) for _ in range(3)), LIMITS)
     assert hit is not None and hit.rule == "absurd_quantity"
     pricey = rules.FraudLimits(order_total_max=Decimal("100"))
-    hit = rules.absurd_order((OrderItem("book_124_introduction_to_algorithms", "", 2),), catalog, pricey)
+    hit = rules.absurd_order((item("book_124_introduction_to_algorithms", "", 2),), pricey)
     assert hit is not None and hit.rule == "absurd_total"
-    assert rules.order_total((OrderItem("", "Clean Code", 2),), catalog) == Decimal("69.98")
+    assert rules.order_total((item("", "Clean Code", 2),)) == Decimal("69.98")
+    assert rules.order_total((item("", "No Such Book", 2),)) == Decimal(0)   # verification rejects it
 
 
 def test_velocity_more_than_n_uses_within_the_window() -> None:

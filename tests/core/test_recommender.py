@@ -1,8 +1,15 @@
 """The catalog recommender: same author, then same category, then the rest; three, never from the cart."""
 from __future__ import annotations
 
-from suggestions.core.recommender import CatalogRecommender, resolve_cart
+from suggestions.core.recommender import CatalogRecommender, cart_books
+from utils.catalog import Book, Catalog
 from utils.catalog.file import load_catalog
+from utils.order.order import resolve_item
+
+
+def resolve_cart(catalog: Catalog, named: list[tuple[str, str]]) -> tuple[Book, ...]:
+    """The cart as the gateway resolves it (once), then as the recommender reads it."""
+    return cart_books(catalog, [resolve_item(catalog, book_id, title, 1) for book_id, title in named])
 
 
 def test_clean_architecture_gets_the_authors_other_books_first() -> None:

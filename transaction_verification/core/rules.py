@@ -1,14 +1,13 @@
 """Transaction verification's rules: the cart, the buyer's data and the card's format.
 
-Pure: each check takes the order (and the catalog, or `today`) and returns the reasons it fails, worded for
-the shopper and naming the field; an empty tuple means it passes.
+Pure: each check takes the order (or `today`) and returns the reasons it fails, worded for the shopper and
+naming the field; an empty tuple means it passes. Items arrive resolved by the gateway's one catalog lookup.
 """
 from __future__ import annotations
 
 import re
 from datetime import date
 
-from utils.catalog import Catalog
 from utils.order.order import Address, CreditCard, Order, OrderItem, User
 
 QUANTITY_MIN = 1
@@ -32,21 +31,21 @@ _CVV = re.compile(r"^\d{3,4}$")
 
 
 def _label(item: OrderItem) -> str:
-    return item.name or item.book_id or "an item"
+    return item.label or "an item"
 
 
 # --- a VerifyItems ------------------------------------------------------------------------------
 
-def verify_items(items: tuple[OrderItem, ...], catalog: Catalog) -> tuple[str, ...]:
+def verify_items(items: tuple[OrderItem, ...]) -> tuple[str, ...]:
     if not items:
         return ("Items: the cart is empty",)
     reasons: list[str] = []
     for item in items:
         if not QUANTITY_MIN <= item.quantity <= QUANTITY_MAX:
             reasons.append(f"Invalid quantity for {_label(item)!r}: must be {QUANTITY_MIN} to {QUANTITY_MAX}")
-        if not (item.book_id or item.name):
+        if not item.label:
             reasons.append("Items: every item needs a book id or a title")
-        elif catalog.find(book_id=item.book_id or None, title=item.name or None) is None:
+        elif not item.found:
             reasons.append(f"Unknown book: {_label(item)[:FIELD_LENGTH_MAX]!r}")
     return tuple(reasons)
 

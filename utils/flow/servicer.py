@@ -63,7 +63,7 @@ class FlowServicer:
                   context: grpc.ServicerContext) -> common_pb2.InitOrderResponse:
         order_id = _order_id(request.order_id, context)
         try:
-            order = self.view(order_from_proto(request.order))
+            order = self.view(order_from_proto(request.order, order_id))
             clock = self.node.init_order(order_id, order, _budget_s(request.budget_ms, context))
         except (OrderTableFull, GateFull) as full:
             _abort(context, grpc.StatusCode.RESOURCE_EXHAUSTED, str(full))

@@ -11,11 +11,13 @@ from flask.testing import FlaskClient
 
 from orchestrator.app import create_app
 from orchestrator.books_source import BooksSource, CatalogBooksSource
-from orchestrator.checkout import CheckoutService
+from orchestrator.checkout import CheckoutService, NoTokenizer, Tokenizer
 from orchestrator.dependencies import Dependencies
 from orchestrator.idempotency import IdempotencyStore
+from orchestrator.queue_adapter import QueueAdapter
 from orchestrator.settings import OrchestratorSettings
 from tests.services.orchestrator.fakes import GOOD_CARD, FakeBooks, FakeCluster, FakeFlow, FakeQueue
+from utils.catalog import Catalog
 from utils.catalog.file import load_catalog
 
 FRONTEND = "http://127.0.0.1:8080"
@@ -45,11 +47,14 @@ class Gateway:
 
 
 def build_gateway(books: BooksSource | None = None, body_bytes_max: int = 64 * 1024,
-                  probes: dict[str, Callable[[], bool]] | None = None) -> Gateway:
-    flow, queue, catalog = FakeFlow(), FakeQueue(), load_catalog()
+                  probes: dict[str, Callable[[], bool]] | None = None, catalog: Catalog | None = None,
+                  tokenizer: Tokenizer = NoTokenizer()) -> Gateway:
+    flow, queue = FakeFlow(), FakeQueue()
     idempotency = IdempotencyStore(None, keys_max=100, ttl_s=3600)
+    # The fake queue speaks the queue's proto, as the real client does: the real adapter converts and maps errors.
+    checkout = CheckoutService(flow, QueueAdapter(queue), catalog or load_catalog(), tokenizer=tokenizer)
     dependencies = Dependencies(flow=flow, queue=queue, books=books or FakeBooks(), cluster=FakeCluster(),
-                                idempotency=idempotency, checkout=CheckoutService(flow, queue, catalog),
+                                idempotency=idempotency, checkout=checkout,
                                 probes=probes or {})
     app = create_app(dependencies, OrchestratorSettings(body_bytes_max=body_bytes_max), [FRONTEND])
     return Gateway(app, app.test_client(), flow, queue, idempotency)

@@ -10,8 +10,11 @@ from typing import Any
 import grpc
 
 from orchestrator.books_source import BookView, UnknownBook
-from orchestrator.validation_flow import DependencyUnavailable, SuggestedBook, ValidationOutcome
+from orchestrator.checkout import SuggestedBook, ValidationOutcome
+from orchestrator.checkout_errors import DependencyUnavailable
+from utils.catalog import Book, Catalog
 from utils.catalog.file import load_catalog
+from utils.order.order import Order
 from utils.pb.order_queue import order_queue_pb2 as queue_pb
 
 GOOD_CARD = "4111111111111111"
@@ -34,30 +37,29 @@ class FakeFlow:
     down: str | None = None                       # a service name: validate() raises DependencyUnavailable
     gate: threading.Event | None = None           # when set, validate() waits for it (to test 409)
     entered: threading.Event = field(default_factory=threading.Event)
-    validated: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    validated: list[tuple[str, Order]] = field(default_factory=list)
     cleared: list[tuple[str, dict[str, int]]] = field(default_factory=list)
 
-    def validate(self, order_id: str, order: dict[str, Any]) -> ValidationOutcome:
-        self.validated.append((order_id, order))
+    def validate(self, order: Order) -> ValidationOutcome:
+        self.validated.append((order.order_id, order))
         self.entered.set()
         if self.gate is not None:
             assert self.gate.wait(10), "test gate never opened"
         if self.down:
             raise DependencyUnavailable(self.down, "UNAVAILABLE")
-        catalog = load_catalog()
         reasons = []
-        if not order["items"]:
+        if not order.items:
             reasons.append("The cart is empty")
-        for item in order["items"]:
-            if catalog.find(book_id=item.get("bookId"), title=item.get("name")) is None:
-                reasons.append(f"Unknown book: {item.get('name') or item.get('bookId')}")
-        if order["creditCard"]["number"] != GOOD_CARD:
+        for item in order.items:
+            if not item.found:   # resolved by the gateway: the flow never looks the catalog up again
+                reasons.append(f"Unknown book: {item.label}")
+        if order.credit_card.number != GOOD_CARD:
             reasons.append("Invalid credit card format")
-        if not order["termsAndConditionsAccepted"]:
+        if not order.terms_accepted:
             reasons.append("Terms and conditions not accepted")
         if reasons:
             return ValidationOutcome(False, tuple(reasons), (), {"transaction_verification": 1})
-        suggestions = tuple(SuggestedBook(b.id, b.title, b.author) for b in catalog.books[:3])
+        suggestions = tuple(SuggestedBook(b.id, b.title, b.author) for b in load_catalog().books[:3])
         return ValidationOutcome(True, (), suggestions, dict(CLOCK))
 
     def broadcast_clear(self, order_id: str, final_clock: dict[str, int]) -> None:
@@ -138,3 +140,14 @@ class FakeCluster:
         return {"groups": {"order_executor": {"leaderId": "executor-1", "term": 2, "replicas": [replica]},
                            "books_database": {"leaderId": None, "term": None, "replicas": [down]}},
                 "queue": {"available": True, "depth": 0, "leased": 0}}
+
+
+@dataclass(frozen=True)
+class CountingCatalog(Catalog):
+    """The real catalog, counting its lookups (to prove each item is looked up once per checkout)."""
+
+    lookups: list[tuple[str | None, str | None]] = field(default_factory=list)
+
+    def find(self, book_id: str | None = None, title: str | None = None) -> Book | None:
+        self.lookups.append((book_id, title))
+        return Catalog.find(self, book_id, title)

@@ -11,6 +11,7 @@ import pytest
 
 from tests.services.orchestrator.conftest import Gateway, seed_order
 from tests.services.orchestrator.fakes import CLOCK
+from utils.order.order import User
 from utils.pb.order_queue import order_queue_pb2 as queue_pb
 
 PROBLEM = "application/problem+json"
@@ -59,15 +60,17 @@ def test_json_without_a_content_type_and_terms_accepted_spelling_are_accepted(ga
     order["termsAccepted"] = True
     response = gateway.client.post("/checkout", data=json.dumps(order), headers={"Content-Type": ""})
     assert response.status_code == 200 and response.get_json()["status"] == "Order Approved"
-    assert gateway.flow.validated[0][1]["termsAndConditionsAccepted"] is True
+    assert gateway.flow.validated[0][1].terms_accepted is True
 
 
 def test_the_flow_gets_the_normalised_order(gateway: Gateway) -> None:
     _post(gateway, {"items": [{"bookId": "book_101_clean_code", "quantity": 2}], "termsAccepted": False})
     _, order = gateway.flow.validated[0]
-    assert order["items"] == [{"bookId": "book_101_clean_code", "quantity": 2}]
-    assert order["user"] == {"name": "", "contact": ""} and order["shippingMethod"] == "standard"
-    assert order["termsAndConditionsAccepted"] is False and order["giftWrapping"] is False
+    assert [(i.asked_id, i.asked_title, i.quantity) for i in order.items] == [("book_101_clean_code", "", 2)]
+    assert [(i.book_id, i.title, i.unit_price_cents) for i in order.items] == [
+        ("book_101_clean_code", "Clean Code", 3499)]
+    assert order.user == User(name="", contact="") and order.shipping_method == "standard"
+    assert order.terms_accepted is False and order.gift_wrapping is False
 
 
 def test_an_invalid_card_is_rejected_with_the_reason_and_recorded(gateway: Gateway) -> None:

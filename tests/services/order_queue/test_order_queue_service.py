@@ -13,6 +13,7 @@ from order_queue.client import OrderQueueClient
 from order_queue.core.policy import PriorityPolicy
 from order_queue.server import SERVICE_NAME, OrderQueueServicer
 from order_queue.store import QueueStore
+from utils.order.order import ITEMS_MAX
 from utils.pb.order_queue import order_queue_pb2 as pb
 from utils.pb.order_queue import order_queue_pb2_grpc as pb_grpc
 from utils.rpc.server import GrpcService
@@ -106,7 +107,9 @@ def test_rejected_orders_are_recorded_with_their_reason(client: OrderQueueClient
 
 
 def test_bad_input_answers_invalid_argument_and_unknown_ids_not_found(client: OrderQueueClient) -> None:
-    for bad in (_order(""), _order("o1", last4="4111111111111111"), _order("o2", quantity=0)):
+    too_long = _order("o3")
+    too_long.items.extend([too_long.items[0]] * ITEMS_MAX)   # ITEMS_MAX + 1 lines: the wire edge refuses it
+    for bad in (_order(""), _order("o1", last4="4111111111111111"), _order("o2", quantity=0), too_long):
         with pytest.raises(grpc.RpcError) as error:
             client.enqueue(bad)
         assert _code(error) == grpc.StatusCode.INVALID_ARGUMENT

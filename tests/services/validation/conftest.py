@@ -16,7 +16,10 @@ import pytest
 import fraud_detection.server as fd
 import suggestions.server as sg
 import transaction_verification.server as tv
+from orchestrator.api_models import CheckoutRequest
 from orchestrator.validation_flow import ValidationFlow
+from utils.catalog.file import load_catalog
+from utils.order.order import Order
 from utils.flow.node import FlowLimits
 from utils.pb.common import common_pb2
 from utils.pb.fraud_detection import fraud_detection_pb2_grpc
@@ -35,6 +38,13 @@ SEED_ORDER: dict[str, Any] = {
                        "country": "USA"},
     "shippingMethod": "standard", "giftWrapping": False, "termsAndConditionsAccepted": True,
 }
+
+
+def order_of(order_id: str, body: dict[str, Any] = SEED_ORDER) -> Order:
+    """The order as the gateway builds it from a checkout body: its items resolved against the catalog once."""
+    return CheckoutRequest.model_validate(body).to_order(order_id, load_catalog())
+
+
 RUNTIME = RuntimeSettings(shutdown_grace_s=0.2, grpc_workers_max=8)
 # Generous deadlines: CI machines are shared and slow; the tests assert behaviour, never timing.
 LIMITS = FlowLimits(rpc_timeout_s=5.0, sweep_interval_s=0.02)

@@ -11,10 +11,12 @@ from collections.abc import Callable, Iterator, Sequence
 import grpc
 import pytest
 
-from orchestrator.validation_flow import DependencyUnavailable, SuggestedBook, ValidationFlow
+from orchestrator.checkout import SuggestedBook
+from orchestrator.checkout_errors import DependencyUnavailable
+from orchestrator.validation_flow import ValidationFlow
 from suggestions.core.recommender import CatalogRecommender
 from tests.services.validation.conftest import (SEED_ORDER, Recorder, ValidationFleet, fake_service, free_settings,
-                                                wait_until)
+                                                order_of, wait_until)
 from utils.catalog import Book
 from utils.catalog.file import load_catalog
 from utils.pb.common import common_pb2
@@ -32,7 +34,7 @@ def with_card(number: str) -> dict[str, object]:
 def test_the_seed_example_is_approved_with_three_suggestions_and_a_full_clock(
         start_fleet: Callable[..., ValidationFleet]) -> None:
     fleet = start_fleet()
-    outcome = fleet.flow.validate("order-1", SEED_ORDER)
+    outcome = fleet.flow.validate(order_of("order-1", SEED_ORDER))
     assert outcome.approved and outcome.reasons == ()
     assert outcome.suggestions == (
         SuggestedBook("book_101_clean_code", "Clean Code", "Robert C. Martin"),
@@ -46,7 +48,7 @@ def test_the_seed_example_is_approved_with_three_suggestions_and_a_full_clock(
 
 def test_a_wrong_luhn_digit_is_rejected_with_its_reason(start_fleet: Callable[..., ValidationFleet]) -> None:
     fleet = start_fleet()
-    outcome = fleet.flow.validate("order-2", with_card("4111111111111112"))
+    outcome = fleet.flow.validate(order_of("order-2", with_card("4111111111111112")))
     assert not outcome.approved
     assert outcome.reasons == ("Invalid credit card number: the check digit is wrong",)
     assert outcome.suggestions == ()
@@ -56,7 +58,7 @@ def test_a_wrong_luhn_digit_is_rejected_with_its_reason(start_fleet: Callable[..
 def test_fraud_rules_reject_after_verification_passes(start_fleet: Callable[..., ValidationFleet]) -> None:
     fleet = start_fleet()
     body = {**SEED_ORDER, "user": {"name": "Mallory", "contact": "m@mailinator.com"}}
-    outcome = fleet.flow.validate("order-3", body)
+    outcome = fleet.flow.validate(order_of("order-3", body))
     assert not outcome.approved
     assert outcome.reasons == ("Fraud check failed: disposable e-mail addresses are not accepted",)
     assert outcome.final_clock[FD] == 2   # init, d
@@ -69,7 +71,7 @@ def test_several_checkouts_at_once_each_get_their_own_outcome(start_fleet: Calla
     def run(i: int) -> None:
         body = SEED_ORDER if i % 2 == 0 else with_card("4111111111111112")
         try:
-            results[f"o{i}"] = fleet.flow.validate(f"o{i}", body).approved
+            results[f"o{i}"] = fleet.flow.validate(order_of(f"o{i}", body)).approved
         except Exception as error:  # noqa: BLE001 - shown in the assertion below
             results[f"o{i}"] = repr(error)
 
@@ -120,13 +122,13 @@ def capture() -> Iterator[_Capture]:
 def test_broadcast_clear_clears_every_service_and_a_short_final_clock_is_a_conflict(
         start_fleet: Callable[..., ValidationFleet], capture: _Capture) -> None:
     fleet = start_fleet()
-    outcome = fleet.flow.validate("order-4", SEED_ORDER)
+    outcome = fleet.flow.validate(order_of("order-4", SEED_ORDER))
     fleet.flow.broadcast_clear("order-4", outcome.final_clock)
     wait_until(lambda: len(capture.matching("order clear")) == 3, what="three clears")
     assert {getattr(r, "outcome") for r, _ in capture.matching("order clear")} == {"cleared"}
     assert _clear(fleet, "order-4", outcome.final_clock) == common_pb2.CLEAR_OUTCOME_UNKNOWN_ORDER
 
-    outcome = fleet.flow.validate("order-5", SEED_ORDER)
+    outcome = fleet.flow.validate(order_of("order-5", SEED_ORDER))
     short = {**outcome.final_clock, FD: 1}     # misses FD's d and e (which S's clock has seen too)
     fleet.flow.broadcast_clear("order-5", short)
     conflicts = wait_until(lambda: len(capture.matching("clear conflict")) >= 2 and capture.matching("clear conflict"),
@@ -143,7 +145,7 @@ def test_the_checkouts_correlation_id_is_in_every_services_log(
     fleet = start_fleet()
     token = correlation.set_correlation_id("checkout-cid-42")
     try:
-        assert fleet.flow.validate("order-6", SEED_ORDER).approved
+        assert fleet.flow.validate(order_of("order-6", SEED_ORDER)).approved
     finally:
         correlation.reset_correlation_id(token)
 
@@ -165,7 +167,7 @@ def test_a_service_that_is_down_makes_the_dependency_unavailable(
     assert fleet.flow.readiness() == {TV: True, FD: True, S: True}
     fleet.stop_service(FD)
     with pytest.raises(DependencyUnavailable) as failure:
-        fleet.flow.validate("order-7", SEED_ORDER)
+        fleet.flow.validate(order_of("order-7", SEED_ORDER))
     assert failure.value.service == FD
     assert fleet.flow.readiness() == {TV: True, FD: False, S: True}
 
@@ -185,7 +187,7 @@ def test_a_flow_that_does_not_finish_in_time_is_unavailable(start_fleet: Callabl
     fleet = start_fleet(flow_timeout_s=2.0, suggestions={"recommender": _StuckRecommender(release)})
     try:
         with pytest.raises(DependencyUnavailable) as failure:
-            fleet.flow.validate("order-8", SEED_ORDER)
+            fleet.flow.validate(order_of("order-8", SEED_ORDER))
         assert failure.value.service == "validation_flow"
     finally:
         release.set()
@@ -199,7 +201,7 @@ def test_the_flow_client_sends_each_service_only_what_it_needs() -> None:
     flow.start()
     try:
         with pytest.raises(DependencyUnavailable):
-            flow.validate("order-9", SEED_ORDER)   # the fakes never report
+            flow.validate(order_of("order-9", SEED_ORDER))   # the fakes never report
         tv_order = recorders[TV].get("InitOrder")[0].order
         fd_order = recorders[FD].get("InitOrder")[0].order
         s_order = recorders[S].get("InitOrder")[0].order
@@ -224,8 +226,8 @@ def test_no_log_line_holds_a_card_number(start_fleet: Callable[..., ValidationFl
     from utils.logs import JsonLineFormatter
 
     fleet = start_fleet()
-    fleet.flow.validate("order-10", SEED_ORDER)
-    fleet.flow.validate("order-11", {**SEED_ORDER, "user": {"name": "M", "contact": "m@mailinator.com"}})
+    fleet.flow.validate(order_of("order-10", SEED_ORDER))
+    fleet.flow.validate(order_of("order-11", {**SEED_ORDER, "user": {"name": "M", "contact": "m@mailinator.com"}}))
     formatter = JsonLineFormatter("test")
     with capture.guard:
         lines = [formatter.format(record) for record, _ in capture.lines]

@@ -11,8 +11,9 @@ from typing import Any
 import grpc
 import pytest
 
-from tests.services.validation.conftest import REAL, SEED_ORDER, Recorder, fake_service, free_settings, wait_until
-from utils.order.wire import order_from_json, order_to_proto
+from tests.services.validation.conftest import (REAL, SEED_ORDER, Recorder, fake_service, free_settings, order_of,
+                                                wait_until)
+from utils.order.wire import order_to_proto
 from utils.pb.common import common_pb2
 from utils.pb.fraud_detection import fraud_detection_pb2_grpc
 from utils.pb.orchestrator import flow_report_pb2
@@ -22,7 +23,7 @@ from utils.rpc.server import GrpcService
 from utils.settings import FleetSettings
 
 TV, FD, S = "transaction_verification", "fraud_detection", "suggestions"
-ORDER = order_to_proto(order_from_json(SEED_ORDER))
+ORDER = order_to_proto(order_of("", SEED_ORDER))
 
 
 def clock(**counters: int) -> common_pb2.VectorClock:
@@ -152,7 +153,7 @@ def test_transaction_verification_runs_c_after_a_and_hands_on_to_fraud_detection
 def test_a_rejection_is_reported_with_its_reason_and_not_handed_on(harness: Any) -> None:
     h = harness(TV)
     stub = h.stub(transaction_verification_pb2_grpc.TransactionVerificationStub)
-    bad = order_to_proto(order_from_json({**SEED_ORDER, "termsAndConditionsAccepted": False}))
+    bad = order_to_proto(order_of("", {**SEED_ORDER, "termsAndConditionsAccepted": False}))
     stub.InitOrder(common_pb2.InitOrderRequest(order_id="o5", order=bad, budget_ms=5000), timeout=2)
     stub.VerifyUserData(common_pb2.EventRequest(order_id="o5", budget_ms=5000), timeout=2)
     report = wait_until(h.reports, what="the rejection")[0]
@@ -193,7 +194,7 @@ def test_malformed_requests_are_invalid_arguments(harness: Any) -> None:
             attempt()
         assert failure.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     stub.InitOrder(common_pb2.InitOrderRequest(order_id="o8", order=ORDER), timeout=2)
-    other = order_to_proto(order_from_json({**SEED_ORDER, "items": [{"name": "Clean Code", "quantity": 2}]}))
+    other = order_to_proto(order_of("", {**SEED_ORDER, "items": [{"name": "Clean Code", "quantity": 2}]}))
     with pytest.raises(grpc.RpcError) as failure:
         stub.InitOrder(common_pb2.InitOrderRequest(order_id="o8", order=other), timeout=2)
     assert failure.value.code() == grpc.StatusCode.ALREADY_EXISTS

@@ -45,14 +45,20 @@ class VectorClock(_message.Message):
     def __init__(self, counters: _Optional[_Mapping[str, int]] = ...) -> None: ...
 
 class OrderItem(_message.Message):
-    __slots__ = ("book_id", "name", "quantity")
+    __slots__ = ("book_id", "name", "quantity", "catalog_id", "title", "unit_price_cents")
     BOOK_ID_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     QUANTITY_FIELD_NUMBER: _ClassVar[int]
+    CATALOG_ID_FIELD_NUMBER: _ClassVar[int]
+    TITLE_FIELD_NUMBER: _ClassVar[int]
+    UNIT_PRICE_CENTS_FIELD_NUMBER: _ClassVar[int]
     book_id: str
     name: str
     quantity: int
-    def __init__(self, book_id: _Optional[str] = ..., name: _Optional[str] = ..., quantity: _Optional[int] = ...) -> None: ...
+    catalog_id: str
+    title: str
+    unit_price_cents: int
+    def __init__(self, book_id: _Optional[str] = ..., name: _Optional[str] = ..., quantity: _Optional[int] = ..., catalog_id: _Optional[str] = ..., title: _Optional[str] = ..., unit_price_cents: _Optional[int] = ...) -> None: ...
 
 class User(_message.Message):
     __slots__ = ("name", "contact")

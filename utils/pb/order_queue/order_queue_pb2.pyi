@@ -25,14 +25,16 @@ ABORTED: OrderState
 REJECTED: OrderState
 
 class OrderItem(_message.Message):
-    __slots__ = ("book_id", "title", "quantity")
+    __slots__ = ("book_id", "title", "quantity", "unit_price_cents")
     BOOK_ID_FIELD_NUMBER: _ClassVar[int]
     TITLE_FIELD_NUMBER: _ClassVar[int]
     QUANTITY_FIELD_NUMBER: _ClassVar[int]
+    UNIT_PRICE_CENTS_FIELD_NUMBER: _ClassVar[int]
     book_id: str
     title: str
     quantity: int
-    def __init__(self, book_id: _Optional[str] = ..., title: _Optional[str] = ..., quantity: _Optional[int] = ...) -> None: ...
+    unit_price_cents: int
+    def __init__(self, book_id: _Optional[str] = ..., title: _Optional[str] = ..., quantity: _Optional[int] = ..., unit_price_cents: _Optional[int] = ...) -> None: ...
 
 class Order(_message.Message):
     __slots__ = ("order_id", "items", "user_name", "user_contact", "shipping_method", "gift_wrapping", "billing_country", "payment_token", "card_last4", "enqueued_at", "priority", "correlation_id")
