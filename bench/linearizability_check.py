@@ -6,7 +6,6 @@ Run: .venv/bin/python -m bench.linearizability_check [--budget-s 10] [--data DIR
 from __future__ import annotations
 
 import argparse
-import os
 import random
 import time
 from pathlib import Path
@@ -21,13 +20,13 @@ from utils.linearizability import (
     register_model,
 )
 
-DEFAULT_DATA_DIR = os.environ.get(
-    "LINEARIZABILITY_DATA_DIR", str(Path(__file__).resolve().parents[1].parent / "shared" / "linearizability"))
+# The reference histories kept with the tests (Porcupine's test data; tests/data/linearizability/README.md).
+DEFAULT_DATA_DIR = Path(__file__).resolve().parents[1] / "tests" / "data" / "linearizability"
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--data", default=DEFAULT_DATA_DIR)
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA_DIR)
     parser.add_argument("--budget-s", type=float, default=10.0, help="per-history time budget")
     parser.add_argument("--slowest", type=int, default=8, help="how many slowest histories to list")
     args = parser.parse_args()

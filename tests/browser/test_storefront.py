@@ -1,7 +1,5 @@
 """The storefront in a real browser against the local fleet: buy a book and watch it commit, a bad card
 rejected at its field, an order beyond the stock aborted with its reason, and the Raft groups' live view.
-
-Each test turns itself on when the services it needs exist (utils.fleet.spec.is_runnable).
 """
 from __future__ import annotations
 
@@ -17,19 +15,9 @@ from playwright.sync_api import Route, expect
 
 from tests.browser.storefront import Storefront
 from utils.catalog.file import load_catalog
-from utils.fleet.spec import is_runnable
 from testing.local_fleet import RunningFleet
 
 pytestmark = [pytest.mark.browser, pytest.mark.fleet]
-
-VALIDATION = ("orchestrator", "order_queue", "transaction_verification", "fraud_detection", "suggestions")
-EXECUTION = (*VALIDATION, "order_executor", "books_database", "payment_service")
-
-
-def needs(*modules: str) -> pytest.MarkDecorator:
-    missing = [m for m in modules if not is_runnable(m)]
-    return pytest.mark.skipif(bool(missing), reason=f"not built yet: {', '.join(missing)}")
-
 
 ORDER_FINAL_TIMEOUT_MS = 30_000   # validation + queue + 2PC, with a fleet just started on a busy machine
 ELECTION_SEEN_TIMEOUT_MS = 20_000
@@ -45,7 +33,6 @@ def store(browser: Any, fleet: RunningFleet) -> Iterator[Storefront]:
     assert not store.errors, f"the page raised: {store.errors}"
 
 
-@needs(*EXECUTION)
 def test_buy_a_book_end_to_end_and_see_it_committed(store: Storefront, screenshots: Path) -> None:
     book_id, title = COMMITTED_BOOK
     store.goto("#/shop")
@@ -79,7 +66,6 @@ def test_buy_a_book_end_to_end_and_see_it_committed(store: Storefront, screensho
             "data-stock", str(stock_before - 1), timeout=10_000)
 
 
-@needs(*VALIDATION)
 def test_a_bad_card_rejected_by_the_server_is_shown_at_its_field(store: Storefront, screenshots: Path) -> None:
     store.goto("#/shop")
     store.wait_catalog()
@@ -107,7 +93,6 @@ def test_a_bad_card_rejected_by_the_server_is_shown_at_its_field(store: Storefro
     expect(store.page.locator("#form-errors")).to_contain_text("could not accept")
 
 
-@needs(*EXECUTION)
 def test_an_order_beyond_the_stock_is_aborted_with_its_reason(store: Storefront, fleet: RunningFleet) -> None:
     book_id, title = LOW_STOCK_BOOK
     store.goto("#/shop")
@@ -136,7 +121,6 @@ def _initial_stock(book_id: str) -> int:
     return book.initial_stock
 
 
-@needs("orchestrator", "order_executor", "books_database")
 def test_cluster_view_shows_each_group_and_a_new_leader_after_a_kill(store: Storefront, fleet: RunningFleet,
                                                                      screenshots: Path) -> None:
     store.goto("#/cluster")

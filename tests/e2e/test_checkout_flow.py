@@ -1,6 +1,6 @@
 """One checkout through the real fleet (processes on free loopback ports): HTTP → the vector-clock ordered
-validation flow across TV, FD and S → tokenization → the durable queue, and with the Raft groups present,
-on to COMMITTED. Checks the final vector clock and that the checkout's correlation id reaches every log.
+validation flow across TV, FD and S → tokenization → the durable queue, and with the whole fleet (both Raft
+groups) on to COMMITTED. Checks the final vector clock and that the checkout's correlation id reaches every log.
 """
 from __future__ import annotations
 
@@ -14,15 +14,13 @@ from typing import Any
 import pytest
 import requests
 
-from utils.fleet.spec import is_runnable
 from testing.local_fleet import RunningFleet, running_fleet
 
 pytestmark = pytest.mark.fleet
 
 VALIDATION = ("transaction_verification", "fraud_detection", "suggestions")
-# The gateway's dependencies; the books database answers /books and is part of /readyz once it exists.
+# The gateway's dependencies; the books database answers /books and is part of /readyz.
 GATEWAY_PATH = {*VALIDATION, "order_queue", "payment_service", "books_database", "orchestrator"}
-OPTIONAL = {"payment_service", "books_database"}
 HTTP_TIMEOUT_S = 10.0
 
 
@@ -72,16 +70,9 @@ def checkout(rf: RunningFleet, body: dict[str, Any], headers: dict[str, str] | N
     return requests.post(f"{rf.api}/checkout", data=json.dumps(body), headers=headers or {}, timeout=HTTP_TIMEOUT_S)
 
 
-def present(names: set[str]) -> set[str]:
-    return {name for name in names if is_runnable(name)}
-
-
 @pytest.fixture(scope="module")
 def gateway_fleet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningFleet]:
-    missing = {name for name in GATEWAY_PATH if not is_runnable(name)} - OPTIONAL
-    if missing:
-        pytest.skip(f"services not built yet: {', '.join(sorted(missing))}")
-    with running_fleet(tmp_path_factory.mktemp("gateway-fleet"), only=present(GATEWAY_PATH),
+    with running_fleet(tmp_path_factory.mktemp("gateway-fleet"), only=GATEWAY_PATH,
                        healthy_timeout_s=90) as rf:
         yield rf
 
@@ -106,7 +97,7 @@ def test_an_approved_checkout_carries_the_final_clock_and_its_correlation_id_thr
     assert order["items"] == [{"bookId": "book_105_clean_architecture", "title": "Clean Architecture", "quantity": 1}]
 
     # The clear broadcast is asynchronous: wait until every hop has logged under the checkout's id.
-    hops = sorted(present(GATEWAY_PATH - {"books_database"}))  # a checkout does not touch the database
+    hops = sorted(GATEWAY_PATH - {"books_database"})  # a checkout does not touch the database
     wait_for(lambda: all(mentions(rf, p, correlation_id) for p in hops), 10.0,
              f"correlation id {correlation_id} in the logs of {hops}")
     for process in hops:  # the card number never reaches a log
@@ -141,12 +132,9 @@ def test_bad_input_is_a_problem_and_readiness_names_every_dependency(gateway_fle
     assert set(VALIDATION) | {"order_queue"} <= set(ready.json()["dependencies"])
     books = requests.get(f"{rf.api}/books", timeout=HTTP_TIMEOUT_S).json()["books"]
     assert len(books) == 40
-    if is_runnable("books_database"):  # stock comes from the database's primary
-        assert all(isinstance(book["stock"], int) for book in books)
+    assert all(isinstance(book["stock"], int) for book in books)  # stock comes from the database's primary
 
 
-@pytest.mark.skipif(not (is_runnable("order_executor") and is_runnable("books_database")),
-                    reason="needs the executor and books database groups")
 def test_with_the_whole_fleet_the_checkout_is_committed(tmp_path: Path) -> None:
     with running_fleet(tmp_path, healthy_timeout_s=90) as rf:
         correlation_id = f"e2e-{uuid.uuid4().hex[:12]}"

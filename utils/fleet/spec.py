@@ -1,10 +1,9 @@
 """Which processes make up the local fleet, and how each one is started and checked.
 
-A service joins the fleet once its package has a __main__; the table grows as services land.
+Every service is in the table unconditionally: a renamed or missing service fails to start, loudly.
 """
 from __future__ import annotations
 
-import importlib.util
 from dataclasses import dataclass, field
 from enum import Enum
 
@@ -25,16 +24,9 @@ class ProcessSpec:
     env: dict[str, str] = field(default_factory=dict)
 
 
-def is_runnable(module: str) -> bool:
-    try:
-        return importlib.util.find_spec(f"{module}.__main__") is not None
-    except ModuleNotFoundError:  # the service's package does not exist (yet)
-        return False
-
-
 def fleet_processes(settings: FleetSettings) -> list[ProcessSpec]:
     """Every process of the local fleet, in start order (dependencies first)."""
-    specs = [
+    return [
         *[ProcessSpec(node_id, "books_database", address, Probe.GRPC_HEALTH, {"NODE_ID": node_id})
           for node_id, address in settings.database_peers().items()],
         ProcessSpec("payment_service", "payment_service", settings.payment_service_addr, Probe.GRPC_HEALTH),
@@ -49,4 +41,3 @@ def fleet_processes(settings: FleetSettings) -> list[ProcessSpec]:
                     Probe.HTTP),
         ProcessSpec("frontend", "frontend", f"{settings.frontend_host}:{settings.frontend_port}", Probe.HTTP),
     ]
-    return [spec for spec in specs if is_runnable(spec.module)]

@@ -1,11 +1,10 @@
 """The checker against the reference Jepsen etcd and KV histories, whose verdicts are known.
 
-Data: LINEARIZABILITY_DATA_DIR, default ../shared/linearizability beside the repository (see its README.md).
+Data: tests/data/linearizability/ (Porcupine's test data, MIT licence; its README.md says where each file comes from).
 """
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
@@ -20,25 +19,16 @@ from utils.linearizability import (
     register_model,
 )
 
-DATA_DIR = Path(os.environ.get("LINEARIZABILITY_DATA_DIR",
-                               Path(__file__).resolve().parents[3].parent / "shared" / "linearizability"))
+DATA_DIR = Path(__file__).resolve().parents[2] / "data" / "linearizability"
 # Every history decides in under a second here; the budget only stops a regression from hanging CI.
 HISTORY_BUDGET_S = 30.0
 ETCD_HISTORIES_TOTAL = 102
 ETCD_LINEARIZABLE_TOTAL = 23
 
-pytestmark = pytest.mark.skipif(
-    not (DATA_DIR / "etcd" / "verdicts.tsv").exists(),
-    reason=f"reference histories not found in {DATA_DIR} (set LINEARIZABILITY_DATA_DIR)",
-)
-
 
 def _etcd_verdicts() -> list[tuple[str, CheckResult]]:
-    path = DATA_DIR / "etcd" / "verdicts.tsv"
-    if not path.exists():
-        return []
     verdicts = []
-    for line in path.read_text().splitlines()[1:]:
+    for line in (DATA_DIR / "etcd" / "verdicts.tsv").read_text().splitlines()[1:]:
         name, linearizable = line.split("\t")
         verdicts.append((name, CheckResult.OK if linearizable == "true" else CheckResult.ILLEGAL))
     return verdicts
