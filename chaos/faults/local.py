@@ -17,7 +17,8 @@ from utils.fleet.launcher import Fleet
 RESTART_HEALTHY_TIMEOUT_S = 60.0
 THROTTLE_STOPPED_S = 0.4
 THROTTLE_RUNNING_S = 0.1
-# The fault-injection setting of each service that has one (DESIGN: payment_service's PAYMENT_DELAY_MS).
+# The fault-injection setting of each service that has one (docs/design.md §6's slow participant:
+# payment_service's PAYMENT_DELAY_MS).
 DELAY_SETTINGS = {"payment_service": "PAYMENT_DELAY_MS"}
 
 

@@ -1,7 +1,7 @@
 """One fault test's frame: snapshot the stock, run a checkout stream for the fault to land in, heal, then a
 last-copies burst, wait for every approved order to end, ask the participants, and check I1–I5.
 
-I3's bound is DESIGN's: every approved order final within SETTLE_S of the faults healing (or of its own
+I3's bound is docs/design.md §6's: every approved order final within SETTLE_S of the faults healing (or of its own
 approval, for orders approved later).
 """
 from __future__ import annotations
