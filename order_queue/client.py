@@ -25,7 +25,8 @@ class OrderQueueClient:
         self._channel.close()
 
     def enqueue(self, order: pb.Order) -> pb.EnqueueReply:
-        return call(self._stub.Enqueue, pb.EnqueueRequest(order=order), timeout_s=self.timeout_s)
+        reply: pb.EnqueueReply = call(self._stub.Enqueue, pb.EnqueueRequest(order=order), timeout_s=self.timeout_s)
+        return reply
 
     def record_rejected(self, order: pb.Order, reason: str) -> bool:
         reply = call(self._stub.RecordRejected, pb.RecordRejectedRequest(order=order, reason=reason),
@@ -34,14 +35,17 @@ class OrderQueueClient:
 
     def get_order(self, order_id: str) -> pb.OrderRecord | None:
         try:
-            return call(self._stub.GetOrder, pb.GetOrderRequest(order_id=order_id), timeout_s=self.timeout_s)
+            record: pb.OrderRecord = call(self._stub.GetOrder, pb.GetOrderRequest(order_id=order_id),
+                                          timeout_s=self.timeout_s)
+            return record
         except grpc.RpcError as error:
             if error.code() == grpc.StatusCode.NOT_FOUND:
                 return None
             raise
 
     def stats(self, timeout_s: float | None = None) -> pb.StatsReply:
-        return call(self._stub.Stats, pb.StatsRequest(), timeout_s=timeout_s or self.timeout_s)
+        reply: pb.StatsReply = call(self._stub.Stats, pb.StatsRequest(), timeout_s=timeout_s or self.timeout_s)
+        return reply
 
     def lease(self, worker_id: str, lease_s: float) -> pb.LeaseReply | None:
         """The next order with its lease, or None when nothing is queued."""
@@ -55,18 +59,20 @@ class OrderQueueClient:
 
     def ack(self, order_id: str, lease_id: str, outcome: pb.OrderState, reason: str = "",
             total: str = "") -> pb.OrderState:
-        reply = call(self._stub.Ack, pb.AckRequest(order_id=order_id, lease_id=lease_id, outcome=outcome,
-                                                   reason=reason, total=total), timeout_s=self.timeout_s)
+        reply: pb.AckReply = call(self._stub.Ack, pb.AckRequest(order_id=order_id, lease_id=lease_id, outcome=outcome,
+                                                                reason=reason, total=total), timeout_s=self.timeout_s)
         return reply.state
 
     def nack(self, order_id: str, lease_id: str) -> pb.OrderState:
-        return call(self._stub.Nack, pb.NackRequest(order_id=order_id, lease_id=lease_id),
-                    timeout_s=self.timeout_s).state
+        reply: pb.NackReply = call(self._stub.Nack, pb.NackRequest(order_id=order_id, lease_id=lease_id),
+                                   timeout_s=self.timeout_s)
+        return reply.state
 
     def set_state(self, order_id: str, state: pb.OrderState, reason: str = "", lease_id: str = "",
                   total: str = "") -> pb.OrderState:
         request = pb.SetStateRequest(order_id=order_id, state=state, reason=reason, lease_id=lease_id, total=total)
-        return call(self._stub.SetState, request, timeout_s=self.timeout_s).state
+        reply: pb.SetStateReply = call(self._stub.SetState, request, timeout_s=self.timeout_s)
+        return reply.state
 
     def is_serving(self, timeout_s: float = 0.5) -> bool:
         try:
