@@ -24,8 +24,9 @@ from typing import Any
 import requests
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from utils.rpc.client import call, open_channel
 from testing.local_fleet import RunningFleet, running_fleet
+from testing.orders import checkout_body, serial_card
+from utils.rpc.client import call, open_channel
 
 GATEWAY_PATH = {"transaction_verification", "fraud_detection", "suggestions", "order_queue", "payment_service",
                 "orchestrator"}
@@ -34,27 +35,11 @@ _cards = iter(range(10**9))
 _cards_lock = threading.Lock()
 
 
-def luhn_card(serial: int) -> str:
-    """A 16-digit Visa-like number with a valid Luhn check digit, different for each serial."""
-    body = f"4{serial:014d}"
-    total = 0
-    for i, digit in enumerate(int(c) for c in reversed(body)):
-        doubled = digit * 2 if i % 2 == 0 else digit
-        total += doubled - 9 if doubled > 9 else doubled
-    return body + str((10 - total % 10) % 10)
-
-
 def order() -> dict[str, Any]:
     with _cards_lock:
         serial = next(_cards)
-    return {
-        "items": [{"name": "Clean Architecture", "quantity": 1}],
-        "user": {"name": f"Bench User {serial}", "contact": f"bench{serial}@example.com"},
-        "creditCard": {"number": luhn_card(serial), "expirationDate": "12/2030", "cvv": "123"},
-        "billingAddress": {"street": "1 Main St", "city": "Tartu", "state": "Tartumaa", "zip": "50090",
-                           "country": "Estonia"},
-        "shippingMethod": "standard", "giftWrapping": False, "termsAndConditionsAccepted": True,
-    }
+    return checkout_body([("Clean Architecture", 1)], by_title=True, buyer=f"Bench User {serial}",
+                         contact=f"bench{serial}@example.com", card=serial_card(serial))
 
 
 def percentile(samples_ms: list[float], q: float) -> float:

@@ -18,11 +18,12 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from order_queue.client import OrderQueueClient
-from tests.e2e.execution import EXECUTION, FLEET_ENV, Shop
+from testing.fleet_env import EXECUTION, FLEET_ENV
+from testing.local_fleet import Shop, running_fleet
+from testing.orders import GOOD_CARD, queue_order
 from utils.catalog.file import load_catalog
 from utils.pb.order_queue import order_queue_pb2 as queue_pb
 from utils.pb.payment_service import payment_service_pb2 as pay_pb
-from testing.local_fleet import running_fleet
 
 FINAL_STATES = (queue_pb.COMMITTED, queue_pb.ABORTED)
 
@@ -47,15 +48,13 @@ def main() -> int:
         shop = Shop(rf)
         leader, term = shop.executor_leader()
         queue = OrderQueueClient(rf.settings.order_queue_addr, timeout_s=5)
-        tokens = [shop.payment.Tokenize(pay_pb.TokenizeRequest(card_number="4111111111111111"), timeout=5)
+        tokens = [shop.payment.Tokenize(pay_pb.TokenizeRequest(card_number=GOOD_CARD), timeout=5)
                   for _ in range(8)]
         ids = [uuid.uuid4().hex for _ in range(args.orders)]
 
         def enqueue(i: int) -> None:
             token = tokens[i % len(tokens)]
-            item = queue_pb.OrderItem(book_id=books[i % len(books)].id, quantity=1)
-            queue.enqueue(queue_pb.Order(order_id=ids[i], items=[item], payment_token=token.token,
-                                         card_last4=token.card_last4, shipping_method="standard"))
+            queue.enqueue(queue_order(ids[i], [(books[i % len(books)].id, 1)], token.token, token.card_last4))
 
         started = time.time()
         with ThreadPoolExecutor(max_workers=16) as pool:

@@ -15,10 +15,10 @@ from pathlib import Path
 from types import FrameType
 
 from chaos.fleets import FleetHandle, attach, start_local
-from chaos.local_fleet import settings_from
 from chaos.report import render_text
 from chaos.run import ChaosRun, faults_supported
 from chaos.scenario import LoadProfile, Options, parse_faults, parse_schedule
+from testing.fleet_env import settings_from
 from utils.fleet.__main__ import load_env_file
 from utils.fleet.launcher import REPO_ROOT
 

@@ -12,7 +12,8 @@ from typing import TypeVar
 import grpc
 
 from books_database.client import BooksClient
-from chaos.evidence import UNREADABLE, BookStock, PaymentFact, ReplicaFact, TransactionFact
+from testing.evidence import (UNREADABLE, BookStock, PaymentFact, ReplicaFact, TransactionFact, payment_fact,
+                              transaction_fact)
 from utils.pb.books_database import books_database_pb2 as books_pb
 from utils.pb.books_database import books_database_pb2_grpc as books_grpc
 from utils.pb.payment_service import payment_service_pb2 as pay_pb
@@ -24,10 +25,7 @@ READ_TIMEOUT_S = 3.0
 READ_ATTEMPTS = 5
 COLLECT_WORKERS = 8
 CONVERGE_TIMEOUT_S = 15.0
-_PAYMENT_STATES = {pay_pb.PAYMENT_STATE_NONE: "NONE", pay_pb.PAYMENT_STATE_PREPARED: "PREPARED",
-                   pay_pb.PAYMENT_STATE_CAPTURED: "CAPTURED", pay_pb.PAYMENT_STATE_VOIDED: "VOIDED"}
 T = TypeVar("T")
-_TX_STATES = {books_pb.PREPARED: "PREPARED", books_pb.COMMITTED: "COMMITTED", books_pb.ABORTED: "ABORTED"}
 
 
 class Participants:
@@ -80,17 +78,14 @@ class Participants:
                                         timeout_s=READ_TIMEOUT_S))
         except grpc.RpcError:
             return PaymentFact(UNREADABLE)
-        return PaymentFact(_PAYMENT_STATES.get(reply.state, UNREADABLE), int(reply.amount_cents))
+        return payment_fact(reply)
 
     def transaction_of(self, order_id: str) -> TransactionFact:
         try:
             reply = _retry(lambda: self.books.get_transaction(order_id))
         except grpc.RpcError:
             return TransactionFact(UNREADABLE)
-        if reply is None:
-            return TransactionFact("NONE")
-        return TransactionFact(_TX_STATES.get(reply.state, UNREADABLE),
-                               tuple((i.book_id, int(i.quantity)) for i in reply.items))
+        return transaction_fact(reply)
 
     def facts(self, order_ids: Iterable[str]) -> tuple[dict[str, PaymentFact], dict[str, TransactionFact]]:
         ids = sorted(set(order_ids))

@@ -9,10 +9,10 @@ from enum import Enum
 from pathlib import Path
 from typing import Any
 
-from chaos.orders import OrderKind
-from chaos.records import (Answer, CheckoutRecord, FaultRecord, Observed, OrderState, Restock, StatusSample,
-                           StockRead)
+from chaos.records import FaultRecord, Observed
 from chaos.scenario import FaultEvent, FaultKind, Role, Target
+from testing.evidence import Answer, CheckoutRecord, OrderState, Restock, StatusSample, StockRead
+from testing.orders import OrderKind
 
 
 def _plain(value: Any) -> Any:

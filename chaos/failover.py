@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 
-from chaos.records import StatusSample
+from testing.evidence import StatusSample
 
 
 @dataclass(frozen=True, slots=True)

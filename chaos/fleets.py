@@ -18,7 +18,8 @@ from chaos.faults import Injector
 from chaos.faults.isolation import LoopbackIsolation, unavailable_reason
 from chaos.faults.local import LocalFaults
 from chaos.http import NoAnswer, request_json
-from chaos.local_fleet import build_fleet, plan_layout, settings_from
+from chaos.local_fleet import build_fleet, plan_layout
+from testing.fleet_env import settings_from
 from utils.fleet.launcher import Fleet
 from utils.settings import FleetSettings
 

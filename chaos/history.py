@@ -6,8 +6,8 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass, field
 
-from chaos.records import (FINAL_STATES, Answer, CheckoutRecord, FaultRecord, Observed, OrderState, Restock,
-                           StatusSample, StockRead)
+from chaos.records import FaultRecord, Observed
+from testing.evidence import FINAL_STATES, Answer, CheckoutRecord, OrderState, Restock, StatusSample, StockRead
 
 
 @dataclass

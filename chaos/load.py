@@ -15,9 +15,10 @@ from dataclasses import dataclass
 
 from chaos.history import History
 from chaos.http import NoAnswer, request_json
-from chaos.orders import OrderKind, PlannedOrder, plan_order
-from chaos.records import FINAL_STATES, Answer, CheckoutRecord, OrderState, Restock, StockRead
+from chaos.orders import plan_order
 from chaos.scenario import LoadProfile
+from testing.evidence import FINAL_STATES, Answer, CheckoutRecord, OrderState, Restock, StockRead
+from testing.orders import OrderKind, PlannedOrder
 
 log = logging.getLogger("chaos.load")
 RETRY_BUDGET_S = 30.0          # a checkout is retried (same Idempotency-Key) this long before "no answer"

@@ -11,7 +11,7 @@ import grpc
 
 from chaos.history import History
 from chaos.load import Clock
-from chaos.records import StatusSample
+from testing.evidence import StatusSample
 from utils.pb.raft import raft_pb2, raft_pb2_grpc
 from utils.rpc.client import call, open_channel
 

@@ -6,51 +6,11 @@ Pure: every choice comes from the injected random.Random; bodies follow docs/des
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
-from enum import Enum
-from typing import Any
 
 from chaos.scenario import LoadProfile
+from testing.orders import DECLINED_CARD, OrderKind, PlannedOrder, broken_card, checkout_body, random_card
 
-DECLINED_CARD = "4000000000000002"        # the payment service declines it at Prepare (vote ABORT)
 CARD_EXPIRY = "12/2035"
-
-
-class OrderKind(Enum):
-    VALID = "valid"                       # expected: approved, then COMMITTED (or ABORTED for want of stock)
-    BAD_CARD = "bad_card"                 # expected: "Order Rejected" (card number fails the Luhn check)
-    NO_TERMS = "no_terms"                 # expected: "Order Rejected" (terms not accepted)
-    DECLINED = "declined"                 # expected: approved, then ABORTED by the payment participant
-
-    @property
-    def expects_rejection(self) -> bool:
-        return self in (OrderKind.BAD_CARD, OrderKind.NO_TERMS)
-
-
-@dataclass(frozen=True, slots=True)
-class PlannedOrder:
-    kind: OrderKind
-    items: tuple[tuple[str, int], ...]    # (book id, quantity)
-    body: dict[str, Any]
-
-
-def luhn_check_digit(partial: str) -> str:
-    """The digit that makes `partial + digit` pass the Luhn check."""
-    total = 0
-    for index, char in enumerate(reversed(partial)):
-        digit = int(char)
-        if index % 2 == 0:                # these get doubled once the check digit is appended
-            digit *= 2
-            if digit > 9:
-                digit -= 9
-        total += digit
-    return str((10 - total % 10) % 10)
-
-
-def random_card(rng: random.Random) -> str:
-    """A fresh Luhn-valid Visa-like number per order, so the fraud service's card-velocity rule stays quiet."""
-    partial = "4" + "".join(str(rng.randrange(10)) for _ in range(14))
-    return partial + luhn_check_digit(partial)
 
 
 def pick_kind(rng: random.Random, profile: LoadProfile) -> OrderKind:
@@ -76,22 +36,16 @@ def plan_order(rng: random.Random, profile: LoadProfile, hot: list[str], cold: l
     items = pick_items(rng, profile, hot, cold)
     number = DECLINED_CARD if kind is OrderKind.DECLINED else random_card(rng)
     if kind is OrderKind.BAD_CARD:
-        number = number[:-1] + str((int(number[-1]) + 1) % 10)   # one wrong digit: the check digit fails
-    body = {
-        "items": [{"bookId": book, "quantity": quantity} for book, quantity in items],
-        "user": {"name": f"Chaos Buyer {sequence}", "contact": f"buyer{sequence}@example.com"},
-        "creditCard": {"number": number, "expirationDate": CARD_EXPIRY, "cvv": f"{rng.randrange(1000):03d}"},
-        "billingAddress": {"street": "1 Test Street", "city": "Tartu", "state": "", "zip": "50090",
-                           "country": "Estonia"},
-        "shippingMethod": rng.choice(["standard", "standard", "priority", "express"]),
-        "giftWrapping": rng.random() < 0.2,
-        "termsAndConditionsAccepted": kind is not OrderKind.NO_TERMS,
-    }
+        number = broken_card(number)
+    body = checkout_body(items, buyer=f"Chaos Buyer {sequence}", contact=f"buyer{sequence}@example.com", card=number,
+                         expiry=CARD_EXPIRY, cvv=f"{rng.randrange(1000):03d}",
+                         shipping=rng.choice(["standard", "standard", "priority", "express"]),
+                         gift_wrapping=rng.random() < 0.2, terms_accepted=kind is not OrderKind.NO_TERMS)
     return PlannedOrder(kind, items, body)
 
 
 def with_quantity(planned: PlannedOrder, quantity: int) -> PlannedOrder:
     """The same order for `quantity` copies of its first book only (the last-copies burst)."""
     book_id = planned.items[0][0]
-    body = {**planned.body, "items": [{"bookId": book_id, "quantity": quantity}]}
+    body = {**planned.body, "items": checkout_body([(book_id, quantity)])["items"]}
     return PlannedOrder(planned.kind, ((book_id, quantity),), body)

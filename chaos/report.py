@@ -8,11 +8,11 @@ from collections import Counter
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from chaos.evidence import Evidence
 from chaos.failover import Failover, failovers
-from chaos.invariants import NAMES, Violation, final_state
-from chaos.records import Answer, FaultRecord, Observed
+from chaos.records import FaultRecord, Observed
 from chaos.scenario import FaultKind, Options
+from testing.evidence import Answer, Evidence
+from testing.invariants import NAMES, Violation, final_state
 
 VIOLATIONS_SHOWN_MAX = 20
 

@@ -9,26 +9,25 @@ import random
 import sys
 import time
 from collections.abc import Callable
-from pathlib import Path
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import TextIO
 
 from chaos.collect import Participants
 from chaos.dump import write_history
-from chaos.evidence import BookStock, Evidence, LastCopies
 from chaos.fault_runner import FaultRunner
 from chaos.fleets import FleetHandle, wait_api
 from chaos.history import History
 from chaos.http import NoAnswer, request_json
-from chaos.invariants import check_all
 from chaos.load import Books, Clock, Load, poll_order
 from chaos.observe import Sampler, StatusProbe
-from chaos.orders import OrderKind, with_quantity
-from chaos.records import FINAL_STATES, Answer, CheckoutRecord, Restock
+from chaos.orders import with_quantity
 from chaos.report import Report, build_report
 from chaos.scenario import FaultKind, Options, build_schedule
 from chaos.stock_history import check_stock_reads
-from utils.catalog.file import load_catalog
+from testing.evidence import FINAL_STATES, Answer, BookStock, CheckoutRecord, Evidence, LastCopies, Restock
+from testing.invariants import check_all
+from testing.orders import OrderKind
 
 log = logging.getLogger("chaos.run")
 READY_TIMEOUT_S = 60.0

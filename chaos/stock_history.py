@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import math
 
-from chaos.invariants import Violation, maybe_placed, summed
-from chaos.records import Observed
+from testing.evidence import ClientHistory
+from testing.invariants import Violation, summed, unseen_orders
 from utils.linearizability import CheckResult, Operation, check_operations_verbose, counter_model
 
 CHECK_TIMEOUT_S = 30.0
 
 
-def stock_operations(observed: Observed) -> list[Operation]:
+def stock_operations(observed: ClientHistory) -> list[Operation]:
     operations: list[Operation] = []
 
     def add(input: tuple[object, ...], call: float, output: object, returned: float) -> None:
@@ -36,7 +36,7 @@ def stock_operations(observed: Observed) -> list[Operation]:
             if first is not None and first.state != "COMMITTED":
                 continue                                  # aborted: the stock on hand never changed
             returned = first.seen_at_s if first is not None else math.inf
-        elif maybe_placed(checkout):
+        elif unseen_orders(checkout):
             returned = math.inf
         else:
             continue
@@ -46,7 +46,7 @@ def stock_operations(observed: Observed) -> list[Operation]:
     return operations
 
 
-def check_stock_reads(observed: Observed, initial_stock: dict[str, int],
+def check_stock_reads(observed: ClientHistory, initial_stock: dict[str, int],
                       timeout_s: float = CHECK_TIMEOUT_S) -> tuple[list[Violation], str]:
     """(violations, a one-line verdict for the report)."""
     operations = stock_operations(observed)

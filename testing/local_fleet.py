@@ -1,56 +1,41 @@
 """Starts a private copy of the local fleet for a test: free loopback ports, its own data and logs.
 
-`with running_fleet(tmp_path, only={...}) as fleet:` gives the Fleet plus the settings it runs with.
+`with running_fleet(tmp_path, only={...}) as fleet:` gives the Fleet plus the settings it runs with; `Shop(fleet)`
+gives clients of it (the API, the queue, the participants) and the invariants check every test ends with.
 """
 from __future__ import annotations
 
 import os
-import socket
-from collections.abc import Iterator
+import time
+import uuid
+from collections.abc import Callable, Collection, Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
+import grpc
+import requests
+import requests.adapters
+
+from books_database.client import BooksClient
+from order_queue.client import OrderQueueClient
+from payment_service.decision_client import DecisionUnavailable, ExecutorDecisionClient
+from testing.evidence import (Answer, BookStock, CheckoutRecord, ClientHistory, Evidence, OrderState, payment_fact,
+                              transaction_fact)
+from testing.fleet_env import fleet_env, free_port, settings_from
+from testing.invariants import check_all
+from testing.orders import GOOD_CARD, OrderKind, checkout_body, queue_order
 from utils.fleet.launcher import Fleet
 from utils.fleet.spec import fleet_processes
+from utils.pb.books_database import books_database_pb2 as books_pb
+from utils.pb.order_executor import order_executor_pb2 as exec_pb
+from utils.pb.order_executor import order_executor_pb2_grpc as exec_grpc
+from utils.pb.payment_service import payment_service_pb2 as pay_pb
+from utils.pb.payment_service import payment_service_pb2_grpc as pay_grpc
 from utils.settings import FleetSettings
 
-
-def free_port(host: str = "127.0.0.1") -> int:
-    with socket.socket() as sock:
-        sock.bind((host, 0))
-        return int(sock.getsockname()[1])
-
-
-def free_port_env() -> dict[str, str]:
-    """Environment variables that move every service of the fleet to free ports on 127.0.0.1."""
-    def addr() -> str:
-        return f"127.0.0.1:{free_port()}"
-
-    orchestrator_port, frontend_port = free_port(), free_port()
-    env = {
-        "ORCHESTRATOR_PORT": str(orchestrator_port),
-        "ORCHESTRATOR_URL": f"http://127.0.0.1:{orchestrator_port}",
-        "FRONTEND_PORT": str(frontend_port),
-        "FRONTEND_ORIGIN": f"http://127.0.0.1:{frontend_port}",
-        "ORCHESTRATOR_FLOW_ADDR": addr(),
-        "TRANSACTION_VERIFICATION_ADDR": addr(),
-        "FRAUD_DETECTION_ADDR": addr(),
-        "SUGGESTIONS_ADDR": addr(),
-        "ORDER_QUEUE_ADDR": addr(),
-        "PAYMENT_SERVICE_ADDR": addr(),
-        "ORDER_EXECUTOR_PEERS": ",".join(f"executor-{i}={addr()}" for i in (1, 2, 3)),
-        "BOOKS_DATABASE_PEERS": ",".join(f"books-{i}={addr()}" for i in (1, 2, 3)),
-        "METRICS_PORT": "0",
-        "LISTEN_HOST": "",
-        "OPENAI_API_KEY": "",
-    }
-    return env
-
-
-def settings_from(env: dict[str, str]) -> FleetSettings:
-    """FleetSettings as the fleet's processes will read them (env keys are case-insensitive)."""
-    return FleetSettings.model_validate({k.lower(): v for k, v in env.items() if k.lower() in FleetSettings.model_fields})
+__all__ = ["RunningFleet", "Shop", "free_port", "running_fleet", "wait_until"]   # free_port: for the services' tests
 
 
 @dataclass
@@ -65,16 +50,16 @@ class RunningFleet:
 
 
 @contextmanager
-def running_fleet(workdir: Path, only: set[str] | None = None, extra_env: dict[str, str] | None = None,
+def running_fleet(workdir: Path, only: Collection[str] | None = None, extra_env: dict[str, str] | None = None,
                   healthy_timeout_s: float = 60.0) -> Iterator[RunningFleet]:
     """Starts the fleet (or the processes named in `only`, by process name or module) and stops it after."""
-    env = {**free_port_env(), **(extra_env or {})}
+    planned = fleet_env(extra=extra_env)
+    env = planned.env
     settings = settings_from(env)
     specs = [s for s in fleet_processes(settings) if only is None or s.name in only or s.module in only]
-    # Metrics ports derive from gRPC ports (+1000); make each one explicit and free instead.
     fleet = Fleet(specs, data_dir=workdir / "data", log_dir=workdir / "logs", env=env)
     for spec in specs:
-        spec.env.setdefault("METRICS_PORT", str(free_port()))
+        spec.env.setdefault("METRICS_PORT", planned.metrics_ports.get(spec.name, "0"))
     saved = {k: os.environ.get(k) for k in env}
     os.environ.update(env)  # so clients built in the test read the same settings
     try:
@@ -88,3 +73,146 @@ def running_fleet(workdir: Path, only: set[str] | None = None, extra_env: dict[s
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
+
+
+def wait_until(condition: Callable[[], Any], timeout_s: float, what: str, every_s: float = 0.1) -> Any:
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            value = condition()
+        except (grpc.RpcError, requests.RequestException):
+            value = None
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout_s} s waiting for {what}")
+        time.sleep(every_s)
+
+
+@dataclass
+class Shop:
+    """Clients of one running fleet, and the checks every test ends with."""
+
+    rf: RunningFleet
+    books: BooksClient = field(init=False)
+    queue: OrderQueueClient = field(init=False)
+    payment: pay_grpc.PaymentServiceStub = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.books = BooksClient(self.rf.settings.database_peers(), timeout_s=5.0)
+        self.queue = OrderQueueClient(self.rf.settings.order_queue_addr)
+        self.payment = pay_grpc.PaymentServiceStub(grpc.insecure_channel(self.rf.settings.payment_service_addr))
+        self.http = requests.Session()
+        self.http.mount("http://", requests.adapters.HTTPAdapter(pool_maxsize=64))
+
+    def close(self) -> None:
+        self.books.close()
+        self.queue.close()
+
+    # ---- placing orders ---------------------------------------------------------------------------------------------
+    def checkout(self, book_title: str, quantity: int = 1, card: str = GOOD_CARD, shipping: str = "standard") -> str:
+        """POST /checkout; returns the order id of an approved order."""
+        body = checkout_body([(book_title, quantity)], by_title=True, card=card, shipping=shipping)
+        reply = self.http.post(f"{self.rf.api}/checkout", json=body, timeout=30)
+        assert reply.status_code == 200, reply.text
+        body = reply.json()
+        assert body["status"] == "Order Approved", body
+        return str(body["orderId"])
+
+    def enqueue(self, book_id: str, quantity: int = 1, card: str = GOOD_CARD, shipping: str = "standard",
+                order_id: str | None = None) -> str:
+        """Straight to the queue, as the gateway does after validation (tokenized card, last four only)."""
+        token = self.payment.Tokenize(pay_pb.TokenizeRequest(card_number=card, expiration_date="12/30"), timeout=5)
+        order_id = order_id or uuid.uuid4().hex
+        self.queue.enqueue(queue_order(order_id, [(book_id, quantity)], token.token, token.card_last4, shipping))
+        return order_id
+
+    # ---- reading state ------------------------------------------------------------------------------------------------
+    def order(self, order_id: str) -> dict[str, Any]:
+        reply = self.http.get(f"{self.rf.api}/orders/{order_id}", timeout=5)
+        assert reply.status_code == 200, reply.text
+        return dict(reply.json())
+
+    def wait_final(self, order_ids: Iterable[str], timeout_s: float = 30.0) -> dict[str, dict[str, Any]]:
+        ids = list(order_ids)
+        found: dict[str, dict[str, Any]] = {}
+
+        def all_final() -> bool:
+            for oid in ids:
+                if oid not in found:
+                    order = self.order(oid)
+                    if order["state"] in ("COMMITTED", "ABORTED"):
+                        found[oid] = order
+            return len(found) == len(ids)
+
+        wait_until(all_final, timeout_s, f"{len(ids) - len(found)} of {len(ids)} orders to finish")
+        return found
+
+    def stock(self, book_id: str) -> books_pb.ReadStockResponse:
+        return self.books.read_stock(book_id)
+
+    def payment_state(self, order_id: str) -> pay_pb.Payment:
+        return self.payment.GetPayment(pay_pb.GetPaymentRequest(tx_id=order_id), timeout=5)
+
+    def executor_status(self) -> dict[str, exec_pb.StatusReply | None]:
+        replies: dict[str, exec_pb.StatusReply | None] = {}
+        for node_id, address in self.rf.settings.executor_peers().items():
+            try:
+                with grpc.insecure_channel(address) as channel:
+                    replies[node_id] = exec_grpc.OrderExecutorStub(channel).Status(exec_pb.StatusRequest(),
+                                                                                  timeout=1)
+            except grpc.RpcError:
+                replies[node_id] = None
+        return replies
+
+    def decision(self, order_id: str) -> str | None:
+        """The executor group's decision for an order (GetDecision, as a participant in doubt asks it)."""
+        client = ExecutorDecisionClient(self.rf.settings.executor_peers(), timeout_s=3.0)
+        try:
+            return client.get_decision(order_id).outcome
+        except DecisionUnavailable:
+            return None
+        finally:
+            client.close()
+
+    def executor_leader(self, timeout_s: float = 20.0, not_in: tuple[str, ...] = ()) -> tuple[str, int]:
+        """(leader id, term) once one replica outside `not_in` leads."""
+        def leader() -> tuple[str, int] | None:
+            for node_id, status in self.executor_status().items():
+                if status is not None and status.role == "leader" and node_id not in not_in:
+                    return node_id, int(status.term)
+            return None
+        found: tuple[str, int] = wait_until(leader, timeout_s, "an executor leader")
+        return found
+
+    # ---- I1–I5 ---------------------------------------------------------------------------------------------------------
+    def check_invariants(self, order_ids: Iterable[str], stock_before: dict[str, int],
+                         timeout_s: float = 30.0) -> dict[str, dict[str, Any]]:
+        """Every order final (I3), then the one checker (testing/invariants.py) over what the participants hold:
+        I2 COMMITTED ⇔ captured ⇔ decremented, ABORTED ⇒ neither; I4 once, for the order's total; I1 per book:
+        stock before − Σ committed quantities = stock now, nothing left reserved; I5."""
+        orders = self.wait_final(order_ids, timeout_s)
+        for oid, order in orders.items():
+            if order["state"] == "COMMITTED":
+                assert order["total"] is not None, (oid, order)
+            else:
+                assert order["reason"], f"{oid}: an aborted order says why"
+        payments = {oid: payment_fact(self.payment_state(oid)) for oid in orders}
+        transactions = {oid: transaction_fact(self.books.get_transaction(oid)) for oid in orders}
+        for book_id in stock_before:
+            def settled(book_id: str = book_id) -> bool:
+                return int(self.stock(book_id).reserved) == 0
+            wait_until(settled, timeout_s, f"reservations of {book_id} released")
+        final_stock = {book_id: BookStock(int(now.stock), int(now.reserved))
+                       for book_id, now in ((b, self.stock(b)) for b in stock_before)}
+        # Orders went in by id, not through a recorded checkout: each one's items are what the database took.
+        history = ClientHistory(
+            tuple(CheckoutRecord(n, OrderKind.VALID, transactions[oid].items, 0.0, 0.0, Answer.APPROVED, oid, 200, 1)
+                  for n, oid in enumerate(orders, 1)),
+            {oid: (OrderState(oid, order["state"], order["reason"] or "", order["total"], 0.0),)
+             for oid, order in orders.items()})
+        evidence = Evidence(dict(stock_before), final_stock, payments, transactions, healed_at_s=0.0,
+                            settle_s=timeout_s)
+        violations = check_all(history, evidence)
+        assert not violations, "\n".join(v.describe() for v in violations)
+        return orders

@@ -1,9 +1,10 @@
 """Small builders of recorded runs for the chaos tool's tests: a clean history, then one planted fault at a time."""
 from __future__ import annotations
 
-from chaos.evidence import BookStock, Evidence, PaymentFact, TransactionFact
-from chaos.orders import OrderKind
-from chaos.records import Answer, CheckoutRecord, Observed, OrderState, Restock, StatusSample, StockRead
+from chaos.records import Observed
+from testing.evidence import (Answer, BookStock, CheckoutRecord, Evidence, OrderState, PaymentFact, Restock,
+                              StatusSample, StockRead, TransactionFact)
+from testing.orders import OrderKind
 
 BOOK = "book_a"
 

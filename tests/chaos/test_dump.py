@@ -5,8 +5,9 @@ import dataclasses
 from pathlib import Path
 
 from chaos.dump import read_history, write_history
-from chaos.records import FaultRecord, StatusSample
+from chaos.records import FaultRecord
 from chaos.scenario import FaultEvent, FaultKind, Role, Target
+from testing.evidence import StatusSample
 from tests.chaos.builders import clean_run
 
 

@@ -3,8 +3,9 @@ from __future__ import annotations
 
 import random
 
-from chaos.orders import DECLINED_CARD, OrderKind, luhn_check_digit, plan_order, random_card, with_quantity
+from chaos.orders import plan_order, with_quantity
 from chaos.scenario import LoadProfile
+from testing.orders import DECLINED_CARD, OrderKind, luhn_check_digit, random_card
 from transaction_verification.core.rules import luhn_valid
 
 HOT, COLD = ["h1", "h2"], ["c1", "c2", "c3"]

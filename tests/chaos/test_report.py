@@ -4,10 +4,10 @@ from __future__ import annotations
 import dataclasses
 
 from chaos.failover import failovers
-from chaos.invariants import Violation
-from chaos.records import StatusSample
 from chaos.report import build_report, percentile, reason_kind, render_text
 from chaos.scenario import Options
+from testing.evidence import StatusSample
+from testing.invariants import Violation
 from tests.chaos.builders import clean_run
 
 

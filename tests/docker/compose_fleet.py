@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import socket
 import subprocess
 import time
 from collections.abc import Iterator, Mapping
@@ -18,6 +17,8 @@ from pathlib import Path
 from typing import Any
 
 import requests
+
+from testing.fleet_env import free_port
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 COMPOSE = str(REPO_ROOT / "docker" / "compose.sh")
@@ -43,12 +44,6 @@ def run(command: list[str], env: Mapping[str, str] | None = None, timeout_s: flo
         raise DockerError(f"{' '.join(command[:6])}… exited {done.returncode}: "
                           f"{(done.stderr.strip() or done.stdout.strip())[-2000:]}")
     return done.stdout.strip()
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def engine_answers() -> str | None:

@@ -1,19 +1,20 @@
-"""docs/design.md §6's I1–I5 over one fault test's checkouts, checked against what the participants themselves hold
-(tests/docker/probe.py, run inside the fleet). Each check returns its violations as sentences; empty = holds.
+"""One fault test's record as testing/evidence.py's evidence, for the one invariants checker (testing/invariants.py):
+what the client placed and saw, and what the participants hold (tests/docker/probe.py, run inside the fleet).
 
-Checkouts with an attempt that may have run unseen (a lost answer) may have made an order the client never
-learnt of: I1 then accepts any subset of their items as also sold, and nothing else.
+Each attempt that may have run unseen (a lost answer) counts as an order the client may never have learnt of.
 """
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import Any
 
+from testing.evidence import (Answer, BookStock, CheckoutRecord, ClientHistory, Evidence, LastCopies, OrderState,
+                              PaymentFact, TransactionFact)
+from testing.invariants import check_all
+from testing.orders import OrderKind
 from tests.docker.orders import Placed
 
-UNKNOWN_SUBSETS_MAX = 4096
+STOCK_ABORT = "not enough stock"
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,121 +23,53 @@ class Outcome:
 
     placed: list[Placed]
     final: dict[str, dict[str, Any]]        # order id → GET /orders record (final state)
-    not_final: list[str]                    # approved order ids still not final at the deadline
+    late_s: dict[str, float]                # order id → seconds after healing it was first seen final, if late
     stock_before: dict[str, dict[str, int]]
     facts: dict[str, Any]                   # probe.py's reply after the test: stock, payments, transactions
+    settle_s: float
 
 
-def committed_quantities(outcome: Outcome) -> Counter[str]:
-    sold: Counter[str] = Counter()
-    for placed in outcome.placed:
-        if placed.order_id and outcome.final.get(placed.order_id, {}).get("state") == "COMMITTED":
-            sold.update(placed.items)
-    return sold
+def answer_of(placed: Placed) -> Answer:
+    if not placed.status:
+        return Answer.NO_ANSWER
+    return Answer.APPROVED if placed.approved else Answer.REJECTED
 
 
-def subset_sums(deltas: list[int]) -> set[int] | None:
-    sums = {0}
-    for delta in deltas:
-        sums |= {s + delta for s in sums}
-        if len(sums) > UNKNOWN_SUBSETS_MAX:
-            return None
-    return sums
+def history_of(outcome: Outcome) -> ClientHistory:
+    checkouts = tuple(
+        CheckoutRecord(sequence, OrderKind.VALID, tuple(sorted(p.items.items())), 0.0, 0.0, answer_of(p), p.order_id,
+                       200 if p.status else None, p.attempts, "; ".join(p.reasons),
+                       ambiguous_attempts=p.ambiguous_attempts)
+        for sequence, p in enumerate(outcome.placed, 1))
+    states: dict[str, tuple[OrderState, ...]] = {
+        order_id: (OrderState(order_id, record["state"], record.get("reason") or "", record.get("total"),
+                              outcome.late_s.get(order_id, 0.0)),)
+        for order_id, record in outcome.final.items()}
+    return ClientHistory(checkouts, states)
 
 
-def check_conservation(outcome: Outcome) -> list[str]:
-    """I1: stock before = stock after + Σ committed, per book (nothing else wrote stock meanwhile);
-    and no copy is still reserved once every order ended."""
-    problems = []
-    sold = committed_quantities(outcome)
-    maybe: dict[str, list[int]] = {}
-    for placed in outcome.placed:
-        for _ in range(placed.ambiguous_attempts):
-            for book_id, quantity in placed.items.items():
-                maybe.setdefault(book_id, []).append(quantity)
-    for book_id, before in sorted(outcome.stock_before.items()):
-        after = outcome.facts["stock"].get(book_id)
-        if after is None:
-            problems.append(f"I1 {book_id}: missing from the database after the test")
-            continue
-        unseen = before["stock"] - after["stock"] - sold[book_id]       # copies gone beyond the known sales
-        sums = subset_sums(maybe.get(book_id, []))
-        if unseen != 0 and (sums is None or unseen not in sums):
-            problems.append(f"I1 {book_id}: before {before['stock']} ≠ after {after['stock']} + committed "
-                            f"{sold[book_id]} (off by {unseen:+d})")
-        if after["reserved"] != 0:
-            problems.append(f"I1 {book_id}: {after['reserved']} copies still reserved after every order ended")
-    return problems
-
-
-def check_atomicity_and_exactly_once(outcome: Outcome) -> list[str]:
-    """I2: COMMITTED ⇔ captured ⇔ decremented by exactly the order's items; ABORTED or REJECTED ⇒ neither.
-    I4: one order per checkout, and the capture is the order's total once (not twice, not partly)."""
-    problems = []
-    ids = Counter(p.order_id for p in outcome.placed if p.order_id)
-    problems += [f"I4 {order_id}: answered to {n} checkouts" for order_id, n in ids.items() if n > 1]
-    for placed in outcome.placed:
-        if not placed.order_id:
-            continue
-        order_id = placed.order_id
-        state = outcome.final.get(order_id, {}).get("state") if placed.approved else "REJECTED"
-        if state is None:
-            continue                                   # I3 reports it
-        payment = outcome.facts["payments"][order_id]
-        tx = outcome.facts["transactions"][order_id]
-        if state == "COMMITTED":
-            if payment["state"] != "CAPTURED" or tx["state"] != "COMMITTED":
-                problems.append(f"I2 {order_id}: COMMITTED but payment {payment['state']}, stock {tx['state']}")
-            if tx["items"] != placed.items:
-                problems.append(f"I2 {order_id}: ordered {placed.items}, the database decremented {tx['items']}")
-            total = outcome.final[order_id].get("total")
-            if total is not None and payment["amountCents"] != int(Decimal(total) * 100):
-                problems.append(f"I4 {order_id}: captured {payment['amountCents']} cents for a total of {total}")
-        elif payment["state"] not in ("NONE", "VOIDED") or tx["state"] not in ("NONE", "ABORTED"):
-            problems.append(f"I2 {order_id}: {state} but payment {payment['state']}, stock {tx['state']}")
-    return problems
-
-
-def check_nothing_lost(outcome: Outcome) -> list[str]:
-    """I3: every order answered as queued reached COMMITTED or ABORTED (by the caller's deadline)."""
-    problems = [f"I3 {order_id}: not final by the deadline" for order_id in outcome.not_final]
-    unanswered = [p.key for p in outcome.placed if not p.status]
-    problems += [f"I3 checkout {key}: never answered" for key in unanswered]
-    for placed in outcome.placed:
-        if placed.approved and placed.order_id in outcome.final:
-            state = outcome.final[placed.order_id]["state"]
-            if state not in ("COMMITTED", "ABORTED"):
-                problems.append(f"I3 {placed.order_id}: approved, then {state}")
-    return problems
-
-
-def check_no_oversell(outcome: Outcome) -> list[str]:
-    """I5 (the general part): stock never below zero, reservations within stock."""
-    problems = []
-    for book_id, after in sorted(outcome.facts["stock"].items()):
-        if after["stock"] < 0 or after["reserved"] < 0 or after["reserved"] > after["stock"]:
-            problems.append(f"I5 {book_id}: on hand {after['stock']}, reserved {after['reserved']}")
-    return problems
-
-
-def check_last_copies(copies: int, burst: list[Placed], final: dict[str, dict[str, Any]],
-                      stock_after: int) -> list[str]:
-    """I5: concurrent checkouts of the last `copies` copies commit at most `copies`, exactly that many when
-    no burst order aborted for a reason other than the stock, and leave on hand what was not sold."""
+def last_copies_of(book_id: str, copies: int, burst: list[Placed], final: dict[str, dict[str, Any]],
+                   stock_after: int) -> LastCopies:
+    """The I5 burst: `copies` on hand, one buyer per Placed; an abort for another reason than the stock
+    (a fault still healing) excuses selling fewer than `copies`."""
     states = [final.get(p.order_id or "", {}) for p in burst if p.approved]
     committed = sum(s.get("state") == "COMMITTED" for s in states)
-    other_aborts = [s.get("reason", "") for s in states
-                    if s.get("state") == "ABORTED" and "not enough stock" not in s.get("reason", "")]
-    problems = []
-    if committed > copies:
-        problems.append(f"I5 last {copies} copies: {committed} orders committed")
-    if not other_aborts and committed != min(copies, len(states)):
-        problems.append(f"I5 last {copies} copies, {len(states)} approved buyers: {committed} committed")
-    if stock_after != copies - committed:
-        problems.append(f"I5 last {copies} copies: {stock_after} on hand after {committed} sold")
-    return problems
+    other_aborts = sum(s.get("state") == "ABORTED" and STOCK_ABORT not in s.get("reason", "") for s in states)
+    unfinished = sum(s.get("state") not in ("COMMITTED", "ABORTED") for s in states)
+    return LastCopies(book_id, copies, len(burst), len(states), committed, stock_after, unfinished, other_aborts)
 
 
-def check_all(outcome: Outcome) -> list[str]:
-    return [*check_conservation(outcome), *check_atomicity_and_exactly_once(outcome),
-            *check_nothing_lost(outcome), *check_no_oversell(outcome)]
+def evidence_of(outcome: Outcome, last_copies: LastCopies | None = None) -> Evidence:
+    facts = outcome.facts
+    return Evidence(
+        initial_stock={book_id: int(b["stock"]) for book_id, b in outcome.stock_before.items()},
+        final_stock={book_id: BookStock(int(b["stock"]), int(b["reserved"])) for book_id, b in facts["stock"].items()},
+        payments={o: PaymentFact(p["state"], int(p["amountCents"])) for o, p in facts["payments"].items()},
+        transactions={o: TransactionFact(t["state"], tuple(sorted(t["items"].items())))
+                      for o, t in facts["transactions"].items()},
+        healed_at_s=0.0, settle_s=outcome.settle_s, last_copies=last_copies, unanswered_is_lost=True)
+
+
+def check(outcome: Outcome, last_copies: LastCopies | None = None) -> list[str]:
+    """Every violation of I1–I5 (I6 and I7 are the chaos tool's), as sentences; empty = all hold."""
+    return [v.describe() for v in check_all(history_of(outcome), evidence_of(outcome, last_copies))]

@@ -18,6 +18,8 @@ from typing import Any
 
 import requests
 
+from testing.orders import checkout_body, random_card
+
 HTTP_TIMEOUT_S = 15.0
 ANSWER_DEADLINE_S = 90.0     # a checkout keeps being retried (same key) this long
 RETRY_PAUSE_S = 0.5
@@ -27,26 +29,10 @@ FINAL_STATES = ("COMMITTED", "ABORTED", "REJECTED")
 APPROVED = "Order Approved"
 
 
-def luhn_card(rng: random.Random) -> str:
-    """A Visa-shaped number that passes the Luhn check; a fresh one per buyer keeps card velocity low."""
-    digits = [4] + [rng.randrange(10) for _ in range(14)]
-    total = 0
-    for position, digit in enumerate(reversed(digits)):
-        doubled = digit * 2 if position % 2 == 0 else digit   # the check digit will sit right of these
-        total += doubled - 9 if doubled > 9 else doubled
-    return "".join(map(str, digits)) + str((10 - total % 10) % 10)
-
-
 def order_body(items: dict[str, int], rng: random.Random) -> dict[str, Any]:
     buyer = rng.randrange(10**6)
-    return {
-        "items": [{"bookId": book_id, "quantity": quantity} for book_id, quantity in sorted(items.items())],
-        "user": {"name": f"Test Buyer {buyer}", "contact": f"buyer{buyer}@example.com"},
-        "creditCard": {"number": luhn_card(rng), "expirationDate": "12/2030", "cvv": "123"},
-        "billingAddress": {"street": "1 Main St", "city": "Tartu", "state": "Tartumaa", "zip": "50090",
-                           "country": "Estonia"},
-        "shippingMethod": "standard", "giftWrapping": False, "termsAndConditionsAccepted": True,
-    }
+    return checkout_body(sorted(items.items()), buyer=f"Test Buyer {buyer}", contact=f"buyer{buyer}@example.com",
+                         card=random_card(rng))
 
 
 @dataclass

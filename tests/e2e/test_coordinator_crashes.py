@@ -13,10 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.execution import EXECUTION, FLEET_ENV, Shop, book, wait_until
+from testing.fleet_env import EXECUTION, FLEET_ENV
+from testing.local_fleet import Shop, running_fleet, wait_until
+from tests.e2e.execution import book
 from utils.pb.books_database import books_database_pb2 as books_pb
 from utils.pb.payment_service import payment_service_pb2 as pay_pb
-from testing.local_fleet import running_fleet
 
 pytestmark = [pytest.mark.fleet, pytest.mark.timeout(180)]
 

@@ -13,8 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.execution import DATABASES, EXECUTORS, FLEET_ENV, FULL, Shop, book
-from testing.local_fleet import running_fleet
+from testing.fleet_env import FLEET_ENV, FULL
+from testing.local_fleet import Shop, running_fleet
+from tests.e2e.execution import DATABASES, EXECUTORS, book
 
 pytestmark = [pytest.mark.fleet, pytest.mark.timeout(240)]
 CHECKOUTS = 20

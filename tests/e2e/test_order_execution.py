@@ -13,10 +13,12 @@ from pathlib import Path
 import grpc
 import pytest
 
-from tests.e2e.execution import DATABASES, DECLINED_CARD, EXECUTORS, FLEET_ENV, FULL, Shop, book, wait_until
+from testing.fleet_env import FLEET_ENV, FULL
+from testing.local_fleet import Shop, running_fleet, wait_until
+from testing.orders import DECLINED_CARD
+from tests.e2e.execution import DATABASES, EXECUTORS, book
 from utils.pb.books_database import books_database_pb2 as books_pb
 from utils.pb.payment_service import payment_service_pb2 as pay_pb
-from testing.local_fleet import running_fleet
 
 pytestmark = [pytest.mark.fleet, pytest.mark.timeout(240)]
 

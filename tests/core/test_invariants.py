@@ -1,13 +1,16 @@
-"""Each invariant check passes a clean run and catches a planted violation of its own rule."""
+"""The one invariants checker (testing/invariants.py) passes a clean record and catches each broken fact with the
+invariant it breaks: the chaos tool's runs and the container tests' records alike.
+"""
 from __future__ import annotations
 
 import dataclasses
 
-from chaos.evidence import BookStock, LastCopies, PaymentFact, ReplicaFact, TransactionFact
-from chaos.invariants import (check_atomicity, check_conservation, check_exactly_once, check_no_oversell,
-                              check_nothing_lost, check_one_leader_per_term)
-from chaos.records import Answer, Restock, StatusSample, StockRead
-from chaos.stock_history import check_stock_reads
+from testing.evidence import (Answer, BookStock, CheckoutRecord, ClientHistory, Evidence, LastCopies, OrderState,
+                              PaymentFact, ReplicaFact, Restock, StatusSample, TransactionFact)
+from testing.invariants import (Violation, check_all, check_atomicity, check_conservation, check_exactly_once,
+                                check_no_oversell, check_nothing_lost, check_one_leader_per_term, maybe_placed,
+                                verdicts)
+from testing.orders import OrderKind
 from tests.chaos.builders import BOOK, checkout, clean_run, observed, state
 
 CHECKS = (check_conservation, check_atomicity, check_nothing_lost, check_exactly_once, check_no_oversell,
@@ -18,7 +21,7 @@ def test_a_clean_run_passes_every_check() -> None:
     run, evidence = clean_run()
     for check in CHECKS:
         assert check(run, evidence) == [], check.__name__
-    assert check_stock_reads(run, evidence.initial_stock)[0] == []
+    assert all(v.holds for v in verdicts(run, evidence, []))
 
 
 def test_I1_catches_stock_that_is_not_conserved() -> None:
@@ -129,30 +132,115 @@ def test_I6_catches_diverged_replicas_and_one_that_never_came_back() -> None:
     assert sorted(v.subject for v in violations) == ["books_database index 50", "order_executor executor-3"]
 
 
-def test_I7_catches_a_stale_read() -> None:
-    run, evidence = clean_run()
-    # After o1 was seen COMMITTED (t=2.0) and the restock acknowledged (t=3.1), a read still shows 10.
-    stale = dataclasses.replace(run, stock_reads=(*run.stock_reads, StockRead(BOOK, 4.0, 4.1, 10)))
-    violations, verdict = check_stock_reads(stale, evidence.initial_stock)
-    assert [v.invariant for v in violations] == ["I7"] and verdict.startswith("NOT linearizable")
-
-
-def test_I7_lets_an_unanswered_order_take_effect_or_not() -> None:
-    run, evidence = clean_run()
-    unknown = checkout(4, None, 1, Answer.NO_ANSWER, sent=2.2, answered=3.0)
-    maybe = dataclasses.replace(run, checkouts=(*run.checkouts, unknown),
-                                stock_reads=(*run.stock_reads, StockRead(BOOK, 5.0, 5.1, 10)))
-    assert check_stock_reads(maybe, evidence.initial_stock)[0] == []
-
-
 def test_a_refusal_saying_not_placed_is_trusted_and_a_bare_500_is_not() -> None:
-    import dataclasses as dc
-    from chaos.invariants import maybe_placed
-    refused = dc.replace(checkout(9, None, 1, Answer.REFUSED), http_status=503, error_code="DEPENDENCY_UNAVAILABLE")
+    refused = dataclasses.replace(checkout(9, None, 1, Answer.REFUSED), http_status=503,
+                                  error_code="DEPENDENCY_UNAVAILABLE")
     assert not maybe_placed(refused)
-    assert maybe_placed(dc.replace(refused, http_status=500, error_code="INTERNAL"))
+    assert maybe_placed(dataclasses.replace(refused, http_status=500, error_code="INTERNAL"))
     assert maybe_placed(checkout(9, None, 1, Answer.NO_ANSWER))
     # trusted, so an order that was placed after all shows up as unaccounted stock (I1)
     run, evidence = clean_run()
-    placed_anyway = dc.replace(evidence, final_stock={BOOK: BookStock(10, 0)})
-    assert check_conservation(dc.replace(run, checkouts=(*run.checkouts, refused)), placed_anyway)
+    placed_anyway = dataclasses.replace(evidence, final_stock={BOOK: BookStock(10, 0)})
+    assert check_conservation(dataclasses.replace(run, checkouts=(*run.checkouts, refused)), placed_anyway)
+
+
+# ---- the container tests' records: every checkout retried until answered, facts read inside the fleet ----------
+
+DOCKER_BOOK = "book_101_clean_code"
+
+
+def answered(sequence: int, order_id: str | None, quantity: int, answer: Answer = Answer.APPROVED,
+             ambiguous_attempts: int = 0) -> CheckoutRecord:
+    return CheckoutRecord(sequence, OrderKind.VALID, ((DOCKER_BOOK, quantity),), 0.0, 0.0, answer, order_id,
+                          200 if answer is not Answer.NO_ANSWER else None, 1,
+                          ambiguous_attempts=ambiguous_attempts)
+
+
+def final(order_id: str, name: str, total: str, reason: str = "") -> OrderState:
+    return OrderState(order_id, name, reason, total, 0.0)
+
+
+def container_record() -> tuple[ClientHistory, Evidence]:
+    """Stock 40; a (2 copies) committed for 69.98, b aborted by the payment service, r rejected at validation."""
+    history = ClientHistory(
+        (answered(1, "a", 2), answered(2, "b", 1), answered(3, "r", 1, Answer.REJECTED)),
+        {"a": (final("a", "COMMITTED", "69.98"),), "b": (final("b", "ABORTED", "34.99", "payment_service voted abort"),)})
+    evidence = Evidence(
+        initial_stock={DOCKER_BOOK: 40}, final_stock={DOCKER_BOOK: BookStock(38, 0)},
+        payments={"a": PaymentFact("CAPTURED", 6998), "b": PaymentFact("VOIDED", 3499), "r": PaymentFact("NONE")},
+        transactions={"a": TransactionFact("COMMITTED", ((DOCKER_BOOK, 2),)),
+                      "b": TransactionFact("ABORTED", ((DOCKER_BOOK, 1),)), "r": TransactionFact("NONE")},
+        healed_at_s=0.0, settle_s=10.0, unanswered_is_lost=True)
+    return history, evidence
+
+
+def broken(change: str) -> list[Violation]:
+    history, evidence = container_record()
+    stock, payments, transactions = dict(evidence.final_stock), dict(evidence.payments), dict(evidence.transactions)
+    if change == "stock off":
+        stock[DOCKER_BOOK] = BookStock(37, 0)
+    elif change == "still reserved":
+        stock[DOCKER_BOOK] = BookStock(38, 1)
+    elif change == "committed, not captured":
+        payments["a"] = PaymentFact("VOIDED", 6998)
+    elif change == "aborted, decremented":
+        transactions["b"] = TransactionFact("COMMITTED", ((DOCKER_BOOK, 1),))
+    elif change == "rejected, charged":
+        payments["r"] = PaymentFact("CAPTURED")
+    elif change == "captured twice":
+        payments["a"] = PaymentFact("CAPTURED", 2 * 6998)
+    elif change == "decremented twice":
+        transactions["a"] = TransactionFact("COMMITTED", ((DOCKER_BOOK, 4),))
+    elif change == "below zero":
+        stock[DOCKER_BOOK] = BookStock(-1, 0)
+    return check_all(history, dataclasses.replace(evidence, final_stock=stock, payments=payments,
+                                                  transactions=transactions))
+
+
+def test_a_clean_container_record_holds() -> None:
+    assert check_all(*container_record()) == []
+
+
+def test_each_broken_fact_is_caught_by_its_invariant() -> None:
+    expected = {"stock off": "I1", "still reserved": "I1", "committed, not captured": "I2",
+                "aborted, decremented": "I2", "rejected, charged": "I2", "captured twice": "I4",
+                "decremented twice": "I2", "below zero": "I5"}
+    for change, invariant in expected.items():
+        problems = broken(change)
+        assert any(p.invariant == invariant for p in problems), f"{change}: {problems}"
+
+
+def test_lost_and_unfinished_orders_fail_i3() -> None:
+    history, evidence = container_record()
+    unfinished = dataclasses.replace(history, checkouts=(*history.checkouts, answered(4, None, 1, Answer.NO_ANSWER),
+                                                         answered(5, "c", 1)))
+    problems = check_all(unfinished, evidence)
+    assert any(p.invariant == "I3" and p.subject == "c" for p in problems)
+    assert any(p.invariant == "I3" and "never answered" in p.detail for p in problems)
+
+
+def test_a_lost_answer_may_explain_missing_stock_but_nothing_else() -> None:
+    history, evidence = container_record()
+    lost = ClientHistory((*history.checkouts, answered(4, "c", 1, ambiguous_attempts=1)),
+                         {**history.order_states, "c": (final("c", "ABORTED", "34.99"),)})
+    evidence = dataclasses.replace(
+        evidence, final_stock={DOCKER_BOOK: BookStock(37, 0)},        # one copy gone beyond the known sales
+        payments={**evidence.payments, "c": PaymentFact("VOIDED")},
+        transactions={**evidence.transactions, "c": TransactionFact("ABORTED")})
+    assert check_all(lost, evidence) == []
+    two_gone = dataclasses.replace(evidence, final_stock={DOCKER_BOOK: BookStock(36, 0)})   # more than it explains
+    assert any(p.invariant == "I1" for p in check_all(lost, two_gone))
+
+
+def test_last_copies_sell_exactly_k() -> None:
+    history, evidence = container_record()
+
+    def burst(committed: int, final_stock: int, other_aborts: int = 0) -> list[Violation]:
+        copies = LastCopies(DOCKER_BOOK, copies=3, buyers=5, approved=5, committed=committed,
+                            final_stock=final_stock, other_aborts=other_aborts)
+        return check_no_oversell(history, dataclasses.replace(evidence, last_copies=copies))
+
+    assert burst(3, 0) == []
+    assert any("4 committed" in p.detail for p in burst(4, -1))
+    assert burst(2, 1) != []
+    assert burst(2, 1, other_aborts=1) == []         # an abort for another reason than stock: k is not owed

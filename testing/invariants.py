@@ -1,4 +1,5 @@
-"""docs/design.md §6's invariants I1–I7, checked over what the run recorded and what the participants hold after it.
+"""docs/design.md §6's invariants I1–I7, checked over what the clients saw and what the participants hold after it
+(testing/evidence.py) — the one checker of the chaos tool, the e2e tests and the container tests.
 
 Pure: each check returns the violations it found (empty = holds). A participant that could not be read is
 a violation too — an invariant that cannot be verified has not been shown to hold.
@@ -6,12 +7,11 @@ a violation too — an invariant that cannot be verified has not been shown to h
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
-from chaos.evidence import UNREADABLE, Evidence
-from chaos.records import FINAL_STATES, Answer, CheckoutRecord, Observed
+from testing.evidence import FINAL_STATES, UNREADABLE, Answer, CheckoutRecord, ClientHistory, Evidence
 
 # How late after settle_s a final state may be seen and still count: the poller looks every ~0.5 s.
 POLL_SLACK_S = 1.0
@@ -40,12 +40,12 @@ def summed(items: Iterable[tuple[str, int]]) -> dict[str, int]:
     return dict(total)
 
 
-def final_state(observed: Observed, order_id: str) -> str | None:
+def final_state(observed: ClientHistory, order_id: str) -> str | None:
     last = observed.last_state(order_id)
     return last.state if last is not None and last.state in FINAL_STATES else None
 
 
-def committed_quantities(observed: Observed) -> dict[str, int]:
+def committed_quantities(observed: ClientHistory) -> dict[str, int]:
     total: Counter[str] = Counter()
     for checkout in observed.approved():
         if final_state(observed, checkout.order_id or "") == "COMMITTED":
@@ -67,7 +67,12 @@ def maybe_placed(checkout: CheckoutRecord) -> bool:
             and checkout.error_code not in NOT_PLACED_CODES)
 
 
-def unknown_deltas(observed: Observed) -> dict[str, list[int]]:
+def unseen_orders(checkout: CheckoutRecord) -> int:
+    """How many orders this checkout may have made without the client learning of them."""
+    return max(int(maybe_placed(checkout)), checkout.ambiguous_attempts)
+
+
+def unknown_deltas(observed: ClientHistory) -> dict[str, list[int]]:
     """Per book, stock changes that may or may not have happened: unanswered restocks (+), and the
     items of orders that may exist without the client knowing their id (−)."""
     deltas: dict[str, list[int]] = defaultdict(list)
@@ -75,7 +80,7 @@ def unknown_deltas(observed: Observed) -> dict[str, list[int]]:
         if not restock.acknowledged:
             deltas[restock.book_id].append(restock.amount)
     for checkout in observed.checkouts:
-        if maybe_placed(checkout):
+        for _ in range(unseen_orders(checkout)):
             for book_id, quantity in summed(checkout.items).items():
                 deltas[book_id].append(-quantity)
     return deltas
@@ -91,7 +96,7 @@ def reachable_sums(deltas: list[int]) -> set[int] | None:
     return sums
 
 
-def acknowledged_restocks(observed: Observed) -> dict[str, int]:
+def acknowledged_restocks(observed: ClientHistory) -> dict[str, int]:
     total: Counter[str] = Counter()
     for restock in observed.restocks:
         if restock.acknowledged:
@@ -99,7 +104,7 @@ def acknowledged_restocks(observed: Observed) -> dict[str, int]:
     return dict(total)
 
 
-def check_conservation(observed: Observed, evidence: Evidence) -> list[Violation]:
+def check_conservation(observed: ClientHistory, evidence: Evidence) -> list[Violation]:
     """I1: initial + restocks = on hand + committed, per book; and no copy is still reserved once all ended."""
     violations: list[Violation] = []
     committed = committed_quantities(observed)
@@ -124,7 +129,7 @@ def check_conservation(observed: Observed, evidence: Evidence) -> list[Violation
     return violations
 
 
-def check_atomicity(observed: Observed, evidence: Evidence) -> list[Violation]:
+def check_atomicity(observed: ClientHistory, evidence: Evidence) -> list[Violation]:
     """I2: COMMITTED ⇔ payment captured ⇔ stock decremented (by exactly the order's items); ABORTED ⇒ neither."""
     violations: list[Violation] = []
     for checkout in observed.checkouts:
@@ -154,9 +159,13 @@ def check_atomicity(observed: Observed, evidence: Evidence) -> list[Violation]:
     return violations
 
 
-def check_nothing_lost(observed: Observed, evidence: Evidence) -> list[Violation]:
-    """I3: every order answered as queued ends COMMITTED or ABORTED within settle_s of healing, and stays so."""
+def check_nothing_lost(observed: ClientHistory, evidence: Evidence) -> list[Violation]:
+    """I3: every order answered as queued ends COMMITTED or ABORTED within settle_s of healing, and stays so;
+    where the client retries until answered, every checkout is answered."""
     violations: list[Violation] = []
+    if evidence.unanswered_is_lost:
+        violations += [Violation("I3", f"checkout #{c.sequence}", "never answered")
+                       for c in observed.checkouts if c.answer is Answer.NO_ANSWER]
     for checkout in observed.approved():
         order_id = checkout.order_id or ""
         # An order approved after the healing (the last-copies burst) gets settle_s from its approval.
@@ -185,7 +194,7 @@ def _cents(total: str | None) -> int | None:
         return None
 
 
-def check_exactly_once(observed: Observed, evidence: Evidence) -> list[Violation]:
+def check_exactly_once(observed: ClientHistory, evidence: Evidence) -> list[Violation]:
     """I4: one order per checkout (retries with one Idempotency-Key answer the same order), one capture of
     the order's total; double decrements show as a stock deficit in I1."""
     violations: list[Violation] = []
@@ -210,7 +219,7 @@ def check_exactly_once(observed: Observed, evidence: Evidence) -> list[Violation
     return violations
 
 
-def check_no_oversell(observed: Observed, evidence: Evidence) -> list[Violation]:
+def check_no_oversell(observed: ClientHistory, evidence: Evidence) -> list[Violation]:
     """I5: never below zero, never more committed than there were copies; the last k copies sell exactly k."""
     violations: list[Violation] = []
     committed = committed_quantities(observed)
@@ -227,7 +236,7 @@ def check_no_oversell(observed: Observed, evidence: Evidence) -> list[Violation]
         expected = min(burst.copies, burst.approved)
         if burst.committed > burst.copies:
             violations.append(Violation("I5", burst.book_id, f"last {burst.copies} copies: {burst.committed} committed"))
-        elif burst.unfinished == 0 and burst.committed != expected:
+        elif burst.unfinished == 0 and burst.other_aborts == 0 and burst.committed != expected:
             violations.append(Violation("I5", burst.book_id, f"last {burst.copies} copies, {burst.approved} approved "
                                                              f"buyers: {burst.committed} committed, expected {expected}"))
         if burst.unfinished == 0 and burst.final_stock != burst.copies - burst.committed:
@@ -236,7 +245,7 @@ def check_no_oversell(observed: Observed, evidence: Evidence) -> list[Violation]
     return violations
 
 
-def check_one_leader_per_term(observed: Observed, evidence: Evidence) -> list[Violation]:
+def check_one_leader_per_term(observed: ClientHistory, evidence: Evidence) -> list[Violation]:
     """I6: no two replicas of a group ever claimed leadership in the same term; after healing every replica
     is back and the database replicas that applied the same log hold the same state."""
     violations: list[Violation] = []
@@ -260,9 +269,32 @@ def check_one_leader_per_term(observed: Observed, evidence: Evidence) -> list[Vi
     return violations
 
 
-def check_all(observed: Observed, evidence: Evidence, linearizability: list[Violation]) -> list[Violation]:
-    """Every invariant; I7 comes precomputed (chaos/stock_history.py), as its search can take a while."""
-    return [*check_conservation(observed, evidence), *check_atomicity(observed, evidence),
-            *check_nothing_lost(observed, evidence), *check_exactly_once(observed, evidence),
-            *check_no_oversell(observed, evidence), *check_one_leader_per_term(observed, evidence),
-            *linearizability]
+CHECKS: dict[str, Callable[[ClientHistory, Evidence], list[Violation]]] = {
+    "I1": check_conservation, "I2": check_atomicity, "I3": check_nothing_lost, "I4": check_exactly_once,
+    "I5": check_no_oversell, "I6": check_one_leader_per_term,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    invariant: str
+    violations: tuple[Violation, ...]
+
+    @property
+    def holds(self) -> bool:
+        return not self.violations
+
+
+def verdicts(observed: ClientHistory, evidence: Evidence,
+             linearizability: list[Violation] | None = None) -> list[Verdict]:
+    """One verdict per invariant, I1 … I6, and I7 when its (precomputed) violations are given."""
+    found = [Verdict(name, tuple(check(observed, evidence))) for name, check in CHECKS.items()]
+    if linearizability is not None:
+        found.append(Verdict("I7", tuple(linearizability)))
+    return found
+
+
+def check_all(observed: ClientHistory, evidence: Evidence, linearizability: list[Violation] | None = None) -> list[Violation]:
+    """Every violation of every invariant; I7 comes precomputed (chaos/stock_history.py), as its search can take
+    a while."""
+    return [v for verdict in verdicts(observed, evidence, linearizability) for v in verdict.violations]

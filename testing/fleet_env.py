@@ -1,0 +1,76 @@
+"""The environment of a private fleet: every process on a free port of its own loopback host, every address
+spelled out, plus the process sets and settings the tests, the benchmarks and the chaos tool start it with.
+"""
+from __future__ import annotations
+
+import socket
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from utils.settings import FleetSettings
+
+LOOPBACK = "127.0.0.1"
+# Every process of the fleet by its process name (utils/fleet/spec.py); the value is the last octet the
+# chaos tool gives it on its own 127.0.R.x network (the third octet is the run's).
+PROCESSES = {"orchestrator": 2, "frontend": 3, "transaction_verification": 4, "fraud_detection": 5,
+             "suggestions": 6, "order_queue": 7, "payment_service": 8, "books-1": 11, "books-2": 12,
+             "books-3": 13, "executor-1": 21, "executor-2": 22, "executor-3": 23}
+# The processes order execution needs; FULL adds the validation flow, for checkouts over HTTP.
+EXECUTION = frozenset({"books_database", "payment_service", "order_queue", "order_executor", "orchestrator"})
+FULL = EXECUTION | {"transaction_verification", "fraud_detection", "suggestions"}
+# Tests reuse one card for many orders: lift the fraud velocity limit (a card-testing rule) for them.
+FLEET_ENV = {"FRAUD_CARD_USES_MAX": "100000", "PAYMENT_TERMINATION_AFTER_S": "1.0", "SHUTDOWN_GRACE_S": "1"}
+
+
+def free_port(host: str = LOOPBACK) -> int:
+    with socket.socket() as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
+
+
+def on_loopback(_process: str) -> str:
+    return LOOPBACK
+
+
+@dataclass(frozen=True, slots=True)
+class FleetEnv:
+    env: dict[str, str]                 # fleet-wide environment: every address
+    metrics_ports: dict[str, str]       # process name → METRICS_PORT, free on its host
+
+
+def fleet_env(host: Callable[[str], str] = on_loopback, extra: Mapping[str, str] | None = None) -> FleetEnv:
+    """Free ports for every process on `host(process name)`; `extra` is laid over the result."""
+    def addr(name: str) -> str:
+        return f"{host(name)}:{free_port(host(name))}"
+
+    orchestrator, frontend = host("orchestrator"), host("frontend")
+    orchestrator_port, frontend_port = free_port(orchestrator), free_port(frontend)
+    env = {
+        "ORCHESTRATOR_HOST": orchestrator,
+        "ORCHESTRATOR_PORT": str(orchestrator_port),
+        "ORCHESTRATOR_URL": f"http://{orchestrator}:{orchestrator_port}",
+        "FRONTEND_HOST": frontend,
+        "FRONTEND_PORT": str(frontend_port),
+        "FRONTEND_ORIGIN": f"http://{frontend}:{frontend_port}",
+        "ORCHESTRATOR_FLOW_ADDR": addr("orchestrator"),
+        "TRANSACTION_VERIFICATION_ADDR": addr("transaction_verification"),
+        "FRAUD_DETECTION_ADDR": addr("fraud_detection"),
+        "SUGGESTIONS_ADDR": addr("suggestions"),
+        "ORDER_QUEUE_ADDR": addr("order_queue"),
+        "PAYMENT_SERVICE_ADDR": addr("payment_service"),
+        "ORDER_EXECUTOR_PEERS": ",".join(f"executor-{i}={addr(f'executor-{i}')}" for i in (1, 2, 3)),
+        "BOOKS_DATABASE_PEERS": ",".join(f"books-{i}={addr(f'books-{i}')}" for i in (1, 2, 3)),
+        # Metrics ports derive from gRPC ports (+1000) unless set: each process gets its own, free one.
+        "METRICS_PORT": "0",
+        "LISTEN_HOST": "",
+        "OPENAI_API_KEY": "",
+        **(extra or {}),
+    }
+    return FleetEnv(env, {name: str(free_port(host(name))) for name in PROCESSES})
+
+
+def settings_from(env: Mapping[str, str]) -> FleetSettings:
+    """FleetSettings as the fleet's processes will read them (keys are the variables, any case)."""
+    values: dict[str, Any] = {k.lower(): v for k, v in env.items() if k.lower() in FleetSettings.model_fields}
+    return FleetSettings.model_validate(values)
