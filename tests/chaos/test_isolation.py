@@ -5,7 +5,6 @@ from __future__ import annotations
 import socket
 import subprocess
 import sys
-import time
 import uuid
 
 import pytest
@@ -71,8 +70,10 @@ def test_isolate_cuts_both_ways_and_heal_restores() -> None:
     finally:
         child.kill()
         child.wait(timeout=5)
+        for pipe in (child.stdin, child.stdout):
+            if pipe is not None:
+                pipe.close()
         listener.close()
-        time.sleep(0.1)
         isolation.close()
     assert output_rules() == before
     assert not list(isolation.root.glob(f"chaos-{isolation.run_id}-*"))
