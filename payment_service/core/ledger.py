@@ -7,6 +7,8 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from enum import Enum
 
+from utils.twopc.core.participant import Fence, ParticipantTable
+
 DECLINED_TEST_CARD = "4000000000000002"   # the well-known "card declined" test number
 
 
@@ -52,7 +54,7 @@ class Rule:
 
 
 S, I, E, R = PaymentState, InputKind, Effect, Reply
-# Every (state, input) pair has a row; a missing one is a bug (asserted below and by the table tests).
+# Every (state, input) pair has a row; a missing one is a bug (checked by PARTICIPANT below and by the table tests).
 TABLE: dict[tuple[PaymentState, InputKind], Rule] = {
     (S.NONE, I.PREPARE): Rule(E.HOLD, R.VOTE_COMMIT, S.PREPARED, "held"),
     (S.NONE, I.PREPARE_DECLINED): Rule(E.RECORD_REFUSAL, R.VOTE_ABORT, S.VOIDED, "declined"),
@@ -78,7 +80,9 @@ TABLE: dict[tuple[PaymentState, InputKind], Rule] = {
     (S.VOIDED, I.ABORT): Rule(E.NOTHING, R.ACK, S.VOIDED, "duplicate_abort"),
 }
 del S, I, E, R
-assert len(TABLE) == len(PaymentState) * len(InputKind), "the participant table must be total"
+# The shared participant form (utils/twopc): total, no-op rows keep the state, a repeated message is a no-op.
+PARTICIPANT = ParticipantTable(TABLE, tuple(PaymentState), tuple(InputKind), never_seen=PaymentState.NONE,
+                               no_ops=frozenset({Effect.NOTHING, Effect.REFUSE}))
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,21 +174,20 @@ def classify(record: PaymentRecord, message: Message, limits: Limits) -> tuple[I
 
 def step(record: PaymentRecord | None, term_seen: int, message: Message, limits: Limits = Limits()) -> Outcome:
     """One message for one transaction: fence by term, then look the row up in TABLE."""
-    current = record or PaymentRecord(message.tx_id, PaymentState.NONE)
+    current = record or PaymentRecord(message.tx_id, PARTICIPANT.never_seen)
     if record is not None and record.tx_id != message.tx_id:
         raise ValueError(f"record {record.tx_id!r} given for message about {message.tx_id!r}")
-    if message.term < term_seen:
-        return Outcome(Reply.STALE_TERM, f"coordinator term {message.term} is older than {term_seen}",
-                       current.state, "stale_term", None, term_seen)
+    fence = Fence(term_seen)
+    if not fence.admits(message.term):
+        return Outcome(Reply.STALE_TERM, fence.refusal(message.term), current.state, "stale_term", None, term_seen)
     kind, reason = classify(current, message, limits)
-    rule = TABLE[(current.state, kind)]
+    rule = PARTICIPANT.rule(current.state, kind)
     persist = _record_after(current, message, rule, reason)
-    if rule.effect in (Effect.NOTHING, Effect.REFUSE):
-        assert persist is None and rule.next_state is current.state, "a no-op row must not change the state"
+    # A row with an effect writes the record (persisted before the reply, docs/design.md §4); a no-op writes none.
+    PARTICIPANT.check_applied(rule, current.state, persist.state if persist else None)
+    if persist is None:
         reason = _explain(rule, current)
-    else:
-        assert persist is not None and persist.state is rule.next_state
-    return Outcome(rule.reply, reason, rule.next_state, rule.event, persist, max(term_seen, message.term))
+    return Outcome(rule.reply, reason, rule.next_state, rule.event, persist, fence.seen(message.term).newest)
 
 
 def _record_after(current: PaymentRecord, message: Message, rule: Rule, reason: str) -> PaymentRecord | None:

@@ -23,8 +23,9 @@ from books_database.core.commands import (
     decode_command,
     encode_command,
 )
+from books_database.core.participant import PARTICIPANT_TABLE, Kind, Phase
 from books_database.core.results import Reason, Refused, StockChanged, TransactionEnded, TxState, Vote
-from books_database.core.state_machine import PARTICIPANT_TABLE, REQUESTS_REMEMBERED_MAX, BooksStateMachine
+from books_database.core.state_machine import REQUESTS_REMEMBERED_MAX, BooksStateMachine
 from utils.catalog import Book, Catalog
 from utils.catalog.file import load_catalog
 
@@ -269,11 +270,11 @@ def test_a_newer_term_raises_the_fence_for_every_transaction() -> None:
 # ---- the table, snapshots, encoding ------------------------------------------------------------
 
 def test_the_participant_table_covers_every_state_and_step() -> None:
-    states = [None, *TxState]
-    assert len(PARTICIPANT_TABLE) == len(states) * 3
+    states = [Phase.NONE, *(Phase(s.value) for s in TxState)]   # NONE: the never-seen state
+    assert len(PARTICIPANT_TABLE) == len(states) * len(Kind)
     # A participant that voted COMMIT never aborts on its own: from PREPARED only an Abort leads to ABORTED.
-    assert {step.value for (state, step), (_, nxt) in PARTICIPANT_TABLE.items()
-            if state is TxState.PREPARED and nxt is TxState.ABORTED} == {"abort"}
+    assert {kind.value for (state, kind), rule in PARTICIPANT_TABLE.items()
+            if state is Phase.PREPARED and rule.next_state is Phase.ABORTED} == {"ABORT"}
 
 
 def test_snapshot_restore_gives_an_equal_state_with_reservations() -> None:
