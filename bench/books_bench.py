@@ -3,6 +3,7 @@
 
 Run: .venv/bin/python -m bench.books_bench [--duration-s 5] [--clients 1,32] [--failovers 3]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -15,9 +16,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 from books_database.client import BooksClient
+from testing.local_fleet import RunningFleet, running_fleet
 from utils.pb.books_database import books_database_pb2 as pb
 from utils.rpc.leader_client import RetryPolicy
-from testing.local_fleet import RunningFleet, running_fleet
 
 BOOK = "book_101_clean_code"
 POLL_S = 0.01
@@ -67,8 +68,11 @@ def throughput(rf: RunningFleet, clients: int, duration_s: float) -> tuple[float
 
 
 def primary(client: BooksClient, exclude: str = "", newer_than_term: int = 0) -> pb.StatusResponse | None:
-    leaders = [s for n, s in client.status_all(timeout_s=0.3).items()
-               if s is not None and n != exclude and s.role == "leader" and s.term > newer_than_term]
+    leaders = [
+        s
+        for n, s in client.status_all(timeout_s=0.3).items()
+        if s is not None and n != exclude and s.role == "leader" and s.term > newer_than_term
+    ]
     return max(leaders, key=lambda s: s.term) if leaders else None
 
 
@@ -86,12 +90,12 @@ def failover(rf: RunningFleet, how: str) -> tuple[float, float]:
     client = BooksClient(rf.settings.database_peers(), timeout_s=30.0, policy=FAST_FAILOVER)
     old = wait_until(lambda: primary(client))
     assert isinstance(old, pb.StatusResponse)
-    client.decrement_stock(BOOK, 1)             # the client knows the old primary
+    client.decrement_stock(BOOK, 1)  # the client knows the old primary
     started = time.monotonic()
     if how == "sigkill":
         rf.fleet.kill(old.node_id)
     else:
-        rf.fleet.signal(old.node_id, signal.SIGTERM)   # graceful: hands leadership over before exiting
+        rf.fleet.signal(old.node_id, signal.SIGTERM)  # graceful: hands leadership over before exiting
     served = threading.Event()
     write_s: list[float] = []
 
@@ -119,8 +123,10 @@ def main() -> int:
     parser.add_argument("--clients", default="1,32", help="comma-separated concurrency levels")
     parser.add_argument("--failovers", type=int, default=3, help="runs per failover kind")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp, \
-            running_fleet(Path(tmp), only={"books_database"}, extra_env={"SHUTDOWN_GRACE_S": "1"}) as rf:
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        running_fleet(Path(tmp), only={"books_database"}, extra_env={"SHUTDOWN_GRACE_S": "1"}) as rf,
+    ):
         setup = BooksClient(rf.settings.database_peers())
         setup.increment_stock(BOOK, 900_000)
         print("books database, 3 replicas on loopback (SQLite WAL, synchronous=FULL)")
@@ -133,8 +139,10 @@ def main() -> int:
             runs = [failover(rf, how) for _ in range(args.failovers)]
             elected = [r[0] for r in runs]
             served = [r[1] for r in runs]
-            print(f"{how:>8}: elected median {statistics.median(elected):.2f} (max {max(elected):.2f}), "
-                  f"write served median {statistics.median(served):.2f} (max {max(served):.2f})")
+            print(
+                f"{how:>8}: elected median {statistics.median(elected):.2f} (max {max(elected):.2f}), "
+                f"write served median {statistics.median(served):.2f} (max {max(served):.2f})"
+            )
         setup.close()
     return 0
 

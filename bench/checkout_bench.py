@@ -7,6 +7,7 @@ so the fraud rules' card velocity does not turn the run into rejections.
 
     .venv/bin/python -m bench.checkout_bench [--checkouts 200] [--whole-fleet]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -28,8 +29,14 @@ from testing.local_fleet import RunningFleet, running_fleet
 from testing.orders import checkout_body, serial_card
 from utils.rpc.client import call, open_channel
 
-GATEWAY_PATH = {"transaction_verification", "fraud_detection", "suggestions", "order_queue", "payment_service",
-                "orchestrator"}
+GATEWAY_PATH = {
+    "transaction_verification",
+    "fraud_detection",
+    "suggestions",
+    "order_queue",
+    "payment_service",
+    "orchestrator",
+}
 TIMEOUT_S = 10.0
 _cards = iter(range(10**9))
 _cards_lock = threading.Lock()
@@ -38,8 +45,13 @@ _cards_lock = threading.Lock()
 def order() -> dict[str, Any]:
     with _cards_lock:
         serial = next(_cards)
-    return checkout_body([("Clean Architecture", 1)], by_title=True, buyer=f"Bench User {serial}",
-                         contact=f"bench{serial}@example.com", card=serial_card(serial))
+    return checkout_body(
+        [("Clean Architecture", 1)],
+        by_title=True,
+        buyer=f"Bench User {serial}",
+        contact=f"bench{serial}@example.com",
+        card=serial_card(serial),
+    )
 
 
 def percentile(samples_ms: list[float], q: float) -> float:
@@ -49,8 +61,11 @@ def percentile(samples_ms: list[float], q: float) -> float:
 
 def report(name: str, samples_ms: list[float], elapsed_s: float | None = None, extra: str = "") -> None:
     rate = f"  {len(samples_ms) / elapsed_s:8.1f}/s" if elapsed_s else ""
-    print(f"{name:<36} n={len(samples_ms):<5} p50 {statistics.median(samples_ms):7.2f} ms  "
-          f"p99 {percentile(samples_ms, 0.99):7.2f} ms{rate}{extra}", flush=True)
+    print(
+        f"{name:<36} n={len(samples_ms):<5} p50 {statistics.median(samples_ms):7.2f} ms  "
+        f"p99 {percentile(samples_ms, 0.99):7.2f} ms{rate}{extra}",
+        flush=True,
+    )
 
 
 def timed(fn: Callable[[], Any]) -> float:

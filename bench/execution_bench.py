@@ -6,6 +6,7 @@ a third of the way through and reports the gap in completions.
 
     .venv/bin/python -m bench.execution_bench --orders 200 [--failover] [--concurrency 8]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -43,13 +44,14 @@ def main() -> int:
     args = parser.parse_args()
     books = load_catalog().books
     env = {**FLEET_ENV, "EXECUTOR_CONCURRENCY_MAX": str(args.concurrency), "LOG_LEVEL": args.log_level}
-    with tempfile.TemporaryDirectory() as scratch, running_fleet(Path(args.workdir or scratch), only=EXECUTION,
-                                                                 extra_env=env) as rf:
+    with (
+        tempfile.TemporaryDirectory() as scratch,
+        running_fleet(Path(args.workdir or scratch), only=EXECUTION, extra_env=env) as rf,
+    ):
         shop = Shop(rf)
         leader, term = shop.executor_leader()
         queue = OrderQueueClient(rf.settings.order_queue_addr, timeout_s=5)
-        tokens = [shop.payment.Tokenize(pay_pb.TokenizeRequest(card_number=GOOD_CARD), timeout=5)
-                  for _ in range(8)]
+        tokens = [shop.payment.Tokenize(pay_pb.TokenizeRequest(card_number=GOOD_CARD), timeout=5) for _ in range(8)]
         ids = [uuid.uuid4().hex for _ in range(args.orders)]
 
         def enqueue(i: int) -> None:
@@ -76,19 +78,24 @@ def main() -> int:
         elapsed_s = max(r.updated_at for r in finals.values()) - started
         latencies = [r.updated_at - r.order.enqueued_at for r in finals.values()]
         committed = sum(r.state == queue_pb.COMMITTED for r in finals.values())
-        print(f"orders: {len(ids)} enqueued in {enqueued_s:.2f} s; {len(finals)} final "
-              f"({committed} committed, {len(finals) - committed} aborted); executor concurrency {args.concurrency}")
+        print(
+            f"orders: {len(ids)} enqueued in {enqueued_s:.2f} s; {len(finals)} final "
+            f"({committed} committed, {len(finals) - committed} aborted); executor concurrency {args.concurrency}"
+        )
         print(f"throughput: {len(finals) / elapsed_s:.1f} orders/s over {elapsed_s:.2f} s")
-        print(f"enqueue→final latency: p50 {statistics.median(latencies) * 1000:.0f} ms, "
-              f"p95 {percentile(latencies, 0.95) * 1000:.0f} ms, p99 {percentile(latencies, 0.99) * 1000:.0f} ms, "
-              f"max {max(latencies) * 1000:.0f} ms")
+        print(
+            f"enqueue→final latency: p50 {statistics.median(latencies) * 1000:.0f} ms, "
+            f"p95 {percentile(latencies, 0.95) * 1000:.0f} ms, p99 {percentile(latencies, 0.99) * 1000:.0f} ms, "
+            f"max {max(latencies) * 1000:.0f} ms"
+        )
         if killed_at is not None:
             after = sorted(r.updated_at for r in finals.values() if r.updated_at > killed_at)
             before = [r.updated_at for r in finals.values() if r.updated_at <= killed_at]
             gap = (after[0] - max(before)) if after and before else float("nan")
             new_leader, new_term = shop.executor_leader(not_in=(leader,))
-            print(f"failover: SIGKILL {leader} (term {term}) → {new_leader} (term {new_term}); "
-                  f"completion gap {gap:.2f} s")
+            print(
+                f"failover: SIGKILL {leader} (term {term}) → {new_leader} (term {new_term}); completion gap {gap:.2f} s"
+            )
         queue.close()
         shop.close()
         return 0 if len(finals) == len(ids) else 1

@@ -35,8 +35,10 @@ def main() -> int:
     for line in (data / "etcd" / "verdicts.tsv").read_text().splitlines()[1:]:
         name, verdict = line.split("\t")
         verdicts[name] = CheckResult.OK if verdict == "true" else CheckResult.ILLEGAL
-    cases = [(data / "etcd" / name, register_model, parse_jepsen_etcd_log, expected)
-             for name, expected in sorted(verdicts.items())]
+    cases = [
+        (data / "etcd" / name, register_model, parse_jepsen_etcd_log, expected)
+        for name, expected in sorted(verdicts.items())
+    ]
     for path in sorted((data / "kv").glob("c*-*.txt")):
         expected = CheckResult.OK if path.stem.endswith("-ok") else CheckResult.ILLEGAL
         cases.append((path, kv_model, parse_kv_history, expected))
@@ -55,8 +57,10 @@ def main() -> int:
             print(f"WRONG {path.name}: got {result.value}, expected {expected.value}")
     total_s = time.perf_counter() - started
     decided = sum(1 for _, _, result in timings if result is not CheckResult.UNKNOWN)
-    print(f"histories: {len(cases)}  decided: {decided}  wrong: {wrong}  "
-          f"total: {total_s:.2f} s  (budget {args.budget_s} s each)")
+    print(
+        f"histories: {len(cases)}  decided: {decided}  wrong: {wrong}  "
+        f"total: {total_s:.2f} s  (budget {args.budget_s} s each)"
+    )
     for elapsed_s, name, result in sorted(timings, reverse=True)[: args.slowest]:
         print(f"  {name:16s} {elapsed_s:7.3f} s  {result.value}")
     wrong += synthetic_scale(args.budget_s)

@@ -8,9 +8,11 @@ For people who already use Locust (it is not a dependency of this project):
 Each user makes one request a second (constant pacing; two in three are checkouts), so -u sets the rate.
 The orders come from chaos/orders.py: contention on a few hot books, 15 % rejected at validation (bad card
 number, terms not accepted), 10 % declined by the payment service. Users also follow their orders
-(GET /orders/{id}) and read stock. The run fails (exit status 1) when the 95th percentile latency or the error rate crosses its threshold;
+(GET /orders/{id}) and read stock. The run fails (exit status 1) when the 95th percentile latency or the error
+rate crosses its threshold;
 set them with CHAOS_P95_MS and CHAOS_ERROR_RATE. For faults and invariant checks, use `make chaos`.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -27,8 +29,14 @@ from chaos.scenario import LoadProfile
 P95_MS_MAX = float(os.environ.get("CHAOS_P95_MS", "1500"))
 ERROR_RATE_MAX = float(os.environ.get("CHAOS_ERROR_RATE", "0.01"))
 HOT_BOOKS = ["book_123_sicp", "book_124_introduction_to_algorithms", "book_126_computer_systems"]
-COLD_BOOKS = ["book_101_clean_code", "book_102_pragmatic_programmer", "book_105_clean_architecture",
-              "book_114_designing_data_intensive", "book_115_distributed_systems", "book_131_fluent_python"]
+COLD_BOOKS = [
+    "book_101_clean_code",
+    "book_102_pragmatic_programmer",
+    "book_105_clean_architecture",
+    "book_114_designing_data_intensive",
+    "book_115_distributed_systems",
+    "book_131_fluent_python",
+]
 PROFILE = LoadProfile()
 _sequence = itertools.count(1)
 _sequence_lock = threading.Lock()

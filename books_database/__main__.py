@@ -1,6 +1,7 @@
 """Runs one books database replica: NODE_ID picks it from BOOKS_DATABASE_PEERS; one gRPC port serves both
 the BooksDatabase service and Raft. Health is NOT_SERVING until the replica knows a primary.
 """
+
 from __future__ import annotations
 
 import logging
@@ -8,9 +9,9 @@ import signal
 import threading
 from types import FrameType
 
+from books_database.core.state_machine import BooksStateMachine
 from books_database.server import BooksDatabaseServicer
 from books_database.settings import BooksDatabaseSettings
-from books_database.core.state_machine import BooksStateMachine
 from books_database.store import BooksStore
 from utils.catalog.file import load_catalog
 from utils.pb.books_database import books_database_pb2, books_database_pb2_grpc
@@ -45,8 +46,10 @@ class PrimaryWatch:
             serving = status.running and status.leader_id is not None
             if serving != self._serving and not self._stop.is_set():
                 self._service.set_serving(serving)
-                log.info("primary known" if serving else "no primary known",
-                         extra={"leader": status.leader_id, "term": status.term, "role": status.role.value})
+                log.info(
+                    "primary known" if serving else "no primary known",
+                    extra={"leader": status.leader_id, "term": status.term, "role": status.role.value},
+                )
                 self._serving = serving
             self._stop.wait(self._poll_s)
 
@@ -63,15 +66,19 @@ def main() -> None:
     node = RaftNode(runtime.node_id, peers, runtime.data_dir / runtime.node_id, store, own.raft_options())
     servicer = BooksDatabaseServicer(node, address, own.books_request_timeout_s)
     service = GrpcService(
-        name="books_database", listen=listen_address(address, runtime),
+        name="books_database",
+        listen=listen_address(address, runtime),
         registrars=[lambda s: books_database_pb2_grpc.add_BooksDatabaseServicer_to_server(servicer, s), node.register],
-        service_names=[SERVICE_NAME], workers_max=runtime.grpc_workers_max, shutdown_grace_s=runtime.shutdown_grace_s)
+        service_names=[SERVICE_NAME],
+        workers_max=runtime.grpc_workers_max,
+        shutdown_grace_s=runtime.shutdown_grace_s,
+    )
     watch = PrimaryWatch(node, service, own.books_health_poll_s)
     # Stop order: health NOT_SERVING (by the service), stop flipping it back, hand leadership on, then the server.
     service.on_stop.extend([watch.stop, lambda: node.stop(transfer_leadership=True)])
 
     service.start()
-    service.set_serving(False)   # not before a primary is known
+    service.set_serving(False)  # not before a primary is known
     node.start()
     watch.start()
     log.info("books database replica up", extra={"node": runtime.node_id, "address": address, "peers": peers})

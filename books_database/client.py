@@ -2,6 +2,7 @@
 
 Built on utils.rpc.leader_client; stock writes carry a request id, so a retry is applied once.
 """
+
 from __future__ import annotations
 
 import uuid
@@ -22,8 +23,9 @@ class BooksClient:
     """The books database seen as one service. Methods raise grpc.RpcError (see the proto for codes);
     GroupUnavailable (UNAVAILABLE) when no primary answered within `timeout_s`."""
 
-    def __init__(self, peers: dict[str, str], timeout_s: float = DEFAULT_TIMEOUT_S,
-                 policy: RetryPolicy = RetryPolicy()) -> None:
+    def __init__(
+        self, peers: dict[str, str], timeout_s: float = DEFAULT_TIMEOUT_S, policy: RetryPolicy = RetryPolicy()
+    ) -> None:
         self.group: LeaderClient[pb_grpc.BooksDatabaseStub] = LeaderClient(peers, pb_grpc.BooksDatabaseStub, policy)
         self.timeout_s = timeout_s
 
@@ -40,8 +42,9 @@ class BooksClient:
     # ---- reads (linearizable) ------------------------------------------------------------------
 
     def read_stock(self, book_id: str, timeout_s: float | None = None) -> pb.ReadStockResponse:
-        reply: pb.ReadStockResponse = self.group.call(lambda s: s.ReadStock, pb.ReadStockRequest(book_id=book_id),
-                                                      timeout_s=self._timeout(timeout_s))
+        reply: pb.ReadStockResponse = self.group.call(
+            lambda s: s.ReadStock, pb.ReadStockRequest(book_id=book_id), timeout_s=self._timeout(timeout_s)
+        )
         return reply
 
     def list_books(self, timeout_s: float | None = None) -> list[pb.Book]:
@@ -52,7 +55,8 @@ class BooksClient:
         """The transaction as the primary holds it; None if it has never heard of it."""
         try:
             reply: pb.GetTransactionResponse = self.group.call(
-                lambda s: s.GetTransaction, pb.GetTransactionRequest(tx_id=tx_id), timeout_s=self._timeout(timeout_s))
+                lambda s: s.GetTransaction, pb.GetTransactionRequest(tx_id=tx_id), timeout_s=self._timeout(timeout_s)
+            )
             return reply
         except grpc.RpcError as error:
             if error.code() is grpc.StatusCode.NOT_FOUND:
@@ -61,36 +65,50 @@ class BooksClient:
 
     # ---- stock writes --------------------------------------------------------------------------
 
-    def decrement_stock(self, book_id: str, amount: int, request_id: str | None = None,
-                        timeout_s: float | None = None) -> pb.StockChangeResponse:
+    def decrement_stock(
+        self, book_id: str, amount: int, request_id: str | None = None, timeout_s: float | None = None
+    ) -> pb.StockChangeResponse:
         """success=False (reason INSUFFICIENT_STOCK) when fewer copies are available; nothing changes then."""
         request = pb.StockChangeRequest(book_id=book_id, amount=amount, request_id=request_id or uuid.uuid4().hex)
-        reply: pb.StockChangeResponse = self.group.call(lambda s: s.DecrementStock, request, timeout_s=self._timeout(timeout_s))
+        reply: pb.StockChangeResponse = self.group.call(
+            lambda s: s.DecrementStock, request, timeout_s=self._timeout(timeout_s)
+        )
         return reply
 
-    def increment_stock(self, book_id: str, amount: int, request_id: str | None = None,
-                        timeout_s: float | None = None) -> pb.StockChangeResponse:
+    def increment_stock(
+        self, book_id: str, amount: int, request_id: str | None = None, timeout_s: float | None = None
+    ) -> pb.StockChangeResponse:
         request = pb.StockChangeRequest(book_id=book_id, amount=amount, request_id=request_id or uuid.uuid4().hex)
-        reply: pb.StockChangeResponse = self.group.call(lambda s: s.IncrementStock, request, timeout_s=self._timeout(timeout_s))
+        reply: pb.StockChangeResponse = self.group.call(
+            lambda s: s.IncrementStock, request, timeout_s=self._timeout(timeout_s)
+        )
         return reply
 
     # ---- 2PC participant (idempotent per tx id, so retries are safe) ---------------------------
 
-    def prepare(self, tx_id: str, items: Iterable[tuple[str, int]], coordinator_term: int,
-                timeout_s: float | None = None) -> pb.PrepareResponse:
-        request = pb.PrepareRequest(tx_id=tx_id, coordinator_term=coordinator_term,
-                                    items=[pb.Item(book_id=b, quantity=q) for b, q in items])
-        reply: pb.PrepareResponse = self.group.call(lambda s: s.PrepareTransaction, request, timeout_s=self._timeout(timeout_s))
+    def prepare(
+        self, tx_id: str, items: Iterable[tuple[str, int]], coordinator_term: int, timeout_s: float | None = None
+    ) -> pb.PrepareResponse:
+        request = pb.PrepareRequest(
+            tx_id=tx_id, coordinator_term=coordinator_term, items=[pb.Item(book_id=b, quantity=q) for b, q in items]
+        )
+        reply: pb.PrepareResponse = self.group.call(
+            lambda s: s.PrepareTransaction, request, timeout_s=self._timeout(timeout_s)
+        )
         return reply
 
     def commit(self, tx_id: str, coordinator_term: int, timeout_s: float | None = None) -> pb.TransactionOutcome:
         request = pb.CommitRequest(tx_id=tx_id, coordinator_term=coordinator_term)
-        reply: pb.TransactionOutcome = self.group.call(lambda s: s.CommitTransaction, request, timeout_s=self._timeout(timeout_s))
+        reply: pb.TransactionOutcome = self.group.call(
+            lambda s: s.CommitTransaction, request, timeout_s=self._timeout(timeout_s)
+        )
         return reply
 
     def abort(self, tx_id: str, coordinator_term: int, timeout_s: float | None = None) -> pb.TransactionOutcome:
         request = pb.AbortRequest(tx_id=tx_id, coordinator_term=coordinator_term)
-        reply: pb.TransactionOutcome = self.group.call(lambda s: s.AbortTransaction, request, timeout_s=self._timeout(timeout_s))
+        reply: pb.TransactionOutcome = self.group.call(
+            lambda s: s.AbortTransaction, request, timeout_s=self._timeout(timeout_s)
+        )
         return reply
 
     # ---- the group -----------------------------------------------------------------------------

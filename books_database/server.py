@@ -2,6 +2,7 @@
 
 Only the primary serves; a follower redirects (FAILED_PRECONDITION + x-leader-address). Status is local.
 """
+
 from __future__ import annotations
 
 import logging
@@ -21,7 +22,16 @@ from books_database.core.commands import (
     PrepareTransaction,
     encode_command,
 )
-from books_database.core.results import BookView, Reason, Refused, StockChanged, Transaction, TransactionEnded, TxState, Vote
+from books_database.core.results import (
+    BookView,
+    Reason,
+    Refused,
+    StockChanged,
+    Transaction,
+    TransactionEnded,
+    TxState,
+    Vote,
+)
 from books_database.core.state_machine import BooksStateMachine
 from utils.pb.books_database import books_database_pb2 as pb
 from utils.pb.books_database import books_database_pb2_grpc as pb_grpc
@@ -32,7 +42,7 @@ from utils.rpc.status import RaftErrorWire, Unavailability, abort, abort_for_raf
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-REPLY_MARGIN_S = 0.05   # answer this long before the caller's deadline, so it gets our status, not its own timeout
+REPLY_MARGIN_S = 0.05  # answer this long before the caller's deadline, so it gets our status, not its own timeout
 
 _REFUSAL_CODES: dict[Reason, grpc.StatusCode] = {
     Reason.UNKNOWN_BOOK: grpc.StatusCode.NOT_FOUND,
@@ -64,22 +74,35 @@ class BooksDatabaseServicer(pb_grpc.BooksDatabaseServicer):
     def ReadStock(self, request: pb.ReadStockRequest, context: grpc.ServicerContext) -> pb.ReadStockResponse:
         book = self._read(context, lambda m: m.book(request.book_id))
         if book is None:
-            abort(context, grpc.StatusCode.NOT_FOUND, f"no book with id {request.book_id!r}",
-                  reason=Reason.UNKNOWN_BOOK.value)
-        return pb.ReadStockResponse(book_id=book.id, stock=book.stock, reserved=book.reserved,
-                                    available=book.available)
+            abort(
+                context,
+                grpc.StatusCode.NOT_FOUND,
+                f"no book with id {request.book_id!r}",
+                reason=Reason.UNKNOWN_BOOK.value,
+            )
+        return pb.ReadStockResponse(book_id=book.id, stock=book.stock, reserved=book.reserved, available=book.available)
 
     def ListBooks(self, request: pb.ListBooksRequest, context: grpc.ServicerContext) -> pb.ListBooksResponse:
         return pb.ListBooksResponse(books=[_book(b) for b in self._read(context, lambda m: m.books())])
 
-    def GetTransaction(self, request: pb.GetTransactionRequest,
-                       context: grpc.ServicerContext) -> pb.GetTransactionResponse:
+    def GetTransaction(
+        self, request: pb.GetTransactionRequest, context: grpc.ServicerContext
+    ) -> pb.GetTransactionResponse:
         tx: Transaction | None = self._read(context, lambda m: m.transaction(request.tx_id))
         if tx is None:
-            abort(context, grpc.StatusCode.NOT_FOUND, f"no transaction {request.tx_id!r}",
-                  reason=Reason.UNKNOWN_TRANSACTION.value)
-        return pb.GetTransactionResponse(tx_id=tx.tx_id, state=_TX_STATES[tx.state], items=_items(tx.items),
-                                         coordinator_term=tx.coordinator_term, reason=_reason(tx.reason))
+            abort(
+                context,
+                grpc.StatusCode.NOT_FOUND,
+                f"no transaction {request.tx_id!r}",
+                reason=Reason.UNKNOWN_TRANSACTION.value,
+            )
+        return pb.GetTransactionResponse(
+            tx_id=tx.tx_id,
+            state=_TX_STATES[tx.state],
+            items=_items(tx.items),
+            coordinator_term=tx.coordinator_term,
+            reason=_reason(tx.reason),
+        )
 
     # ---- stock writes --------------------------------------------------------------------------
 
@@ -94,14 +117,23 @@ class BooksDatabaseServicer(pb_grpc.BooksDatabaseServicer):
     # ---- 2PC participant -----------------------------------------------------------------------
 
     def PrepareTransaction(self, request: pb.PrepareRequest, context: grpc.ServicerContext) -> pb.PrepareResponse:
-        command = _parse(context, lambda: PrepareTransaction.of(
-            request.tx_id, [Item(i.book_id, i.quantity) for i in request.items], request.coordinator_term))
+        command = _parse(
+            context,
+            lambda: PrepareTransaction.of(
+                request.tx_id, [Item(i.book_id, i.quantity) for i in request.items], request.coordinator_term
+            ),
+        )
         result = self._propose(context, command)
         if not isinstance(result, Vote):
             _refuse(context, result)
-        return pb.PrepareResponse(tx_id=result.tx_id, vote=pb.VOTE_COMMIT if result.commit else pb.VOTE_ABORT,
-                                  reservations=_items(result.reservations), reason=_reason(result.reason),
-                                  detail=result.detail, state=_TX_STATES[result.state])
+        return pb.PrepareResponse(
+            tx_id=result.tx_id,
+            vote=pb.VOTE_COMMIT if result.commit else pb.VOTE_ABORT,
+            reservations=_items(result.reservations),
+            reason=_reason(result.reason),
+            detail=result.detail,
+            state=_TX_STATES[result.state],
+        )
 
     def CommitTransaction(self, request: pb.CommitRequest, context: grpc.ServicerContext) -> pb.TransactionOutcome:
         command = _parse(context, lambda: CommitTransaction(request.tx_id, request.coordinator_term))
@@ -116,13 +148,21 @@ class BooksDatabaseServicer(pb_grpc.BooksDatabaseServicer):
     def Status(self, request: pb.StatusRequest, context: grpc.ServicerContext) -> pb.StatusResponse:
         status = self._node.status()
         reply = pb.StatusResponse(
-            node_id=status.node_id, address=self._address, role=status.role.value if status.running else "stopped",
-            term=status.term, leader_id=status.leader_id or "", leader_address=status.leader_address or "",
-            commit_index=status.commit_index, applied_index=status.applied_index, log_size=status.log_entries,
-            snapshot_index=status.snapshot_index)
+            node_id=status.node_id,
+            address=self._address,
+            role=status.role.value if status.running else "stopped",
+            term=status.term,
+            leader_id=status.leader_id or "",
+            leader_address=status.leader_address or "",
+            commit_index=status.commit_index,
+            applied_index=status.applied_index,
+            log_size=status.log_entries,
+            snapshot_index=status.snapshot_index,
+        )
         try:
             applied, (state_hash, fence) = self._node.read_local(
-                lambda store: store.query(lambda m: (m.state_hash(), m.highest_coordinator_term)))
+                lambda store: store.query(lambda m: (m.state_hash(), m.highest_coordinator_term))
+            )
         except RaftUnavailable:
             return reply  # stopping: the Raft fields still help an operator
         reply.applied_index, reply.state_hash, reply.highest_coordinator_term = applied, state_hash, fence
@@ -184,8 +224,14 @@ def _refuse(context: grpc.ServicerContext, result: Any) -> NoReturn:
 def _stock_reply(context: grpc.ServicerContext, result: Any) -> pb.StockChangeResponse:
     if not isinstance(result, StockChanged):
         _refuse(context, result)
-    return pb.StockChangeResponse(success=result.ok, book_id=result.book_id, stock=result.stock,
-                                  reserved=result.reserved, available=result.available, reason=_reason(result.reason))
+    return pb.StockChangeResponse(
+        success=result.ok,
+        book_id=result.book_id,
+        stock=result.stock,
+        reserved=result.reserved,
+        available=result.available,
+        reason=_reason(result.reason),
+    )
 
 
 def _outcome(context: grpc.ServicerContext, result: Any) -> pb.TransactionOutcome:
@@ -195,8 +241,16 @@ def _outcome(context: grpc.ServicerContext, result: Any) -> pb.TransactionOutcom
 
 
 def _book(book: BookView) -> pb.Book:
-    return pb.Book(id=book.id, title=book.title, author=book.author, category=book.category, price=book.price,
-                   stock=book.stock, reserved=book.reserved, available=book.available)
+    return pb.Book(
+        id=book.id,
+        title=book.title,
+        author=book.author,
+        category=book.category,
+        price=book.price,
+        stock=book.stock,
+        reserved=book.reserved,
+        available=book.available,
+    )
 
 
 def _items(items: tuple[Item, ...]) -> list[pb.Item]:
@@ -205,4 +259,3 @@ def _items(items: tuple[Item, ...]) -> list[pb.Item]:
 
 def _reason(reason: Reason | None) -> Any:
     return pb.Reason.Value(reason.value) if reason is not None else pb.REASON_UNSPECIFIED
-

@@ -2,6 +2,7 @@
 
 Raft timing defaults come from utils.raft.RaftOptions; these override them for this group only.
 """
+
 from __future__ import annotations
 
 from pydantic import Field
@@ -19,9 +20,12 @@ class BooksDatabaseSettings(BaseSettings):
     books_raft_heartbeat_ticks: int = Field(default=2, gt=0)
     books_raft_election_ticks: int = Field(default=10, gt=0)
     books_snapshot_every_entries: int = Field(default=10_000, gt=0)
-    books_health_poll_s: float = Field(default=0.1, gt=0)   # how often health re-checks that a primary is known
+    books_health_poll_s: float = Field(default=0.1, gt=0)  # how often health re-checks that a primary is known
 
     def raft_options(self) -> RaftOptions:
-        return RaftOptions(tick_ms=self.books_raft_tick_ms, heartbeat_ticks=self.books_raft_heartbeat_ticks,
-                           election_ticks=self.books_raft_election_ticks,
-                           snapshot_every_entries=self.books_snapshot_every_entries)
+        return RaftOptions(
+            tick_ms=self.books_raft_tick_ms,
+            heartbeat_ticks=self.books_raft_heartbeat_ticks,
+            election_ticks=self.books_raft_election_ticks,
+            snapshot_every_entries=self.books_snapshot_every_entries,
+        )

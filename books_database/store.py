@@ -2,6 +2,7 @@
 
 The runtime applies on its own thread while gRPC threads read (Status locally, reads after ReadIndex).
 """
+
 from __future__ import annotations
 
 import threading

@@ -2,6 +2,7 @@
 nothing was lost or applied twice (docs/design.md §6). Exit status 0: every invariant held; 1: one was violated;
 2: the run could not be carried out.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -26,45 +27,81 @@ EXIT_PASSED, EXIT_VIOLATED, EXIT_ERROR = 0, 1, 2
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m chaos", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--fleet", choices=["local", "docker", "attach"], default="local",
-                        help="local: start a private fleet (default); docker: the compose fleet (make up); "
-                             "attach: a running fleet at --api, load and checks only")
+    parser = argparse.ArgumentParser(
+        prog="python -m chaos", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--fleet",
+        choices=["local", "docker", "attach"],
+        default="local",
+        help="local: start a private fleet (default); docker: the compose fleet (make up); "
+        "attach: a running fleet at --api, load and checks only",
+    )
     parser.add_argument("--duration", type=float, default=60.0, help="seconds of load (default 60)")
     parser.add_argument("--rate", type=float, default=5.0, help="checkouts started per second (default 5)")
     parser.add_argument("--concurrency", type=int, default=32, help="checkouts in flight at most (default 32)")
     parser.add_argument("--seed", type=int, default=1, help="seeds the orders, the fault schedule and targets")
-    parser.add_argument("--faults", default="kill,pause",
-                        help="comma-separated: kill, pause, isolate, slow, roll; or none (default kill,pause)")
-    parser.add_argument("--schedule", default=None,
-                        help="explicit faults instead of drawn ones: AT:KIND:SERVICE[:ROLE]:HOLD,… e.g. "
-                             "5:kill:books_database:follower:3,20:pause:order_executor:leader:3")
-    parser.add_argument("--slow-by", choices=["throttle", "setting"], default="throttle",
-                        help="local slow faults: throttle (SIGSTOP 80%% of the time, default) or setting (restart "
-                             "the payment service with PAYMENT_DELAY_MS)")
+    parser.add_argument(
+        "--faults",
+        default="kill,pause",
+        help="comma-separated: kill, pause, isolate, slow, roll; or none (default kill,pause)",
+    )
+    parser.add_argument(
+        "--schedule",
+        default=None,
+        help="explicit faults instead of drawn ones: AT:KIND:SERVICE[:ROLE]:HOLD,… e.g. "
+        "5:kill:books_database:follower:3,20:pause:order_executor:leader:3",
+    )
+    parser.add_argument(
+        "--slow-by",
+        choices=["throttle", "setting"],
+        default="throttle",
+        help="local slow faults: throttle (SIGSTOP 80%% of the time, default) or setting (restart "
+        "the payment service with PAYMENT_DELAY_MS)",
+    )
     parser.add_argument("--settle", type=float, default=10.0, help="I3: seconds every order has to end after healing")
     parser.add_argument("--hot-books", type=int, default=3, help="books most orders compete for (default 3)")
     parser.add_argument("--declined", type=float, default=0.10, help="share of orders with the declined card")
     parser.add_argument("--rejected", type=float, default=0.15, help="share of orders rejected at validation")
     parser.add_argument("--last-copies", type=int, default=3, help="I5 burst: k copies (0 = no burst)")
     parser.add_argument("--api", default=None, help="attach/docker: the orchestrator's URL")
-    parser.add_argument("--workdir", type=Path, default=None,
-                        help="local: data and logs of the private fleet (default data/chaos/<time>)")
+    parser.add_argument(
+        "--workdir",
+        type=Path,
+        default=None,
+        help="local: data and logs of the private fleet (default data/chaos/<time>)",
+    )
     parser.add_argument("--json", type=Path, default=None, help="also write the report as JSON here")
-    parser.add_argument("--history", type=Path, default=None,
-                        help="also write the raw record (every request, answer, sample, fault) as JSON here")
+    parser.add_argument(
+        "--history",
+        type=Path,
+        default=None,
+        help="also write the raw record (every request, answer, sample, fault) as JSON here",
+    )
     return parser.parse_args(argv)
 
 
 def options_from(args: argparse.Namespace) -> Options:
-    profile = LoadProfile(rate_per_s=args.rate, concurrency_max=args.concurrency, hot_books=args.hot_books,
-                          declined_fraction=args.declined, rejected_fraction=args.rejected)
+    profile = LoadProfile(
+        rate_per_s=args.rate,
+        concurrency_max=args.concurrency,
+        hot_books=args.hot_books,
+        declined_fraction=args.declined,
+        rejected_fraction=args.rejected,
+    )
     schedule = None if args.schedule is None else tuple(parse_schedule(args.schedule))
     faults = tuple(dict.fromkeys(e.kind for e in schedule)) if schedule is not None else parse_faults(args.faults)
-    return Options(duration_s=args.duration, seed=args.seed, faults=faults, load=profile, schedule=schedule,
-                   settle_s=args.settle, last_copies=args.last_copies,
-                   cooldown_s=min(8.0, args.duration / 4), warmup_s=min(5.0, args.duration / 6))
+    return Options(
+        duration_s=args.duration,
+        seed=args.seed,
+        faults=faults,
+        load=profile,
+        schedule=schedule,
+        settle_s=args.settle,
+        last_copies=args.last_copies,
+        cooldown_s=min(8.0, args.duration / 4),
+        warmup_s=min(5.0, args.duration / 6),
+    )
 
 
 def open_fleet(args: argparse.Namespace) -> FleetHandle:
@@ -75,6 +112,7 @@ def open_fleet(args: argparse.Namespace) -> FleetHandle:
         return start_local(workdir, args.seed, slow_by=args.slow_by)
     if args.fleet == "docker":
         from chaos.faults.docker import open_docker_fleet
+
         return open_docker_fleet(args.api or "http://127.0.0.1:8081")
     # The process environment wins over variables.env, as for `make run`.
     settings = settings_from({**load_env_file(REPO_ROOT / "variables.env"), **os.environ})
@@ -91,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_ERROR
 
     def on_term(signum: int, _frame: FrameType | None) -> None:
-        raise KeyboardInterrupt           # unwinds through the finally blocks: faults healed, fleet stopped
+        raise KeyboardInterrupt  # unwinds through the finally blocks: faults healed, fleet stopped
 
     signal.signal(signal.SIGTERM, on_term)
     handle: FleetHandle | None = None

@@ -1,6 +1,7 @@
 """After the run: ask the participants themselves — every order's payment (GetPayment) and database
 transaction (GetTransaction), the stock of every book, each replica's final position — into an Evidence.
 """
+
 from __future__ import annotations
 
 import threading
@@ -12,8 +13,15 @@ from typing import TypeVar
 import grpc
 
 from books_database.client import BooksClient
-from testing.evidence import (UNREADABLE, BookStock, PaymentFact, ReplicaFact, TransactionFact, payment_fact,
-                              transaction_fact)
+from testing.evidence import (
+    UNREADABLE,
+    BookStock,
+    PaymentFact,
+    ReplicaFact,
+    TransactionFact,
+    payment_fact,
+    transaction_fact,
+)
 from utils.pb.books_database import books_database_pb2 as books_pb
 from utils.pb.books_database import books_database_pb2_grpc as books_grpc
 from utils.pb.payment_service import payment_service_pb2 as pay_pb
@@ -31,8 +39,12 @@ T = TypeVar("T")
 class Participants:
     """Read-only access to the payment service and the books database, retried through short outages."""
 
-    def __init__(self, payment_addr: Callable[[], str], database_peers: Callable[[], dict[str, str]],
-                 executor_peers: Callable[[], dict[str, str]]) -> None:
+    def __init__(
+        self,
+        payment_addr: Callable[[], str],
+        database_peers: Callable[[], dict[str, str]],
+        executor_peers: Callable[[], dict[str, str]],
+    ) -> None:
         # Callables: a container fleet's addresses change when a container restarts or reconnects.
         self._payment_addr = payment_addr
         self._database_peers = database_peers
@@ -74,8 +86,11 @@ class Participants:
 
     def payment_of(self, order_id: str) -> PaymentFact:
         try:
-            reply = _retry(lambda: call(self.payment.GetPayment, pay_pb.GetPaymentRequest(tx_id=order_id),
-                                        timeout_s=READ_TIMEOUT_S))
+            reply = _retry(
+                lambda: call(
+                    self.payment.GetPayment, pay_pb.GetPaymentRequest(tx_id=order_id), timeout_s=READ_TIMEOUT_S
+                )
+            )
         except grpc.RpcError:
             return PaymentFact(UNREADABLE)
         return payment_fact(reply)
@@ -90,8 +105,8 @@ class Participants:
     def facts(self, order_ids: Iterable[str]) -> tuple[dict[str, PaymentFact], dict[str, TransactionFact]]:
         ids = sorted(set(order_ids))
         with ThreadPoolExecutor(max_workers=COLLECT_WORKERS, thread_name_prefix="chaos-collect") as pool:
-            payments = dict(zip(ids, pool.map(self.payment_of, ids)))
-            transactions = dict(zip(ids, pool.map(self.transaction_of, ids)))
+            payments = dict(zip(ids, pool.map(self.payment_of, ids), strict=True))
+            transactions = dict(zip(ids, pool.map(self.transaction_of, ids), strict=True))
         return payments, transactions
 
     def replicas(self) -> list[ReplicaFact]:
@@ -130,8 +145,10 @@ def _retry(read: Callable[[], T]) -> T:
         try:
             return read()
         except grpc.RpcError as error:
-            if attempt == READ_ATTEMPTS - 1 or error.code() not in (grpc.StatusCode.UNAVAILABLE,
-                                                                     grpc.StatusCode.DEADLINE_EXCEEDED):
+            if attempt == READ_ATTEMPTS - 1 or error.code() not in (
+                grpc.StatusCode.UNAVAILABLE,
+                grpc.StatusCode.DEADLINE_EXCEEDED,
+            ):
                 raise
             time.sleep(0.5 * (attempt + 1))
     raise AssertionError("unreachable")

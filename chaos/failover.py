@@ -3,6 +3,7 @@ and when a new leader (another replica, or the same one in a later term) was fir
 
 Pure: samples in, intervals out; the resolution is the sampling period.
 """
+
 from __future__ import annotations
 
 from collections import defaultdict
@@ -16,9 +17,9 @@ class Failover:
     group: str
     old_leader: str
     new_leader: str
-    gone_at_s: float           # first sample round without the old leader as leader
-    elected_at_s: float        # first round showing the new leader
-    term: int                  # the new leader's term
+    gone_at_s: float  # first sample round without the old leader as leader
+    elected_at_s: float  # first round showing the new leader
+    term: int  # the new leader's term
 
     @property
     def duration_s(self) -> float:
@@ -45,7 +46,7 @@ def failovers(samples: list[StatusSample] | tuple[StatusSample, ...]) -> list[Fa
         for at_s in sorted(rounds[group]):
             leader = leader_of(rounds[group][at_s])
             if current is None:
-                current = leader           # the first leader seen: nothing failed over yet
+                current = leader  # the first leader seen: nothing failed over yet
                 continue
             if leader == current:
                 gone_at_s = None
@@ -54,7 +55,8 @@ def failovers(samples: list[StatusSample] | tuple[StatusSample, ...]) -> list[Fa
                 if gone_at_s is None:
                     gone_at_s = at_s
                 continue
-            found.append(Failover(group, current[0], leader[0], gone_at_s if gone_at_s is not None else at_s,
-                                  at_s, leader[1]))
+            found.append(
+                Failover(group, current[0], leader[0], gone_at_s if gone_at_s is not None else at_s, at_s, leader[1])
+            )
             current, gone_at_s = leader, None
     return sorted(found, key=lambda f: (f.gone_at_s, f.group))

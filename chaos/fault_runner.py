@@ -1,6 +1,7 @@
 """Plays the fault schedule against the fleet: at each event's time it finds today's leader (or a follower,
 or the single process), breaks it, and heals it `hold_s` later; every step lands in the History.
 """
+
 from __future__ import annotations
 
 import logging
@@ -17,18 +18,26 @@ from chaos.records import FaultRecord
 from chaos.scenario import FaultEvent, FaultKind, Role, Target
 
 log = logging.getLogger("chaos.faults")
-LEADER_WAIT_S = 10.0           # a fault aimed at a leader waits this long for one to be elected
-SLOW_DELAY_MS = 1500           # the slow participant's delay before answering each Prepare
+LEADER_WAIT_S = 10.0  # a fault aimed at a leader waits this long for one to be elected
+SLOW_DELAY_MS = 1500  # the slow participant's delay before answering each Prepare
 
 
 class FaultRunner:
-    def __init__(self, schedule: list[FaultEvent], injector: Injector, probe: StatusProbe,
-                 nodes: Callable[[str], list[str]], history: History, clock: Clock, seed: int,
-                 load_started_s: float) -> None:
+    def __init__(
+        self,
+        schedule: list[FaultEvent],
+        injector: Injector,
+        probe: StatusProbe,
+        nodes: Callable[[str], list[str]],
+        history: History,
+        clock: Clock,
+        seed: int,
+        load_started_s: float,
+    ) -> None:
         self.schedule = schedule
         self.injector = injector
         self.probe = probe
-        self.nodes = nodes                      # service → its process names
+        self.nodes = nodes  # service → its process names
         self.history = history
         self.clock = clock
         self.rng = random.Random(f"{seed}:targets")
@@ -52,8 +61,9 @@ class FaultRunner:
         for index, event in enumerate(self.schedule):
             if not self._wait_until(event.at_s):
                 for missed in self.schedule[index:]:
-                    self.history.add_fault(FaultRecord(missed, "-", self.clock.now_s(), None,
-                                                       "the load ended before its turn"))
+                    self.history.add_fault(
+                        FaultRecord(missed, "-", self.clock.now_s(), None, "the load ended before its turn")
+                    )
                 return
             self._play(event)
 
@@ -70,7 +80,7 @@ class FaultRunner:
         log.info("fault", extra={"kind": event.kind.value, "node": label})
         try:
             self._break(event.kind, nodes)
-        except Exception as error:              # e.g. the process had exited: report, and carry on with the run
+        except Exception as error:  # e.g. the process had exited: report, and carry on with the run
             self.history.add_fault(FaultRecord(event, label, started, None, f"{type(error).__name__}: {error}"))
             self.injector.heal_all()
             return

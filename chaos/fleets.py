@@ -5,6 +5,7 @@ from this machine), which processes make up each service, and the injector that 
 - docker: the compose fleet (`make up`), hurt with docker kill/pause/network disconnect;
 - attach: any running fleet, load and checks only (no faults: its processes are not ours).
 """
+
 from __future__ import annotations
 
 import logging
@@ -25,17 +26,17 @@ from utils.settings import FleetSettings
 
 log = logging.getLogger("chaos.fleets")
 FLEET_HEALTHY_TIMEOUT_S = 120.0
-LOCAL_SKIPPED = {"frontend"}            # the storefront page plays no part in a chaos run
+LOCAL_SKIPPED = {"frontend"}  # the storefront page plays no part in a chaos run
 
 
 @dataclass
 class FleetHandle:
     kind: str
     api: str
-    executor_peers: dict[str, str]      # replica id → host:port reachable from here
+    executor_peers: dict[str, str]  # replica id → host:port reachable from here
     database_peers: dict[str, str]
     payment_addr: str
-    services: dict[str, list[str]]      # service → process names (what the injector is given)
+    services: dict[str, list[str]]  # service → process names (what the injector is given)
     injector: Injector | None
     closers: list[Callable[[], None]] = field(default_factory=list)
 
@@ -49,7 +50,7 @@ class FleetHandle:
         for closer in reversed(self.closers):
             try:
                 closer()
-            except Exception:                 # closing must go on: the next closer may free what matters more
+            except Exception:  # closing must go on: the next closer may free what matters more
                 log.exception("closing the fleet handle failed")
 
 
@@ -60,8 +61,9 @@ def services_of(fleet: Fleet) -> dict[str, list[str]]:
     return services
 
 
-def start_local(workdir: Path, seed: int, extra_env: dict[str, str] | None = None,
-                slow_by: str = "throttle") -> FleetHandle:
+def start_local(
+    workdir: Path, seed: int, extra_env: dict[str, str] | None = None, slow_by: str = "throttle"
+) -> FleetHandle:
     """Starts a private fleet under `workdir` (data/ and logs/), every process on its own loopback address."""
     layout = plan_layout(random.Random(f"{seed}:{time.time_ns()}"), extra_env)
     fleet = build_fleet(layout, workdir)
@@ -70,10 +72,17 @@ def start_local(workdir: Path, seed: int, extra_env: dict[str, str] | None = Non
     isolation = LoopbackIsolation(f"{layout.host_octet}x{seed}") if problem is None else None
     faults = LocalFaults(fleet, isolation, problem, slow_by)
     settings = settings_from(layout.env)
-    handle = FleetHandle("local", layout.env["ORCHESTRATOR_URL"], settings.executor_peers(),
-                         settings.database_peers(), settings.payment_service_addr, services_of(fleet), faults)
+    handle = FleetHandle(
+        "local",
+        layout.env["ORCHESTRATOR_URL"],
+        settings.executor_peers(),
+        settings.database_peers(),
+        settings.payment_service_addr,
+        services_of(fleet),
+        faults,
+    )
     if isolation is not None:
-        handle.closers.append(isolation.close)     # runs last: rules off, then the emptied cgroups removed
+        handle.closers.append(isolation.close)  # runs last: rules off, then the emptied cgroups removed
     handle.closers.append(fleet.stop_all)
     try:
         for spec in fleet.specs:
@@ -87,8 +96,15 @@ def start_local(workdir: Path, seed: int, extra_env: dict[str, str] | None = Non
 
 def attach(api: str, settings: FleetSettings) -> FleetHandle:
     """A running fleet this tool did not start: load and checks only."""
-    return FleetHandle("attach", api.rstrip("/"), settings.executor_peers(), settings.database_peers(),
-                       settings.payment_service_addr, {}, None)
+    return FleetHandle(
+        "attach",
+        api.rstrip("/"),
+        settings.executor_peers(),
+        settings.database_peers(),
+        settings.payment_service_addr,
+        {},
+        None,
+    )
 
 
 def wait_api(api: str, timeout_s: float) -> None:

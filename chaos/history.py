@@ -1,6 +1,7 @@
 """The chaos run's shared, thread-safe log: the load, the poller, the sampler and the faults append to it,
 and `snapshot()` freezes it into chaos.records.Observed for the checks.
 """
+
 from __future__ import annotations
 
 import threading
@@ -20,7 +21,7 @@ class History:
     restocks: list[Restock] = field(default_factory=list)
     status_samples: list[StatusSample] = field(default_factory=list)
     faults: list[FaultRecord] = field(default_factory=list)
-    skipped_ticks: int = 0        # the load fell behind: concurrency_max requests were already in flight
+    skipped_ticks: int = 0  # the load fell behind: concurrency_max requests were already in flight
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def add_checkout(self, record: CheckoutRecord) -> None:
@@ -60,9 +61,17 @@ class History:
 
     def snapshot(self, load_s: float, load_sequence_max: int) -> Observed:
         with self._lock:
-            return Observed(tuple(self.checkouts), {k: tuple(v) for k, v in self.order_states.items()},
-                            tuple(self.stock_reads), tuple(self.restocks), tuple(self.status_samples),
-                            tuple(self.faults), self.skipped_ticks, load_s, load_sequence_max)
+            return Observed(
+                tuple(self.checkouts),
+                {k: tuple(v) for k, v in self.order_states.items()},
+                tuple(self.stock_reads),
+                tuple(self.restocks),
+                tuple(self.status_samples),
+                tuple(self.faults),
+                self.skipped_ticks,
+                load_s,
+                load_sequence_max,
+            )
 
     def last_state(self, order_id: str) -> OrderState | None:
         with self._lock:

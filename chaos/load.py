@@ -2,6 +2,7 @@
 declined orders; restocks and linearizability stock reads beside them; a poller following every approved order
 to its final state. Every request and answer goes into the History with its times.
 """
+
 from __future__ import annotations
 
 import logging
@@ -21,7 +22,7 @@ from testing.evidence import FINAL_STATES, Answer, CheckoutRecord, OrderState, R
 from testing.orders import OrderKind, PlannedOrder
 
 log = logging.getLogger("chaos.load")
-RETRY_BUDGET_S = 30.0          # a checkout is retried (same Idempotency-Key) this long before "no answer"
+RETRY_BUDGET_S = 30.0  # a checkout is retried (same Idempotency-Key) this long before "no answer"
 RETRY_BACKOFF_S = (0.25, 0.5, 1.0, 2.0)
 POLL_EVERY_S = 0.5
 POLL_WORKERS = 4
@@ -40,12 +41,18 @@ class Clock:
 
 @dataclass(frozen=True, slots=True)
 class Books:
-    hot: list[str]            # few copies, most orders: contention
+    hot: list[str]  # few copies, most orders: contention
     cold: list[str]
 
 
-def send_checkout(api: str, planned: PlannedOrder, sequence: int, clock: Clock, timeout_s: float,
-                  retry_budget_s: float = RETRY_BUDGET_S) -> CheckoutRecord:
+def send_checkout(
+    api: str,
+    planned: PlannedOrder,
+    sequence: int,
+    clock: Clock,
+    timeout_s: float,
+    retry_budget_s: float = RETRY_BUDGET_S,
+) -> CheckoutRecord:
     """POSTs one checkout, retrying 409/503/no answer with the same Idempotency-Key, as a careful client would."""
     key = f"chaos-{uuid.uuid4().hex}"
     sent = clock.now_s()
@@ -59,9 +66,19 @@ def send_checkout(api: str, planned: PlannedOrder, sequence: int, clock: Clock, 
             if status == 200 and body.get("orderId"):
                 ids.append(str(body["orderId"]))
                 approved = body.get("status") == "Order Approved"
-                return CheckoutRecord(sequence, planned.kind, planned.items, sent, clock.now_s(),
-                                      Answer.APPROVED if approved else Answer.REJECTED, ids[0], status, attempts,
-                                      "; ".join(body.get("reasons") or []), tuple(ids[1:]))
+                return CheckoutRecord(
+                    sequence,
+                    planned.kind,
+                    planned.items,
+                    sent,
+                    clock.now_s(),
+                    Answer.APPROVED if approved else Answer.REJECTED,
+                    ids[0],
+                    status,
+                    attempts,
+                    "; ".join(body.get("reasons") or []),
+                    tuple(ids[1:]),
+                )
             detail = str(body.get("detail") or body.get("title") or f"HTTP {status}")
             error = body.get("error")
             code = str(error.get("code") or "") if isinstance(error, dict) else ""
@@ -73,8 +90,19 @@ def send_checkout(api: str, planned: PlannedOrder, sequence: int, clock: Clock, 
             break
         time.sleep(RETRY_BACKOFF_S[min(attempts - 1, len(RETRY_BACKOFF_S) - 1)])
     answer_kind = Answer.NO_ANSWER if status is None else Answer.REFUSED
-    return CheckoutRecord(sequence, planned.kind, planned.items, sent, clock.now_s(), answer_kind, None, status,
-                          attempts, detail, error_code=code)
+    return CheckoutRecord(
+        sequence,
+        planned.kind,
+        planned.items,
+        sent,
+        clock.now_s(),
+        answer_kind,
+        None,
+        status,
+        attempts,
+        detail,
+        error_code=code,
+    )
 
 
 def poll_order(api: str, order_id: str, clock: Clock) -> OrderState | None:
@@ -88,15 +116,28 @@ def poll_order(api: str, order_id: str, clock: Clock) -> OrderState | None:
         return None
     body = answer.body
     total = body.get("total")
-    return OrderState(order_id, str(body.get("state")), str(body.get("reason") or ""),
-                      None if total is None else str(total), clock.now_s())
+    return OrderState(
+        order_id,
+        str(body.get("state")),
+        str(body.get("reason") or ""),
+        None if total is None else str(total),
+        clock.now_s(),
+    )
 
 
 class Load:
     """Runs the load threads until `stop()`; the poller keeps following orders until `stop_polling()`."""
 
-    def __init__(self, api: str, profile: LoadProfile, seed: int, books: Books, history: History, clock: Clock,
-                 read_stock: Callable[[str], int]) -> None:
+    def __init__(
+        self,
+        api: str,
+        profile: LoadProfile,
+        seed: int,
+        books: Books,
+        history: History,
+        clock: Clock,
+        read_stock: Callable[[str], int],
+    ) -> None:
         self.api = api
         self.profile = profile
         self.books = books
@@ -113,8 +154,11 @@ class Load:
         self._sequence = 0
 
     def start(self) -> None:
-        for target, name in ((self._tick, "chaos-ticker"), (self._restock_loop, "chaos-restock"),
-                             (self._read_loop, "chaos-reads")):
+        for target, name in (
+            (self._tick, "chaos-ticker"),
+            (self._restock_loop, "chaos-restock"),
+            (self._read_loop, "chaos-reads"),
+        ):
             self._spawn(target, name)
         self._spawn(self._poll_loop, "chaos-poller")
 
@@ -156,7 +200,7 @@ class Load:
     def _send(self, sequence: int, planned: PlannedOrder) -> None:
         try:
             self.send_now(sequence, planned)
-        except Exception:                               # a bug here must not stop the load silently
+        except Exception:  # a bug here must not stop the load silently
             log.exception("checkout failed in the client")
         finally:
             self._in_flight.release()
@@ -165,7 +209,7 @@ class Load:
         period_s = 1.0 / self.profile.rate_per_s
         next_at = time.monotonic()
         while not self._stop.is_set():
-            sequence, planned = self.next_planned()    # drawn even when skipped: the order stream stays seeded
+            sequence, planned = self.next_planned()  # drawn even when skipped: the order stream stays seeded
             if self._in_flight.acquire(blocking=False):
                 self._pool.submit(self._send, sequence, planned)
             else:
@@ -179,10 +223,15 @@ class Load:
             amount = self.side_rng.randint(1, self.profile.restock_amount_max)
             call = self.clock.now_s()
             try:
-                answer = request_json("POST", f"{self.api}/stock/increment", {"book_id": book_id, "amount": amount},
-                                      timeout_s=self.profile.request_timeout_s)
-                acknowledged = answer.status == 200 and isinstance(answer.body, dict) \
-                    and answer.body.get("status") == "Success"
+                answer = request_json(
+                    "POST",
+                    f"{self.api}/stock/increment",
+                    {"book_id": book_id, "amount": amount},
+                    timeout_s=self.profile.request_timeout_s,
+                )
+                acknowledged = (
+                    answer.status == 200 and isinstance(answer.body, dict) and answer.body.get("status") == "Success"
+                )
                 self.history.add_restock(Restock(book_id, amount, call, self.clock.now_s(), acknowledged))
             except NoAnswer:
                 self.history.add_restock(Restock(book_id, amount, call, None, False))
@@ -193,19 +242,25 @@ class Load:
             call = self.clock.now_s()
             try:
                 quantity = self.read_stock(book_id)
-            except Exception:                           # a failed read has no effect: nothing to record
+            except Exception:  # a failed read has no effect: nothing to record
                 continue
             self.history.add_stock_read(StockRead(book_id, call, self.clock.now_s(), quantity))
 
     def _poll_loop(self) -> None:
         with ThreadPoolExecutor(max_workers=POLL_WORKERS, thread_name_prefix="chaos-poll") as pool:
             while not self._stop_polling.wait(POLL_EVERY_S):
-                pending = [i for i in self.history.approved_ids()
-                           if (last := self.history.last_state(i)) is None or last.state not in FINAL_STATES]
+                pending = [
+                    i
+                    for i in self.history.approved_ids()
+                    if (last := self.history.last_state(i)) is None or last.state not in FINAL_STATES
+                ]
                 for state in pool.map(lambda i: poll_order(self.api, i, self.clock), pending):
                     if state is not None:
                         self.history.add_order_state(state)
 
     def pending_orders(self) -> list[str]:
-        return [i for i in self.history.approved_ids()
-                if (last := self.history.last_state(i)) is None or last.state not in FINAL_STATES]
+        return [
+            i
+            for i in self.history.approved_ids()
+            if (last := self.history.last_state(i)) is None or last.state not in FINAL_STATES
+        ]

@@ -2,6 +2,7 @@
 and free ports, with its own data and log folders, so a run never disturbs a fleet started by `make run`
 and each node can be cut off by address.
 """
+
 from __future__ import annotations
 
 import random
@@ -18,8 +19,8 @@ QUIET_FRAUD_ENV = {"FRAUD_CARD_USES_MAX": "1000000"}
 
 @dataclass(frozen=True, slots=True)
 class Layout:
-    env: dict[str, str]                 # fleet-wide environment: every address
-    metrics_ports: dict[str, str]       # process name → METRICS_PORT
+    env: dict[str, str]  # fleet-wide environment: every address
+    metrics_ports: dict[str, str]  # process name → METRICS_PORT
     host_octet: int
 
     def host(self, name: str) -> str:

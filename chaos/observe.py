@@ -1,6 +1,7 @@
 """Samples every replica's Raft status (role, term, leader) several times a second while the run goes:
 the evidence for I6 (one leader per term), the failover durations, and how faults find today's leader.
 """
+
 from __future__ import annotations
 
 import threading
@@ -23,7 +24,7 @@ class StatusProbe:
     """Raft Status of each replica of both groups, asked in parallel, each with its own short deadline."""
 
     def __init__(self, groups: Callable[[], dict[str, dict[str, str]]]) -> None:
-        self.groups = groups                              # () → group → replica id → host:port (may change: docker)
+        self.groups = groups  # () → group → replica id → host:port (may change: docker)
         self._stubs: dict[str, raft_pb2_grpc.RaftStub] = {}
         self._lock = threading.Lock()
         self._pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="chaos-status")
@@ -38,16 +39,22 @@ class StatusProbe:
         self._pool.shutdown(wait=False, cancel_futures=True)
 
     def sample(self, at_s: float) -> list[StatusSample]:
-        jobs = [(group, node_id, self._pool.submit(self._probe, address))
-                for group, peers in sorted(self.groups().items()) for node_id, address in sorted(peers.items())]
+        jobs = [
+            (group, node_id, self._pool.submit(self._probe, address))
+            for group, peers in sorted(self.groups().items())
+            for node_id, address in sorted(peers.items())
+        ]
         samples = []
         for group, node_id, job in jobs:
             status = job.result()
             if status is None:
                 samples.append(StatusSample(at_s, group, node_id, "unreachable", 0, "", 0))
             else:
-                samples.append(StatusSample(at_s, group, node_id, status.role, int(status.term), status.leader_id,
-                                            int(status.commit_index)))
+                samples.append(
+                    StatusSample(
+                        at_s, group, node_id, status.role, int(status.term), status.leader_id, int(status.commit_index)
+                    )
+                )
         return samples
 
     def _probe(self, address: str) -> raft_pb2.StatusReply | None:

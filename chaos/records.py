@@ -1,6 +1,7 @@
 """What a chaos run saw beyond testing/evidence.py's client history: the faults it injected and how its load
 kept up — `Observed` is the finished record, collected by chaos/history.py while the run goes.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -12,10 +13,10 @@ from testing.evidence import ClientHistory
 @dataclass(frozen=True, slots=True)
 class FaultRecord:
     event: FaultEvent
-    node: str                     # the process it hit ("books-2", "executor-1", "payment_service", "*")
+    node: str  # the process it hit ("books-2", "executor-1", "payment_service", "*")
     started_at_s: float
     healed_at_s: float | None
-    error: str = ""               # why it could not be injected (it is then reported, not counted)
+    error: str = ""  # why it could not be injected (it is then reported, not counted)
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,5 +25,5 @@ class Observed(ClientHistory):
 
     faults: tuple[FaultRecord, ...] = ()
     skipped_ticks: int = 0
-    load_s: float = 0.0                                 # how long the load ran
-    load_sequence_max: int = 0                          # checkouts numbered above it came after the load
+    load_s: float = 0.0  # how long the load ran
+    load_sequence_max: int = 0  # checkouts numbered above it came after the load

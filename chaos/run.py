@@ -2,6 +2,7 @@
 fault schedule, heal, let every order settle, sell the last copies of one book, collect the participants'
 evidence, check the invariants and build the report.
 """
+
 from __future__ import annotations
 
 import logging
@@ -31,7 +32,7 @@ from testing.orders import OrderKind
 
 log = logging.getLogger("chaos.run")
 READY_TIMEOUT_S = 60.0
-LOST_WAIT_EXTRA_S = 30.0       # after the I3 deadline, wait this much longer to tell "late" from "lost"
+LOST_WAIT_EXTRA_S = 30.0  # after the I3 deadline, wait this much longer to tell "late" from "lost"
 PROGRESS_EVERY_S = 10.0
 
 
@@ -40,7 +41,7 @@ def choose_books(initial: dict[str, int], hot_count: int) -> tuple[str, Books]:
     ordered = sorted(initial, key=lambda b: (initial[b], b))
     if len(ordered) < hot_count + 2:
         raise RuntimeError(f"need at least {hot_count + 2} books, the database has {len(ordered)}")
-    return ordered[0], Books(hot=ordered[1:1 + hot_count], cold=ordered[1 + hot_count:])
+    return ordered[0], Books(hot=ordered[1 : 1 + hot_count], cold=ordered[1 + hot_count :])
 
 
 def wait_until(condition: Callable[[], bool], timeout_s: float, every_s: float = 0.3) -> bool:
@@ -53,8 +54,9 @@ def wait_until(condition: Callable[[], bool], timeout_s: float, every_s: float =
 
 
 class ChaosRun:
-    def __init__(self, options: Options, handle: FleetHandle, progress: TextIO = sys.stderr,
-                 history_path: Path | None = None) -> None:
+    def __init__(
+        self, options: Options, handle: FleetHandle, progress: TextIO = sys.stderr, history_path: Path | None = None
+    ) -> None:
         if options.faults and handle.injector is None:
             raise ValueError(f"the {handle.kind} fleet cannot be hurt: run with --faults none")
         self.options = options
@@ -64,8 +66,9 @@ class ChaosRun:
         self.clock = Clock()
         self.history = History()
         self.notes: list[str] = []
-        self.participants = Participants(lambda: handle.payment_addr, lambda: handle.database_peers,
-                                         lambda: handle.executor_peers)
+        self.participants = Participants(
+            lambda: handle.payment_addr, lambda: handle.database_peers, lambda: handle.executor_peers
+        )
         self.probe = StatusProbe(handle.groups)
 
     def say(self, text: str) -> None:
@@ -94,12 +97,25 @@ class ChaosRun:
 
         sampler = Sampler(self.probe, self.history, self.clock)
         sampler.start()
-        load = Load(self.handle.api, options.load, options.seed, books, self.history, self.clock,
-                    self.participants.read_stock)
+        load = Load(
+            self.handle.api, options.load, options.seed, books, self.history, self.clock, self.participants.read_stock
+        )
         load_started = self.clock.now_s()
         load.start()
-        runner = FaultRunner(schedule, self.handle.injector, self.probe, self.handle.nodes,  # type: ignore[arg-type]
-                             self.history, self.clock, options.seed, load_started) if schedule else None
+        runner = (
+            FaultRunner(
+                schedule,
+                self.handle.injector,
+                self.probe,
+                self.handle.nodes,  # type: ignore[arg-type]
+                self.history,
+                self.clock,
+                options.seed,
+                load_started,
+            )
+            if schedule
+            else None
+        )
         if runner is not None:
             runner.start()
         self._show_progress(load, load_started + options.duration_s)
@@ -111,8 +127,7 @@ class ChaosRun:
             self.handle.injector.heal_all()
         healed_at = self.clock.now_s()
         self.say(f"load stopped after {load_stopped - load_started:.0f} s, all healed; waiting for orders to settle")
-        settled = wait_until(lambda: not load.pending_orders(),
-                             options.settle_s + LOST_WAIT_EXTRA_S)
+        settled = wait_until(lambda: not load.pending_orders(), options.settle_s + LOST_WAIT_EXTRA_S)
         if not settled:
             self.say(f"{len(load.pending_orders())} orders still not final")
         last_copies = self._last_copies(load, burst_book) if options.last_copies else None
@@ -126,8 +141,17 @@ class ChaosRun:
             write_history(observed, self.history_path)
         order_ids = [c.order_id for c in observed.checkouts if c.order_id]
         payments, transactions = self.participants.facts(order_ids)
-        evidence = Evidence(initial_stock, self._final_stock(), payments, transactions, healed_at,
-                            options.settle_s, tuple(self.participants.replicas()), last_copies, tuple(self.notes))
+        evidence = Evidence(
+            initial_stock,
+            self._final_stock(),
+            payments,
+            transactions,
+            healed_at,
+            options.settle_s,
+            tuple(self.participants.replicas()),
+            last_copies,
+            tuple(self.notes),
+        )
         self.say("checking linearizability of stock reads")
         linearizability, verdict = check_stock_reads(observed, initial_stock)
         violations = check_all(observed, evidence, linearizability)
@@ -136,7 +160,7 @@ class ChaosRun:
     def _wait_ready(self) -> None:
         wait_api(self.handle.api, READY_TIMEOUT_S)
         for group in ("books_database", "order_executor"):
-            if not wait_until(lambda: self.probe.leader(group) is not None, READY_TIMEOUT_S):
+            if not wait_until(lambda g=group: self.probe.leader(g) is not None, READY_TIMEOUT_S):
                 raise TimeoutError(f"no {group} leader within {READY_TIMEOUT_S:.0f} s")
 
     def _final_stock(self) -> dict[str, BookStock]:
@@ -151,8 +175,10 @@ class ChaosRun:
             time.sleep(min(PROGRESS_EVERY_S, left))
             checkouts = list(self.history.checkouts)
             approved = sum(1 for c in checkouts if c.answer is Answer.APPROVED)
-            self.say(f"{len(checkouts)} answered, {approved} approved, {len(load.pending_orders())} not final yet, "
-                     f"{len(self.history.faults)} faults done")
+            self.say(
+                f"{len(checkouts)} answered, {approved} approved, {len(load.pending_orders())} not final yet, "
+                f"{len(self.history.faults)} faults done"
+            )
 
     def _final_poll(self, load: Load) -> None:
         """One more look at every approved order: a final state must still be the same (I3)."""
@@ -178,8 +204,9 @@ class ChaosRun:
         elif on_hand < copies:
             call = self.clock.now_s()
             try:
-                answer = request_json("POST", f"{self.handle.api}/stock/increment",
-                                      {"book_id": book_id, "amount": copies - on_hand})
+                answer = request_json(
+                    "POST", f"{self.handle.api}/stock/increment", {"book_id": book_id, "amount": copies - on_hand}
+                )
                 ok = answer.status == 200
             except NoAnswer:
                 ok = False
@@ -196,13 +223,15 @@ class ChaosRun:
         finals = [self.history.last_state(r.order_id or "") for r in approved]
         committed = sum(1 for s in finals if s is not None and s.state == "COMMITTED")
         unfinished = sum(1 for s in finals if s is None or s.state not in FINAL_STATES)
-        return LastCopies(book_id, copies, buyers, len(approved), committed,
-                          self.participants.read_stock(book_id), unfinished)
+        return LastCopies(
+            book_id, copies, buyers, len(approved), committed, self.participants.read_stock(book_id), unfinished
+        )
 
     def _wait_final(self, load: Load, records: list[CheckoutRecord]) -> bool:
         def done() -> bool:
             states = [self.history.last_state(r.order_id or "") for r in records]
             return all(s is not None and s.state in FINAL_STATES for s in states)
+
         return wait_until(done, self.options.settle_s + LOST_WAIT_EXTRA_S)
 
     def _committed(self, record: CheckoutRecord) -> bool:

@@ -6,6 +6,7 @@ when the checkout was sent until its COMMITTED state was first seen. A write who
 answer; an order still open) is open until infinity: it may have taken effect at any point, or never.
 Aborted orders are left out: a reservation does not change the stock on hand.
 """
+
 from __future__ import annotations
 
 import math
@@ -34,7 +35,7 @@ def stock_operations(observed: ClientHistory) -> list[Operation]:
         if checkout.order_id and checkout.answer.value == "approved":
             first = observed.first_final(checkout.order_id)
             if first is not None and first.state != "COMMITTED":
-                continue                                  # aborted: the stock on hand never changed
+                continue  # aborted: the stock on hand never changed
             returned = first.seen_at_s if first is not None else math.inf
         elif unseen_orders(checkout):
             returned = math.inf
@@ -46,8 +47,9 @@ def stock_operations(observed: ClientHistory) -> list[Operation]:
     return operations
 
 
-def check_stock_reads(observed: ClientHistory, initial_stock: dict[str, int],
-                      timeout_s: float = CHECK_TIMEOUT_S) -> tuple[list[Violation], str]:
+def check_stock_reads(
+    observed: ClientHistory, initial_stock: dict[str, int], timeout_s: float = CHECK_TIMEOUT_S
+) -> tuple[list[Violation], str]:
     """(violations, a one-line verdict for the report)."""
     operations = stock_operations(observed)
     reads = sum(1 for o in operations if o.input[0] == "read")
@@ -60,5 +62,6 @@ def check_stock_reads(observed: ClientHistory, initial_stock: dict[str, int],
         return [], f"undecided within {timeout_s:.0f} s ({reads} reads, {len(operations) - reads} writes)"
     blocked = report.blocked
     subject = str(blocked.input[1]) if blocked is not None else "stock"
-    return [Violation("I7", subject, report.message or "a stock read missed an acknowledged write")], \
-        f"NOT linearizable ({reads} reads, {len(operations) - reads} writes)"
+    return [
+        Violation("I7", subject, report.message or "a stock read missed an acknowledged write")
+    ], f"NOT linearizable ({reads} reads, {len(operations) - reads} writes)"

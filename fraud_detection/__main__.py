@@ -1,4 +1,5 @@
 """Runs fraud_detection: `python -m fraud_detection` (listens on FRAUD_DETECTION_ADDR)."""
+
 from __future__ import annotations
 
 from fraud_detection.llm_assessor import LlmFraudAssessor
@@ -15,7 +16,7 @@ def main() -> None:
     fleet, runtime, flow, fraud = FleetSettings(), RuntimeSettings(), FlowSettings(), FraudSettings()
     own = fleet.fraud_detection_addr
     prepare_process("fraud_detection", own, runtime)
-    client = JsonChatClient(LlmSettings(), "fraud_detection")   # says once at start whether the LLM is on
+    client = JsonChatClient(LlmSettings(), "fraud_detection")  # says once at start whether the LLM is on
     assessor = LlmFraudAssessor(client, fraud.llm_reject_confidence_min) if client.enabled else None
     create_service(fleet, flow.limits(runtime), listen_address(own, runtime), runtime, fraud, assessor).run()
 

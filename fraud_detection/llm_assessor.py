@@ -3,6 +3,7 @@
 The model sees items, total, e-mail domain, country, shipping and the card's last four digits — never
 the number or the CVV. Any failure leaves the decision to the rules (a fallback, logged and counted).
 """
+
 from __future__ import annotations
 
 import json
@@ -32,7 +33,10 @@ class LlmFraudAssessor:
         self.client = client
         self.reject_confidence_min = reject_confidence_min
         self._fallbacks = meter("fraud_detection").create_counter(
-            "fraud_llm_fallbacks", unit="1", description="fraud decisions left to the rules because the LLM gave no verdict")
+            "fraud_llm_fallbacks",
+            unit="1",
+            description="fraud decisions left to the rules because the LLM gave no verdict",
+        )
 
     def assess(self, view: FraudView) -> Assessment:
         verdict: FraudVerdict | None = None
@@ -48,8 +52,16 @@ class LlmFraudAssessor:
             assert decision.reason is not None and decision.confidence is not None
             return Assessment(fraudulent=True, reason=decision.reason, confidence=decision.confidence, source=source)
         if decision.effect is LlmEffect.FLAG_ONLY:
-            log.info("fraud LLM flagged with low confidence; approved",
-                     extra={"confidence": decision.confidence, "llm_reason": decision.reason})
-        confidence = decision.confidence if decision.effect is LlmEffect.CLEAR and decision.confidence is not None else 1.0
-        return Assessment(fraudulent=False, reason="", confidence=confidence,
-                          source=source if decision.effect is not LlmEffect.FALLBACK else "rules")
+            log.info(
+                "fraud LLM flagged with low confidence; approved",
+                extra={"confidence": decision.confidence, "llm_reason": decision.reason},
+            )
+        confidence = (
+            decision.confidence if decision.effect is LlmEffect.CLEAR and decision.confidence is not None else 1.0
+        )
+        return Assessment(
+            fraudulent=False,
+            reason="",
+            confidence=confidence,
+            source=source if decision.effect is not LlmEffect.FALLBACK else "rules",
+        )

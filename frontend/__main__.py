@@ -2,6 +2,7 @@
 
 The page calls the orchestrator at ORCHESTRATOR_URL (told to it by /config.js).
 """
+
 from __future__ import annotations
 
 import logging
@@ -18,11 +19,11 @@ log = logging.getLogger(__name__)
 def main() -> int:
     fleet, runtime, own = FleetSettings(), RuntimeSettings(), FrontendSettings()
     configure_logging("frontend", runtime.log_level, runtime.log_file)
-    app = create_app(fleet.orchestrator_url, own.frontend_cluster_poll_ms, own.frontend_order_poll_ms,
-                     own.frontend_order_watch_s)
+    app = create_app(
+        fleet.orchestrator_url, own.frontend_cluster_poll_ms, own.frontend_order_poll_ms, own.frontend_order_watch_s
+    )
     host = runtime.listen_host or fleet.frontend_host
-    log.info("serving the storefront", extra={"host": host, "port": fleet.frontend_port,
-                                              "api": fleet.orchestrator_url})
+    log.info("serving the storefront", extra={"host": host, "port": fleet.frontend_port, "api": fleet.orchestrator_url})
     # Flask's threaded server is enough for static files; the page's load goes to the orchestrator.
     app.run(host=host, port=fleet.frontend_port, threaded=True, use_reloader=False)
     return 0

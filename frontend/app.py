@@ -2,6 +2,7 @@
 
 Everything dynamic happens in the browser against the orchestrator; this app never sees an order.
 """
+
 from __future__ import annotations
 
 import json
@@ -24,11 +25,19 @@ def api_origin(api_base_url: str) -> str:
 def content_security_policy(api_base_url: str) -> str:
     # The page runs only its own modules and talks only to itself and the API: no inline script, no eval.
     connect = " ".join(filter(None, ["'self'", api_origin(api_base_url)]))
-    return "; ".join([
-        "default-src 'self'", "script-src 'self'", "style-src 'self'", "img-src 'self' data:",
-        f"connect-src {connect}", "base-uri 'none'", "form-action 'none'", "frame-ancestors 'none'",
-        "object-src 'none'",
-    ])
+    return "; ".join(
+        [
+            "default-src 'self'",
+            "script-src 'self'",
+            "style-src 'self'",
+            "img-src 'self' data:",
+            f"connect-src {connect}",
+            "base-uri 'none'",
+            "form-action 'none'",
+            "frame-ancestors 'none'",
+            "object-src 'none'",
+        ]
+    )
 
 
 def config_script(api_base_url: str, cluster_poll_ms: int, order_poll_ms: int, order_watch_s: float) -> str:
@@ -42,8 +51,9 @@ def config_script(api_base_url: str, cluster_poll_ms: int, order_poll_ms: int, o
     return f"export const config = Object.freeze({json.dumps(config)});\n"
 
 
-def create_app(api_base_url: str, cluster_poll_ms: int = 1000, order_poll_ms: int = 500,
-               order_watch_s: float = 120.0) -> Flask:
+def create_app(
+    api_base_url: str, cluster_poll_ms: int = 1000, order_poll_ms: int = 500, order_watch_s: float = 120.0
+) -> Flask:
     if cluster_poll_ms <= 0 or order_poll_ms <= 0 or order_watch_s <= 0:
         raise ValueError("poll intervals and the order watch bound must be positive")
     app = Flask(__name__, static_folder=None)

@@ -2,6 +2,7 @@
 
 Read once in main(); env var = field name uppercased.
 """
+
 from __future__ import annotations
 
 from pydantic import Field

@@ -2,6 +2,7 @@
 
 Settings are read once here; /metrics is served on the HTTP port itself (no separate metrics server).
 """
+
 from __future__ import annotations
 
 import logging
@@ -11,9 +12,8 @@ from types import FrameType
 
 from werkzeug.serving import make_server
 
-from order_queue.client import OrderQueueClient
-from orchestrator.app import create_app, origins_from
 from books_database.client import BooksClient
+from orchestrator.app import create_app, origins_from
 from orchestrator.books_source import DatabaseBooksSource
 from orchestrator.checkout import CheckoutService
 from orchestrator.cluster_view import ProbingClusterView
@@ -23,6 +23,7 @@ from orchestrator.payments import PaymentTokenizer
 from orchestrator.queue_adapter import QueueAdapter
 from orchestrator.settings import OrchestratorSettings
 from orchestrator.validation_flow import ValidationFlow
+from order_queue.client import OrderQueueClient
 from utils.catalog.file import load_catalog
 from utils.logs import configure_logging
 from utils.rpc.bootstrap import listen_address
@@ -38,20 +39,32 @@ def main() -> None:
     configure_logging("orchestrator", runtime.log_level, runtime.log_file)
     configure_telemetry("orchestrator", runtime.otel_exporter_otlp_endpoint)
     catalog = load_catalog()
-    flow = ValidationFlow(fleet, flow_timeout_s=own.flow_timeout_s,
-                          listen=listen_address(fleet.orchestrator_flow_addr, runtime),
-                          rpc_timeout_s=runtime.rpc_timeout_s, probe_timeout_s=own.probe_timeout_s)
+    flow = ValidationFlow(
+        fleet,
+        flow_timeout_s=own.flow_timeout_s,
+        listen=listen_address(fleet.orchestrator_flow_addr, runtime),
+        rpc_timeout_s=runtime.rpc_timeout_s,
+        probe_timeout_s=own.probe_timeout_s,
+    )
     flow.start()
     queue = OrderQueueClient(fleet.order_queue_addr, timeout_s=runtime.rpc_timeout_s)
     cluster = ProbingClusterView(fleet, queue, own.probe_timeout_s)
-    idempotency = IdempotencyStore(runtime.data_dir / "orchestrator" / "idempotency.sqlite3",
-                                   keys_max=own.idempotency_keys_max, ttl_s=own.idempotency_ttl_s)
+    idempotency = IdempotencyStore(
+        runtime.data_dir / "orchestrator" / "idempotency.sqlite3",
+        keys_max=own.idempotency_keys_max,
+        ttl_s=own.idempotency_ttl_s,
+    )
     tokenizer = PaymentTokenizer(fleet.payment_service_addr, timeout_s=runtime.rpc_timeout_s)
     checkout = CheckoutService(flow, QueueAdapter(queue), catalog, tokenizer=tokenizer)
-    dependencies = Dependencies(flow=flow, queue=queue, books=DatabaseBooksSource(catalog, BooksClient.from_settings(fleet, timeout_s=runtime.rpc_timeout_s)), cluster=cluster,
-                                idempotency=idempotency, checkout=checkout,
-                                probes={"payment_service": lambda: is_serving(fleet.payment_service_addr,
-                                                                              own.probe_timeout_s)})
+    dependencies = Dependencies(
+        flow=flow,
+        queue=queue,
+        books=DatabaseBooksSource(catalog, BooksClient.from_settings(fleet, timeout_s=runtime.rpc_timeout_s)),
+        cluster=cluster,
+        idempotency=idempotency,
+        checkout=checkout,
+        probes={"payment_service": lambda: is_serving(fleet.payment_service_addr, own.probe_timeout_s)},
+    )
     app = create_app(dependencies, own, origins_from(fleet.frontend_origin))
     host = runtime.listen_host or fleet.orchestrator_host
     server = make_server(host, fleet.orchestrator_port, app, threaded=True)

@@ -3,6 +3,7 @@ validity (a real book, a good card) is the validation flow's job (→ 200 "Order
 
 Missing fields are allowed and become empty values, so the flow can reject them with the course's words.
 """
+
 from __future__ import annotations
 
 import json
@@ -12,8 +13,9 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, Strict
 
 from orchestrator.problems import Problem
 from utils.catalog import Catalog
-from utils.order.order import ITEMS_MAX, Address, Order, User as OrderUser, resolve_item
+from utils.order.order import ITEMS_MAX, Address, Order, resolve_item
 from utils.order.order import CreditCard as OrderCard
+from utils.order.order import User as OrderUser
 
 TEXT_CHARS_MAX = 500
 
@@ -64,7 +66,7 @@ class CheckoutRequest(_Body):
     shippingMethod: Text | None = None
     giftWrapping: StrictBool | None = None
     termsAndConditionsAccepted: StrictBool | None = None
-    termsAccepted: StrictBool | None = None     # the course frontend's spelling
+    termsAccepted: StrictBool | None = None  # the course frontend's spelling
 
     def terms_accepted(self) -> bool:
         if self.termsAndConditionsAccepted is not None:
@@ -73,16 +75,27 @@ class CheckoutRequest(_Body):
 
     def to_order(self, order_id: str, catalog: Catalog) -> Order:
         """The domain order: missing text is "", each item resolved against the catalog here, once."""
-        user, card, address = self.user or User(), self.creditCard or CreditCard(), self.billingAddress or BillingAddress()
+        user, card, address = (
+            self.user or User(),
+            self.creditCard or CreditCard(),
+            self.billingAddress or BillingAddress(),
+        )
         return Order(
             order_id=order_id,
-            items=tuple(resolve_item(catalog, item.bookId or "", item.name or "", item.quantity)
-                        for item in self.items or []),
+            items=tuple(
+                resolve_item(catalog, item.bookId or "", item.name or "", item.quantity) for item in self.items or []
+            ),
             user=OrderUser(name=user.name or "", contact=user.contact or ""),
-            credit_card=OrderCard(number=card.number or "", expiration_date=card.expirationDate or "",
-                                  cvv=card.cvv or ""),
-            billing_address=Address(street=address.street or "", city=address.city or "", state=address.state or "",
-                                    zip=address.zip or "", country=address.country or ""),
+            credit_card=OrderCard(
+                number=card.number or "", expiration_date=card.expirationDate or "", cvv=card.cvv or ""
+            ),
+            billing_address=Address(
+                street=address.street or "",
+                city=address.city or "",
+                state=address.state or "",
+                zip=address.zip or "",
+                country=address.country or "",
+            ),
             shipping_method=self.shippingMethod or "standard",
             gift_wrapping=bool(self.giftWrapping),
             terms_accepted=self.terms_accepted(),
@@ -111,8 +124,10 @@ def parse_model(model: type[M], data: dict[str, Any]) -> M:
     try:
         return model.model_validate(data)
     except ValidationError as error:
-        fields = [{"field": field_path(e["loc"]), "message": e["msg"].removeprefix("Value error, ")}
-                  for e in error.errors(include_input=False)]
+        fields = [
+            {"field": field_path(e["loc"]), "message": e["msg"].removeprefix("Value error, ")}
+            for e in error.errors(include_input=False)
+        ]
         detail = "; ".join(f"{f['field']}: {f['message']}" for f in fields)
         raise invalid_request(detail, fields) from None
 
@@ -142,5 +157,11 @@ def _short(error: Exception) -> str:
 
 
 def _json_type(value: object) -> str:
-    return {list: "an array", str: "a string", bool: "a boolean", int: "a number", float: "a number",
-            type(None): "null"}.get(type(value), "something else")
+    return {
+        list: "an array",
+        str: "a string",
+        bool: "a boolean",
+        int: "a number",
+        float: "a number",
+        type(None): "null",
+    }.get(type(value), "something else")

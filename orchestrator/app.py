@@ -1,6 +1,7 @@
 """The app factory: builds the Flask gateway from its dependencies (flow, queue, books, cluster view,
 idempotency store), so tests pass fakes and main() passes the real ones.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -20,7 +21,7 @@ from utils.rpc.correlation import HTTP_HEADER
 
 def create_app(dependencies: Dependencies, config: OrchestratorSettings, cors_origins: list[str]) -> Flask:
     app = Flask("orchestrator")
-    app.config["MAX_CONTENT_LENGTH"] = config.body_bytes_max   # larger bodies → 413 (Werkzeug), as problem+json
+    app.config["MAX_CONTENT_LENGTH"] = config.body_bytes_max  # larger bodies → 413 (Werkzeug), as problem+json
     app.json.sort_keys = False  # type: ignore[attr-defined]  # keep the documented member order
     app.extensions[EXTENSION] = dependencies
     app.extensions["bookstore.settings"] = config
@@ -29,8 +30,13 @@ def create_app(dependencies: Dependencies, config: OrchestratorSettings, cors_or
     install_request_context(app, config.request_budget_s)
     for blueprint in (checkout.blueprint, orders.blueprint, books.blueprint, cluster.blueprint, health.blueprint):
         app.register_blueprint(blueprint)
-    CORS(app, origins=cors_origins, expose_headers=[HTTP_HEADER, "Idempotent-Replayed", "Retry-After"],
-         allow_headers=["Content-Type", "Idempotency-Key", HTTP_HEADER], max_age=600)
+    CORS(
+        app,
+        origins=cors_origins,
+        expose_headers=[HTTP_HEADER, "Idempotent-Replayed", "Retry-After"],
+        allow_headers=["Content-Type", "Idempotency-Key", HTTP_HEADER],
+        max_age=600,
+    )
     FlaskInstrumentor().instrument_app(app, excluded_urls="healthz,metrics")
     return app
 

@@ -2,6 +2,7 @@
 
 Stock figures are the copies a buyer can get now (available = on hand − reserved by prepared orders).
 """
+
 from __future__ import annotations
 
 import logging
@@ -15,8 +16,8 @@ from books_database.client import BooksClient
 from utils.catalog import Catalog
 
 log = logging.getLogger(__name__)
-BOOKS_TIMEOUT_S = 2.0    # one gateway call's budget for the database (redirects and retries included)
-PROBE_TIMEOUT_S = 0.5    # readiness: how long each replica's Status may take
+BOOKS_TIMEOUT_S = 2.0  # one gateway call's budget for the database (redirects and retries included)
+PROBE_TIMEOUT_S = 0.5  # readiness: how long each replica's Status may take
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,7 +27,7 @@ class BookView:
     author: str
     category: str
     price: Decimal
-    stock: int | None           # None: not known (the database is not reachable)
+    stock: int | None  # None: not known (the database is not reachable)
 
 
 class BooksUnavailable(Exception):
@@ -100,4 +101,4 @@ class CatalogBooksSource:
         raise BooksUnavailable("books database not available")
 
     def readiness(self) -> dict[str, bool]:
-        return {}   # not a dependency: nothing to wait for
+        return {}  # not a dependency: nothing to wait for

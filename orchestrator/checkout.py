@@ -4,6 +4,7 @@ enqueue the approved order (or record the rejected one) and build the reply of d
 Knows neither HTTP nor gRPC: the flow, the queue and the tokenizer are injected ports that raise the errors of
 checkout_errors.py, so API tests run with fakes and the app with the real adapters.
 """
+
 from __future__ import annotations
 
 import logging
@@ -39,9 +40,9 @@ class ValidationOutcome:
 
 @dataclass(frozen=True, slots=True)
 class Enqueued:
-    created: bool       # False: the order id was already queued
+    created: bool  # False: the order id was already queued
     priority: float
-    depth: int          # orders waiting or leased, this one included
+    depth: int  # orders waiting or leased, this one included
 
 
 class OrderRequest(Protocol):
@@ -98,9 +99,15 @@ def new_order_id() -> str:
 
 
 class CheckoutService:
-    def __init__(self, flow: Flow, queue: Queue, catalog: Catalog,
-                 make_order_id: Callable[[], str] = new_order_id, tokenizer: Tokenizer = NoTokenizer(),
-                 correlation_id: Callable[[], str] = current_correlation_id) -> None:
+    def __init__(
+        self,
+        flow: Flow,
+        queue: Queue,
+        catalog: Catalog,
+        make_order_id: Callable[[], str] = new_order_id,
+        tokenizer: Tokenizer = NoTokenizer(),
+        correlation_id: Callable[[], str] = current_correlation_id,
+    ) -> None:
         self.flow = flow
         self.queue = queue
         self.catalog = catalog
@@ -125,26 +132,34 @@ class CheckoutService:
 
     def _enqueue(self, order: Order) -> None:
         queued = self.queue.enqueue(order)
-        log.info("order queued", extra={"order_id": order.order_id, "priority": queued.priority,
-                                        "depth": queued.depth})
+        log.info("order queued", extra={"order_id": order.order_id, "priority": queued.priority, "depth": queued.depth})
 
     def _record_rejected(self, order: Order, reasons: tuple[str, ...]) -> None:
         """Best effort: the shopper still gets the verdict if the queue cannot record it."""
         try:
             self.queue.record_rejected(order, "; ".join(reasons))
         except DependencyUnavailable as error:
-            log.warning("could not record a rejected order", extra={"order_id": order.order_id,
-                                                                    "why": error.detail})
+            log.warning("could not record a rejected order", extra={"order_id": order.order_id, "why": error.detail})
 
 
 def approved_body(order_id: str, outcome: ValidationOutcome) -> dict[str, Any]:
-    return {"orderId": order_id, "status": "Order Approved", "message": APPROVED_MESSAGE, "reasons": [],
-            "suggestedBooks": [{"bookId": s.book_id, "title": s.title, "author": s.author}
-                               for s in outcome.suggestions],
-            "finalVectorClock": dict(sorted(outcome.final_clock.items()))}
+    return {
+        "orderId": order_id,
+        "status": "Order Approved",
+        "message": APPROVED_MESSAGE,
+        "reasons": [],
+        "suggestedBooks": [{"bookId": s.book_id, "title": s.title, "author": s.author} for s in outcome.suggestions],
+        "finalVectorClock": dict(sorted(outcome.final_clock.items())),
+    }
 
 
 def rejected_body(order_id: str, outcome: ValidationOutcome) -> dict[str, Any]:
     reasons = list(outcome.reasons) or ["Order rejected"]
-    return {"orderId": order_id, "status": "Order Rejected", "message": "; ".join(reasons), "reasons": reasons,
-            "suggestedBooks": [], "finalVectorClock": dict(sorted(outcome.final_clock.items()))}
+    return {
+        "orderId": order_id,
+        "status": "Order Rejected",
+        "message": "; ".join(reasons),
+        "reasons": reasons,
+        "suggestedBooks": [],
+        "finalVectorClock": dict(sorted(outcome.final_clock.items())),
+    }

@@ -2,6 +2,7 @@
 
 The gRPC adapters (queue, tokenizer, validation flow) raise these; the HTTP layer maps them to problem+json.
 """
+
 from __future__ import annotations
 
 

@@ -4,6 +4,7 @@ Every replica serves the Raft service's Status RPC on its own port; a replica th
 within the probe deadline is "unreachable". One replica's silence never delays the others' (probes
 run in parallel, each with its own deadline).
 """
+
 from __future__ import annotations
 
 import threading
@@ -27,7 +28,7 @@ _ROLES = {"leader": "leader", "follower": "follower", "candidate": "candidate", 
 class ReplicaView:
     id: str
     address: str
-    role: str                   # leader | follower | candidate | unreachable
+    role: str  # leader | follower | candidate | unreachable
     term: int | None = None
     leader_id: str | None = None
     commit_index: int | None = None
@@ -35,9 +36,16 @@ class ReplicaView:
     last_index: int | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {"id": self.id, "address": self.address, "role": self.role, "term": self.term,
-                "leaderId": self.leader_id, "commitIndex": self.commit_index, "appliedIndex": self.applied_index,
-                "lastIndex": self.last_index}
+        return {
+            "id": self.id,
+            "address": self.address,
+            "role": self.role,
+            "term": self.term,
+            "leaderId": self.leader_id,
+            "commitIndex": self.commit_index,
+            "appliedIndex": self.applied_index,
+            "lastIndex": self.last_index,
+        }
 
 
 class QueueStatsSource(Protocol):
@@ -52,8 +60,11 @@ def group_json(replicas: list[ReplicaView]) -> dict[str, Any]:
     # The leader as the replicas see it: the one claiming leadership in the highest term (a deposed one lags).
     leaders = [r for r in replicas if r.role == "leader"]
     leader = max(leaders, key=lambda r: r.term or 0) if leaders else None
-    return {"leaderId": leader.id if leader else None, "term": leader.term if leader else None,
-            "replicas": [r.to_json() for r in replicas]}
+    return {
+        "leaderId": leader.id if leader else None,
+        "term": leader.term if leader else None,
+        "replicas": [r.to_json() for r in replicas],
+    }
 
 
 class ProbingClusterView:
@@ -71,9 +82,10 @@ class ProbingClusterView:
         self._pool.shutdown(wait=False, cancel_futures=True)
 
     def snapshot(self) -> dict[str, Any]:
-        futures = {group: [self._pool.submit(self._probe, node_id, address)
-                           for node_id, address in sorted(peers.items())]
-                   for group, peers in self.groups.items()}
+        futures = {
+            group: [self._pool.submit(self._probe, node_id, address) for node_id, address in sorted(peers.items())]
+            for group, peers in self.groups.items()
+        }
         queue = self._pool.submit(self._queue_stats)
         groups = {group: group_json([f.result() for f in pending]) for group, pending in futures.items()}
         return {"groups": groups, "queue": queue.result()}
@@ -90,9 +102,16 @@ class ProbingClusterView:
             status = call(self._stub(address).Status, raft_pb2.StatusRequest(), timeout_s=self.probe_timeout_s)
         except grpc.RpcError:
             return ReplicaView(node_id, address, "unreachable")
-        return ReplicaView(node_id, address, _ROLES.get(status.role, "unreachable"), int(status.term),
-                           status.leader_id or None, int(status.commit_index), int(status.applied_index),
-                           int(status.last_index))
+        return ReplicaView(
+            node_id,
+            address,
+            _ROLES.get(status.role, "unreachable"),
+            int(status.term),
+            status.leader_id or None,
+            int(status.commit_index),
+            int(status.applied_index),
+            int(status.last_index),
+        )
 
     def _queue_stats(self) -> dict[str, Any]:
         try:

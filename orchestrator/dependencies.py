@@ -1,4 +1,5 @@
 """What the gateway's views depend on, injected by the app factory: tests pass fakes, main() real clients."""
+
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping

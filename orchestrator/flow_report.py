@@ -2,6 +2,7 @@
 
 The flow's last event or first failure reports here; the first report for an order wins, later ones are ignored.
 """
+
 from __future__ import annotations
 
 import logging
@@ -80,7 +81,15 @@ class FlowReportServicer(flow_report_pb2_grpc.FlowReportServicer):
             context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"bad flow outcome: {error}")
             raise AssertionError("context.abort returns only by raising") from error
         known = self.waiters.deliver(result)
-        log.info("flow outcome", extra={"order_id": result.order_id, "status": result.status.name,
-                                        "reporter": result.service, "event": result.event,
-                                        "clock": str(result.clock), "known": known})
+        log.info(
+            "flow outcome",
+            extra={
+                "order_id": result.order_id,
+                "status": result.status.name,
+                "reporter": result.service,
+                "event": result.event,
+                "clock": str(result.clock),
+                "known": known,
+            },
+        )
         return flow_report_pb2.ReportAck(known=known)

@@ -6,6 +6,7 @@ age; requests still running are known only in memory (a crash mid-request frees 
 Bodies are compared by an HMAC of their canonical JSON, with a secret kept beside the database, so
 the store never holds anything from which a card number could be recovered.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -27,10 +28,10 @@ _PRUNE_EVERY_COMPLETIONS = 100
 
 
 class Decision(Enum):
-    PROCEED = "proceed"          # first time: run the request, then complete() or release()
-    REPLAY = "replay"            # answer with the stored response
-    IN_FLIGHT = "in_flight"      # 409: the first request with this key is still running
-    MISMATCH = "mismatch"        # 422: the key was used with a different request body
+    PROCEED = "proceed"  # first time: run the request, then complete() or release()
+    REPLAY = "replay"  # answer with the stored response
+    IN_FLIGHT = "in_flight"  # 409: the first request with this key is still running
+    MISMATCH = "mismatch"  # 422: the key was used with a different request body
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,8 +82,10 @@ class IdempotencyStore:
             self._secret = _load_secret(path.with_suffix(".secret"))
             self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
             self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("CREATE TABLE IF NOT EXISTS responses (key TEXT PRIMARY KEY, fingerprint TEXT NOT NULL, "
-                         "status INTEGER NOT NULL, body BLOB NOT NULL, created_at REAL NOT NULL)")
+        self._db.execute(
+            "CREATE TABLE IF NOT EXISTS responses (key TEXT PRIMARY KEY, fingerprint TEXT NOT NULL, "
+            "status INTEGER NOT NULL, body BLOB NOT NULL, created_at REAL NOT NULL)"
+        )
         self._db.execute("CREATE INDEX IF NOT EXISTS responses_by_age ON responses (created_at)")
 
     def close(self) -> None:
@@ -106,8 +109,10 @@ class IdempotencyStore:
         with self._lock:
             assert self._running.get(key) == fingerprint, "complete() without a matching begin()"
             del self._running[key]
-            self._db.execute("INSERT OR REPLACE INTO responses VALUES (?, ?, ?, ?, ?)",
-                             (key, fingerprint, status, body, self._clock()))
+            self._db.execute(
+                "INSERT OR REPLACE INTO responses VALUES (?, ?, ?, ?, ?)",
+                (key, fingerprint, status, body, self._clock()),
+            )
             self._completions += 1
             if self._completions % _PRUNE_EVERY_COMPLETIONS == 0:
                 self._prune()
@@ -122,8 +127,9 @@ class IdempotencyStore:
             return int(self._db.execute("SELECT COUNT(*) FROM responses").fetchone()[0])
 
     def _load(self, key: str) -> StoredResponse | None:
-        row = self._db.execute("SELECT fingerprint, status, body, created_at FROM responses WHERE key = ?",
-                               (key,)).fetchone()
+        row = self._db.execute(
+            "SELECT fingerprint, status, body, created_at FROM responses WHERE key = ?", (key,)
+        ).fetchone()
         if row is None:
             return None
         stored = StoredResponse(str(row[0]), int(row[1]), bytes(row[2]), float(row[3]))
@@ -136,8 +142,10 @@ class IdempotencyStore:
         self._db.execute("DELETE FROM responses WHERE created_at <= ?", (self._clock() - self.ttl_s,))
         count = int(self._db.execute("SELECT COUNT(*) FROM responses").fetchone()[0])
         if count > self.keys_max:
-            self._db.execute("DELETE FROM responses WHERE key IN (SELECT key FROM responses ORDER BY created_at "
-                             "LIMIT ?)", (count - self.keys_max,))
+            self._db.execute(
+                "DELETE FROM responses WHERE key IN (SELECT key FROM responses ORDER BY created_at LIMIT ?)",
+                (count - self.keys_max,),
+            )
 
 
 def _load_secret(path: Path) -> bytes:

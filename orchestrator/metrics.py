@@ -1,6 +1,7 @@
 """The gateway's OpenTelemetry instruments: checkouts by outcome, checkout latency, checkouts in flight,
 and the queue depth (an asynchronous gauge read at scrape time). No per-order label values.
 """
+
 from __future__ import annotations
 
 import logging
@@ -19,16 +20,26 @@ class GatewayMetrics:
     def __init__(self, queue_depth: Callable[[], int | None]) -> None:
         m = meter("orchestrator")
         self.checkouts = m.create_counter(
-            "checkouts", unit="1",
-            description="checkouts answered, by outcome (approved, rejected, invalid, unavailable, error)")
+            "checkouts",
+            unit="1",
+            description="checkouts answered, by outcome (approved, rejected, invalid, unavailable, error)",
+        )
         self.checkout_duration = m.create_histogram(
-            "checkout_duration", unit="s", description="time to answer POST /checkout",
-            explicit_bucket_boundaries_advisory=LATENCY_BUCKETS_S)
-        self.in_flight = m.create_up_down_counter("checkouts_in_flight", unit="1",
-                                                  description="checkouts being answered")
+            "checkout_duration",
+            unit="s",
+            description="time to answer POST /checkout",
+            explicit_bucket_boundaries_advisory=LATENCY_BUCKETS_S,
+        )
+        self.in_flight = m.create_up_down_counter(
+            "checkouts_in_flight", unit="1", description="checkouts being answered"
+        )
         self._queue_depth = queue_depth
-        m.create_observable_gauge("gateway_queue_depth", callbacks=[self._observe_queue_depth], unit="1",
-                                  description="orders waiting or leased in the order queue, as the gateway sees it")
+        m.create_observable_gauge(
+            "gateway_queue_depth",
+            callbacks=[self._observe_queue_depth],
+            unit="1",
+            description="orders waiting or leased in the order queue, as the gateway sees it",
+        )
 
     def _observe_queue_depth(self, _options: CallbackOptions) -> Iterable[Observation]:
         try:

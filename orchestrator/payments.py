@@ -2,6 +2,7 @@
 
 So nothing after the gateway ever holds the card number; the order carries the token and the last four only.
 """
+
 from __future__ import annotations
 
 import logging
@@ -30,9 +31,11 @@ class PaymentTokenizer:
 
     def tokenize(self, card: CreditCard) -> str:
         try:
-            reply = call(self._stub.Tokenize, pb.TokenizeRequest(card_number=card.number,
-                                                                 expiration_date=card.expiration_date),
-                         timeout_s=self._timeout_s)
+            reply = call(
+                self._stub.Tokenize,
+                pb.TokenizeRequest(card_number=card.number, expiration_date=card.expiration_date),
+                timeout_s=self._timeout_s,
+            )
         except grpc.RpcError as error:
             code = error.code() if callable(getattr(error, "code", None)) else None
             log.warning("tokenization failed", extra={"code": code.name if code else "?"})

@@ -2,6 +2,7 @@
 
 Every error answer of the gateway is built here, so none leaks a stack trace or an HTML page.
 """
+
 from __future__ import annotations
 
 import logging
@@ -10,8 +11,7 @@ from typing import Any
 from flask import Flask, Response, json
 from werkzeug.exceptions import HTTPException
 
-from orchestrator.checkout_errors import (CheckoutUnavailable, DependencyUnavailable, QueueFull,
-                                          TokenizationUnavailable)
+from orchestrator.checkout_errors import CheckoutUnavailable, DependencyUnavailable, QueueFull, TokenizationUnavailable
 
 log = logging.getLogger("orchestrator")
 PROBLEM_MEDIA_TYPE = "application/problem+json"
@@ -21,8 +21,16 @@ _TYPE_PREFIX = "urn:bookstore:problem:"
 class Problem(Exception):
     """Raised by a view to answer with a problem document."""
 
-    def __init__(self, status: int, code: str, title: str, detail: str, *,
-                 headers: dict[str, str] | None = None, extra: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        title: str,
+        detail: str,
+        *,
+        headers: dict[str, str] | None = None,
+        extra: dict[str, Any] | None = None,
+    ) -> None:
         super().__init__(detail)
         assert 400 <= status <= 599, "a problem is an error status"
         self.status = status
@@ -33,9 +41,16 @@ class Problem(Exception):
         self.extra = extra or {}
 
 
-def problem_body(status: int, code: str, title: str, detail: str, extra: dict[str, Any] | None = None) -> dict[str, Any]:
-    body: dict[str, Any] = {"type": _TYPE_PREFIX + code.lower().replace("_", "-"), "title": title,
-                            "status": status, "detail": detail, "error": {"code": code, "message": detail}}
+def problem_body(
+    status: int, code: str, title: str, detail: str, extra: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "type": _TYPE_PREFIX + code.lower().replace("_", "-"),
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "error": {"code": code, "message": detail},
+    }
     body.update(extra or {})
     return body
 
@@ -51,32 +66,53 @@ def problem_response(problem: Problem) -> Response:
 def checkout_problem(error: CheckoutUnavailable) -> Problem:
     """The answer to an order that could not be placed: 503, with how long to wait before a retry."""
     if isinstance(error, QueueFull):
-        return Problem(503, "QUEUE_FULL", "Service Unavailable",
-                       "the order queue is full; the order was not placed, try again later",
-                       headers={"Retry-After": "5"})
+        return Problem(
+            503,
+            "QUEUE_FULL",
+            "Service Unavailable",
+            "the order queue is full; the order was not placed, try again later",
+            headers={"Retry-After": "5"},
+        )
     if isinstance(error, TokenizationUnavailable):
-        return Problem(503, "DEPENDENCY_UNAVAILABLE", "Service Unavailable",
-                       "payment_service could not tokenize the card; the order was not placed, try again",
-                       headers={"Retry-After": "1"})
+        return Problem(
+            503,
+            "DEPENDENCY_UNAVAILABLE",
+            "Service Unavailable",
+            "payment_service could not tokenize the card; the order was not placed, try again",
+            headers={"Retry-After": "1"},
+        )
     service = error.service if isinstance(error, DependencyUnavailable) else "a dependency"
-    return Problem(503, "DEPENDENCY_UNAVAILABLE", "Service Unavailable",
-                   f"{service} is not available; the order was not placed, try again", headers={"Retry-After": "1"})
+    return Problem(
+        503,
+        "DEPENDENCY_UNAVAILABLE",
+        "Service Unavailable",
+        f"{service} is not available; the order was not placed, try again",
+        headers={"Retry-After": "1"},
+    )
 
 
 # Codes for the HTTP errors Werkzeug raises itself (routing, body size, bad request lines).
-_HTTP_CODES = {400: "INVALID_REQUEST", 404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED", 413: "PAYLOAD_TOO_LARGE",
-               415: "UNSUPPORTED_MEDIA_TYPE", 429: "TOO_MANY_REQUESTS"}
+_HTTP_CODES = {
+    400: "INVALID_REQUEST",
+    404: "NOT_FOUND",
+    405: "METHOD_NOT_ALLOWED",
+    413: "PAYLOAD_TOO_LARGE",
+    415: "UNSUPPORTED_MEDIA_TYPE",
+    429: "TOO_MANY_REQUESTS",
+}
 
 
 def _from_http_exception(error: HTTPException) -> Response:
     status = error.code or 500
-    detail = {404: "no such resource", 405: "method not allowed on this resource",
-              413: "the request body is too large"}.get(status, error.description or error.name)
+    detail = {
+        404: "no such resource",
+        405: "method not allowed on this resource",
+        413: "the request body is too large",
+    }.get(status, error.description or error.name)
     headers = {}
     if status == 405 and getattr(error, "valid_methods", None):
         headers["Allow"] = ", ".join(error.valid_methods)  # type: ignore[attr-defined]
-    return problem_response(Problem(status, _HTTP_CODES.get(status, "HTTP_ERROR"), error.name, detail,
-                                    headers=headers))
+    return problem_response(Problem(status, _HTTP_CODES.get(status, "HTTP_ERROR"), error.name, detail, headers=headers))
 
 
 def register_error_handlers(app: Flask) -> None:
@@ -87,5 +123,6 @@ def register_error_handlers(app: Flask) -> None:
     def _unexpected(error: Exception) -> Response:
         # Logged with its traceback for operators; the client gets a generic problem, never the trace.
         log.exception("unhandled error", extra={"error_type": type(error).__name__})
-        return problem_response(Problem(500, "INTERNAL", "Internal Server Error",
-                                        "the server failed to answer; the error was logged"))
+        return problem_response(
+            Problem(500, "INTERNAL", "Internal Server Error", "the server failed to answer; the error was logged")
+        )

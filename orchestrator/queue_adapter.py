@@ -3,6 +3,7 @@ status codes become checkout_errors (RESOURCE_EXHAUSTED → QueueFull, anything 
 
 Wraps any client with the order queue's proto API (order_queue.client.OrderQueueClient, or a test fake).
 """
+
 from __future__ import annotations
 
 import logging

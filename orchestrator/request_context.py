@@ -1,6 +1,7 @@
 """Per HTTP request: a correlation id (the caller's if sane, else new) set for every gRPC hop and
 returned as X-Correlation-ID, a deadline budget for the calls it makes, and one structured log line.
 """
+
 from __future__ import annotations
 
 import logging
@@ -26,9 +27,16 @@ def install_request_context(app: Flask, request_budget_s: float) -> None:
         correlation_id = g.get("correlation_id") or correlation.new_correlation_id()
         response.headers[correlation.HTTP_HEADER] = correlation_id
         started = g.get("started")
-        log.info("http", extra={"method": request.method, "path": request.path, "status": response.status_code,
-                                "ms": round((time.perf_counter() - started) * 1000, 2) if started else None,
-                                "correlation_id": correlation_id})
+        log.info(
+            "http",
+            extra={
+                "method": request.method,
+                "path": request.path,
+                "status": response.status_code,
+                "ms": round((time.perf_counter() - started) * 1000, 2) if started else None,
+                "correlation_id": correlation_id,
+            },
+        )
         return response
 
     @app.teardown_request

@@ -3,6 +3,7 @@
 The services order the events themselves (vector clocks, docs/design.md §3); this module only starts the flow, waits
 for the FlowReport with a deadline, and afterwards broadcasts the final clock so each service can clear.
 """
+
 from __future__ import annotations
 
 import contextvars
@@ -19,10 +20,11 @@ from orchestrator.checkout import SuggestedBook, ValidationOutcome
 from orchestrator.checkout_errors import DependencyUnavailable
 from orchestrator.flow_report import FlowReportServicer, FlowWaiters, WaitersFull
 from utils.flow.core.checkout import VALIDATION_SERVICES, Service, message_events
-from utils.order.order import Order
-from utils.order.wire import order_to_proto
+from utils.flow.core.vclock import VectorClock
 from utils.flow.outcome import FlowResult, FlowStatus
 from utils.flow.transport import service_address
+from utils.order.order import Order
+from utils.order.wire import order_to_proto
 from utils.pb.common import common_pb2
 from utils.pb.fraud_detection import fraud_detection_pb2_grpc
 from utils.pb.orchestrator import flow_report_pb2, flow_report_pb2_grpc
@@ -32,7 +34,6 @@ from utils.rpc.client import call, open_channel
 from utils.rpc.server import GrpcService
 from utils.settings import FleetSettings
 from utils.telemetry import meter
-from utils.flow.core.vclock import VectorClock
 
 log = logging.getLogger(__name__)
 
@@ -53,9 +54,17 @@ _VIEWS: dict[Service, Callable[[Order], Order]] = {
 class ValidationFlow:
     """Thread-safe: one instance serves every checkout of the process."""
 
-    def __init__(self, settings: FleetSettings, flow_timeout_s: float = 3.0, *, listen: str | None = None,
-                 rpc_timeout_s: float = 2.0, waiting_max: int = 1_000, clears_in_flight_max: int = 300,
-                 probe_timeout_s: float = 1.0) -> None:
+    def __init__(
+        self,
+        settings: FleetSettings,
+        flow_timeout_s: float = 3.0,
+        *,
+        listen: str | None = None,
+        rpc_timeout_s: float = 2.0,
+        waiting_max: int = 1_000,
+        clears_in_flight_max: int = 300,
+        probe_timeout_s: float = 1.0,
+    ) -> None:
         if flow_timeout_s <= 0 or rpc_timeout_s <= 0:
             raise ValueError("flow_timeout_s and rpc_timeout_s must be positive")
         self.settings = settings
@@ -71,21 +80,31 @@ class ValidationFlow:
         self._clear_slots = threading.BoundedSemaphore(clears_in_flight_max)
         self._server: GrpcService | None = None
         m = meter("orchestrator.validation_flow")
-        self._outcomes = m.create_counter("validation_flow_outcomes", unit="1",
-                                          description="validation flows, by outcome (approved/rejected/unavailable)")
-        self._duration = m.create_histogram("validation_flow_duration", unit="s",
-                                            description="from initialising the services to the flow's outcome")
-        self._clears = m.create_counter("validation_flow_clears", unit="1",
-                                        description="per-service clear answers, by outcome (conflict!)")
+        self._outcomes = m.create_counter(
+            "validation_flow_outcomes",
+            unit="1",
+            description="validation flows, by outcome (approved/rejected/unavailable)",
+        )
+        self._duration = m.create_histogram(
+            "validation_flow_duration", unit="s", description="from initialising the services to the flow's outcome"
+        )
+        self._clears = m.create_counter(
+            "validation_flow_clears", unit="1", description="per-service clear answers, by outcome (conflict!)"
+        )
 
     # --- lifecycle ---------------------------------------------------------------------------------
 
     def start(self) -> int:
         """Serves FlowReport on `listen` (default ORCHESTRATOR_FLOW_ADDR); returns the port."""
         servicer = FlowReportServicer(self.waiters)
-        self._server = GrpcService("orchestrator-flow", self.listen,
-                                   [lambda s: flow_report_pb2_grpc.add_FlowReportServicer_to_server(servicer, s)],
-                                   [FLOW_REPORT_SERVICE], workers_max=16, shutdown_grace_s=1.0)
+        self._server = GrpcService(
+            "orchestrator-flow",
+            self.listen,
+            [lambda s: flow_report_pb2_grpc.add_FlowReportServicer_to_server(servicer, s)],
+            [FLOW_REPORT_SERVICE],
+            workers_max=16,
+            shutdown_grace_s=1.0,
+        )
         return self._server.start()
 
     def stop(self) -> None:
@@ -125,18 +144,30 @@ class ValidationFlow:
             raise DependencyUnavailable("validation_flow", f"no outcome within {self.flow_timeout_s} s")
         if result.status is FlowStatus.FAILED:
             self._outcomes.add(1, {"outcome": "unavailable"})
-            log.warning("validation flow failed", extra={"order_id": order_id, "service": result.service,
-                                                         "reasons": list(result.reasons)})
+            log.warning(
+                "validation flow failed",
+                extra={"order_id": order_id, "service": result.service, "reasons": list(result.reasons)},
+            )
             raise DependencyUnavailable(result.service, "; ".join(result.reasons))
         approved = result.status is FlowStatus.APPROVED
         self._outcomes.add(1, {"outcome": "approved" if approved else "rejected"})
-        log.info("validation flow done", extra={"order_id": order_id, "approved": approved,
-                                                "reasons": list(result.reasons), "final_clock": str(result.clock)})
+        log.info(
+            "validation flow done",
+            extra={
+                "order_id": order_id,
+                "approved": approved,
+                "reasons": list(result.reasons),
+                "final_clock": str(result.clock),
+            },
+        )
         return ValidationOutcome(
-            approved=approved, reasons=result.reasons,
+            approved=approved,
+            reasons=result.reasons,
             suggestions=tuple(SuggestedBook(s.book_id, s.title, s.author) for s in result.suggestions)
-            if approved else (),
-            final_clock=result.clock.as_dict())
+            if approved
+            else (),
+            final_clock=result.clock.as_dict(),
+        )
 
     def _timeout_s(self, deadline_s: float) -> float:
         left = deadline_s - time.monotonic()
@@ -153,12 +184,21 @@ class ValidationFlow:
         Returns the merge of their clocks: the flow starts after every init, and its stamps say so.
         """
         timeout_s = self._timeout_s(deadline_s)
-        calls = [(service, call(self._stubs[service].InitOrder.future,
-                                common_pb2.InitOrderRequest(order_id=order_id,
-                                                            order=order_to_proto(_VIEWS[service](order)),
-                                                            budget_ms=self._budget_ms(deadline_s)),
-                                timeout_s=timeout_s))
-                 for service in VALIDATION_SERVICES]
+        calls = [
+            (
+                service,
+                call(
+                    self._stubs[service].InitOrder.future,
+                    common_pb2.InitOrderRequest(
+                        order_id=order_id,
+                        order=order_to_proto(_VIEWS[service](order)),
+                        budget_ms=self._budget_ms(deadline_s),
+                    ),
+                    timeout_s=timeout_s,
+                ),
+            )
+            for service in VALIDATION_SERVICES
+        ]
         replies = self._await_all(order_id, calls)
         try:
             return VectorClock().merge(*(VectorClock.from_proto(reply.clock) for reply in replies))
@@ -174,12 +214,19 @@ class ValidationFlow:
         timeout_s = self._timeout_s(deadline_s)
         stub = self._stubs[Service.TRANSACTION_VERIFICATION]
         start_stamp = init_clock.to_proto()
-        calls = [(Service.TRANSACTION_VERIFICATION,
-                  call(getattr(stub, name).future,
-                       common_pb2.EventRequest(order_id=order_id, clock=start_stamp,
-                                               budget_ms=self._budget_ms(deadline_s)),
-                       timeout_s=timeout_s))
-                 for name in message_events(Service.TRANSACTION_VERIFICATION)]
+        calls = [
+            (
+                Service.TRANSACTION_VERIFICATION,
+                call(
+                    getattr(stub, name).future,
+                    common_pb2.EventRequest(
+                        order_id=order_id, clock=start_stamp, budget_ms=self._budget_ms(deadline_s)
+                    ),
+                    timeout_s=timeout_s,
+                ),
+            )
+            for name in message_events(Service.TRANSACTION_VERIFICATION)
+        ]
         self._await_all(order_id, calls)
 
     def _await_all(self, order_id: str, calls: list[tuple[Service, Any]]) -> list[Any]:
@@ -192,8 +239,9 @@ class ValidationFlow:
                 failed.append((service.value, error.code()))
         if failed:
             name, code = failed[0]
-            log.warning("validation service call failed", extra={"order_id": order_id, "service": name,
-                                                                  "code": code.name})
+            log.warning(
+                "validation service call failed", extra={"order_id": order_id, "service": name, "code": code.name}
+            )
             raise DependencyUnavailable(name, code.name)
         return replies
 
@@ -212,9 +260,8 @@ class ValidationFlow:
             except Exception:
                 self._clear_slots.release()
                 raise
-            context = contextvars.copy_context()   # so the answer's log line carries the checkout's correlation id
-            future.add_done_callback(
-                lambda f, s=service, c=context: c.run(self._on_cleared, order_id, s, f))
+            context = contextvars.copy_context()  # so the answer's log line carries the checkout's correlation id
+            future.add_done_callback(lambda f, s=service, c=context: c.run(self._on_cleared, order_id, s, f))
 
     def _on_cleared(self, order_id: str, service: Service, future: Any) -> None:
         self._clear_slots.release()
@@ -222,19 +269,28 @@ class ValidationFlow:
             reply = future.result()
         except grpc.RpcError as error:
             self._clears.add(1, {"service": service.value, "outcome": "error"})
-            log.warning("clear failed", extra={"order_id": order_id, "service": service.value,
-                                               "code": error.code().name})
+            log.warning(
+                "clear failed", extra={"order_id": order_id, "service": service.value, "code": error.code().name}
+            )
             return
         outcome = common_pb2.ClearOutcome.Name(reply.outcome).removeprefix("CLEAR_OUTCOME_").lower()
         self._clears.add(1, {"service": service.value, "outcome": outcome})
         if reply.outcome == common_pb2.CLEAR_OUTCOME_CONFLICT:
-            log.warning("clear conflict", extra={"order_id": order_id, "service": service.value,
-                                                 "service_clock": str(VectorClock.from_proto(reply.clock))})
+            log.warning(
+                "clear conflict",
+                extra={
+                    "order_id": order_id,
+                    "service": service.value,
+                    "service_clock": str(VectorClock.from_proto(reply.clock)),
+                },
+            )
 
     def readiness(self) -> dict[str, bool]:
         """Whether each validation service answers its health check as SERVING."""
-        futures = {s: self._health[s].Check.future(health_pb2.HealthCheckRequest(), timeout=self.probe_timeout_s)
-                   for s in VALIDATION_SERVICES}
+        futures = {
+            s: self._health[s].Check.future(health_pb2.HealthCheckRequest(), timeout=self.probe_timeout_s)
+            for s in VALIDATION_SERVICES
+        }
         ready: dict[str, bool] = {}
         for service, future in futures.items():
             try:
@@ -242,4 +298,3 @@ class ValidationFlow:
             except grpc.RpcError:
                 ready[service.value] = False
         return ready
-

@@ -2,6 +2,7 @@
 
 Serves the executor service and Raft on one gRPC server; the replica that leads runs the orders.
 """
+
 from __future__ import annotations
 
 import logging
@@ -41,28 +42,41 @@ def main() -> None:
     queue = OrderQueueClient(fleet.order_queue_addr, timeout_s=runtime.rpc_timeout_s)
     reporter = QueueReporter(queue)
     books = BooksClient(fleet.database_peers(), timeout_s=own.executor_prepare_timeout_s)
-    participants: dict[str, Participant] = {p.name: p for p in (PaymentParticipant(fleet.payment_service_addr),
-                                                                  BooksParticipant(books))}
+    participants: dict[str, Participant] = {
+        p.name: p for p in (PaymentParticipant(fleet.payment_service_addr), BooksParticipant(books))
+    }
     crash = CrashHook.from_settings(own.executor_crash_at, own.executor_crash_signal, data_dir)
     if crash.point is not None:
         log.warning("crash injection armed", extra={"point": crash.point.value, "signal": own.executor_crash_signal})
-    worker = Worker(runtime.node_id, node, queue, reporter,
-                    WorkerOptions(concurrency_max=own.executor_concurrency_max, lease_s=own.executor_lease_s))
-    timing = Timing(prepare_timeout_s=own.executor_prepare_timeout_s,
-                    phase2_attempt_timeout_s=own.executor_phase2_attempt_timeout_s,
-                    phase2_backoff_max_s=own.executor_phase2_backoff_max_s, log_timeout_s=own.executor_log_timeout_s)
+    worker = Worker(
+        runtime.node_id,
+        node,
+        queue,
+        reporter,
+        WorkerOptions(concurrency_max=own.executor_concurrency_max, lease_s=own.executor_lease_s),
+    )
+    timing = Timing(
+        prepare_timeout_s=own.executor_prepare_timeout_s,
+        phase2_attempt_timeout_s=own.executor_phase2_attempt_timeout_s,
+        phase2_backoff_max_s=own.executor_phase2_backoff_max_s,
+        log_timeout_s=own.executor_log_timeout_s,
+    )
     calls = ThreadPoolExecutor(max_workers=own.executor_concurrency_max * 4, thread_name_prefix="2pc-call")
-    worker.attach(TransactionRunner(node.propose, worker.still_leader, participants, reporter.report, timing, crash,
-                                    calls))
+    worker.attach(
+        TransactionRunner(node.propose, worker.still_leader, participants, reporter.report, timing, crash, calls)
+    )
     node.add_role_listener(worker.on_role_change)
 
     servicer = ExecutorServicer(node, worker.in_flight)
     service = GrpcService(
-        f"order_executor-{runtime.node_id}", listen_address(address, runtime),
+        f"order_executor-{runtime.node_id}",
+        listen_address(address, runtime),
         [lambda server: pb_grpc.add_OrderExecutorServicer_to_server(servicer, server), node.register],
-        [SERVICE_NAME, "bookstore.raft.Raft"], workers_max=runtime.grpc_workers_max,
+        [SERVICE_NAME, "bookstore.raft.Raft"],
+        workers_max=runtime.grpc_workers_max,
         shutdown_grace_s=runtime.shutdown_grace_s,
-        on_stop=[worker.stop, lambda: node.stop(transfer_leadership=True)])
+        on_stop=[worker.stop, lambda: node.stop(transfer_leadership=True)],
+    )
     node.start()
     service.run()
     calls.shutdown(wait=False, cancel_futures=True)

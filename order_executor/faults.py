@@ -3,6 +3,7 @@
 EXECUTOR_CRASH_AT=after_prepare|after_decision|during_phase2 fires once per data folder (a marker file), so the
 replica that takes over, or the restarted one, runs on normally.
 """
+
 from __future__ import annotations
 
 import logging
@@ -15,9 +16,9 @@ log = logging.getLogger(__name__)
 
 
 class CrashPoint(Enum):
-    AFTER_PREPARE = "after_prepare"      # every vote in, no decision logged yet
-    AFTER_DECISION = "after_decision"    # decision durable in the group's log, phase 2 not sent
-    DURING_PHASE2 = "during_phase2"      # one participant told the decision, the other not
+    AFTER_PREPARE = "after_prepare"  # every vote in, no decision logged yet
+    AFTER_DECISION = "after_decision"  # decision durable in the group's log, phase 2 not sent
+    DURING_PHASE2 = "during_phase2"  # one participant told the decision, the other not
 
 
 class CrashHook:
@@ -45,8 +46,10 @@ class CrashHook:
             return
         os.write(fd, tx_id.encode())
         os.close(fd)
-        log.warning("crash point reached: signalling self", extra={"point": point.value, "tx_id": tx_id,
-                                                                    "signal": self._signal.name})
+        log.warning(
+            "crash point reached: signalling self",
+            extra={"point": point.value, "tx_id": tx_id, "signal": self._signal.name},
+        )
         for handler in logging.getLogger().handlers:
             handler.flush()
         os.kill(os.getpid(), self._signal)

@@ -2,6 +2,7 @@
 
 Each call carries a deadline and the executor group's current Raft term; gRPC errors become three kinds.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -53,7 +54,8 @@ def _classify(error: grpc.RpcError, stale_marker: str) -> Exception:
     code = error.code() if callable(getattr(error, "code", None)) else None
     details = str(error.details() or "") if callable(getattr(error, "details", None)) else str(error)
     if code is grpc.StatusCode.FAILED_PRECONDITION and (
-            stale_marker in details or metadata_value(error, "x-reason") == "STALE_TERM"):
+        stale_marker in details or metadata_value(error, "x-reason") == "STALE_TERM"
+    ):
         return Fenced(details)
     if code in (grpc.StatusCode.FAILED_PRECONDITION, grpc.StatusCode.NOT_FOUND, grpc.StatusCode.INVALID_ARGUMENT):
         return Refused(f"{code.name if code else '?'}: {details}")
@@ -67,8 +69,9 @@ class PaymentParticipant:
         self._stub = pay_grpc.PaymentServiceStub(open_channel(address))
 
     def prepare(self, order: OrderSummary, term: int, timeout_s: float) -> VoteReply:
-        request = pay_pb.PrepareRequest(tx_id=order.order_id, token=order.payment_token,
-                                        amount_cents=order.total_cents, coordinator_term=term)
+        request = pay_pb.PrepareRequest(
+            tx_id=order.order_id, token=order.payment_token, amount_cents=order.total_cents, coordinator_term=term
+        )
         try:
             reply = call(self._stub.Prepare, request, timeout_s=timeout_s)
         except grpc.RpcError as error:

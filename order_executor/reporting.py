@@ -2,6 +2,7 @@
 
 Bounded: an outcome the queue missed comes back when the lease expires, and the log answers it then.
 """
+
 from __future__ import annotations
 
 import logging
@@ -26,7 +27,7 @@ class QueueReporter:
     def set_executing(self, order_id: str, lease_id: str) -> None:
         try:
             self._queue.set_state(order_id, queue_pb.EXECUTING, lease_id=lease_id)
-        except grpc.RpcError as error:   # only the status shown to the user: the transaction goes on
+        except grpc.RpcError as error:  # only the status shown to the user: the transaction goes on
             log.info("could not mark EXECUTING", extra={"tx_id": order_id, "error": str(error)})
 
     def report(self, order: OrderSummary, outcome: Outcome, reason: str, lease_id: str) -> None:
@@ -41,11 +42,13 @@ class QueueReporter:
                     except grpc.RpcError as error:
                         if error.code() is not grpc.StatusCode.FAILED_PRECONDITION:
                             raise
-                        lease_id = ""   # a newer lease superseded ours: record the outcome without it
+                        lease_id = ""  # a newer lease superseded ours: record the outcome without it
                 self._queue.set_state(order.order_id, state, reason, total=total)
                 return
             except grpc.RpcError as error:
-                log.warning("outcome not recorded in the queue yet",
-                            extra={"tx_id": order.order_id, "attempt": attempt, "error": str(error)})
-                time.sleep(min(self._backoff_max_s, 0.1 * 2 ** attempt))
+                log.warning(
+                    "outcome not recorded in the queue yet",
+                    extra={"tx_id": order.order_id, "attempt": attempt, "error": str(error)},
+                )
+                time.sleep(min(self._backoff_max_s, 0.1 * 2**attempt))
         log.error("outcome not recorded in the queue; it returns on lease expiry", extra={"tx_id": order.order_id})

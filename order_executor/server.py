@@ -2,6 +2,7 @@
 
 GetDecision is answered by the leader from a linearizable read; followers redirect (x-leader-address).
 """
+
 from __future__ import annotations
 
 import logging
@@ -44,12 +45,21 @@ class ExecutorServicer(pb_grpc.OrderExecutorServicer):
         now = time.time()
         flights = sorted(self._in_flight(), key=lambda f: f.started_at)
         return pb.StatusReply(
-            node_id=self._node.node_id, role=status.role.value if status.running else "stopped", term=status.term,
-            leader_id=status.leader_id or "", leader_address=status.leader_address or "",
-            commit_index=status.commit_index, applied_index=status.applied_index, last_log_index=status.last_index,
-            in_flight=[pb.InFlightTransaction(tx_id=f.tx_id, phase=f.phase, age_s=round(now - f.started_at, 3))
-                       for f in flights],
-            transactions_begun=begun, transactions_open=still_open)
+            node_id=self._node.node_id,
+            role=status.role.value if status.running else "stopped",
+            term=status.term,
+            leader_id=status.leader_id or "",
+            leader_address=status.leader_address or "",
+            commit_index=status.commit_index,
+            applied_index=status.applied_index,
+            last_log_index=status.last_index,
+            in_flight=[
+                pb.InFlightTransaction(tx_id=f.tx_id, phase=f.phase, age_s=round(now - f.started_at, 3))
+                for f in flights
+            ],
+            transactions_begun=begun,
+            transactions_open=still_open,
+        )
 
     def GetDecision(self, request: pb.GetDecisionRequest, context: grpc.ServicerContext) -> pb.GetDecisionReply:
         if not request.tx_id:
@@ -59,17 +69,22 @@ class ExecutorServicer(pb_grpc.OrderExecutorServicer):
             record: TxRecord | None = self._node.read(lambda sm: _record(sm, request.tx_id), timeout_s=timeout_s)
             if record is None:
                 # Nobody began it here, so nobody can commit it: log ABORT first, so a later lease finds it decided.
-                applied: Applied = self._node.propose(encode_decision(request.tx_id, Outcome.ABORT, NO_RECORD_REASON),
-                                                      timeout_s=timeout_s)
+                applied: Applied = self._node.propose(
+                    encode_decision(request.tx_id, Outcome.ABORT, NO_RECORD_REASON), timeout_s=timeout_s
+                )
                 record = applied.record
             term = self._node.status().term
         except (NotLeader, RaftUnavailable) as error:
             abort_for_raft_error(context, error, RAFT_ERROR_WIRE)
         decision = record.decision if record is not None else None
-        log.info("decision asked", extra={"tx_id": request.tx_id,
-                                          "decision": decision.value if decision else "UNKNOWN"})
-        return pb.GetDecisionReply(decision=_DECISION_TO_PB[decision] if decision else pb.DECISION_UNKNOWN,
-                                   reason=record.reason if record is not None else "", term=term)
+        log.info(
+            "decision asked", extra={"tx_id": request.tx_id, "decision": decision.value if decision else "UNKNOWN"}
+        )
+        return pb.GetDecisionReply(
+            decision=_DECISION_TO_PB[decision] if decision else pb.DECISION_UNKNOWN,
+            reason=record.reason if record is not None else "",
+            term=term,
+        )
 
 
 def _record(sm: Any, tx_id: str) -> TxRecord | None:

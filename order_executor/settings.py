@@ -2,6 +2,7 @@
 
 Read once in main(); every variable is the field name in upper case.
 """
+
 from __future__ import annotations
 
 from typing import Literal
@@ -13,12 +14,12 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 class ExecutorSettings(BaseSettings):
     model_config = SettingsConfigDict(extra="ignore", frozen=True)
 
-    executor_concurrency_max: int = Field(default=8, ge=1)          # transactions the leader runs at once
-    executor_lease_s: float = Field(default=4.0, gt=0)              # an unacked order returns to the queue after this
-    executor_prepare_timeout_s: float = Field(default=2.0, gt=0)    # a vote missing after this → ABORT
+    executor_concurrency_max: int = Field(default=8, ge=1)  # transactions the leader runs at once
+    executor_lease_s: float = Field(default=4.0, gt=0)  # an unacked order returns to the queue after this
+    executor_prepare_timeout_s: float = Field(default=2.0, gt=0)  # a vote missing after this → ABORT
     executor_phase2_attempt_timeout_s: float = Field(default=2.0, gt=0)
     executor_phase2_backoff_max_s: float = Field(default=2.0, gt=0)
-    executor_log_timeout_s: float = Field(default=3.0, gt=0)        # one proposal to the group's Raft log
+    executor_log_timeout_s: float = Field(default=3.0, gt=0)  # one proposal to the group's Raft log
     # Fault injection: stop the coordinator at one point of 2PC, once per data folder.
     executor_crash_at: Literal["", "after_prepare", "after_decision", "during_phase2"] = ""
     executor_crash_signal: Literal["SIGKILL", "SIGSTOP"] = "SIGKILL"

@@ -2,6 +2,7 @@
 
 The coordinator core decides; this module only performs its effects and feeds back what happened.
 """
+
 from __future__ import annotations
 
 import logging
@@ -14,18 +15,27 @@ from dataclasses import dataclass, field
 
 from order_executor.core import coordinator as c
 from order_executor.core.decision_log import Applied, encode_begin, encode_decision, encode_end
-from order_executor.faults import CrashHook, CrashPoint
 from order_executor.core.order import OrderSummary, Outcome
+from order_executor.core.recovery import (
+    Action,
+    AlreadyRunning,
+    PresumeAbort,
+    ReportEnded,
+    ResendDecision,
+    RunNew,
+    plan_for,
+)
+from order_executor.faults import CrashHook, CrashPoint
 from order_executor.participants import Fenced, NoAnswer, Participant, Refused, VoteReply
-from order_executor.core.recovery import Action, AlreadyRunning, PresumeAbort, ReportEnded, ResendDecision, RunNew, plan_for
 from utils.raft.errors import NotLeader, RaftUnavailable
 from utils.telemetry import meter
 
 log = logging.getLogger(__name__)
 _meter = meter("order_executor")
 _outcomes = _meter.create_counter("executor_transactions", description="transactions finished, by outcome")
-_durations = _meter.create_histogram("executor_transaction_seconds", unit="s",
-                                     description="BEGIN to END of one transaction")
+_durations = _meter.create_histogram(
+    "executor_transaction_seconds", unit="s", description="BEGIN to END of one transaction"
+)
 _dropped = _meter.create_counter("executor_dropped_messages", description="late or unexpected 2PC messages")
 
 
@@ -35,16 +45,17 @@ class LostLeadership(Exception):
 
 @dataclass(frozen=True, slots=True)
 class Timing:
-    prepare_timeout_s: float = 2.0           # every vote must arrive within this, or the decision is ABORT
-    phase2_attempt_timeout_s: float = 2.0    # one Commit/Abort call
+    prepare_timeout_s: float = 2.0  # every vote must arrive within this, or the decision is ABORT
+    phase2_attempt_timeout_s: float = 2.0  # one Commit/Abort call
     phase2_backoff_initial_s: float = 0.1
     phase2_backoff_max_s: float = 2.0
-    log_timeout_s: float = 3.0               # one proposal to the group's log
+    log_timeout_s: float = 3.0  # one proposal to the group's log
 
 
 @dataclass
 class Flight:
     """A transaction running on this leader (shown by Status)."""
+
     tx_id: str
     lease_id: str = ""
     phase: str = "NEW"
@@ -54,27 +65,36 @@ class Flight:
 @dataclass
 class Session:
     """One leadership term of this replica: everything it runs stops when the term ends."""
+
     term: int
     stopped: threading.Event = field(default_factory=threading.Event)
     in_flight: dict[str, Flight] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
-Propose = Callable[[bytes, float], Applied]                    # RaftNode.propose
-StillLeader = Callable[[int], bool]                            # is this replica leader in this term?
-Report = Callable[[OrderSummary, Outcome, str, str], None]     # (order, outcome, reason, lease id) → queue
+Propose = Callable[[bytes, float], Applied]  # RaftNode.propose
+StillLeader = Callable[[int], bool]  # is this replica leader in this term?
+Report = Callable[[OrderSummary, Outcome, str, str], None]  # (order, outcome, reason, lease id) → queue
 
 
 class TransactionRunner:
-    def __init__(self, propose: Propose, still_leader: StillLeader, participants: dict[str, Participant],
-                 report: Report, timing: Timing, crash: CrashHook, calls: ThreadPoolExecutor) -> None:
+    def __init__(
+        self,
+        propose: Propose,
+        still_leader: StillLeader,
+        participants: dict[str, Participant],
+        report: Report,
+        timing: Timing,
+        crash: CrashHook,
+        calls: ThreadPoolExecutor,
+    ) -> None:
         self._propose_raw = propose
         self._still_leader = still_leader
         self._participants = participants
         self._report = report
         self._timing = timing
         self._crash = crash
-        self._calls = calls      # participant RPCs run here, so a slow one never blocks the others
+        self._calls = calls  # participant RPCs run here, so a slow one never blocks the others
 
     # ---- entry points ---------------------------------------------------------------------------------------------
     def run_new(self, session: Session, flight: Flight, order: OrderSummary) -> None:
@@ -118,8 +138,9 @@ class TransactionRunner:
                 phase2_rounds += 1
             inputs.extend(self._carry_out(session, flight, tx, effects, phase2_rounds))
 
-    def _carry_out(self, session: Session, flight: Flight, tx: c.Transaction, effects: list[c.Effect],
-                   phase2_rounds: int) -> list[c.Input]:
+    def _carry_out(
+        self, session: Session, flight: Flight, tx: c.Transaction, effects: list[c.Effect], phase2_rounds: int
+    ) -> list[c.Input]:
         assert tx.order is not None
         prepares = [e.participant for e in effects if isinstance(e, c.SendPrepare)]
         decisions = [e.participant for e in effects if isinstance(e, (c.SendCommit, c.SendAbort))]
@@ -130,16 +151,30 @@ class TransactionRunner:
                 applied = self._propose(session, encode_decision(tx.tx_id, effect.outcome, effect.reason))
                 record = applied.record
                 assert record is not None and record.decision is not None, applied.error
-                log.info("decision durable", extra={"tx_id": tx.tx_id, "outcome": record.decision.value,
-                                                    "reason": record.reason, "term": session.term})
+                log.info(
+                    "decision durable",
+                    extra={
+                        "tx_id": tx.tx_id,
+                        "outcome": record.decision.value,
+                        "reason": record.reason,
+                        "term": session.term,
+                    },
+                )
                 results.append(c.DecisionDurable(record.decision, record.reason))
             elif isinstance(effect, c.LogEnd):
                 self._propose(session, encode_end(tx.tx_id))
                 results.append(c.EndDurable())
             elif isinstance(effect, c.ReportOutcome):
                 _outcomes.add(1, {"outcome": effect.outcome.value})
-                log.info("transaction ended", extra={"tx_id": tx.tx_id, "outcome": effect.outcome.value,
-                                                     "reason": effect.reason, "term": session.term})
+                log.info(
+                    "transaction ended",
+                    extra={
+                        "tx_id": tx.tx_id,
+                        "outcome": effect.outcome.value,
+                        "reason": effect.reason,
+                        "term": session.term,
+                    },
+                )
                 self._report(tx.order, effect.outcome, effect.reason, flight.lease_id)
             elif isinstance(effect, c.Dropped):
                 _dropped.add(1)
@@ -158,9 +193,9 @@ class TransactionRunner:
     def _prepare_all(self, session: Session, order: OrderSummary, names: list[str]) -> list[c.Input]:
         timeout_s = self._timing.prepare_timeout_s
         futures: dict[Future[VoteReply], str] = {
-            self._calls.submit(self._participants[name].prepare, order, session.term, timeout_s): name
-            for name in names}
-        deadline = time.monotonic() + timeout_s + 0.25   # the calls' own deadlines end first, with a clear error
+            self._calls.submit(self._participants[name].prepare, order, session.term, timeout_s): name for name in names
+        }
+        deadline = time.monotonic() + timeout_s + 0.25  # the calls' own deadlines end first, with a clear error
         votes: list[c.Input] = []
         pending = set(futures)
         while pending:
@@ -171,7 +206,7 @@ class TransactionRunner:
                 vote = self._vote_of(futures[future], future)
                 votes.append(vote)
                 if not vote.commit:
-                    return votes     # one ABORT decides: no need to wait for the others
+                    return votes  # one ABORT decides: no need to wait for the others
         return votes
 
     def _vote_of(self, name: str, future: Future[VoteReply]) -> c.Vote:
@@ -215,16 +250,19 @@ class TransactionRunner:
             except (NoAnswer, Refused) as error:
                 # Refused here means the participant lost or contradicts a durable decision: loud, and retried.
                 level = logging.ERROR if isinstance(error, Refused) else logging.WARNING
-                log.log(level, "phase 2 not acknowledged", extra={"tx_id": tx.tx_id, "participant": name,
-                                                                 "round": rounds, "error": str(error)})
+                log.log(
+                    level,
+                    "phase 2 not acknowledged",
+                    extra={"tx_id": tx.tx_id, "participant": name, "round": rounds, "error": str(error)},
+                )
         if len(acks) < len(names):
-            delay_s = min(self._timing.phase2_backoff_max_s, self._timing.phase2_backoff_initial_s * 2 ** rounds)
+            delay_s = min(self._timing.phase2_backoff_max_s, self._timing.phase2_backoff_initial_s * 2**rounds)
             if session.stopped.wait(delay_s):
                 raise LostLeadership("stopped while retrying phase 2")
             acks.append(c.Phase2Timeout())
         return acks
 
-    # ---- the group's log ----------------------------------------------------------------------------------------------
+    # ---- the group's log ---------------------------------------------------------------------------------------------
     def _propose(self, session: Session, command: bytes, retry_means_ours: bool = False) -> Applied:
         """Proposes until applied. Every command is idempotent in the log, so a retry after a timeout is safe."""
         retried = False

@@ -2,6 +2,7 @@
 
 Runs only while this replica leads; when leadership ends, everything started in that term stops at once.
 """
+
 from __future__ import annotations
 
 import logging
@@ -30,15 +31,21 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True, slots=True)
 class WorkerOptions:
-    concurrency_max: int = 8          # transactions run at once by the leader
-    lease_s: float = 4.0              # an order not acked within this returns to the queue
-    idle_poll_s: float = 0.1          # wait between Lease calls when the queue is empty or down
-    recovery_wait_s: float = 10.0     # recovery runs first; leasing starts once it is done or after this long
+    concurrency_max: int = 8  # transactions run at once by the leader
+    lease_s: float = 4.0  # an order not acked within this returns to the queue
+    idle_poll_s: float = 0.1  # wait between Lease calls when the queue is empty or down
+    recovery_wait_s: float = 10.0  # recovery runs first; leasing starts once it is done or after this long
 
 
 class Worker:
-    def __init__(self, node_id: str, node: RaftNode, queue: OrderQueueClient, reporter: QueueReporter,
-                 options: WorkerOptions = WorkerOptions()) -> None:
+    def __init__(
+        self,
+        node_id: str,
+        node: RaftNode,
+        queue: OrderQueueClient,
+        reporter: QueueReporter,
+        options: WorkerOptions = WorkerOptions(),
+    ) -> None:
         self._node_id = node_id
         self._node = node
         self._queue = queue
@@ -59,7 +66,7 @@ class Worker:
         assert self._runner is not None, "attach() a runner before the node starts"
         return self._runner
 
-    # ---- leadership ---------------------------------------------------------------------------------------------------
+    # ---- leadership --------------------------------------------------------------------------------------------------
     def on_role_change(self, role: Role, term: int) -> None:
         """Raft role listener: lead in this term, or stop everything started as leader."""
         with self._lock:
@@ -101,7 +108,7 @@ class Worker:
         with session.lock:
             return list(session.in_flight.values())
 
-    # ---- the leader's loop ----------------------------------------------------------------------------------------------
+    # ---- the leader's loop -------------------------------------------------------------------------------------------
     def _lead(self, session: Session) -> None:
         try:
             self._recover(session)
@@ -128,8 +135,10 @@ class Worker:
         log.info("recovery planned", extra={"term": session.term, "open": len(records), "actions": len(actions)})
         futures = []
         for action in actions:
+
             def work(flight: Flight, action: Action = action) -> None:
                 self.runner.run_action(session, flight, action)
+
             futures.append(self._pool.submit(self._run_tracked, session, action.order.order_id, "", work))
         wait(futures, timeout=self._options.recovery_wait_s)
 
@@ -150,8 +159,10 @@ class Worker:
                 slots.release()
                 session.stopped.wait(self._options.idle_poll_s)
                 continue
-            log.info("order leased", extra={"tx_id": leased.order.order_id, "term": session.term,
-                                            "priority": leased.order.priority})
+            log.info(
+                "order leased",
+                extra={"tx_id": leased.order.order_id, "term": session.term, "priority": leased.order.priority},
+            )
             if not self._admit(session, leased):
                 slots.release()
                 continue
@@ -175,14 +186,13 @@ class Worker:
         try:
             self._reporter.set_executing(order_id, leased.lease_id)
             try:
-                order = order_from_queue_proto(leased.order)   # the lease is this edge: the order changes form here
+                order = order_from_queue_proto(leased.order)  # the lease is this edge: the order changes form here
                 priced = price_order(order)
             except ValueError as error:
                 priced = Unpriceable(str(error))
             if isinstance(priced, Unpriceable):
                 log.warning("order cannot be priced", extra={"tx_id": order_id, "reason": priced.reason})
-                self._reporter.report(OrderSummary(order_id, (), 0), Outcome.ABORT, priced.reason,
-                                      flight.lease_id)
+                self._reporter.report(OrderSummary(order_id, (), 0), Outcome.ABORT, priced.reason, flight.lease_id)
             else:
                 self.runner.run_new(session, flight, priced)
         except LostLeadership as error:

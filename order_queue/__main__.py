@@ -2,6 +2,7 @@
 
 Settings are read once here and passed down.
 """
+
 from __future__ import annotations
 
 import logging
@@ -21,15 +22,22 @@ log = logging.getLogger("order_queue")
 def main() -> None:
     fleet, runtime, own = FleetSettings(), RuntimeSettings(), OrderQueueSettings()
     prepare_process("order_queue", fleet.order_queue_addr, runtime)
-    store = QueueStore(runtime.data_dir / "order_queue" / "queue.sqlite3",
-                       PriorityPolicy(aging_points_per_s=own.aging_points_per_s),
-                       depth_max=own.depth_max, final_records_max=own.final_records_max)
+    store = QueueStore(
+        runtime.data_dir / "order_queue" / "queue.sqlite3",
+        PriorityPolicy(aging_points_per_s=own.aging_points_per_s),
+        depth_max=own.depth_max,
+        final_records_max=own.final_records_max,
+    )
     servicer = OrderQueueServicer(store, lease_s_max=own.lease_s_max)
     log.info("queue opened", extra={"depth": store.stats().depth, "depth_max": own.depth_max})
-    service = GrpcService("order_queue", listen_address(fleet.order_queue_addr, runtime),
-                          [lambda server: pb_grpc.add_OrderQueueServicer_to_server(servicer, server)],
-                          [SERVICE_NAME], workers_max=runtime.grpc_workers_max,
-                          shutdown_grace_s=runtime.shutdown_grace_s)
+    service = GrpcService(
+        "order_queue",
+        listen_address(fleet.order_queue_addr, runtime),
+        [lambda server: pb_grpc.add_OrderQueueServicer_to_server(servicer, server)],
+        [SERVICE_NAME],
+        workers_max=runtime.grpc_workers_max,
+        shutdown_grace_s=runtime.shutdown_grace_s,
+    )
     try:
         service.run()
     finally:

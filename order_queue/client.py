@@ -3,6 +3,7 @@
 Used by the orchestrator (enqueue, rejected records, order status, stats) and by workers (lease, ack).
 Other failures surface as grpc.RpcError for the caller to map.
 """
+
 from __future__ import annotations
 
 import grpc
@@ -29,14 +30,16 @@ class OrderQueueClient:
         return reply
 
     def record_rejected(self, order: pb.Order, reason: str) -> bool:
-        reply = call(self._stub.RecordRejected, pb.RecordRejectedRequest(order=order, reason=reason),
-                     timeout_s=self.timeout_s)
+        reply = call(
+            self._stub.RecordRejected, pb.RecordRejectedRequest(order=order, reason=reason), timeout_s=self.timeout_s
+        )
         return bool(reply.created)
 
     def get_order(self, order_id: str) -> pb.OrderRecord | None:
         try:
-            record: pb.OrderRecord = call(self._stub.GetOrder, pb.GetOrderRequest(order_id=order_id),
-                                          timeout_s=self.timeout_s)
+            record: pb.OrderRecord = call(
+                self._stub.GetOrder, pb.GetOrderRequest(order_id=order_id), timeout_s=self.timeout_s
+            )
             return record
         except grpc.RpcError as error:
             if error.code() == grpc.StatusCode.NOT_FOUND:
@@ -53,23 +56,32 @@ class OrderQueueClient:
         return reply if reply.HasField("order") else None
 
     def renew(self, order_id: str, lease_id: str, lease_s: float) -> float:
-        reply = call(self._stub.Renew, pb.RenewRequest(order_id=order_id, lease_id=lease_id, lease_s=lease_s),
-                     timeout_s=self.timeout_s)
+        reply = call(
+            self._stub.Renew,
+            pb.RenewRequest(order_id=order_id, lease_id=lease_id, lease_s=lease_s),
+            timeout_s=self.timeout_s,
+        )
         return float(reply.lease_expires_at)
 
-    def ack(self, order_id: str, lease_id: str, outcome: pb.OrderState, reason: str = "",
-            total: str = "") -> pb.OrderState:
-        reply: pb.AckReply = call(self._stub.Ack, pb.AckRequest(order_id=order_id, lease_id=lease_id, outcome=outcome,
-                                                                reason=reason, total=total), timeout_s=self.timeout_s)
+    def ack(
+        self, order_id: str, lease_id: str, outcome: pb.OrderState, reason: str = "", total: str = ""
+    ) -> pb.OrderState:
+        reply: pb.AckReply = call(
+            self._stub.Ack,
+            pb.AckRequest(order_id=order_id, lease_id=lease_id, outcome=outcome, reason=reason, total=total),
+            timeout_s=self.timeout_s,
+        )
         return reply.state
 
     def nack(self, order_id: str, lease_id: str) -> pb.OrderState:
-        reply: pb.NackReply = call(self._stub.Nack, pb.NackRequest(order_id=order_id, lease_id=lease_id),
-                                   timeout_s=self.timeout_s)
+        reply: pb.NackReply = call(
+            self._stub.Nack, pb.NackRequest(order_id=order_id, lease_id=lease_id), timeout_s=self.timeout_s
+        )
         return reply.state
 
-    def set_state(self, order_id: str, state: pb.OrderState, reason: str = "", lease_id: str = "",
-                  total: str = "") -> pb.OrderState:
+    def set_state(
+        self, order_id: str, state: pb.OrderState, reason: str = "", lease_id: str = "", total: str = ""
+    ) -> pb.OrderState:
         request = pb.SetStateRequest(order_id=order_id, state=state, reason=reason, lease_id=lease_id, total=total)
         reply: pb.SetStateReply = call(self._stub.SetState, request, timeout_s=self.timeout_s)
         return reply.state

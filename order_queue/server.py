@@ -3,6 +3,7 @@
 Store errors map to gRPC codes: QueueFull → RESOURCE_EXHAUSTED, UnknownOrder → NOT_FOUND,
 LeaseError → FAILED_PRECONDITION, ValueError → INVALID_ARGUMENT.
 """
+
 from __future__ import annotations
 
 import logging
@@ -29,8 +30,14 @@ SERVICE_NAME = "bookstore.order_queue.OrderQueue"
 QUANTITY_MAX = 10_000
 ID_LENGTH_MAX = 128
 
-_STATE_TO_PB = {State.QUEUED: pb.QUEUED, State.LEASED: pb.LEASED, State.EXECUTING: pb.EXECUTING,
-                State.COMMITTED: pb.COMMITTED, State.ABORTED: pb.ABORTED, State.REJECTED: pb.REJECTED}
+_STATE_TO_PB = {
+    State.QUEUED: pb.QUEUED,
+    State.LEASED: pb.LEASED,
+    State.EXECUTING: pb.EXECUTING,
+    State.COMMITTED: pb.COMMITTED,
+    State.ABORTED: pb.ABORTED,
+    State.REJECTED: pb.REJECTED,
+}
 _PB_TO_STATE: dict[int, State] = {int(v): k for k, v in _STATE_TO_PB.items()}
 
 
@@ -56,8 +63,11 @@ def _mapped_errors() -> Iterator[None]:
 
 
 def features_of(order: Order) -> OrderFeatures:
-    return OrderFeatures(quantity_total=sum(item.quantity for item in order.items),
-                         shipping=Shipping.parse(order.shipping_method), gift_wrapping=order.gift_wrapping)
+    return OrderFeatures(
+        quantity_total=sum(item.quantity for item in order.items),
+        shipping=Shipping.parse(order.shipping_method),
+        gift_wrapping=order.gift_wrapping,
+    )
 
 
 def checked_order(message: pb.Order) -> Order:
@@ -76,8 +86,14 @@ def checked_order(message: pb.Order) -> Order:
 
 
 def to_record(stored: StoredOrder) -> pb.OrderRecord:
-    return pb.OrderRecord(order=_order_of(stored), state=_STATE_TO_PB[stored.state], reason=stored.reason,
-                          total=stored.total, updated_at=stored.updated_at, attempts=stored.attempts)
+    return pb.OrderRecord(
+        order=_order_of(stored),
+        state=_STATE_TO_PB[stored.state],
+        reason=stored.reason,
+        total=stored.total,
+        updated_at=stored.updated_at,
+        attempts=stored.attempts,
+    )
 
 
 def _order_of(stored: StoredOrder) -> pb.Order:
@@ -102,8 +118,9 @@ class OrderQueueServicer(pb_grpc.OrderQueueServicer):
         self._enqueued = m.create_counter("order_queue_enqueued", unit="1", description="orders enqueued (new ids)")
         self._leases = m.create_counter("order_queue_leases", unit="1", description="leases granted")
         self._outcomes = m.create_counter("order_queue_outcomes", unit="1", description="final outcomes, by state")
-        m.create_observable_gauge("order_queue_depth", callbacks=[self._observe_depth], unit="1",
-                                  description="orders waiting or leased")
+        m.create_observable_gauge(
+            "order_queue_depth", callbacks=[self._observe_depth], unit="1", description="orders waiting or leased"
+        )
 
     def _observe_depth(self, _options: CallbackOptions) -> Iterator[Observation]:
         stats = self.store.stats()
@@ -123,9 +140,12 @@ class OrderQueueServicer(pb_grpc.OrderQueueServicer):
             result = self.store.enqueue(order.order_id, _payload(order), features_of(order))
             if result.created:
                 self._enqueued.add(1)
-                log.info("enqueued", extra={"order_id": result.order.order_id, "priority": result.order.priority,
-                                            "depth": result.depth})
+                log.info(
+                    "enqueued",
+                    extra={"order_id": result.order.order_id, "priority": result.order.priority, "depth": result.depth},
+                )
             return pb.EnqueueReply(order=_order_of(result.order), created=result.created, depth=result.depth)
+
         return self._serve(context, work)
 
     def Lease(self, request: pb.LeaseRequest, context: grpc.ServicerContext) -> pb.LeaseReply:
@@ -138,10 +158,14 @@ class OrderQueueServicer(pb_grpc.OrderQueueServicer):
             if stored is None:
                 return pb.LeaseReply()
             self._leases.add(1)
-            log.info("leased", extra={"order_id": stored.order_id, "worker_id": request.worker_id,
-                                      "attempt": stored.attempts})
-            return pb.LeaseReply(order=_order_of(stored), lease_id=stored.lease_id,
-                                 lease_expires_at=stored.lease_expires_at)
+            log.info(
+                "leased",
+                extra={"order_id": stored.order_id, "worker_id": request.worker_id, "attempt": stored.attempts},
+            )
+            return pb.LeaseReply(
+                order=_order_of(stored), lease_id=stored.lease_id, lease_expires_at=stored.lease_expires_at
+            )
+
         return self._serve(context, work)
 
     def Renew(self, request: pb.RenewRequest, context: grpc.ServicerContext) -> pb.RenewReply:
@@ -150,15 +174,18 @@ class OrderQueueServicer(pb_grpc.OrderQueueServicer):
                 raise ValueError(f"lease_s must be in (0, {self.lease_s_max}]")
             stored = self.store.renew(request.order_id, request.lease_id, request.lease_s)
             return pb.RenewReply(lease_expires_at=stored.lease_expires_at)
+
         return self._serve(context, work)
 
     def Ack(self, request: pb.AckRequest, context: grpc.ServicerContext) -> pb.AckReply:
         def work() -> pb.AckReply:
             before = self.store.get(request.order_id)
-            stored = self.store.ack(request.order_id, request.lease_id, _state(request.outcome), request.reason,
-                                    request.total)
+            stored = self.store.ack(
+                request.order_id, request.lease_id, _state(request.outcome), request.reason, request.total
+            )
             self._count_outcome(before, stored)
             return pb.AckReply(state=_STATE_TO_PB[stored.state])
+
         return self._serve(context, work)
 
     def Nack(self, request: pb.NackRequest, context: grpc.ServicerContext) -> pb.NackReply:
@@ -166,16 +193,19 @@ class OrderQueueServicer(pb_grpc.OrderQueueServicer):
             stored = self.store.nack(request.order_id, request.lease_id)
             log.info("nacked", extra={"order_id": request.order_id, "state": stored.state.value})
             return pb.NackReply(state=_STATE_TO_PB[stored.state])
+
         return self._serve(context, work)
 
-    def RecordRejected(self, request: pb.RecordRejectedRequest,
-                       context: grpc.ServicerContext) -> pb.RecordRejectedReply:
+    def RecordRejected(
+        self, request: pb.RecordRejectedRequest, context: grpc.ServicerContext
+    ) -> pb.RecordRejectedReply:
         def work() -> pb.RecordRejectedReply:
             order = checked_order(request.order)
             created = self.store.record_rejected(order.order_id, _payload(order), request.reason)
             if created:
                 self._outcomes.add(1, {"state": State.REJECTED.value})
             return pb.RecordRejectedReply(created=created)
+
         return self._serve(context, work)
 
     def SetState(self, request: pb.SetStateRequest, context: grpc.ServicerContext) -> pb.SetStateReply:
@@ -190,6 +220,7 @@ class OrderQueueServicer(pb_grpc.OrderQueueServicer):
             else:
                 raise ValueError(f"SetState moves an order to EXECUTING, COMMITTED or ABORTED, not {target.value}")
             return pb.SetStateReply(state=_STATE_TO_PB[stored.state])
+
         return self._serve(context, work)
 
     def GetOrder(self, request: pb.GetOrderRequest, context: grpc.ServicerContext) -> pb.OrderRecord:
@@ -198,6 +229,7 @@ class OrderQueueServicer(pb_grpc.OrderQueueServicer):
             if stored is None:
                 raise UnknownOrder(f"no order {request.order_id!r}")
             return to_record(stored)
+
         return self._serve(context, work)
 
     def Stats(self, request: pb.StatsRequest, context: grpc.ServicerContext) -> pb.StatsReply:
@@ -207,8 +239,9 @@ class OrderQueueServicer(pb_grpc.OrderQueueServicer):
     def _count_outcome(self, before: StoredOrder | None, after: StoredOrder) -> None:
         if before is not None and not before.state.is_final and after.state.is_final:
             self._outcomes.add(1, {"state": after.state.value})
-            log.info("order finished", extra={"order_id": after.order_id, "state": after.state.value,
-                                              "reason": after.reason})
+            log.info(
+                "order finished", extra={"order_id": after.order_id, "state": after.state.value, "reason": after.reason}
+            )
 
 
 def _payload(order: Order) -> bytes:

@@ -2,6 +2,7 @@
 
 Read once in main(); the address comes from FleetSettings.order_queue_addr.
 """
+
 from __future__ import annotations
 
 from pydantic import Field
@@ -11,7 +12,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 class OrderQueueSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="ORDER_QUEUE_", extra="ignore", frozen=True)
 
-    depth_max: int = Field(default=10_000, ge=1)              # waiting + leased orders; beyond → RESOURCE_EXHAUSTED
-    final_records_max: int = Field(default=100_000, ge=1)     # finished orders kept for GET /orders
-    lease_s_max: float = Field(default=300.0, gt=0)           # longest lease a worker may ask for
-    aging_points_per_s: float = Field(default=1.0, gt=0)      # priority gained per second of waiting
+    depth_max: int = Field(default=10_000, ge=1)  # waiting + leased orders; beyond → RESOURCE_EXHAUSTED
+    final_records_max: int = Field(default=100_000, ge=1)  # finished orders kept for GET /orders
+    lease_s_max: float = Field(default=300.0, gt=0)  # longest lease a worker may ask for
+    aging_points_per_s: float = Field(default=1.0, gt=0)  # priority gained per second of waiting

@@ -3,6 +3,7 @@
 The order itself is an opaque payload (the server's serialized proto); the columns are what the
 queue sorts and filters on. Priority and lease rules come from policy.py and lease.py.
 """
+
 from __future__ import annotations
 
 import sqlite3
@@ -87,8 +88,15 @@ class QueueStats:
 class QueueStore:
     """Thread-safe: one connection behind one lock (the queue's work per call is a few indexed rows)."""
 
-    def __init__(self, path: Path, policy: PriorityPolicy, depth_max: int, final_records_max: int,
-                 clock: Callable[[], float] = time.time, new_lease_id: Callable[[], str] = lambda: uuid.uuid4().hex):
+    def __init__(
+        self,
+        path: Path,
+        policy: PriorityPolicy,
+        depth_max: int,
+        final_records_max: int,
+        clock: Callable[[], float] = time.time,
+        new_lease_id: Callable[[], str] = lambda: uuid.uuid4().hex,
+    ):
         if depth_max < 1 or final_records_max < 1:
             raise ValueError("depth_max and final_records_max must be >= 1")
         self.policy = policy
@@ -101,7 +109,7 @@ class QueueStore:
         path.parent.mkdir(parents=True, exist_ok=True)
         self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")   # an acknowledged enqueue survives a crash of the machine too
+        self._db.execute("PRAGMA synchronous=FULL")  # an acknowledged enqueue survives a crash of the machine too
         self._db.execute("PRAGMA busy_timeout=5000")
         self._db.executescript(_SCHEMA)
 
@@ -154,8 +162,9 @@ class QueueStore:
         now = self._clock()
         with self._transaction() as db:
             _requeue_expired(db, now)
-            row = db.execute(f"SELECT {_COLUMNS} FROM orders WHERE state = 'QUEUED' "
-                             "ORDER BY rank_key DESC, seq ASC LIMIT 1").fetchone()
+            row = db.execute(
+                f"SELECT {_COLUMNS} FROM orders WHERE state = 'QUEUED' ORDER BY rank_key DESC, seq ASC LIMIT 1"
+            ).fetchone()
             if row is None:
                 return None
             stored = _from_row(row)
@@ -190,16 +199,20 @@ class QueueStore:
             stored = _select(self._db, order_id)
         if stored is None:
             return None
-        record = lease_table.expire(stored.lease_record(), now)   # show an expired lease as queued again
+        record = lease_table.expire(stored.lease_record(), now)  # show an expired lease as queued again
         return stored if record.state is stored.state else _with_record(stored, record, stored.updated_at)
 
     def stats(self) -> QueueStats:
         now = self._clock()
         with self._lock:
-            rows = dict(self._db.execute(
-                "SELECT state, COUNT(*) FROM orders WHERE state IN (?, ?, ?) GROUP BY state", _WAITING).fetchall())
+            rows = dict(
+                self._db.execute(
+                    "SELECT state, COUNT(*) FROM orders WHERE state IN (?, ?, ?) GROUP BY state", _WAITING
+                ).fetchall()
+            )
             expired = self._db.execute(
-                "SELECT COUNT(*) FROM orders WHERE state IN (?, ?) AND lease_expires_at <= ?", (*_HELD, now)).fetchone()[0]
+                "SELECT COUNT(*) FROM orders WHERE state IN (?, ?) AND lease_expires_at <= ?", (*_HELD, now)
+            ).fetchone()[0]
         depth = sum(rows.values())
         leased = rows.get("LEASED", 0) + rows.get("EXECUTING", 0) - expired
         return QueueStats(depth=depth, leased=leased, depth_max=self.depth_max)
@@ -217,16 +230,28 @@ class QueueStore:
         if transition.verdict is Verdict.UNCHANGED:
             return _with_record(stored, transition.record, stored.updated_at)
         r = transition.record
-        db.execute("UPDATE orders SET state = ?, lease_id = ?, lease_expires_at = ?, reason = ?, total = ?, "
-                   "attempts = ?, updated_at = ? WHERE seq = ?",
-                   (r.state.value, r.lease_id, r.lease_expires_at, r.reason, r.total, r.attempts, now, stored.seq))
+        db.execute(
+            "UPDATE orders SET state = ?, lease_id = ?, lease_expires_at = ?, reason = ?, total = ?, "
+            "attempts = ?, updated_at = ? WHERE seq = ?",
+            (r.state.value, r.lease_id, r.lease_expires_at, r.reason, r.total, r.attempts, now, stored.seq),
+        )
         return _with_record(stored, r, now)
 
-    def _insert(self, db: sqlite3.Connection, order_id: str, payload: bytes, state: State, priority: float,
-                now: float, reason: str) -> None:
-        db.execute("INSERT INTO orders (order_id, payload, state, priority, rank_key, enqueued_at, reason, updated_at) "
-                   "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                   (order_id, payload, state.value, priority, self.policy.rank_key(priority, now), now, reason, now))
+    def _insert(
+        self,
+        db: sqlite3.Connection,
+        order_id: str,
+        payload: bytes,
+        state: State,
+        priority: float,
+        now: float,
+        reason: str,
+    ) -> None:
+        db.execute(
+            "INSERT INTO orders (order_id, payload, state, priority, rank_key, enqueued_at, reason, updated_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (order_id, payload, state.value, priority, self.policy.rank_key(priority, now), now, reason, now),
+        )
         self._inserts += 1
         if self._inserts % _PRUNE_EVERY_INSERTS == 0:
             self._prune_final(db)
@@ -237,12 +262,17 @@ class QueueStore:
         count = db.execute(f"SELECT COUNT(*) FROM orders WHERE state IN ({marks})", _FINAL).fetchone()[0]
         excess = count - self.final_records_max
         if excess > 0:
-            db.execute(f"DELETE FROM orders WHERE seq IN (SELECT seq FROM orders WHERE state IN ({marks}) "
-                       "ORDER BY updated_at ASC LIMIT ?)", (*_FINAL, excess))
+            db.execute(
+                f"DELETE FROM orders WHERE seq IN (SELECT seq FROM orders WHERE state IN ({marks}) "
+                "ORDER BY updated_at ASC LIMIT ?)",
+                (*_FINAL, excess),
+            )
 
 
-_COLUMNS = ("order_id, payload, state, priority, enqueued_at, lease_id, lease_expires_at, reason, total, attempts, "
-            "updated_at, seq")
+_COLUMNS = (
+    "order_id, payload, state, priority, enqueued_at, lease_id, lease_expires_at, reason, total, attempts, "
+    "updated_at, seq"
+)
 
 
 def _require_id(order_id: str) -> None:
@@ -251,11 +281,21 @@ def _require_id(order_id: str) -> None:
 
 
 def _from_row(row: tuple[Any, ...]) -> StoredOrder:
-    (order_id, payload, state, priority, enqueued_at, lease_id, expires, reason, total, attempts, updated_at,
-     seq) = row
-    return StoredOrder(str(order_id), bytes(payload), State(state), float(priority), float(enqueued_at),
-                       str(lease_id), float(expires), str(reason), str(total), int(attempts),
-                       float(updated_at), int(seq))
+    (order_id, payload, state, priority, enqueued_at, lease_id, expires, reason, total, attempts, updated_at, seq) = row
+    return StoredOrder(
+        str(order_id),
+        bytes(payload),
+        State(state),
+        float(priority),
+        float(enqueued_at),
+        str(lease_id),
+        float(expires),
+        str(reason),
+        str(total),
+        int(attempts),
+        float(updated_at),
+        int(seq),
+    )
 
 
 def _select(db: sqlite3.Connection, order_id: str) -> StoredOrder | None:
@@ -264,8 +304,20 @@ def _select(db: sqlite3.Connection, order_id: str) -> StoredOrder | None:
 
 
 def _with_record(stored: StoredOrder, r: LeaseRecord, updated_at: float) -> StoredOrder:
-    return StoredOrder(stored.order_id, stored.payload, r.state, stored.priority, stored.enqueued_at, r.lease_id,
-                       r.lease_expires_at, r.reason, r.total, r.attempts, updated_at, stored.seq)
+    return StoredOrder(
+        stored.order_id,
+        stored.payload,
+        r.state,
+        stored.priority,
+        stored.enqueued_at,
+        r.lease_id,
+        r.lease_expires_at,
+        r.reason,
+        r.total,
+        r.attempts,
+        updated_at,
+        stored.seq,
+    )
 
 
 def _depth(db: sqlite3.Connection) -> int:
@@ -274,5 +326,7 @@ def _depth(db: sqlite3.Connection) -> int:
 
 def _requeue_expired(db: sqlite3.Connection, now: float) -> None:
     """Expired leases go back to the queue at their priority (their rank_key never changed)."""
-    db.execute("UPDATE orders SET state = 'QUEUED', updated_at = ? WHERE state IN (?, ?) AND lease_expires_at <= ?",
-               (now, *_HELD, now))
+    db.execute(
+        "UPDATE orders SET state = 'QUEUED', updated_at = ? WHERE state IN (?, ?) AND lease_expires_at <= ?",
+        (now, *_HELD, now),
+    )

@@ -2,13 +2,14 @@
 
 Wires the SQLite ledger, the servicer and the cooperative-termination loop; SIGTERM stops it gracefully.
 """
+
 from __future__ import annotations
 
 import logging
 import secrets
 
-from payment_service.decision_client import ExecutorDecisionClient
 from payment_service.core.ledger import Limits
+from payment_service.decision_client import ExecutorDecisionClient
 from payment_service.server import SERVICE_NAME, Faults, PaymentServicer
 from payment_service.settings import PaymentSettings
 from payment_service.store import LedgerStore
@@ -28,19 +29,39 @@ def main() -> None:
     key = store.secret("card_fingerprint_key", lambda: secrets.token_hex(32)).encode()
     faults = Faults(own.payment_decline_percent, own.payment_delay_ms, own.payment_unreachable)
     if faults != Faults():
-        log.warning("fault injection on", extra={"decline_percent": faults.decline_percent,
-                                                 "delay_ms": faults.delay_ms, "unreachable": faults.unreachable})
+        log.warning(
+            "fault injection on",
+            extra={
+                "decline_percent": faults.decline_percent,
+                "delay_ms": faults.delay_ms,
+                "unreachable": faults.unreachable,
+            },
+        )
     servicer = PaymentServicer(store, key, Limits(own.payment_amount_max_cents), faults)
     executors = ExecutorDecisionClient(fleet.executor_peers(), timeout_s=runtime.rpc_timeout_s)
-    terminator = Terminator(store, executors.get_decision, TerminationPace(
-        own.payment_termination_after_s, own.payment_termination_interval_s,
-        own.payment_termination_backoff_max_s, own.payment_termination_batch_max))
-    service = GrpcService("payment_service", listen_address(fleet.payment_service_addr, runtime),
-                          [lambda server: pb_grpc.add_PaymentServiceServicer_to_server(servicer, server)],
-                          [SERVICE_NAME], workers_max=runtime.grpc_workers_max,
-                          shutdown_grace_s=runtime.shutdown_grace_s, on_stop=[terminator.stop, executors.close])
-    log.info("ledger opened", extra={"payments": {s.value: n for s, n in store.counts().items()},
-                                     "term_seen": store.term_seen()})
+    terminator = Terminator(
+        store,
+        executors.get_decision,
+        TerminationPace(
+            own.payment_termination_after_s,
+            own.payment_termination_interval_s,
+            own.payment_termination_backoff_max_s,
+            own.payment_termination_batch_max,
+        ),
+    )
+    service = GrpcService(
+        "payment_service",
+        listen_address(fleet.payment_service_addr, runtime),
+        [lambda server: pb_grpc.add_PaymentServiceServicer_to_server(servicer, server)],
+        [SERVICE_NAME],
+        workers_max=runtime.grpc_workers_max,
+        shutdown_grace_s=runtime.shutdown_grace_s,
+        on_stop=[terminator.stop, executors.close],
+    )
+    log.info(
+        "ledger opened",
+        extra={"payments": {s.value: n for s, n in store.counts().items()}, "term_seen": store.term_seen()},
+    )
     terminator.start()
     service.run()
     store.close()

@@ -1,7 +1,9 @@
 """Asks the order-executor group for a transaction's decision, wherever its leader is now.
 
-Built on utils.rpc.leader_client: followers redirect (FAILED_PRECONDITION + x-leader-address), dead replicas are skipped.
+Built on utils.rpc.leader_client: followers redirect (FAILED_PRECONDITION + x-leader-address), dead replicas are
+skipped.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -15,7 +17,7 @@ from utils.rpc.leader_client import LeaderClient
 
 @dataclass(frozen=True, slots=True)
 class DecisionAnswer:
-    outcome: str | None          # "COMMIT", "ABORT", or None while undecided
+    outcome: str | None  # "COMMIT", "ABORT", or None while undecided
     reason: str
     term: int
 
@@ -34,8 +36,9 @@ class ExecutorDecisionClient:
 
     def get_decision(self, tx_id: str) -> DecisionAnswer:
         try:
-            reply = self._group.call(lambda stub: stub.GetDecision, pb.GetDecisionRequest(tx_id=tx_id),
-                                     timeout_s=self._timeout_s)
+            reply = self._group.call(
+                lambda stub: stub.GetDecision, pb.GetDecisionRequest(tx_id=tx_id), timeout_s=self._timeout_s
+            )
         except grpc.RpcError as error:
             raise DecisionUnavailable(f"no executor answered GetDecision({tx_id}): {error}") from None
         outcome = {pb.DECISION_COMMIT: "COMMIT", pb.DECISION_ABORT: "ABORT"}.get(reply.decision)

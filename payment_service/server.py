@@ -2,6 +2,7 @@
 
 Fault injection (decline, delay, unreachable) lives here, at the edge, so the core stays deterministic.
 """
+
 from __future__ import annotations
 
 import logging
@@ -25,8 +26,12 @@ log = logging.getLogger(__name__)
 SERVICE_NAME = "bookstore.payment_service.PaymentService"
 TX_ID_CHARS_MAX = 128
 
-_STATE_TO_PB = {PaymentState.NONE: pb.PAYMENT_STATE_NONE, PaymentState.PREPARED: pb.PAYMENT_STATE_PREPARED,
-                PaymentState.CAPTURED: pb.PAYMENT_STATE_CAPTURED, PaymentState.VOIDED: pb.PAYMENT_STATE_VOIDED}
+_STATE_TO_PB = {
+    PaymentState.NONE: pb.PAYMENT_STATE_NONE,
+    PaymentState.PREPARED: pb.PAYMENT_STATE_PREPARED,
+    PaymentState.CAPTURED: pb.PAYMENT_STATE_CAPTURED,
+    PaymentState.VOIDED: pb.PAYMENT_STATE_VOIDED,
+}
 _steps = meter("payment_service").create_counter("payment_ledger_steps", description="2PC messages by ledger event")
 
 
@@ -38,8 +43,14 @@ class Faults:
 
 
 class PaymentServicer(pb_grpc.PaymentServiceServicer):
-    def __init__(self, store: LedgerStore, fingerprint_key: bytes, limits: Limits = Limits(),
-                 faults: Faults = Faults(), rng: random.Random | None = None) -> None:
+    def __init__(
+        self,
+        store: LedgerStore,
+        fingerprint_key: bytes,
+        limits: Limits = Limits(),
+        faults: Faults = Faults(),
+        rng: random.Random | None = None,
+    ) -> None:
         self._store = store
         self._key = fingerprint_key
         self._limits = limits
@@ -47,7 +58,7 @@ class PaymentServicer(pb_grpc.PaymentServiceServicer):
         self._rng = rng or random.Random()
         self._rng_lock = threading.Lock()
 
-    # ---- tokens -------------------------------------------------------------------------------------------------------
+    # ---- tokens ------------------------------------------------------------------------------------------------------
     def Tokenize(self, request: pb.TokenizeRequest, context: grpc.ServicerContext) -> pb.TokenizeReply:
         try:
             record = tokenize(request.card_number, request.expiration_date, self._key)
@@ -57,7 +68,7 @@ class PaymentServicer(pb_grpc.PaymentServiceServicer):
         log.info("card tokenized", extra={"card_last4": record.card_last4})
         return pb.TokenizeReply(token=record.token, card_last4=record.card_last4)
 
-    # ---- 2PC ------------------------------------------------------------------------------------------------------------
+    # ---- 2PC ---------------------------------------------------------------------------------------------------------
     def Prepare(self, request: pb.PrepareRequest, context: grpc.ServicerContext) -> pb.PrepareReply:
         self._inject_faults(context, delay=True)
         _check_tx(request.tx_id, request.coordinator_term, context)
@@ -82,19 +93,28 @@ class PaymentServicer(pb_grpc.PaymentServiceServicer):
         return pb.DecisionReply(state=_STATE_TO_PB[outcome.state], changed=outcome.persist is not None)
 
     def _step(self, message: Message, context: grpc.ServicerContext) -> Outcome:
-        outcome = self._store.transact(message.tx_id, lambda record, term_seen: step(record, term_seen, message,
-                                                                                      self._limits))
+        outcome = self._store.transact(
+            message.tx_id, lambda record, term_seen: step(record, term_seen, message, self._limits)
+        )
         _steps.add(1, {"event": outcome.event})
-        fields = {"tx_id": message.tx_id, "term": message.term, "event": outcome.event, "reply": outcome.reply.value,
-                  "state": outcome.state.value, "reason": outcome.reason}
+        fields = {
+            "tx_id": message.tx_id,
+            "term": message.term,
+            "event": outcome.event,
+            "reply": outcome.reply.value,
+            "state": outcome.state.value,
+            "reason": outcome.reason,
+        }
         if outcome.reply is Reply.STALE_TERM:
             log.warning("refused a deposed coordinator", extra=fields)
             abort(context, grpc.StatusCode.FAILED_PRECONDITION, f"stale coordinator term: {outcome.reason}")
         if outcome.reply is Reply.REFUSED:
             log.warning("refused an illegal 2PC message", extra=fields)
             abort(context, grpc.StatusCode.FAILED_PRECONDITION, outcome.reason)
-        log.info("2PC step" if outcome.persist is not None else "2PC duplicate or late message, nothing changed",
-                 extra=fields)
+        log.info(
+            "2PC step" if outcome.persist is not None else "2PC duplicate or late message, nothing changed",
+            extra=fields,
+        )
         return outcome
 
     def _inject_faults(self, context: grpc.ServicerContext, delay: bool) -> None:
@@ -104,15 +124,21 @@ class PaymentServicer(pb_grpc.PaymentServiceServicer):
             # Before the store's transaction: an Abort that arrives meanwhile is applied first (a late Prepare).
             time.sleep(self._faults.delay_ms / 1000)
 
-    # ---- reads ------------------------------------------------------------------------------------------------------------
+    # ---- reads -------------------------------------------------------------------------------------------------------
     def GetPayment(self, request: pb.GetPaymentRequest, context: grpc.ServicerContext) -> pb.Payment:
         stored = self._store.get(request.tx_id)
         if stored is None:
             return pb.Payment(tx_id=request.tx_id, state=pb.PAYMENT_STATE_NONE)
         r = stored.record
-        return pb.Payment(tx_id=r.tx_id, state=_STATE_TO_PB[r.state], amount_cents=r.amount_cents,
-                          card_last4=r.card_last4, reason=r.reason, coordinator_term=r.term,
-                          updated_at=stored.updated_at)
+        return pb.Payment(
+            tx_id=r.tx_id,
+            state=_STATE_TO_PB[r.state],
+            amount_cents=r.amount_cents,
+            card_last4=r.card_last4,
+            reason=r.reason,
+            coordinator_term=r.term,
+            updated_at=stored.updated_at,
+        )
 
 
 def _check_tx(tx_id: str, term: int, context: grpc.ServicerContext) -> None:

@@ -2,6 +2,7 @@
 
 Holds payments per transaction, card tokens (never the number or CVV) and the newest coordinator term seen.
 """
+
 from __future__ import annotations
 
 import sqlite3
@@ -31,7 +32,7 @@ CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 class TokenRecord:
     token: str
     card_last4: str
-    fingerprint: str          # keyed hash of the number: the same card gives the same fingerprint
+    fingerprint: str  # keyed hash of the number: the same card gives the same fingerprint
     declined: bool
     expiration_date: str
 
@@ -51,7 +52,7 @@ class LedgerStore:
         self._lock = threading.Lock()
         self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")   # a PREPARED vote must survive power loss, not only a crash
+        self._db.execute("PRAGMA synchronous=FULL")  # a PREPARED vote must survive power loss, not only a crash
         self._db.executescript(SCHEMA)
 
     def close(self) -> None:
@@ -75,8 +76,9 @@ class LedgerStore:
                     assert outcome.persist.tx_id == tx_id
                     self._save(outcome.persist, stored.created_at if stored else now, now)
                 if outcome.term_seen > term_seen:
-                    self._db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('term_seen', ?)",
-                                     (str(outcome.term_seen),))
+                    self._db.execute(
+                        "INSERT OR REPLACE INTO meta (key, value) VALUES ('term_seen', ?)", (str(outcome.term_seen),)
+                    )
                 self._db.execute("COMMIT")
             except BaseException:
                 self._db.execute("ROLLBACK")
@@ -87,15 +89,17 @@ class LedgerStore:
         with self._lock:
             return self._load(tx_id)
 
-    def in_state(self, state: PaymentState, updated_before: float | None = None,
-                 limit: int = 1_000) -> list[StoredPayment]:
+    def in_state(
+        self, state: PaymentState, updated_before: float | None = None, limit: int = 1_000
+    ) -> list[StoredPayment]:
         """Payments in `state`, oldest change first (e.g. PREPARED ones still waiting for a decision)."""
         cutoff = time.time() if updated_before is None else updated_before
         with self._lock:
             rows = self._db.execute(
                 "SELECT tx_id, state, amount_cents, token, card_last4, reason, term, created_at, updated_at "
                 "FROM payments WHERE state = ? AND updated_at <= ? ORDER BY updated_at LIMIT ?",
-                (state.value, cutoff, limit)).fetchall()
+                (state.value, cutoff, limit),
+            ).fetchall()
         return [_row_to_payment(row) for row in rows]
 
     def counts(self) -> dict[PaymentState, int]:
@@ -110,7 +114,9 @@ class LedgerStore:
     def _load(self, tx_id: str) -> StoredPayment | None:
         row = self._db.execute(
             "SELECT tx_id, state, amount_cents, token, card_last4, reason, term, created_at, updated_at "
-            "FROM payments WHERE tx_id = ?", (tx_id,)).fetchone()
+            "FROM payments WHERE tx_id = ?",
+            (tx_id,),
+        ).fetchone()
         return _row_to_payment(row) if row else None
 
     def _save(self, record: PaymentRecord, created_at: float, updated_at: float) -> None:
@@ -118,8 +124,18 @@ class LedgerStore:
         self._db.execute(
             "INSERT OR REPLACE INTO payments (tx_id, state, amount_cents, token, card_last4, reason, term, "
             "created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (record.tx_id, record.state.value, record.amount_cents, record.token, record.card_last4, record.reason,
-             record.term, created_at, updated_at))
+            (
+                record.tx_id,
+                record.state.value,
+                record.amount_cents,
+                record.token,
+                record.card_last4,
+                record.reason,
+                record.term,
+                created_at,
+                updated_at,
+            ),
+        )
 
     def _term_seen(self) -> int:
         row = self._db.execute("SELECT value FROM meta WHERE key = 'term_seen'").fetchone()
@@ -131,8 +147,15 @@ class LedgerStore:
             self._db.execute(
                 "INSERT INTO tokens (token, card_last4, fingerprint, declined, expiration_date, created_at) "
                 "VALUES (?, ?, ?, ?, ?, ?)",
-                (token.token, token.card_last4, token.fingerprint, int(token.declined), token.expiration_date,
-                 time.time()))
+                (
+                    token.token,
+                    token.card_last4,
+                    token.fingerprint,
+                    int(token.declined),
+                    token.expiration_date,
+                    time.time(),
+                ),
+            )
 
     def card_facts(self, token: str) -> CardFacts | None:
         with self._lock:
@@ -141,8 +164,9 @@ class LedgerStore:
 
     def token(self, token: str) -> TokenRecord | None:
         with self._lock:
-            row = self._db.execute("SELECT token, card_last4, fingerprint, declined, expiration_date FROM tokens "
-                                   "WHERE token = ?", (token,)).fetchone()
+            row = self._db.execute(
+                "SELECT token, card_last4, fingerprint, declined, expiration_date FROM tokens WHERE token = ?", (token,)
+            ).fetchone()
         return TokenRecord(row[0], row[1], row[2], bool(row[3]), row[4]) if row else None
 
     def secret(self, name: str, make: Callable[[], str]) -> str:

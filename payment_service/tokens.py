@@ -2,6 +2,7 @@
 
 The full number and the CVV are never stored or logged; the token carries only what Prepare needs later.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -33,13 +34,19 @@ def new_token() -> str:
     return "tok_" + secrets.token_urlsafe(18)
 
 
-def tokenize(number: str, expiration_date: str, fingerprint_key: bytes,
-             make_token: Callable[[], str] = new_token) -> TokenRecord:
+def tokenize(
+    number: str, expiration_date: str, fingerprint_key: bytes, make_token: Callable[[], str] = new_token
+) -> TokenRecord:
     """A fresh token per call (like a card processor's single-use token); the same card keeps its fingerprint."""
     digits = normalise_number(number)
     expiry = expiration_date.strip()
     if expiry and not _EXPIRY.match(expiry):
         raise InvalidCard("expiration date must be MM/YY or MM/YYYY")
     fingerprint = hmac.new(fingerprint_key, digits.encode(), hashlib.sha256).hexdigest()[:32]
-    return TokenRecord(token=make_token(), card_last4=digits[-4:], fingerprint=fingerprint,
-                       declined=digits == DECLINED_TEST_CARD, expiration_date=expiry)
+    return TokenRecord(
+        token=make_token(),
+        card_last4=digits[-4:],
+        fingerprint=fingerprint,
+        declined=digits == DECLINED_TEST_CARD,
+        expiration_date=expiry,
+    )

@@ -3,11 +3,11 @@ harness), beside each proto.
 
 `--check` regenerates into a scratch folder and fails when the committed code is missing or stale.
 """
+
 from __future__ import annotations
 
 import argparse
 import filecmp
-import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -29,8 +29,15 @@ def generate(out_dir: Path) -> None:
     if not protos:
         return
     include = str(Path(protoc.__file__).parent / "_proto")
-    args = ["protoc", f"-I{ROOT}", f"-I{include}", f"--python_out={out_dir}",
-            f"--pyi_out={out_dir}", f"--grpc_python_out={out_dir}", *protos]
+    args = [
+        "protoc",
+        f"-I{ROOT}",
+        f"-I{include}",
+        f"--python_out={out_dir}",
+        f"--pyi_out={out_dir}",
+        f"--grpc_python_out={out_dir}",
+        *protos,
+    ]
     if protoc.main(args) != 0:
         raise SystemExit("protoc failed")
 
@@ -59,8 +66,11 @@ def check() -> int:
         actual = {p for p in generated_files(ROOT) if p.parts[:2] in {("utils", "pb"), ("testing", "pb")}}
         problems = [f"missing: {p}" for p in sorted(expected - actual)]
         problems += [f"orphaned (no proto): {p}" for p in sorted(actual - expected)]
-        problems += [f"stale: {p}" for p in sorted(expected & actual)
-                     if not filecmp.cmp(scratch_path / p, ROOT / p, shallow=False)]
+        problems += [
+            f"stale: {p}"
+            for p in sorted(expected & actual)
+            if not filecmp.cmp(scratch_path / p, ROOT / p, shallow=False)
+        ]
     for line in problems:
         print(line, file=sys.stderr)
     if problems:

@@ -2,6 +2,7 @@
 
 Usage: `.venv/bin/python scripts/screenshots.py` (needs /usr/bin/chromium; starts the local fleet on free ports).
 """
+
 from __future__ import annotations
 
 import os

@@ -2,6 +2,7 @@
 
 At most three; the catalog recommender fills any gap, and takes over when the model fails.
 """
+
 from __future__ import annotations
 
 import logging
@@ -30,8 +31,9 @@ class SuggestionAnswer(BaseModel):
     titles: list[str] = Field(max_length=10)
 
 
-def keep_real_suggestions(titles: Sequence[str], catalog: Catalog, cart_ids: set[str],
-                          limit: int = SUGGESTIONS_MAX) -> list[Book]:
+def keep_real_suggestions(
+    titles: Sequence[str], catalog: Catalog, cart_ids: set[str], limit: int = SUGGESTIONS_MAX
+) -> list[Book]:
     """Pure filter: catalog books only, none in the cart, no repeats, at most `limit`."""
     kept: list[Book] = []
     for title in titles:
@@ -44,8 +46,9 @@ def keep_real_suggestions(titles: Sequence[str], catalog: Catalog, cart_ids: set
     return kept
 
 
-def fill_from(primary: Sequence[Book], fallback: Sequence[Book], cart_ids: set[str],
-              limit: int = SUGGESTIONS_MAX) -> list[Book]:
+def fill_from(
+    primary: Sequence[Book], fallback: Sequence[Book], cart_ids: set[str], limit: int = SUGGESTIONS_MAX
+) -> list[Book]:
     """The model's picks first, then the catalog recommender's, without duplicates or cart books."""
     chosen = list(primary[:limit])
     for book in fallback:
@@ -64,8 +67,7 @@ class LlmRecommender:
     kept per order (bounded) and dropped by `forget(order_id)` when the order's state is cleared.
     """
 
-    def __init__(self, client: JsonChatClient, catalog: Catalog, fallback: Recommender,
-                 orders_max: int = 1024) -> None:
+    def __init__(self, client: JsonChatClient, catalog: Catalog, fallback: Recommender, orders_max: int = 1024) -> None:
         self.client = client
         self.catalog = catalog
         self.fallback = fallback
@@ -74,7 +76,10 @@ class LlmRecommender:
         self._lock = threading.Lock()
         self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="llm-suggest")
         self._fallbacks = meter("suggestions").create_counter(
-            "suggestions_llm_fallbacks", unit="1", description="suggestions served by the catalog because the LLM gave none")
+            "suggestions_llm_fallbacks",
+            unit="1",
+            description="suggestions served by the catalog because the LLM gave none",
+        )
 
     @property
     def enabled(self) -> bool:
@@ -109,8 +114,9 @@ class LlmRecommender:
         return tuple(fill_from(picks, self.fallback.recommend(cart, count), cart_ids, count))
 
     def recommend(self, cart: Sequence[Book], count: int = SUGGESTIONS_MAX) -> tuple[Book, ...]:
-        return tuple(fill_from(self._model_picks(tuple(cart)), self.fallback.recommend(cart, count),
-                               {b.id for b in cart}, count))
+        return tuple(
+            fill_from(self._model_picks(tuple(cart)), self.fallback.recommend(cart, count), {b.id for b in cart}, count)
+        )
 
     def _model_picks(self, cart: tuple[Book, ...]) -> list[Book]:
         try:

@@ -2,6 +2,7 @@
 
 The recommender is a seam (`Recommender`): the catalog one by default.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -14,14 +15,14 @@ from utils.catalog import Book, Catalog
 from utils.catalog.file import load_catalog
 from utils.flow.core.checkout import Service
 from utils.flow.node import EventHandler, FlowLimits, FlowNode
-from utils.order.order import Order
 from utils.flow.outcome import EventResult, Suggestion
 from utils.flow.service import flow_service
-from utils.order.wire import order_from_proto
 from utils.flow.servicer import FlowServicer
+from utils.flow.transport import FlowTransport, GrpcFlowTransport
 from utils.llm.json_client import JsonChatClient
 from utils.llm.settings import LlmSettings
-from utils.flow.transport import FlowTransport, GrpcFlowTransport
+from utils.order.order import Order
+from utils.order.wire import order_from_proto
 from utils.pb.common import common_pb2
 from utils.pb.suggestions import suggestions_pb2, suggestions_pb2_grpc
 from utils.rpc.server import GrpcService
@@ -37,7 +38,7 @@ def cart_of(catalog: Catalog, order: Order) -> tuple[Book, ...]:
 def handlers(catalog: Catalog, recommender: Recommender) -> dict[str, EventHandler]:
     def get_suggestions(order_id: str, order: Order) -> EventResult:
         cart = cart_of(catalog, order)
-        if isinstance(recommender, LlmRecommender):   # uses the answer prefetched when the order was initialised
+        if isinstance(recommender, LlmRecommender):  # uses the answer prefetched when the order was initialised
             books = recommender.recommend_for(order_id, cart, SUGGESTIONS_COUNT)
         else:
             books = recommender.recommend(cart, SUGGESTIONS_COUNT)
@@ -50,24 +51,29 @@ class SuggestionsServicer(FlowServicer, suggestions_pb2_grpc.SuggestionsServicer
     """With an LLM recommender, the model is asked as soon as the order is initialised, so its answer is
     ready by event f: TV and FD validate meanwhile, and an LLM outage costs a checkout one budget, not two."""
 
-    def __init__(self, node: FlowNode, view: Callable[[Order], Order], catalog: Catalog,
-                 llm: LlmRecommender | None = None) -> None:
+    def __init__(
+        self, node: FlowNode, view: Callable[[Order], Order], catalog: Catalog, llm: LlmRecommender | None = None
+    ) -> None:
         super().__init__(node, view)
         self.catalog = catalog
         self.llm = llm
 
-    def InitOrder(self, request: common_pb2.InitOrderRequest,
-                  context: grpc.ServicerContext) -> common_pb2.InitOrderResponse:
+    def InitOrder(
+        self, request: common_pb2.InitOrderRequest, context: grpc.ServicerContext
+    ) -> common_pb2.InitOrderResponse:
         reply = super().InitOrder(request, context)
         if self.llm is not None:
-            self.llm.prefetch(request.order_id, cart_of(self.catalog, self.view(order_from_proto(request.order, request.order_id))))
+            self.llm.prefetch(
+                request.order_id, cart_of(self.catalog, self.view(order_from_proto(request.order, request.order_id)))
+            )
         return reply
 
-    def ClearOrder(self, request: common_pb2.ClearOrderRequest,
-                   context: grpc.ServicerContext) -> common_pb2.ClearOrderResponse:
+    def ClearOrder(
+        self, request: common_pb2.ClearOrderRequest, context: grpc.ServicerContext
+    ) -> common_pb2.ClearOrderResponse:
         reply = super().ClearOrder(request, context)
         if self.llm is not None:
-            self.llm.forget(request.order_id)   # event f has run: the model's answer is no longer needed
+            self.llm.forget(request.order_id)  # event f has run: the model's answer is no longer needed
         return reply
 
     def GetSuggestions(self, request: common_pb2.EventRequest, context: grpc.ServicerContext) -> common_pb2.EventAck:
@@ -76,7 +82,9 @@ class SuggestionsServicer(FlowServicer, suggestions_pb2_grpc.SuggestionsServicer
 
 def create_node(transport: FlowTransport, limits: FlowLimits, recommender: Recommender | None = None) -> FlowNode:
     catalog = load_catalog()
-    return FlowNode(Service.SUGGESTIONS, handlers(catalog, recommender or CatalogRecommender(catalog)), transport, limits)
+    return FlowNode(
+        Service.SUGGESTIONS, handlers(catalog, recommender or CatalogRecommender(catalog)), transport, limits
+    )
 
 
 def llm_recommender(settings: LlmSettings) -> LlmRecommender | None:
@@ -88,13 +96,24 @@ def llm_recommender(settings: LlmSettings) -> LlmRecommender | None:
     return LlmRecommender(client, catalog, CatalogRecommender(catalog))
 
 
-def create_service(fleet: FleetSettings, limits: FlowLimits, listen: str, runtime: RuntimeSettings | None = None,
-                   recommender: Recommender | None = None) -> GrpcService:
+def create_service(
+    fleet: FleetSettings,
+    limits: FlowLimits,
+    listen: str,
+    runtime: RuntimeSettings | None = None,
+    recommender: Recommender | None = None,
+) -> GrpcService:
     transport = GrpcFlowTransport(fleet, limits.rpc_timeout_s)
     # Suggestions need the cart only: whatever else a caller sends is dropped on arrival.
     llm = recommender if isinstance(recommender, LlmRecommender) else None
-    servicer = SuggestionsServicer(create_node(transport, limits, recommender), view=Order.items_only,
-                                   catalog=load_catalog(), llm=llm)
-    return flow_service(servicer.node, transport,
-                        lambda server: suggestions_pb2_grpc.add_SuggestionsServicer_to_server(servicer, server),
-                        SERVICE_NAME, listen, runtime)
+    servicer = SuggestionsServicer(
+        create_node(transport, limits, recommender), view=Order.items_only, catalog=load_catalog(), llm=llm
+    )
+    return flow_service(
+        servicer.node,
+        transport,
+        lambda server: suggestions_pb2_grpc.add_SuggestionsServicer_to_server(servicer, server),
+        SERVICE_NAME,
+        listen,
+        runtime,
+    )

@@ -1,6 +1,7 @@
 """The environment of a private fleet: every process on a free port of its own loopback host, every address
 spelled out, plus the process sets and settings the tests, the benchmarks and the chaos tool start it with.
 """
+
 from __future__ import annotations
 
 import socket
@@ -13,9 +14,21 @@ from utils.settings import FleetSettings
 LOOPBACK = "127.0.0.1"
 # Every process of the fleet by its process name (utils/fleet/spec.py); the value is the last octet the
 # chaos tool gives it on its own 127.0.R.x network (the third octet is the run's).
-PROCESSES = {"orchestrator": 2, "frontend": 3, "transaction_verification": 4, "fraud_detection": 5,
-             "suggestions": 6, "order_queue": 7, "payment_service": 8, "books-1": 11, "books-2": 12,
-             "books-3": 13, "executor-1": 21, "executor-2": 22, "executor-3": 23}
+PROCESSES = {
+    "orchestrator": 2,
+    "frontend": 3,
+    "transaction_verification": 4,
+    "fraud_detection": 5,
+    "suggestions": 6,
+    "order_queue": 7,
+    "payment_service": 8,
+    "books-1": 11,
+    "books-2": 12,
+    "books-3": 13,
+    "executor-1": 21,
+    "executor-2": 22,
+    "executor-3": 23,
+}
 # The processes order execution needs; FULL adds the validation flow, for checkouts over HTTP.
 EXECUTION = frozenset({"books_database", "payment_service", "order_queue", "order_executor", "orchestrator"})
 FULL = EXECUTION | {"transaction_verification", "fraud_detection", "suggestions"}
@@ -35,12 +48,13 @@ def on_loopback(_process: str) -> str:
 
 @dataclass(frozen=True, slots=True)
 class FleetEnv:
-    env: dict[str, str]                 # fleet-wide environment: every address
-    metrics_ports: dict[str, str]       # process name → METRICS_PORT, free on its host
+    env: dict[str, str]  # fleet-wide environment: every address
+    metrics_ports: dict[str, str]  # process name → METRICS_PORT, free on its host
 
 
 def fleet_env(host: Callable[[str], str] = on_loopback, extra: Mapping[str, str] | None = None) -> FleetEnv:
     """Free ports for every process on `host(process name)`; `extra` is laid over the result."""
+
     def addr(name: str) -> str:
         return f"{host(name)}:{free_port(host(name))}"
 

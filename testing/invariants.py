@@ -4,6 +4,7 @@
 Pure: each check returns the violations it found (empty = holds). A participant that could not be read is
 a violation too — an invariant that cannot be verified has not been shown to hold.
 """
+
 from __future__ import annotations
 
 from collections import Counter, defaultdict
@@ -15,18 +16,23 @@ from testing.evidence import FINAL_STATES, UNREADABLE, Answer, CheckoutRecord, C
 
 # How late after settle_s a final state may be seen and still count: the poller looks every ~0.5 s.
 POLL_SLACK_S = 1.0
-UNKNOWN_SUBSETS_MAX = 4096     # bound on the subset sums tracked for unknown-outcome writes per book
+UNKNOWN_SUBSETS_MAX = 4096  # bound on the subset sums tracked for unknown-outcome writes per book
 
 NAMES = {
-    "I1": "conservation", "I2": "atomicity", "I3": "nothing lost", "I4": "exactly once",
-    "I5": "no oversell", "I6": "one leader per term", "I7": "stock reads linearizable",
+    "I1": "conservation",
+    "I2": "atomicity",
+    "I3": "nothing lost",
+    "I4": "exactly once",
+    "I5": "no oversell",
+    "I6": "one leader per term",
+    "I7": "stock reads linearizable",
 }
 
 
 @dataclass(frozen=True, slots=True)
 class Violation:
-    invariant: str          # "I1" … "I7"
-    subject: str            # a book id, an order id, "books_database term 4", …
+    invariant: str  # "I1" … "I7"
+    subject: str  # a book id, an order id, "books_database term 4", …
     detail: str
 
     def describe(self) -> str:
@@ -55,16 +61,27 @@ def committed_quantities(observed: ClientHistory) -> dict[str, int]:
 
 # Refusals the API answers only when the order was not placed (docs/design.md §7: 503 "the order was not placed, try
 # again"). Trusting them is checkable: an order placed after all would show in I1 as stock gone unaccounted.
-NOT_PLACED_CODES = frozenset({"DEPENDENCY_UNAVAILABLE", "QUEUE_FULL", "INVALID_REQUEST", "IDEMPOTENCY_KEY_IN_USE",
-                              "IDEMPOTENCY_KEY_REUSED", "PAYLOAD_TOO_LARGE"})
+NOT_PLACED_CODES = frozenset(
+    {
+        "DEPENDENCY_UNAVAILABLE",
+        "QUEUE_FULL",
+        "INVALID_REQUEST",
+        "IDEMPOTENCY_KEY_IN_USE",
+        "IDEMPOTENCY_KEY_REUSED",
+        "PAYLOAD_TOO_LARGE",
+    }
+)
 
 
 def maybe_placed(checkout: CheckoutRecord) -> bool:
     """No usable answer, so the order may exist (placed, then the answer was lost) or not."""
     if checkout.answer is Answer.NO_ANSWER:
         return True
-    return (checkout.answer is Answer.REFUSED and (checkout.http_status or 500) >= 500
-            and checkout.error_code not in NOT_PLACED_CODES)
+    return (
+        checkout.answer is Answer.REFUSED
+        and (checkout.http_status or 500) >= 500
+        and checkout.error_code not in NOT_PLACED_CODES
+    )
 
 
 def unseen_orders(checkout: CheckoutRecord) -> int:
@@ -119,13 +136,23 @@ def check_conservation(observed: ClientHistory, evidence: Evidence) -> list[Viol
         needed = final.stock - initial - restocked.get(book_id, 0) + committed.get(book_id, 0)
         sums = reachable_sums(unknown.get(book_id, []))
         if sums is not None and needed not in sums:
-            violations.append(Violation(
-                "I1", book_id,
-                f"initial {initial} + restocked {restocked.get(book_id, 0)} ≠ on hand {final.stock} + committed "
-                f"{committed.get(book_id, 0)} (off by {needed:+d}"
-                + (f"; {len(unknown[book_id])} writes of unknown outcome considered)" if unknown.get(book_id) else ")")))
+            violations.append(
+                Violation(
+                    "I1",
+                    book_id,
+                    f"initial {initial} + restocked {restocked.get(book_id, 0)} ≠ on hand {final.stock} + committed "
+                    f"{committed.get(book_id, 0)} (off by {needed:+d}"
+                    + (
+                        f"; {len(unknown[book_id])} writes of unknown outcome considered)"
+                        if unknown.get(book_id)
+                        else ")"
+                    ),
+                )
+            )
         if final.reserved != 0:
-            violations.append(Violation("I1", book_id, f"{final.reserved} copies still reserved after every order ended"))
+            violations.append(
+                Violation("I1", book_id, f"{final.reserved} copies still reserved after every order ended")
+            )
     return violations
 
 
@@ -138,7 +165,7 @@ def check_atomicity(observed: ClientHistory, evidence: Evidence) -> list[Violati
             continue
         state = final_state(observed, order_id) if checkout.answer is Answer.APPROVED else "REJECTED"
         if state is None:
-            continue                                   # I3 reports it
+            continue  # I3 reports it
         payment, tx = evidence.payments.get(order_id), evidence.transactions.get(order_id)
         if payment is None or tx is None:
             if checkout.answer is Answer.APPROVED:
@@ -151,9 +178,15 @@ def check_atomicity(observed: ClientHistory, evidence: Evidence) -> list[Violati
             if payment.state != "CAPTURED" or tx.state != "COMMITTED":
                 violations.append(Violation("I2", order_id, f"COMMITTED but payment {payment.state}, stock {tx.state}"))
             elif summed(tx.items) != summed(checkout.items):
-                violations.append(Violation("I2", order_id, f"COMMITTED with items {summed(checkout.items)} "
-                                                            f"but the database decremented {summed(tx.items)}"))
-        else:   # ABORTED, or REJECTED at validation: nothing charged, nothing decremented, nothing left held
+                violations.append(
+                    Violation(
+                        "I2",
+                        order_id,
+                        f"COMMITTED with items {summed(checkout.items)} "
+                        f"but the database decremented {summed(tx.items)}",
+                    )
+                )
+        else:  # ABORTED, or REJECTED at validation: nothing charged, nothing decremented, nothing left held
             if payment.state not in ("NONE", "VOIDED") or tx.state not in ("NONE", "ABORTED"):
                 violations.append(Violation("I2", order_id, f"{state} but payment {payment.state}, stock {tx.state}"))
     return violations
@@ -164,8 +197,11 @@ def check_nothing_lost(observed: ClientHistory, evidence: Evidence) -> list[Viol
     where the client retries until answered, every checkout is answered."""
     violations: list[Violation] = []
     if evidence.unanswered_is_lost:
-        violations += [Violation("I3", f"checkout #{c.sequence}", "never answered")
-                       for c in observed.checkouts if c.answer is Answer.NO_ANSWER]
+        violations += [
+            Violation("I3", f"checkout #{c.sequence}", "never answered")
+            for c in observed.checkouts
+            if c.answer is Answer.NO_ANSWER
+        ]
     for checkout in observed.approved():
         order_id = checkout.order_id or ""
         # An order approved after the healing (the last-copies burst) gets settle_s from its approval.
@@ -180,8 +216,13 @@ def check_nothing_lost(observed: ClientHistory, evidence: Evidence) -> list[Viol
         if first.state not in ("COMMITTED", "ABORTED"):
             violations.append(Violation("I3", order_id, f"approved, then {first.state}"))
         if first.seen_at_s > deadline_s:
-            violations.append(Violation("I3", order_id, f"final only {first.seen_at_s - since_s:.1f} s "
-                                                        f"after healing (limit {evidence.settle_s:.0f} s)"))
+            violations.append(
+                Violation(
+                    "I3",
+                    order_id,
+                    f"final only {first.seen_at_s - since_s:.1f} s after healing (limit {evidence.settle_s:.0f} s)",
+                )
+            )
         if last is not None and last.state != first.state:
             violations.append(Violation("I3", order_id, f"was {first.state}, later {last.state}"))
     return violations
@@ -205,8 +246,13 @@ def check_exactly_once(observed: ClientHistory, evidence: Evidence) -> list[Viol
     for checkout in observed.checkouts:
         others = sorted({i for i in checkout.replayed_ids if i != checkout.order_id})
         if others:
-            violations.append(Violation("I4", checkout.order_id or f"checkout #{checkout.sequence}",
-                                        f"retries with the same Idempotency-Key answered other orders {others}"))
+            violations.append(
+                Violation(
+                    "I4",
+                    checkout.order_id or f"checkout #{checkout.sequence}",
+                    f"retries with the same Idempotency-Key answered other orders {others}",
+                )
+            )
     for checkout in observed.approved():
         order_id = checkout.order_id or ""
         last = observed.last_state(order_id)
@@ -215,7 +261,9 @@ def check_exactly_once(observed: ClientHistory, evidence: Evidence) -> list[Viol
             continue
         expected = _cents(last.total)
         if expected is not None and payment.amount_cents != expected:
-            violations.append(Violation("I4", order_id, f"captured {payment.amount_cents} cents for a total of {last.total}"))
+            violations.append(
+                Violation("I4", order_id, f"captured {payment.amount_cents} cents for a total of {last.total}")
+            )
     return violations
 
 
@@ -235,13 +283,26 @@ def check_no_oversell(observed: ClientHistory, evidence: Evidence) -> list[Viola
     if burst is not None:
         expected = min(burst.copies, burst.approved)
         if burst.committed > burst.copies:
-            violations.append(Violation("I5", burst.book_id, f"last {burst.copies} copies: {burst.committed} committed"))
+            violations.append(
+                Violation("I5", burst.book_id, f"last {burst.copies} copies: {burst.committed} committed")
+            )
         elif burst.unfinished == 0 and burst.other_aborts == 0 and burst.committed != expected:
-            violations.append(Violation("I5", burst.book_id, f"last {burst.copies} copies, {burst.approved} approved "
-                                                             f"buyers: {burst.committed} committed, expected {expected}"))
+            violations.append(
+                Violation(
+                    "I5",
+                    burst.book_id,
+                    f"last {burst.copies} copies, {burst.approved} approved "
+                    f"buyers: {burst.committed} committed, expected {expected}",
+                )
+            )
         if burst.unfinished == 0 and burst.final_stock != burst.copies - burst.committed:
-            violations.append(Violation("I5", burst.book_id, f"last copies: {burst.final_stock} left on hand after "
-                                                             f"{burst.committed} of {burst.copies} sold"))
+            violations.append(
+                Violation(
+                    "I5",
+                    burst.book_id,
+                    f"last copies: {burst.final_stock} left on hand after {burst.committed} of {burst.copies} sold",
+                )
+            )
     return violations
 
 
@@ -265,13 +326,19 @@ def check_one_leader_per_term(observed: ClientHistory, evidence: Evidence) -> li
             by_index[(replica.group, replica.applied_index)].add(replica.state_hash)
     for (group, index), hashes in sorted(by_index.items()):
         if len(hashes) > 1:
-            violations.append(Violation("I6", f"{group} index {index}", "replicas at the same index hold different state"))
+            violations.append(
+                Violation("I6", f"{group} index {index}", "replicas at the same index hold different state")
+            )
     return violations
 
 
 CHECKS: dict[str, Callable[[ClientHistory, Evidence], list[Violation]]] = {
-    "I1": check_conservation, "I2": check_atomicity, "I3": check_nothing_lost, "I4": check_exactly_once,
-    "I5": check_no_oversell, "I6": check_one_leader_per_term,
+    "I1": check_conservation,
+    "I2": check_atomicity,
+    "I3": check_nothing_lost,
+    "I4": check_exactly_once,
+    "I5": check_no_oversell,
+    "I6": check_one_leader_per_term,
 }
 
 
@@ -285,8 +352,9 @@ class Verdict:
         return not self.violations
 
 
-def verdicts(observed: ClientHistory, evidence: Evidence,
-             linearizability: list[Violation] | None = None) -> list[Verdict]:
+def verdicts(
+    observed: ClientHistory, evidence: Evidence, linearizability: list[Violation] | None = None
+) -> list[Verdict]:
     """One verdict per invariant, I1 … I6, and I7 when its (precomputed) violations are given."""
     found = [Verdict(name, tuple(check(observed, evidence))) for name, check in CHECKS.items()]
     if linearizability is not None:
@@ -294,7 +362,9 @@ def verdicts(observed: ClientHistory, evidence: Evidence,
     return found
 
 
-def check_all(observed: ClientHistory, evidence: Evidence, linearizability: list[Violation] | None = None) -> list[Violation]:
+def check_all(
+    observed: ClientHistory, evidence: Evidence, linearizability: list[Violation] | None = None
+) -> list[Violation]:
     """Every violation of every invariant; I7 comes precomputed (chaos/stock_history.py), as its search can take
     a while."""
     return [v for verdict in verdicts(observed, evidence, linearizability) for v in verdict.violations]

@@ -3,6 +3,7 @@
 `with running_fleet(tmp_path, only={...}) as fleet:` gives the Fleet plus the settings it runs with; `Shop(fleet)`
 gives clients of it (the API, the queue, the participants) and the invariants check every test ends with.
 """
+
 from __future__ import annotations
 
 import os
@@ -21,8 +22,16 @@ import requests.adapters
 from books_database.client import BooksClient
 from order_queue.client import OrderQueueClient
 from payment_service.decision_client import DecisionUnavailable, ExecutorDecisionClient
-from testing.evidence import (Answer, BookStock, CheckoutRecord, ClientHistory, Evidence, OrderState, payment_fact,
-                              transaction_fact)
+from testing.evidence import (
+    Answer,
+    BookStock,
+    CheckoutRecord,
+    ClientHistory,
+    Evidence,
+    OrderState,
+    payment_fact,
+    transaction_fact,
+)
 from testing.fleet_env import fleet_env, free_port, settings_from
 from testing.invariants import check_all
 from testing.orders import GOOD_CARD, OrderKind, checkout_body, queue_order
@@ -35,7 +44,7 @@ from utils.pb.payment_service import payment_service_pb2 as pay_pb
 from utils.pb.payment_service import payment_service_pb2_grpc as pay_grpc
 from utils.settings import FleetSettings
 
-__all__ = ["RunningFleet", "Shop", "free_port", "running_fleet", "wait_until"]   # free_port: for the services' tests
+__all__ = ["RunningFleet", "Shop", "free_port", "running_fleet", "wait_until"]  # free_port: for the services' tests
 
 
 @dataclass
@@ -50,8 +59,12 @@ class RunningFleet:
 
 
 @contextmanager
-def running_fleet(workdir: Path, only: Collection[str] | None = None, extra_env: dict[str, str] | None = None,
-                  healthy_timeout_s: float = 60.0) -> Iterator[RunningFleet]:
+def running_fleet(
+    workdir: Path,
+    only: Collection[str] | None = None,
+    extra_env: dict[str, str] | None = None,
+    healthy_timeout_s: float = 60.0,
+) -> Iterator[RunningFleet]:
     """Starts the fleet (or the processes named in `only`, by process name or module) and stops it after."""
     planned = fleet_env(extra=extra_env)
     env = planned.env
@@ -119,15 +132,21 @@ class Shop:
         assert body["status"] == "Order Approved", body
         return str(body["orderId"])
 
-    def enqueue(self, book_id: str, quantity: int = 1, card: str = GOOD_CARD, shipping: str = "standard",
-                order_id: str | None = None) -> str:
+    def enqueue(
+        self,
+        book_id: str,
+        quantity: int = 1,
+        card: str = GOOD_CARD,
+        shipping: str = "standard",
+        order_id: str | None = None,
+    ) -> str:
         """Straight to the queue, as the gateway does after validation (tokenized card, last four only)."""
         token = self.payment.Tokenize(pay_pb.TokenizeRequest(card_number=card, expiration_date="12/30"), timeout=5)
         order_id = order_id or uuid.uuid4().hex
         self.queue.enqueue(queue_order(order_id, [(book_id, quantity)], token.token, token.card_last4, shipping))
         return order_id
 
-    # ---- reading state ------------------------------------------------------------------------------------------------
+    # ---- reading state -----------------------------------------------------------------------------------------------
     def order(self, order_id: str) -> dict[str, Any]:
         reply = self.http.get(f"{self.rf.api}/orders/{order_id}", timeout=5)
         assert reply.status_code == 200, reply.text
@@ -159,8 +178,7 @@ class Shop:
         for node_id, address in self.rf.settings.executor_peers().items():
             try:
                 with grpc.insecure_channel(address) as channel:
-                    replies[node_id] = exec_grpc.OrderExecutorStub(channel).Status(exec_pb.StatusRequest(),
-                                                                                  timeout=1)
+                    replies[node_id] = exec_grpc.OrderExecutorStub(channel).Status(exec_pb.StatusRequest(), timeout=1)
             except grpc.RpcError:
                 replies[node_id] = None
         return replies
@@ -177,17 +195,20 @@ class Shop:
 
     def executor_leader(self, timeout_s: float = 20.0, not_in: tuple[str, ...] = ()) -> tuple[str, int]:
         """(leader id, term) once one replica outside `not_in` leads."""
+
         def leader() -> tuple[str, int] | None:
             for node_id, status in self.executor_status().items():
                 if status is not None and status.role == "leader" and node_id not in not_in:
                     return node_id, int(status.term)
             return None
+
         found: tuple[str, int] = wait_until(leader, timeout_s, "an executor leader")
         return found
 
-    # ---- I1–I5 ---------------------------------------------------------------------------------------------------------
-    def check_invariants(self, order_ids: Iterable[str], stock_before: dict[str, int],
-                         timeout_s: float = 30.0) -> dict[str, dict[str, Any]]:
+    # ---- I1–I5 -------------------------------------------------------------------------------------------------------
+    def check_invariants(
+        self, order_ids: Iterable[str], stock_before: dict[str, int], timeout_s: float = 30.0
+    ) -> dict[str, dict[str, Any]]:
         """Every order final (I3), then the one checker (testing/invariants.py) over what the participants hold:
         I2 COMMITTED ⇔ captured ⇔ decremented, ABORTED ⇒ neither; I4 once, for the order's total; I1 per book:
         stock before − Σ committed quantities = stock now, nothing left reserved; I5."""
@@ -200,19 +221,29 @@ class Shop:
         payments = {oid: payment_fact(self.payment_state(oid)) for oid in orders}
         transactions = {oid: transaction_fact(self.books.get_transaction(oid)) for oid in orders}
         for book_id in stock_before:
+
             def settled(book_id: str = book_id) -> bool:
                 return int(self.stock(book_id).reserved) == 0
+
             wait_until(settled, timeout_s, f"reservations of {book_id} released")
-        final_stock = {book_id: BookStock(int(now.stock), int(now.reserved))
-                       for book_id, now in ((b, self.stock(b)) for b in stock_before)}
+        final_stock = {
+            book_id: BookStock(int(now.stock), int(now.reserved))
+            for book_id, now in ((b, self.stock(b)) for b in stock_before)
+        }
         # Orders went in by id, not through a recorded checkout: each one's items are what the database took.
         history = ClientHistory(
-            tuple(CheckoutRecord(n, OrderKind.VALID, transactions[oid].items, 0.0, 0.0, Answer.APPROVED, oid, 200, 1)
-                  for n, oid in enumerate(orders, 1)),
-            {oid: (OrderState(oid, order["state"], order["reason"] or "", order["total"], 0.0),)
-             for oid, order in orders.items()})
-        evidence = Evidence(dict(stock_before), final_stock, payments, transactions, healed_at_s=0.0,
-                            settle_s=timeout_s)
+            tuple(
+                CheckoutRecord(n, OrderKind.VALID, transactions[oid].items, 0.0, 0.0, Answer.APPROVED, oid, 200, 1)
+                for n, oid in enumerate(orders, 1)
+            ),
+            {
+                oid: (OrderState(oid, order["state"], order["reason"] or "", order["total"], 0.0),)
+                for oid, order in orders.items()
+            },
+        )
+        evidence = Evidence(
+            dict(stock_before), final_stock, payments, transactions, healed_at_s=0.0, settle_s=timeout_s
+        )
         violations = check_all(history, evidence)
         assert not violations, "\n".join(v.describe() for v in violations)
         return orders

@@ -1,6 +1,7 @@
 """The one builder of test orders: Luhn-valid cards, POST /checkout bodies (docs/design.md §7) and queue orders
 as the gateway enqueues them after validation; the kinds of order a test sends and what the fleet must answer.
 """
+
 from __future__ import annotations
 
 import random
@@ -14,17 +15,17 @@ from utils.order.order import CreditCard, Order, User, resolve_item
 from utils.order.wire import order_to_queue_proto
 from utils.pb.order_queue import order_queue_pb2 as queue_pb
 
-Item = tuple[str, int]                    # (book id, or title where the body names books, quantity)
+Item = tuple[str, int]  # (book id, or title where the body names books, quantity)
 GOOD_CARD = "4111111111111111"
-DECLINED_CARD = "4000000000000002"        # the payment service declines it at Prepare (vote ABORT)
+DECLINED_CARD = "4000000000000002"  # the payment service declines it at Prepare (vote ABORT)
 CARD_EXPIRY = "12/2030"
 
 
 class OrderKind(Enum):
-    VALID = "valid"                       # expected: approved, then COMMITTED (or ABORTED for want of stock)
-    BAD_CARD = "bad_card"                 # expected: "Order Rejected" (card number fails the Luhn check)
-    NO_TERMS = "no_terms"                 # expected: "Order Rejected" (terms not accepted)
-    DECLINED = "declined"                 # expected: approved, then ABORTED by the payment participant
+    VALID = "valid"  # expected: approved, then COMMITTED (or ABORTED for want of stock)
+    BAD_CARD = "bad_card"  # expected: "Order Rejected" (card number fails the Luhn check)
+    NO_TERMS = "no_terms"  # expected: "Order Rejected" (terms not accepted)
+    DECLINED = "declined"  # expected: approved, then ABORTED by the payment participant
 
     @property
     def expects_rejection(self) -> bool:
@@ -34,7 +35,7 @@ class OrderKind(Enum):
 @dataclass(frozen=True, slots=True)
 class PlannedOrder:
     kind: OrderKind
-    items: tuple[Item, ...]               # (book id, quantity)
+    items: tuple[Item, ...]  # (book id, quantity)
     body: dict[str, Any]
 
 
@@ -43,7 +44,7 @@ def luhn_check_digit(partial: str) -> str:
     total = 0
     for index, char in enumerate(reversed(partial)):
         digit = int(char)
-        if index % 2 == 0:                # these get doubled once the check digit is appended
+        if index % 2 == 0:  # these get doubled once the check digit is appended
             digit *= 2
             if digit > 9:
                 digit -= 9
@@ -68,27 +69,55 @@ def broken_card(number: str) -> str:
     return number[:-1] + str((int(number[-1]) + 1) % 10)
 
 
-def checkout_body(items: Iterable[Item], *, by_title: bool = False, buyer: str = "Ada Lovelace",
-                  contact: str = "ada@example.com", card: str = GOOD_CARD, expiry: str = CARD_EXPIRY,
-                  cvv: str = "123", shipping: str = "standard", gift_wrapping: bool = False,
-                  terms_accepted: bool = True) -> dict[str, Any]:
+def checkout_body(
+    items: Iterable[Item],
+    *,
+    by_title: bool = False,
+    buyer: str = "Ada Lovelace",
+    contact: str = "ada@example.com",
+    card: str = GOOD_CARD,
+    expiry: str = CARD_EXPIRY,
+    cvv: str = "123",
+    shipping: str = "standard",
+    gift_wrapping: bool = False,
+    terms_accepted: bool = True,
+) -> dict[str, Any]:
     """A POST /checkout body; `by_title` names the books by title (as the storefront may) instead of by id."""
     key = "name" if by_title else "bookId"
     return {
         "items": [{key: book, "quantity": quantity} for book, quantity in items],
         "user": {"name": buyer, "contact": contact},
         "creditCard": {"number": card, "expirationDate": expiry, "cvv": cvv},
-        "billingAddress": {"street": "1 Main St", "city": "Tartu", "state": "Tartumaa", "zip": "50090",
-                           "country": "Estonia"},
-        "shippingMethod": shipping, "giftWrapping": gift_wrapping, "termsAndConditionsAccepted": terms_accepted,
+        "billingAddress": {
+            "street": "1 Main St",
+            "city": "Tartu",
+            "state": "Tartumaa",
+            "zip": "50090",
+            "country": "Estonia",
+        },
+        "shippingMethod": shipping,
+        "giftWrapping": gift_wrapping,
+        "termsAndConditionsAccepted": terms_accepted,
     }
 
 
-def queue_order(order_id: str, items: Iterable[Item], payment_token: str, card_last4: str,
-                shipping: str = "standard", user_name: str = "Ada") -> queue_pb.Order:
+def queue_order(
+    order_id: str,
+    items: Iterable[Item],
+    payment_token: str,
+    card_last4: str,
+    shipping: str = "standard",
+    user_name: str = "Ada",
+) -> queue_pb.Order:
     """An order as the gateway enqueues it after validation: a tokenized card, its last four digits only, and
     its books resolved against the catalog (the executor prices with the resolved unit prices)."""
     catalog = load_catalog()
-    order = Order(order_id, tuple(resolve_item(catalog, b, "", q) for b, q in items), User(name=user_name),
-                  CreditCard(last4=card_last4), shipping_method=shipping, payment_token=payment_token)
+    order = Order(
+        order_id,
+        tuple(resolve_item(catalog, b, "", q) for b, q in items),
+        User(name=user_name),
+        CreditCard(last4=card_last4),
+        shipping_method=shipping,
+        payment_token=payment_token,
+    )
     return order_to_queue_proto(order)

@@ -3,6 +3,7 @@
 A write's outcome is OK, FAILED (certainly not applied: safe to retry) or UNKNOWN (may or may not
 commit); a linearizability history records UNKNOWN writes as never returning.
 """
+
 from __future__ import annotations
 
 import enum
@@ -43,9 +44,12 @@ def classify(error: grpc.RpcError) -> tuple[Outcome, str | None]:
 class KvClient:
     def __init__(self, addresses: dict[str, str], rpc_timeout_s: float = 1.0) -> None:
         self._ids = sorted(addresses)
-        self._channels = {n: grpc.insecure_channel(a, options=[("grpc.initial_reconnect_backoff_ms", 50),
-                                                                ("grpc.max_reconnect_backoff_ms", 200)])
-                          for n, a in addresses.items()}
+        self._channels = {
+            n: grpc.insecure_channel(
+                a, options=[("grpc.initial_reconnect_backoff_ms", 50), ("grpc.max_reconnect_backoff_ms", 200)]
+            )
+            for n, a in addresses.items()
+        }
         self._stubs = {n: raft_kv_pb2_grpc.RaftKVStub(c) for n, c in self._channels.items()}
         self._rotation = itertools.cycle(self._ids)
         self.leader: str | None = None
@@ -87,8 +91,9 @@ class KvClient:
         while (remaining := deadline - time.monotonic()) > 0:
             target = node_id or self._target()
             try:
-                reply = self._stubs[target].Get(raft_kv_pb2.GetRequest(key=key),
-                                                timeout=min(self.rpc_timeout_s, remaining))
+                reply = self._stubs[target].Get(
+                    raft_kv_pb2.GetRequest(key=key), timeout=min(self.rpc_timeout_s, remaining)
+                )
                 self.leader = target
                 return str(reply.value)
             except grpc.RpcError as error:

@@ -3,6 +3,7 @@
 python -m testing.raft_kv_server --id n1 --listen 127.0.0.1:PORT --peers n1=HOST:P1,n2=...,n3=... --data DIR
 SIGTERM stops gracefully (leadership transfer first); SIGKILL is the crash the tests inflict.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -18,11 +19,11 @@ import grpc
 
 from testing.pb.raft_kv import raft_kv_pb2 as pb
 from testing.pb.raft_kv import raft_kv_pb2_grpc
+from testing.raft_kv_state import KvStateMachine, encode_command
 from utils.raft.errors import NotLeader, RaftUnavailable
 from utils.raft.node import RaftNode
 from utils.raft.options import RaftOptions
 from utils.rpc.status import abort, abort_for_raft_error
-from testing.raft_kv_state import KvStateMachine, encode_command
 
 log = logging.getLogger("raft_kv_server")
 SERVER_WORKERS_MAX = 256  # blocked proposals hold a worker each: the benchmark keeps 64 in flight
@@ -35,8 +36,9 @@ class RaftKvServicer(raft_kv_pb2_grpc.RaftKVServicer):
 
     def _write(self, op: str, request: pb.WriteRequest, context: grpc.ServicerContext) -> pb.WriteReply:
         try:
-            index = self._node.propose(encode_command(op, request.key, request.value),
-                                       timeout_s=context.time_remaining())
+            index = self._node.propose(
+                encode_command(op, request.key, request.value), timeout_s=context.time_remaining()
+            )
         except (NotLeader, RaftUnavailable) as error:
             abort_for_raft_error(context, error)
         return pb.WriteReply(index=index)
@@ -60,8 +62,14 @@ class RaftKvServicer(raft_kv_pb2_grpc.RaftKVServicer):
         except RaftUnavailable as error:
             abort_for_raft_error(context, error)
         status = self._node.status()
-        return pb.DigestReply(node_id=self._node.node_id, applied_index=applied, sha256=digest, keys=keys,
-                              role=status.role.value, term=status.term)
+        return pb.DigestReply(
+            node_id=self._node.node_id,
+            applied_index=applied,
+            sha256=digest,
+            keys=keys,
+            role=status.role.value,
+            term=status.term,
+        )
 
     def Load(self, request: pb.LoadRequest, context: grpc.ServicerContext) -> pb.LoadReply:
         if not self._node.is_leader():
@@ -105,9 +113,13 @@ def run_load(node: RaftNode, outstanding: int, seconds: float, value_bytes: int)
     samples = sorted(s for worker in latencies for s in worker)
     if not samples:
         return pb.LoadReply(failed=sum(failures), elapsed_s=elapsed)
-    return pb.LoadReply(committed=len(samples), failed=sum(failures), elapsed_s=elapsed,
-                        p50_ms=1000 * samples[len(samples) // 2],
-                        p99_ms=1000 * samples[min(len(samples) - 1, int(0.99 * len(samples)))])
+    return pb.LoadReply(
+        committed=len(samples),
+        failed=sum(failures),
+        elapsed_s=elapsed,
+        p50_ms=1000 * samples[len(samples) // 2],
+        p99_ms=1000 * samples[min(len(samples) - 1, int(0.99 * len(samples)))],
+    )
 
 
 def parse_peers(text: str) -> dict[str, str]:
@@ -130,12 +142,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tick-ms", type=int, default=RaftOptions().tick_ms)
     parser.add_argument("--log-level", default="WARNING")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=args.log_level, stream=sys.stderr,
-                        format=f"%(asctime)s {args.id} %(levelname)s %(name)s %(message)s")
+    logging.basicConfig(
+        level=args.log_level, stream=sys.stderr, format=f"%(asctime)s {args.id} %(levelname)s %(name)s %(message)s"
+    )
 
     state = KvStateMachine()
-    node = RaftNode(args.id, args.peers, args.data, state,
-                    RaftOptions(snapshot_every_entries=args.snapshot_every, tick_ms=args.tick_ms))
+    node = RaftNode(
+        args.id,
+        args.peers,
+        args.data,
+        state,
+        RaftOptions(snapshot_every_entries=args.snapshot_every, tick_ms=args.tick_ms),
+    )
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=SERVER_WORKERS_MAX), options=[("grpc.so_reuseport", 0)])
     raft_kv_pb2_grpc.add_RaftKVServicer_to_server(RaftKvServicer(node, state), server)
     node.register(server)

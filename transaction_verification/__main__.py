@@ -1,4 +1,5 @@
 """Runs transaction_verification: `python -m transaction_verification` (listens on TRANSACTION_VERIFICATION_ADDR)."""
+
 from __future__ import annotations
 
 from transaction_verification.server import create_service

@@ -2,6 +2,7 @@
 
 Configured once in main(); modules log through the standard `logging` module with `extra=` fields.
 """
+
 from __future__ import annotations
 
 import json

@@ -2,6 +2,7 @@
 
 Every variable has a default that runs the local fleet on 127.0.0.1; `variables.env` lists them all.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -40,9 +41,7 @@ class FleetSettings(BaseSettings):
     suggestions_addr: str = "127.0.0.1:50053"
     order_queue_addr: str = "127.0.0.1:50054"
     payment_service_addr: str = "127.0.0.1:50081"
-    order_executor_peers: str = (
-        "executor-1=127.0.0.1:50061,executor-2=127.0.0.1:50062,executor-3=127.0.0.1:50063"
-    )
+    order_executor_peers: str = "executor-1=127.0.0.1:50061,executor-2=127.0.0.1:50062,executor-3=127.0.0.1:50063"
     books_database_peers: str = "books-1=127.0.0.1:50071,books-2=127.0.0.1:50072,books-3=127.0.0.1:50073"
 
     def executor_peers(self) -> dict[str, str]:
@@ -57,12 +56,12 @@ class RuntimeSettings(BaseSettings):
 
     model_config = SettingsConfigDict(extra="ignore", frozen=True)
 
-    node_id: str = ""                      # replica id for replicated services (e.g. books-2)
-    listen_host: str = ""                  # bind host; empty = the host of the service's own address
+    node_id: str = ""  # replica id for replicated services (e.g. books-2)
+    listen_host: str = ""  # bind host; empty = the host of the service's own address
     data_dir: Path = Path("data")
     log_level: str = "INFO"
     log_file: Path | None = None
-    metrics_port: int = 0                  # 0 = the gRPC port + 1000
+    metrics_port: int = 0  # 0 = the gRPC port + 1000
     otel_exporter_otlp_endpoint: str = ""  # OTLP export is on only when set
     grpc_workers_max: int = Field(default=32, ge=1)
     shutdown_grace_s: float = Field(default=5.0, ge=0)

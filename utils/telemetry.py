@@ -2,6 +2,7 @@
 
 Metrics go through the OTel API and a Prometheus reader, so `/metrics` and OTLP show the same instruments.
 """
+
 from __future__ import annotations
 
 import logging
@@ -36,9 +37,14 @@ def configure_telemetry(service: str, otlp_endpoint: str = "") -> None:
             from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import OTLPMetricExporter
             from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
 
-            tracer_provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(endpoint=otlp_endpoint, insecure=True)))
-            readers.append(PeriodicExportingMetricReader(OTLPMetricExporter(endpoint=otlp_endpoint, insecure=True),
-                                                         export_interval_millis=10_000))
+            tracer_provider.add_span_processor(
+                BatchSpanProcessor(OTLPSpanExporter(endpoint=otlp_endpoint, insecure=True))
+            )
+            readers.append(
+                PeriodicExportingMetricReader(
+                    OTLPMetricExporter(endpoint=otlp_endpoint, insecure=True), export_interval_millis=10_000
+                )
+            )
             log.info("OTLP export on", extra={"endpoint": otlp_endpoint})
         trace.set_tracer_provider(tracer_provider)
         metrics.set_meter_provider(MeterProvider(resource=resource, metric_readers=readers))

@@ -2,6 +2,7 @@
 
 Frozen dataclasses, encoded as canonical JSON so every replica decodes exactly the same command.
 """
+
 from __future__ import annotations
 
 import json
@@ -12,8 +13,8 @@ from typing import Any
 REQUEST_ID_CHARS_MAX = 128
 TX_ID_CHARS_MAX = 128
 BOOK_ID_CHARS_MAX = 128
-ITEMS_MAX = 100                  # distinct books in one transaction
-AMOUNT_MAX = 1_000_000           # copies in one stock change or one item
+ITEMS_MAX = 100  # distinct books in one transaction
+AMOUNT_MAX = 1_000_000  # copies in one stock change or one item
 
 
 class CommandError(ValueError):
@@ -59,7 +60,7 @@ class DecrementStock:
 
     book_id: str
     amount: int
-    request_id: str = ""     # the client's id for this write: a retried write is applied once
+    request_id: str = ""  # the client's id for this write: a retried write is applied once
 
     def __post_init__(self) -> None:
         _check_id("book_id", self.book_id, BOOK_ID_CHARS_MAX)

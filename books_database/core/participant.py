@@ -2,6 +2,7 @@
 
 PURE: one total table per transaction in the shared form (utils/twopc/core/participant.py), behind a term fence.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
@@ -25,29 +26,29 @@ class Phase(Enum):
     """A transaction's state here; NONE is a tx id never seen (no record), the others are TxState's."""
 
     NONE = "NONE"
-    PREPARED = "PREPARED"      # items reserved; voted COMMIT; only the decision ends it
+    PREPARED = "PREPARED"  # items reserved; voted COMMIT; only the decision ends it
     COMMITTED = "COMMITTED"
-    ABORTED = "ABORTED"        # the decision was ABORT, or this participant voted ABORT
+    ABORTED = "ABORTED"  # the decision was ABORT, or this participant voted ABORT
 
 
 class Kind(Enum):
-    PREPARE = "PREPARE"                          # a Prepare whose items can all be reserved
-    PREPARE_SHORT = "PREPARE_SHORT"              # a Prepare naming an unknown book or more than is available
+    PREPARE = "PREPARE"  # a Prepare whose items can all be reserved
+    PREPARE_SHORT = "PREPARE_SHORT"  # a Prepare naming an unknown book or more than is available
     PREPARE_CONFLICTING = "PREPARE_CONFLICTING"  # same tx id, other items than the ones prepared: a peer bug
     COMMIT = "COMMIT"
     ABORT = "ABORT"
 
 
 class Effect(Enum):
-    RESERVE = "reserve"                  # reserve every item; vote COMMIT
-    RECORD_REFUSAL = "record_refusal"    # vote ABORT and record ABORTED, so a replayed Prepare gets the same vote
-    REPLAY_VOTE = "replay_vote"          # a repeated Prepare: the vote already given, nothing changes
-    VOTE_ABORT_AGAIN = "vote_abort"      # a Prepare after Abort: refused, nothing is reserved
-    CONSUME = "consume"                  # the reservation becomes a decrement
-    RELEASE = "release"                  # the reservation is released
-    TOMBSTONE = "tombstone"              # Abort before Prepare: remember it, so a late Prepare is refused
-    ACK = "ack"                          # already in the asked (or a final) state: report it, change nothing
-    REFUSE_UNKNOWN = "refuse_unknown"    # Commit of a transaction never prepared
+    RESERVE = "reserve"  # reserve every item; vote COMMIT
+    RECORD_REFUSAL = "record_refusal"  # vote ABORT and record ABORTED, so a replayed Prepare gets the same vote
+    REPLAY_VOTE = "replay_vote"  # a repeated Prepare: the vote already given, nothing changes
+    VOTE_ABORT_AGAIN = "vote_abort"  # a Prepare after Abort: refused, nothing is reserved
+    CONSUME = "consume"  # the reservation becomes a decrement
+    RELEASE = "release"  # the reservation is released
+    TOMBSTONE = "tombstone"  # Abort before Prepare: remember it, so a late Prepare is refused
+    ACK = "ack"  # already in the asked (or a final) state: report it, change nothing
+    REFUSE_UNKNOWN = "refuse_unknown"  # Commit of a transaction never prepared
     REFUSE_OTHER_ITEMS = "refuse_other_items"  # a Prepare of the same tx id with other items
     REFUSE_CONFLICT = "refuse_conflict"  # Commit of an aborted transaction
 
@@ -58,11 +59,11 @@ P, K, E = Phase, Kind, Effect
 PARTICIPANT_TABLE: dict[tuple[Phase, Kind], Rule[Effect, Phase]] = {
     (P.NONE, K.PREPARE): Rule(E.RESERVE, P.PREPARED),
     (P.NONE, K.PREPARE_SHORT): Rule(E.RECORD_REFUSAL, P.ABORTED),
-    (P.NONE, K.PREPARE_CONFLICTING): Rule(E.REFUSE_OTHER_ITEMS, P.NONE),   # unreachable: nothing to conflict with
+    (P.NONE, K.PREPARE_CONFLICTING): Rule(E.REFUSE_OTHER_ITEMS, P.NONE),  # unreachable: nothing to conflict with
     (P.NONE, K.COMMIT): Rule(E.REFUSE_UNKNOWN, P.NONE),
-    (P.NONE, K.ABORT): Rule(E.TOMBSTONE, P.ABORTED),                      # presumed abort before the Prepare
+    (P.NONE, K.ABORT): Rule(E.TOMBSTONE, P.ABORTED),  # presumed abort before the Prepare
     (P.PREPARED, K.PREPARE): Rule(E.REPLAY_VOTE, P.PREPARED),
-    (P.PREPARED, K.PREPARE_SHORT): Rule(E.REPLAY_VOTE, P.PREPARED),       # short only by its own reservation
+    (P.PREPARED, K.PREPARE_SHORT): Rule(E.REPLAY_VOTE, P.PREPARED),  # short only by its own reservation
     (P.PREPARED, K.PREPARE_CONFLICTING): Rule(E.REFUSE_OTHER_ITEMS, P.PREPARED),
     (P.PREPARED, K.COMMIT): Rule(E.CONSUME, P.COMMITTED),
     (P.PREPARED, K.ABORT): Rule(E.RELEASE, P.ABORTED),
@@ -70,7 +71,7 @@ PARTICIPANT_TABLE: dict[tuple[Phase, Kind], Rule[Effect, Phase]] = {
     (P.COMMITTED, K.PREPARE_SHORT): Rule(E.REPLAY_VOTE, P.COMMITTED),
     (P.COMMITTED, K.PREPARE_CONFLICTING): Rule(E.REFUSE_OTHER_ITEMS, P.COMMITTED),
     (P.COMMITTED, K.COMMIT): Rule(E.ACK, P.COMMITTED),
-    (P.COMMITTED, K.ABORT): Rule(E.ACK, P.COMMITTED),                     # the decision was COMMIT: ignored
+    (P.COMMITTED, K.ABORT): Rule(E.ACK, P.COMMITTED),  # the decision was COMMIT: ignored
     # An aborted transaction stays aborted: a stale Prepare (from before the abort) is refused again.
     (P.ABORTED, K.PREPARE): Rule(E.VOTE_ABORT_AGAIN, P.ABORTED),
     (P.ABORTED, K.PREPARE_SHORT): Rule(E.VOTE_ABORT_AGAIN, P.ABORTED),
@@ -79,8 +80,16 @@ PARTICIPANT_TABLE: dict[tuple[Phase, Kind], Rule[Effect, Phase]] = {
     (P.ABORTED, K.ABORT): Rule(E.ACK, P.ABORTED),
 }
 del P, K, E
-NO_OPS = frozenset({Effect.REPLAY_VOTE, Effect.VOTE_ABORT_AGAIN, Effect.ACK, Effect.REFUSE_UNKNOWN,
-                    Effect.REFUSE_OTHER_ITEMS, Effect.REFUSE_CONFLICT})
+NO_OPS = frozenset(
+    {
+        Effect.REPLAY_VOTE,
+        Effect.VOTE_ABORT_AGAIN,
+        Effect.ACK,
+        Effect.REFUSE_UNKNOWN,
+        Effect.REFUSE_OTHER_ITEMS,
+        Effect.REFUSE_CONFLICT,
+    }
+)
 PARTICIPANT = ParticipantTable(PARTICIPANT_TABLE, tuple(Phase), tuple(Kind), never_seen=Phase.NONE, no_ops=NO_OPS)
 
 
@@ -90,7 +99,7 @@ class _Input:
 
     command: TransactionCommand
     known: Transaction | None
-    shortfall: tuple[Reason, str] | None     # a Prepare's reason to vote ABORT (RECORD_REFUSAL)
+    shortfall: tuple[Reason, str] | None  # a Prepare's reason to vote ABORT (RECORD_REFUSAL)
 
 
 def phase_of(known: Transaction | None) -> Phase:
@@ -110,7 +119,7 @@ def classify(known: Transaction | None, command: TransactionCommand, stock: Stoc
     return (Kind.PREPARE_SHORT if shortfall else Kind.PREPARE), _Input(command, known, shortfall)
 
 
-NOTHING_SEEN = Fence()   # a fresh replica: no coordinator term seen yet
+NOTHING_SEEN = Fence()  # a fresh replica: no coordinator term seen yet
 
 
 class BooksParticipant:
@@ -155,16 +164,30 @@ class BooksParticipant:
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "transactions": [[t.tx_id, t.state.value, [[i.book_id, i.quantity] for i in t.items], t.coordinator_term,
-                              t.reason.value if t.reason else None] for t in self._transactions.values()],
+            "transactions": [
+                [
+                    t.tx_id,
+                    t.state.value,
+                    [[i.book_id, i.quantity] for i in t.items],
+                    t.coordinator_term,
+                    t.reason.value if t.reason else None,
+                ]
+                for t in self._transactions.values()
+            ],
             "highest_coordinator_term": self._fence.newest,
         }
 
     @classmethod
     def from_json(cls, body: Mapping[str, Any]) -> BooksParticipant:
-        return cls((Transaction(t[0], TxState(t[1]), tuple(Item(b, q) for b, q in t[2]), t[3],
-                                Reason(t[4]) if t[4] else None) for t in body["transactions"]),
-                   Fence(body["highest_coordinator_term"]))
+        return cls(
+            (
+                Transaction(
+                    t[0], TxState(t[1]), tuple(Item(b, q) for b, q in t[2]), t[3], Reason(t[4]) if t[4] else None
+                )
+                for t in body["transactions"]
+            ),
+            Fence(body["highest_coordinator_term"]),
+        )
 
 
 # ---- the effects: each returns the reply and the record to write (None: the record is unchanged) -------
@@ -176,16 +199,19 @@ def _reserve(m: _Input, stock: Stock) -> _Applied:
     assert isinstance(m.command, PrepareTransaction)
     stock.reserve(m.command.items)
     c = m.command
-    return Vote(c.tx_id, True, TxState.PREPARED, c.items), Transaction(c.tx_id, TxState.PREPARED, c.items,
-                                                                        c.coordinator_term)
+    return Vote(c.tx_id, True, TxState.PREPARED, c.items), Transaction(
+        c.tx_id, TxState.PREPARED, c.items, c.coordinator_term
+    )
 
 
 def _record_refusal(m: _Input, _stock: Stock) -> _Applied:
     # Recorded, so the same Prepare replayed gets the same vote and the tx can never be prepared later.
     assert isinstance(m.command, PrepareTransaction) and m.shortfall is not None
     c, (reason, detail) = m.command, m.shortfall
-    return (Vote(c.tx_id, False, TxState.ABORTED, reason=reason, detail=detail),
-            Transaction(c.tx_id, TxState.ABORTED, c.items, c.coordinator_term, reason))
+    return (
+        Vote(c.tx_id, False, TxState.ABORTED, reason=reason, detail=detail),
+        Transaction(c.tx_id, TxState.ABORTED, c.items, c.coordinator_term, reason),
+    )
 
 
 def _replay_vote(m: _Input, _stock: Stock) -> _Applied:
@@ -213,8 +239,10 @@ def _release(m: _Input, stock: Stock) -> _Applied:
 
 def _end(m: _Input, state: TxState) -> _Applied:
     assert m.known is not None
-    return (TransactionEnded(m.known.tx_id, state),
-            replace(m.known, state=state, coordinator_term=m.command.coordinator_term))
+    return (
+        TransactionEnded(m.known.tx_id, state),
+        replace(m.known, state=state, coordinator_term=m.command.coordinator_term),
+    )
 
 
 def _tombstone(m: _Input, _stock: Stock) -> _Applied:
@@ -240,9 +268,16 @@ def _refuse_conflict(m: _Input, _stock: Stock) -> _Applied:
 
 
 _EFFECTS: dict[Effect, Callable[[_Input, Stock], _Applied]] = {
-    Effect.RESERVE: _reserve, Effect.RECORD_REFUSAL: _record_refusal, Effect.REPLAY_VOTE: _replay_vote,
-    Effect.VOTE_ABORT_AGAIN: _vote_abort_again, Effect.CONSUME: _consume, Effect.RELEASE: _release,
-    Effect.TOMBSTONE: _tombstone, Effect.ACK: _ack, Effect.REFUSE_UNKNOWN: _refuse_unknown,
-    Effect.REFUSE_OTHER_ITEMS: _refuse_other_items, Effect.REFUSE_CONFLICT: _refuse_conflict,
+    Effect.RESERVE: _reserve,
+    Effect.RECORD_REFUSAL: _record_refusal,
+    Effect.REPLAY_VOTE: _replay_vote,
+    Effect.VOTE_ABORT_AGAIN: _vote_abort_again,
+    Effect.CONSUME: _consume,
+    Effect.RELEASE: _release,
+    Effect.TOMBSTONE: _tombstone,
+    Effect.ACK: _ack,
+    Effect.REFUSE_UNKNOWN: _refuse_unknown,
+    Effect.REFUSE_OTHER_ITEMS: _refuse_other_items,
+    Effect.REFUSE_CONFLICT: _refuse_conflict,
 }
 assert set(_EFFECTS) == set(Effect), "every effect has its code"

@@ -2,6 +2,7 @@
 
 Every replica computes the same result for the same log entry; only the proposer's is sent to a client.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -19,13 +20,13 @@ class TxState(Enum):
 class Reason(Enum):
     """Why a write was refused or a transaction voted abort."""
 
-    UNKNOWN_BOOK = "UNKNOWN_BOOK"                  # no such book id
-    INSUFFICIENT_STOCK = "INSUFFICIENT_STOCK"      # fewer copies available (stock − reserved) than asked
-    ALREADY_ABORTED = "ALREADY_ABORTED"            # a Prepare after the transaction was aborted
-    STALE_TERM = "STALE_TERM"                      # fenced: the coordinator's term is older than one seen
-    UNKNOWN_TRANSACTION = "UNKNOWN_TRANSACTION"    # a Commit for a transaction never prepared
-    CONFLICT = "CONFLICT"                          # Commit after Abort; a Prepare or request id reused differently
-    MALFORMED_COMMAND = "MALFORMED_COMMAND"        # a log entry this version cannot decode
+    UNKNOWN_BOOK = "UNKNOWN_BOOK"  # no such book id
+    INSUFFICIENT_STOCK = "INSUFFICIENT_STOCK"  # fewer copies available (stock − reserved) than asked
+    ALREADY_ABORTED = "ALREADY_ABORTED"  # a Prepare after the transaction was aborted
+    STALE_TERM = "STALE_TERM"  # fenced: the coordinator's term is older than one seen
+    UNKNOWN_TRANSACTION = "UNKNOWN_TRANSACTION"  # a Commit for a transaction never prepared
+    CONFLICT = "CONFLICT"  # Commit after Abort; a Prepare or request id reused differently
+    MALFORMED_COMMAND = "MALFORMED_COMMAND"  # a log entry this version cannot decode
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,9 +37,9 @@ class BookView:
     title: str
     author: str
     category: str
-    price: str          # a decimal string, e.g. "34.99": exact, and identical on every replica
-    stock: int          # copies on hand, reserved ones included
-    reserved: int       # copies held by prepared transactions
+    price: str  # a decimal string, e.g. "34.99": exact, and identical on every replica
+    stock: int  # copies on hand, reserved ones included
+    reserved: int  # copies held by prepared transactions
 
     @property
     def available(self) -> int:
@@ -95,7 +96,7 @@ class Transaction:
     tx_id: str
     state: TxState
     items: tuple[Item, ...]
-    coordinator_term: int         # the newest term that touched it
+    coordinator_term: int  # the newest term that touched it
     reason: Reason | None = None  # why it was aborted by this participant's vote, if it was
 
 

@@ -2,6 +2,7 @@
 
 PURE: the Raft runtime applies committed commands here in log order on every replica, so all agree.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -16,7 +17,7 @@ from utils.catalog import Catalog
 
 __all__ = ["REQUESTS_REMEMBERED_MAX", "SNAPSHOT_VERSION", "BooksStateMachine"]
 
-SNAPSHOT_VERSION = 1   # the layout: "books" and "requests" (stock.py), "transactions" and the fence (participant.py)
+SNAPSHOT_VERSION = 1  # the layout: "books" and "requests" (stock.py), "transactions" and the fence (participant.py)
 
 
 class BooksStateMachine:
@@ -40,8 +41,9 @@ class BooksStateMachine:
         return self.execute(decoded)
 
     def snapshot(self) -> bytes:
-        return json.dumps({**self._state_json(), "applied_index": self._applied_index},
-                          sort_keys=True, separators=(",", ":")).encode()
+        return json.dumps(
+            {**self._state_json(), "applied_index": self._applied_index}, sort_keys=True, separators=(",", ":")
+        ).encode()
 
     def restore(self, data: bytes) -> None:
         body = json.loads(data)

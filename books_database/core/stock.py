@@ -2,6 +2,7 @@
 
 PURE: restock / decrement (once per request id), and the reserve / release / consume the 2PC participant asks for.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
@@ -12,7 +13,7 @@ from books_database.core.commands import DecrementStock, Item, StockCommand, com
 from books_database.core.results import BookView, Reason, Refused, StockChanged
 from utils.catalog import Catalog
 
-REQUESTS_REMEMBERED_MAX = 10_000   # stock writes whose result is kept for replays of the same request id
+REQUESTS_REMEMBERED_MAX = 10_000  # stock writes whose result is kept for replays of the same request id
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,8 +22,8 @@ class Row:
 
     book: BookView
     initial_stock: int
-    restocked: int = 0      # Σ IncrementStock
-    sold: int = 0           # Σ DecrementStock + Σ committed quantities
+    restocked: int = 0  # Σ IncrementStock
+    sold: int = 0  # Σ DecrementStock + Σ committed quantities
 
 
 def unknown_book(book_id: str) -> tuple[Reason, str]:
@@ -39,8 +40,13 @@ class Stock:
     @classmethod
     def seed(cls, catalog: Catalog) -> Stock:
         """The state before log index 1, identical on every replica: no per-replica writes."""
-        return cls(Row(BookView(b.id, b.title, b.author, b.category, str(b.price), b.initial_stock, 0),
-                       initial_stock=b.initial_stock) for b in catalog.books)
+        return cls(
+            Row(
+                BookView(b.id, b.title, b.author, b.category, str(b.price), b.initial_stock, 0),
+                initial_stock=b.initial_stock,
+            )
+            for b in catalog.books
+        )
 
     # ---- stock writes ---------------------------------------------------------------------------
 
@@ -95,11 +101,13 @@ class Stock:
     def consume(self, items: Iterable[Item]) -> None:
         """Commit: the reservation becomes a decrement (the copies leave the shelf as sold)."""
         for item in items:
-            self._put(self._rows[item.book_id], reserved_delta=-item.quantity, stock_delta=-item.quantity,
-                      sold=item.quantity)
+            self._put(
+                self._rows[item.book_id], reserved_delta=-item.quantity, stock_delta=-item.quantity, sold=item.quantity
+            )
 
-    def _put(self, row: Row, *, stock_delta: int = 0, reserved_delta: int = 0, sold: int = 0,
-             restocked: int = 0) -> Row:
+    def _put(
+        self, row: Row, *, stock_delta: int = 0, reserved_delta: int = 0, sold: int = 0, restocked: int = 0
+    ) -> Row:
         book = replace(row.book, stock=row.book.stock + stock_delta, reserved=row.book.reserved + reserved_delta)
         new = replace(row, book=book, sold=row.sold + sold, restocked=row.restocked + restocked)
         # Paired assertions (docs/design.md §6): available never below 0, and I1 conservation, after every change.
@@ -137,18 +145,36 @@ class Stock:
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "books": [[r.book.id, r.book.title, r.book.author, r.book.category, r.book.price, r.initial_stock,
-                       r.book.stock, r.restocked, r.sold] for r in self._rows.values()],
-            "requests": [[request_id, command, _result_to_json(result)]
-                         for request_id, (command, result) in self._requests.items()],
+            "books": [
+                [
+                    r.book.id,
+                    r.book.title,
+                    r.book.author,
+                    r.book.category,
+                    r.book.price,
+                    r.initial_stock,
+                    r.book.stock,
+                    r.restocked,
+                    r.sold,
+                ]
+                for r in self._rows.values()
+            ],
+            "requests": [
+                [request_id, command, _result_to_json(result)]
+                for request_id, (command, result) in self._requests.items()
+            ],
         }
 
     @classmethod
     def from_json(cls, body: Mapping[str, Any]) -> Stock:
         """Reserved counts start at 0: the caller sets them from the transactions (set_reserved)."""
-        return cls((Row(BookView(r[0], r[1], r[2], r[3], r[4], r[6], 0), initial_stock=r[5], restocked=r[7],
-                        sold=r[8]) for r in body["books"]),
-                   ((r[0], r[1], _result_from_json(r[2])) for r in body["requests"]))
+        return cls(
+            (
+                Row(BookView(r[0], r[1], r[2], r[3], r[4], r[6], 0), initial_stock=r[5], restocked=r[7], sold=r[8])
+                for r in body["books"]
+            ),
+            ((r[0], r[1], _result_from_json(r[2])) for r in body["requests"]),
+        )
 
 
 def _result_to_json(result: StockChanged) -> list[Any]:

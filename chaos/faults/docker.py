@@ -5,6 +5,7 @@ disconnect/connect (the container keeps running, cut off from every peer), a slo
 The tool reaches each replica at its container address on the fleet network (Linux routes the host to it);
 addresses are read again after every restart or reconnect, as Docker may hand out another one.
 """
+
 from __future__ import annotations
 
 import json
@@ -21,10 +22,13 @@ log = logging.getLogger("chaos.docker")
 COMPOSE = str(REPO_ROOT / "docker" / "compose.sh")
 DOCKER_TIMEOUT_S = 60.0
 HEALTHY_TIMEOUT_S = 90.0
-SLOW_CPUS = 0.05                   # a throttled participant: a twentieth of one CPU
-SERVICES = {"books_database": ["books-1", "books-2", "books-3"],
-            "order_executor": ["executor-1", "executor-2", "executor-3"],
-            "payment_service": ["payment-service"], "order_queue": ["order-queue"]}
+SLOW_CPUS = 0.05  # a throttled participant: a twentieth of one CPU
+SERVICES = {
+    "books_database": ["books-1", "books-2", "books-3"],
+    "order_executor": ["executor-1", "executor-2", "executor-3"],
+    "payment_service": ["payment-service"],
+    "order_queue": ["order-queue"],
+}
 
 
 def _run(command: list[str], timeout_s: float = DOCKER_TIMEOUT_S) -> str:
@@ -49,7 +53,7 @@ def compose_env() -> dict[str, str]:
 class DockerFaults:
     def __init__(self, handle: FleetHandle, peers: dict[str, str]) -> None:
         self.handle = handle
-        self.peers = peers                 # container service → its host:port inside the fleet network
+        self.peers = peers  # container service → its host:port inside the fleet network
         self._containers: dict[str, str] = {}
         self._network = ""
         self._paused: set[str] = set()
@@ -67,8 +71,9 @@ class DockerFaults:
 
     def network(self) -> str:
         if not self._network:
-            networks = json.loads(_run(["docker", "inspect", "-f", "{{json .NetworkSettings.Networks}}",
-                                        self.container("books-1")]))
+            networks = json.loads(
+                _run(["docker", "inspect", "-f", "{{json .NetworkSettings.Networks}}", self.container("books-1")])
+            )
             self._network = next(n for n in networks if n.endswith("_fleet") or n == "fleet")
         return self._network
 
@@ -76,8 +81,9 @@ class DockerFaults:
         """Each replica's container address on the fleet network, with its port from the compose settings."""
         resolved: dict[str, str] = {}
         for service, address in self.peers.items():
-            networks = json.loads(_run(["docker", "inspect", "-f", "{{json .NetworkSettings.Networks}}",
-                                        self.container(service)]))
+            networks = json.loads(
+                _run(["docker", "inspect", "-f", "{{json .NetworkSettings.Networks}}", self.container(service)])
+            )
             ip = (networks.get(self.network()) or {}).get("IPAddress")
             if ip:
                 resolved[service] = f"{ip}:{address.rpartition(':')[2]}"
@@ -153,8 +159,11 @@ def open_docker_fleet(api: str) -> FleetHandle:
         print("no fleet answers: starting it with docker/up.sh", flush=True)
         subprocess.run([str(REPO_ROOT / "docker" / "up.sh")], cwd=REPO_ROOT, check=True)
     env = compose_env()
-    peers = {**parse_peers(env["BOOKS_DATABASE_PEERS"]), **parse_peers(env["ORDER_EXECUTOR_PEERS"]),
-             "payment-service": env["PAYMENT_SERVICE_ADDR"]}
+    peers = {
+        **parse_peers(env["BOOKS_DATABASE_PEERS"]),
+        **parse_peers(env["ORDER_EXECUTOR_PEERS"]),
+        "payment-service": env["PAYMENT_SERVICE_ADDR"],
+    }
     handle = FleetHandle("docker", api.rstrip("/"), {}, {}, "", {k: list(v) for k, v in SERVICES.items()}, None)
     faults = DockerFaults(handle, peers)
     faults.refresh_addresses()

@@ -5,6 +5,7 @@ packet to or from its own loopback address. Healing deletes exactly those rules.
 Why not just -s/-d 127.0.0.x: a connection a process opens to another loopback address gets 127.0.0.1 as its
 source, so address rules alone would let a cut-off leader keep replicating through its outgoing connections.
 """
+
 from __future__ import annotations
 
 import logging
@@ -68,9 +69,11 @@ class LoopbackIsolation:
     def isolate(self, node: str, host: str) -> None:
         if node in self._rules:
             return
-        rules = [["OUTPUT", "-m", "cgroup", "--path", self.cgroup_name(node), "-j", "DROP"],
-                 ["OUTPUT", "-d", f"{host}/32", "-j", "DROP"],
-                 ["OUTPUT", "-s", f"{host}/32", "-j", "DROP"]]
+        rules = [
+            ["OUTPUT", "-m", "cgroup", "--path", self.cgroup_name(node), "-j", "DROP"],
+            ["OUTPUT", "-d", f"{host}/32", "-j", "DROP"],
+            ["OUTPUT", "-s", f"{host}/32", "-j", "DROP"],
+        ]
         added: list[list[str]] = []
         try:
             for rule in rules:
@@ -95,13 +98,12 @@ class LoopbackIsolation:
             self.reconnect(node)
         for group in self.root.glob(f"chaos-{self.run_id}-*"):
             try:
-                group.rmdir()          # only empty once its processes have exited
+                group.rmdir()  # only empty once its processes have exited
             except OSError:
                 log.warning("cgroup left behind", extra={"cgroup": str(group)})
 
 
 def _iptables(action: str, rule: list[str], check: bool = True) -> None:
-    done = subprocess.run(["iptables", "-w", action, *rule], capture_output=True, text=True,
-                          timeout=IPTABLES_TIMEOUT_S)
+    done = subprocess.run(["iptables", "-w", action, *rule], capture_output=True, text=True, timeout=IPTABLES_TIMEOUT_S)
     if check and done.returncode != 0:
         raise RuntimeError(f"iptables {action} {' '.join(rule)}: {done.stderr.strip()}")

@@ -6,6 +6,7 @@ A slow participant is either throttled (stopped 80 % of the time, in 0.5 s cycle
 like a container with a fraction of a CPU) or, with slow_by="setting", restarted with PAYMENT_DELAY_MS (the
 payment service's own fault injection: each Prepare waits that long; the restart itself is a short outage).
 """
+
 from __future__ import annotations
 
 import signal
@@ -40,7 +41,7 @@ class Throttle:
                 self.fleet.signal(self.node, signal.SIGCONT)
                 self._stop.wait(THROTTLE_RUNNING_S)
         except (OSError, ProcessLookupError):
-            return                                  # the process is gone: nothing left to slow down
+            return  # the process is gone: nothing left to slow down
 
     def stop(self) -> None:
         self._stop.set()
@@ -52,8 +53,13 @@ class Throttle:
 
 
 class LocalFaults:
-    def __init__(self, fleet: Fleet, isolation: LoopbackIsolation | None, isolation_problem: str | None,
-                 slow_by: str = "throttle") -> None:
+    def __init__(
+        self,
+        fleet: Fleet,
+        isolation: LoopbackIsolation | None,
+        isolation_problem: str | None,
+        slow_by: str = "throttle",
+    ) -> None:
         if slow_by not in ("throttle", "setting"):
             raise ValueError(f"slow_by must be throttle or setting, not {slow_by!r}")
         self.slow_by = slow_by

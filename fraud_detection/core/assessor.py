@@ -2,6 +2,7 @@
 
 An assessor sees a redacted view of the order, never the card number or CVV; the default approves.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -32,9 +33,9 @@ class FraudView:
 @dataclass(frozen=True, slots=True)
 class Assessment:
     fraudulent: bool
-    reason: str          # shown to the shopper when fraudulent
-    confidence: float    # 0..1
-    source: str          # e.g. "rules", "llm:<model>"
+    reason: str  # shown to the shopper when fraudulent
+    confidence: float  # 0..1
+    source: str  # e.g. "rules", "llm:<model>"
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.confidence <= 1.0:

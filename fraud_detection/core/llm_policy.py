@@ -3,6 +3,7 @@
 High-confidence fraud rejects with the model's reason; low confidence approves and is logged;
 no verdict (LLM off or failed) leaves the decision to the rules, recorded as a fallback.
 """
+
 from __future__ import annotations
 
 import enum
@@ -22,10 +23,10 @@ class FraudVerdict(BaseModel):
 
 
 class LlmEffect(enum.Enum):
-    REJECT = "reject"                 # confident fraud: the order is rejected with the model's reason
-    FLAG_ONLY = "flag_only"           # fraud, but not confident: approve, log it
-    CLEAR = "clear"                   # the model sees no fraud
-    FALLBACK = "fallback"             # no verdict: the rules alone decide
+    REJECT = "reject"  # confident fraud: the order is rejected with the model's reason
+    FLAG_ONLY = "flag_only"  # fraud, but not confident: approve, log it
+    CLEAR = "clear"  # the model sees no fraud
+    FALLBACK = "fallback"  # no verdict: the rules alone decide
 
 
 @dataclass(frozen=True, slots=True)

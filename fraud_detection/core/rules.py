@@ -3,6 +3,7 @@
 Pure: each rule returns the RuleHit that fired (its name is the metric label, its reason the shopper's
 message) or None. Card velocity is in velocity.py.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -11,24 +12,36 @@ from decimal import Decimal
 from utils.order.order import Address, OrderItem, User, from_cents
 
 # A small, well-known sample of throwaway-mail providers; a real deployment would load a maintained list.
-DISPOSABLE_EMAIL_DOMAINS = frozenset({
-    "mailinator.com", "10minutemail.com", "guerrillamail.com", "sharklasers.com", "tempmail.com",
-    "temp-mail.org", "trashmail.com", "yopmail.com", "throwawaymail.com", "getnada.com", "dispostable.com",
-    "maildrop.cc", "fakeinbox.com",
-})
+DISPOSABLE_EMAIL_DOMAINS = frozenset(
+    {
+        "mailinator.com",
+        "10minutemail.com",
+        "guerrillamail.com",
+        "sharklasers.com",
+        "tempmail.com",
+        "temp-mail.org",
+        "trashmail.com",
+        "yopmail.com",
+        "throwawaymail.com",
+        "getnada.com",
+        "dispostable.com",
+        "maildrop.cc",
+        "fakeinbox.com",
+    }
+)
 
 
 @dataclass(frozen=True, slots=True)
 class RuleHit:
-    rule: str      # stable name, e.g. "disposable_email": a metric label and a log field
-    reason: str    # what the shopper sees
+    rule: str  # stable name, e.g. "disposable_email": a metric label and a log field
+    reason: str  # what the shopper sees
 
 
 @dataclass(frozen=True, slots=True)
 class FraudLimits:
-    units_max: int = 200                                    # copies in one order, all items together
-    order_total_max: Decimal = Decimal("10000")             # catalog value of one order
-    denied_countries: frozenset[str] = frozenset({"north korea", "kp", "prk"})   # casefolded names or codes
+    units_max: int = 200  # copies in one order, all items together
+    order_total_max: Decimal = Decimal("10000")  # catalog value of one order
+    denied_countries: frozenset[str] = frozenset({"north korea", "kp", "prk"})  # casefolded names or codes
     disposable_domains: frozenset[str] = field(default=DISPOSABLE_EMAIL_DOMAINS)
 
 

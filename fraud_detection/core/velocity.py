@@ -3,6 +3,7 @@
 Pure: time comes in as `now_s`. Cards are keyed by a keyed hash, never the number; at most `cards_max`
 cards are remembered, and when full the card idle longest is forgotten (leniency, never a false reject).
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -28,8 +29,8 @@ class CardVelocity:
         self.uses_max = uses_max
         self.window_s = window_s
         self.cards_max = cards_max
-        self.forgotten = 0                      # cards dropped because the memory was full (a metric)
-        self._uses: OrderedDict[str, deque[float]] = OrderedDict()   # least recently used first
+        self.forgotten = 0  # cards dropped because the memory was full (a metric)
+        self._uses: OrderedDict[str, deque[float]] = OrderedDict()  # least recently used first
 
     def record_use(self, fingerprint: str, now_s: float) -> bool:
         """Records one use at `now_s`; True when this use makes more than `uses_max` in the window."""
@@ -40,7 +41,7 @@ class CardVelocity:
         while uses and uses[0] <= now_s - self.window_s:
             uses.popleft()
         uses.append(now_s)
-        while len(uses) > self.uses_max + 1:    # one more than the limit is all the rule needs to see
+        while len(uses) > self.uses_max + 1:  # one more than the limit is all the rule needs to see
             uses.popleft()
         self._uses[fingerprint] = uses
         assert len(self._uses) <= self.cards_max

@@ -1,4 +1,5 @@
 """GET /books, GET /stock/read, POST /stock/increment: through the BooksSource seam (orchestrator/books_source.py)."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -6,8 +7,8 @@ from typing import Any
 from flask import Blueprint, request
 
 from orchestrator.api_models import StockIncrementRequest, invalid_request, parse_json_object, parse_model
-from orchestrator.dependencies import deps
 from orchestrator.books_source import BooksUnavailable, UnknownBook
+from orchestrator.dependencies import deps
 from orchestrator.problems import Problem
 
 blueprint = Blueprint("books", __name__)
@@ -19,8 +20,19 @@ def list_books() -> dict[str, Any]:
         books = deps().books.list_books()
     except BooksUnavailable as error:
         raise _unavailable(error) from None
-    return {"books": [{"bookId": b.book_id, "title": b.title, "author": b.author, "category": b.category,
-                       "price": float(b.price), "stock": b.stock} for b in books]}
+    return {
+        "books": [
+            {
+                "bookId": b.book_id,
+                "title": b.title,
+                "author": b.author,
+                "category": b.category,
+                "price": float(b.price),
+                "stock": b.stock,
+            }
+            for b in books
+        ]
+    }
 
 
 @blueprint.get("/stock/read")
@@ -54,5 +66,10 @@ def _unknown(book_id: str) -> Problem:
 
 
 def _unavailable(error: BooksUnavailable) -> Problem:
-    return Problem(503, "DEPENDENCY_UNAVAILABLE", "Service Unavailable", str(error) or "books database not available",
-                   headers={"Retry-After": "1"})
+    return Problem(
+        503,
+        "DEPENDENCY_UNAVAILABLE",
+        "Service Unavailable",
+        str(error) or "books database not available",
+        headers={"Retry-After": "1"},
+    )

@@ -2,6 +2,7 @@
 
 A wrong body → 400 problem+json naming the field; a valid one → 200 "Order Approved" or "Order Rejected".
 """
+
 from __future__ import annotations
 
 import logging
@@ -11,9 +12,9 @@ from flask import Blueprint, Response, current_app, json, request
 from werkzeug.exceptions import HTTPException
 
 from orchestrator.api_models import CheckoutRequest, invalid_request, parse_json_object, parse_model
-from orchestrator.dependencies import deps
 from orchestrator.checkout import CheckoutReply
 from orchestrator.checkout_errors import CheckoutUnavailable
+from orchestrator.dependencies import deps
 from orchestrator.idempotency import Decision, is_valid_key
 from orchestrator.metrics import GatewayMetrics
 from orchestrator.problems import Problem, checkout_problem
@@ -63,16 +64,24 @@ def _checkout() -> tuple[Response, str]:
         replayed.headers[REPLAYED_HEADER] = "true"
         return replayed, "replayed"
     if begin.decision is Decision.IN_FLIGHT:
-        raise Problem(409, "IDEMPOTENCY_KEY_IN_USE", "Conflict",
-                      f"a request with this {IDEMPOTENCY_HEADER} is still being processed; retry later",
-                      headers={"Retry-After": "1"})
+        raise Problem(
+            409,
+            "IDEMPOTENCY_KEY_IN_USE",
+            "Conflict",
+            f"a request with this {IDEMPOTENCY_HEADER} is still being processed; retry later",
+            headers={"Retry-After": "1"},
+        )
     if begin.decision is Decision.MISMATCH:
-        raise Problem(422, "IDEMPOTENCY_KEY_REUSED", "Unprocessable Content",
-                      f"this {IDEMPOTENCY_HEADER} was used with a different request body")
+        raise Problem(
+            422,
+            "IDEMPOTENCY_KEY_REUSED",
+            "Unprocessable Content",
+            f"this {IDEMPOTENCY_HEADER} was used with a different request body",
+        )
     try:
         reply = _place(order)
     except BaseException:
-        store.release(key)   # nothing was decided: a retry with the same key runs anew
+        store.release(key)  # nothing was decided: a retry with the same key runs anew
         raise
     response = _json(200, reply)
     store.complete(key, fingerprint, response.status_code, response.get_data())
@@ -87,6 +96,8 @@ def _place(order: CheckoutRequest) -> CheckoutReply:
 
 
 def _json(status: int, reply: CheckoutReply) -> Response:
-    log.info("checkout answered", extra={"order_id": reply.body["orderId"], "outcome": reply.outcome.value,
-                                         "reasons": reply.body["reasons"]})
+    log.info(
+        "checkout answered",
+        extra={"order_id": reply.body["orderId"], "outcome": reply.outcome.value, "reasons": reply.body["reasons"]},
+    )
     return Response(json.dumps(reply.body), status=status, mimetype="application/json")

@@ -1,4 +1,5 @@
 """GET /cluster: both Raft groups' replicas (role, term, leader, log position) and the queue depth."""
+
 from __future__ import annotations
 
 from typing import Any

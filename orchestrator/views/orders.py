@@ -1,6 +1,7 @@
 """GET /orders/{orderId}: an order's life from the queue's record — QUEUED → EXECUTING → COMMITTED | ABORTED,
 or REJECTED at validation.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -16,8 +17,14 @@ from utils.pb.order_queue import order_queue_pb2 as queue_pb
 blueprint = Blueprint("orders", __name__)
 ORDER_ID_CHARS_MAX = 128
 # LEASED is the queue's own detail (a worker took it, has not started): to the shopper it is still queued.
-_STATES = {queue_pb.QUEUED: "QUEUED", queue_pb.LEASED: "QUEUED", queue_pb.EXECUTING: "EXECUTING",
-           queue_pb.COMMITTED: "COMMITTED", queue_pb.ABORTED: "ABORTED", queue_pb.REJECTED: "REJECTED"}
+_STATES = {
+    queue_pb.QUEUED: "QUEUED",
+    queue_pb.LEASED: "QUEUED",
+    queue_pb.EXECUTING: "EXECUTING",
+    queue_pb.COMMITTED: "COMMITTED",
+    queue_pb.ABORTED: "ABORTED",
+    queue_pb.REJECTED: "REJECTED",
+}
 
 
 @blueprint.get("/orders/<order_id>")
@@ -27,8 +34,13 @@ def get_order(order_id: str) -> dict[str, Any]:
     try:
         record = deps().queue.get_order(order_id)
     except grpc.RpcError:
-        raise Problem(503, "DEPENDENCY_UNAVAILABLE", "Service Unavailable", "order_queue is not available",
-                      headers={"Retry-After": "1"}) from None
+        raise Problem(
+            503,
+            "DEPENDENCY_UNAVAILABLE",
+            "Service Unavailable",
+            "order_queue is not available",
+            headers={"Retry-After": "1"},
+        ) from None
     if record is None:
         raise _not_found(order_id)
     return order_json(record)
@@ -46,7 +58,7 @@ def order_json(record: queue_pb.OrderRecord) -> dict[str, Any]:
 
 
 def _iso(seconds: float) -> str:
-    moment = dt.datetime.fromtimestamp(seconds, tz=dt.timezone.utc)
+    moment = dt.datetime.fromtimestamp(seconds, tz=dt.UTC)
     return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 

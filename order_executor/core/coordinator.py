@@ -2,6 +2,7 @@
 
 Pure: the worker feeds it inputs (votes, timeouts, "the log made it durable") and carries out the effects it returns.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -13,12 +14,12 @@ from order_executor.core.order import OrderSummary, Outcome
 
 class Phase(Enum):
     NEW = "NEW"
-    BEGINNING = "BEGINNING"      # BEGIN proposed to the group's log, not yet durable
-    PREPARING = "PREPARING"      # Prepare sent; waiting for every vote
-    DECIDING = "DECIDING"        # decision proposed to the log, not yet durable: nothing sent yet
-    COMMITTING = "COMMITTING"    # decision COMMIT durable; Commit sent until every participant acks
-    ABORTING = "ABORTING"        # decision ABORT durable; Abort sent until every participant acks
-    ENDING = "ENDING"            # END proposed to the log
+    BEGINNING = "BEGINNING"  # BEGIN proposed to the group's log, not yet durable
+    PREPARING = "PREPARING"  # Prepare sent; waiting for every vote
+    DECIDING = "DECIDING"  # decision proposed to the log, not yet durable: nothing sent yet
+    COMMITTING = "COMMITTING"  # decision COMMIT durable; Commit sent until every participant acks
+    ABORTING = "ABORTING"  # decision ABORT durable; Abort sent until every participant acks
+    ENDING = "ENDING"  # END proposed to the log
     DONE = "DONE"
 
 
@@ -36,6 +37,7 @@ class BeginDurable:
 @dataclass(frozen=True, slots=True)
 class Resume:
     """Recovery: the log holds BEGIN (and maybe a decision) from an earlier leader or lease."""
+
     order: OrderSummary
     decision: Outcome | None
     reason: str = ""
@@ -56,6 +58,7 @@ class PrepareTimeout:
 @dataclass(frozen=True, slots=True)
 class DecisionDurable:
     """The decision the log holds for this tx: the first one logged wins, so it may differ from the one proposed."""
+
     outcome: Outcome
     reason: str = ""
 
@@ -120,6 +123,7 @@ class ReportOutcome:
 @dataclass(frozen=True, slots=True)
 class Dropped:
     """A late or unexpected peer message: no change; the worker logs and counts it."""
+
     reason: str
 
 
@@ -130,11 +134,11 @@ Effect = LogBegin | SendPrepare | LogDecision | SendCommit | SendAbort | LogEnd 
 @dataclass(frozen=True, slots=True)
 class Transaction:
     tx_id: str
-    participants: tuple[str, ...]                  # sorted, so effects come out in a fixed order
+    participants: tuple[str, ...]  # sorted, so effects come out in a fixed order
     phase: Phase = Phase.NEW
     order: OrderSummary | None = None
-    votes: frozenset[str] = frozenset()            # participants that voted COMMIT
-    acks: frozenset[str] = frozenset()             # participants that acknowledged phase 2
+    votes: frozenset[str] = frozenset()  # participants that voted COMMIT
+    acks: frozenset[str] = frozenset()  # participants that acknowledged phase 2
     outcome: Outcome | None = None
     reason: str = ""
 
@@ -235,6 +239,7 @@ def _end_durable(tx: Transaction, msg: Input) -> Step:
 def _late(what: str) -> Handler:
     def drop(tx: Transaction, msg: Input) -> Step:
         return [Dropped(f"{what} in phase {tx.phase.value}")], tx
+
     return drop
 
 

@@ -2,6 +2,7 @@
 
 A Raft state machine: every replica applies the same commands in log order; a new leader reads it to recover.
 """
+
 from __future__ import annotations
 
 import json
@@ -19,7 +20,7 @@ class Applied:
 
     record: TxRecord | None
     changed: bool
-    error: str = ""              # a command that cannot apply (e.g. END before a decision): no change
+    error: str = ""  # a command that cannot apply (e.g. END before a decision): no change
 
 
 def encode_begin(order: OrderSummary) -> bytes:
@@ -27,8 +28,9 @@ def encode_begin(order: OrderSummary) -> bytes:
 
 
 def encode_decision(tx_id: str, outcome: Outcome, reason: str) -> bytes:
-    return json.dumps({"op": "decide", "tx": tx_id, "outcome": outcome.value, "reason": reason},
-                      sort_keys=True).encode()
+    return json.dumps(
+        {"op": "decide", "tx": tx_id, "outcome": outcome.value, "reason": reason}, sort_keys=True
+    ).encode()
 
 
 def encode_end(tx_id: str) -> bytes:
@@ -40,7 +42,7 @@ class DecisionLog:
 
     def __init__(self) -> None:
         self._records: dict[str, TxRecord] = {}
-        self._open: set[str] = set()             # begun and not ended
+        self._open: set[str] = set()  # begun and not ended
         self._applied_index = 0
 
     # ---- StateMachine ---------------------------------------------------------------------------------------------
@@ -62,9 +64,15 @@ class DecisionLog:
         return Applied(None, False, f"unknown op {op!r}")
 
     def snapshot(self) -> bytes:
-        return json.dumps({"version": SNAPSHOT_VERSION, "applied_index": self._applied_index,
-                           "records": [r.to_dict() for r in self._records.values()]},
-                          sort_keys=True, separators=(",", ":")).encode()
+        return json.dumps(
+            {
+                "version": SNAPSHOT_VERSION,
+                "applied_index": self._applied_index,
+                "records": [r.to_dict() for r in self._records.values()],
+            },
+            sort_keys=True,
+            separators=(",", ":"),
+        ).encode()
 
     def restore(self, data: bytes) -> None:
         body = json.loads(data)
@@ -79,7 +87,7 @@ class DecisionLog:
     def _begin(self, order: OrderSummary, index: int) -> Applied:
         known = self._records.get(order.order_id)
         if known is not None:
-            return Applied(known, False)     # idempotent by order id: resume it, never restart it
+            return Applied(known, False)  # idempotent by order id: resume it, never restart it
         record = TxRecord(order, begun_index=index)
         self._records[order.order_id] = record
         self._open.add(order.order_id)
@@ -94,7 +102,7 @@ class DecisionLog:
             known = TxRecord(OrderSummary(tx_id, (), 0), begun_index=index)
             self._open.add(tx_id)
         elif known.decision is not None:
-            return Applied(known, False)     # the first decision logged is the decision
+            return Applied(known, False)  # the first decision logged is the decision
         record = replace(known, decision=outcome, reason=reason)
         self._records[tx_id] = record
         return Applied(record, True)

@@ -2,6 +2,7 @@
 
 Pure values with a plain-dict form, so the decision log can replicate and snapshot them.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -42,15 +43,23 @@ class OrderSummary:
             raise ValueError(f"order {self.order_id}: total does not match its items")
 
     def to_dict(self) -> dict[str, Any]:
-        return {"order_id": self.order_id, "total_cents": self.total_cents, "payment_token": self.payment_token,
-                "card_last4": self.card_last4,
-                "items": [[i.book_id, i.quantity, i.unit_price_cents] for i in self.items]}
+        return {
+            "order_id": self.order_id,
+            "total_cents": self.total_cents,
+            "payment_token": self.payment_token,
+            "card_last4": self.card_last4,
+            "items": [[i.book_id, i.quantity, i.unit_price_cents] for i in self.items],
+        }
 
     @staticmethod
     def from_dict(raw: dict[str, Any]) -> OrderSummary:
-        return OrderSummary(order_id=str(raw["order_id"]), total_cents=int(raw["total_cents"]),
-                            payment_token=str(raw.get("payment_token", "")), card_last4=str(raw.get("card_last4", "")),
-                            items=tuple(Item(str(b), int(q), int(p)) for b, q, p in raw.get("items", [])))
+        return OrderSummary(
+            order_id=str(raw["order_id"]),
+            total_cents=int(raw["total_cents"]),
+            payment_token=str(raw.get("payment_token", "")),
+            card_last4=str(raw.get("card_last4", "")),
+            items=tuple(Item(str(b), int(q), int(p)) for b, q, p in raw.get("items", [])),
+        )
 
 
 def format_cents(cents: int) -> str:
@@ -64,7 +73,7 @@ class TxRecord:
     """One transaction as the replicated decision log holds it."""
 
     order: OrderSummary
-    begun_index: int                     # log index of its BEGIN: recovery finishes transactions in this order
+    begun_index: int  # log index of its BEGIN: recovery finishes transactions in this order
     decision: Outcome | None = None
     reason: str = ""
     ended: bool = False
@@ -74,12 +83,21 @@ class TxRecord:
         return self.order.order_id
 
     def to_dict(self) -> dict[str, Any]:
-        return {"order": self.order.to_dict(), "begun_index": self.begun_index,
-                "decision": self.decision.value if self.decision else None, "reason": self.reason,
-                "ended": self.ended}
+        return {
+            "order": self.order.to_dict(),
+            "begun_index": self.begun_index,
+            "decision": self.decision.value if self.decision else None,
+            "reason": self.reason,
+            "ended": self.ended,
+        }
 
     @staticmethod
     def from_dict(raw: dict[str, Any]) -> TxRecord:
         decision = raw.get("decision")
-        return TxRecord(OrderSummary.from_dict(raw["order"]), int(raw["begun_index"]),
-                        Outcome(decision) if decision else None, str(raw.get("reason", "")), bool(raw.get("ended")))
+        return TxRecord(
+            OrderSummary.from_dict(raw["order"]),
+            int(raw["begun_index"]),
+            Outcome(decision) if decision else None,
+            str(raw.get("reason", "")),
+            bool(raw.get("ended")),
+        )

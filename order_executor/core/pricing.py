@@ -3,6 +3,7 @@
 Pure: no catalog here (the order's items carry their unit prices); an item without one makes the whole order
 unpriceable, with a reason.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -2,6 +2,7 @@
 
 Pure: from replicated records (and what this leader is already running) to a list of actions, in log order.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable
@@ -15,12 +16,14 @@ PRESUMED_ABORT_REASON = "coordinator failed before deciding"
 @dataclass(frozen=True, slots=True)
 class RunNew:
     """No record: begin the transaction and prepare."""
+
     order: OrderSummary
 
 
 @dataclass(frozen=True, slots=True)
 class ResendDecision:
     """A decision is logged but not every participant acknowledged it: send it again (idempotent)."""
+
     order: OrderSummary
     outcome: Outcome
     reason: str
@@ -29,12 +32,14 @@ class ResendDecision:
 @dataclass(frozen=True, slots=True)
 class PresumeAbort:
     """BEGIN is logged without a decision and nobody here is running it: no participant was told COMMIT."""
+
     order: OrderSummary
 
 
 @dataclass(frozen=True, slots=True)
 class ReportEnded:
     """Already finished: only the queue and the order status may not know yet."""
+
     order: OrderSummary
     outcome: Outcome
     reason: str
@@ -43,6 +48,7 @@ class ReportEnded:
 @dataclass(frozen=True, slots=True)
 class AlreadyRunning:
     """This leader is running it right now: a second run would race the first."""
+
     tx_id: str
 
 

@@ -2,6 +2,7 @@
 
 Pure: lease expiry is decided against a `now` argument; the store persists what the table returns.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
@@ -35,16 +36,16 @@ class LeaseRecord:
     """The lease-related part of an order's record."""
 
     state: State
-    lease_id: str = ""              # the newest lease granted (kept after expiry: a late ack may still use it)
-    lease_expires_at: float = 0.0   # seconds on the queue's clock; meaningful while held
+    lease_id: str = ""  # the newest lease granted (kept after expiry: a late ack may still use it)
+    lease_expires_at: float = 0.0  # seconds on the queue's clock; meaningful while held
     reason: str = ""
     total: str = ""
-    attempts: int = 0               # leases granted
+    attempts: int = 0  # leases granted
 
 
 class Verdict(Enum):
-    CHANGED = "changed"             # persist the new record
-    UNCHANGED = "unchanged"         # accepted, nothing to write (an idempotent repeat)
+    CHANGED = "changed"  # persist the new record
+    UNCHANGED = "unchanged"  # accepted, nothing to write (an idempotent repeat)
 
 
 class LeaseError(Exception):
@@ -70,8 +71,12 @@ def grant(record: LeaseRecord, lease_id: str, lease_s: float, now: float) -> Tra
     record = expire(record, now)
     if record.state is not State.QUEUED:
         raise LeaseError(f"cannot lease an order in state {record.state.value}")
-    return Transition(replace(record, state=State.LEASED, lease_id=lease_id, lease_expires_at=now + lease_s,
-                              attempts=record.attempts + 1), Verdict.CHANGED)
+    return Transition(
+        replace(
+            record, state=State.LEASED, lease_id=lease_id, lease_expires_at=now + lease_s, attempts=record.attempts + 1
+        ),
+        Verdict.CHANGED,
+    )
 
 
 def renew(record: LeaseRecord, lease_id: str, lease_s: float, now: float) -> Transition:

@@ -18,6 +18,7 @@ key base_X − r·e_X ranks above every order enqueued more than (base_max − b
 after it; so X waits behind at most the orders of that window plus those ahead of it already.
 That needs a bounded base priority, hence the cap on quantity points (`quantity_points_max`).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -56,24 +57,26 @@ class PriorityPolicy:
     """Weights of the policy; every bound named with its unit."""
 
     points_per_copy: float = 1.0
-    quantity_points_max: float = 20.0      # caps the quantity bonus so the base priority is bounded
+    quantity_points_max: float = 20.0  # caps the quantity bonus so the base priority is bounded
     express_points: float = 20.0
     priority_points: float = 10.0
     gift_wrap_points: float = 5.0
-    aging_points_per_s: float = 1.0        # waiting 1 s is worth one copy more
+    aging_points_per_s: float = 1.0  # waiting 1 s is worth one copy more
 
     def __post_init__(self) -> None:
         if self.aging_points_per_s <= 0:
             raise ValueError("aging_points_per_s must be > 0, or orders could starve")
-        for name in ("points_per_copy", "quantity_points_max", "express_points", "priority_points",
-                     "gift_wrap_points"):
+        for name in ("points_per_copy", "quantity_points_max", "express_points", "priority_points", "gift_wrap_points"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be >= 0")
 
     def base_priority(self, features: OrderFeatures) -> float:
         quantity_points = min(self.quantity_points_max, self.points_per_copy * features.quantity_total)
-        shipping_points = {Shipping.EXPRESS: self.express_points, Shipping.PRIORITY: self.priority_points,
-                           Shipping.STANDARD: 0.0}[features.shipping]
+        shipping_points = {
+            Shipping.EXPRESS: self.express_points,
+            Shipping.PRIORITY: self.priority_points,
+            Shipping.STANDARD: 0.0,
+        }[features.shipping]
         gift_points = self.gift_wrap_points if features.gift_wrapping else 0.0
         return quantity_points + shipping_points + gift_points
 

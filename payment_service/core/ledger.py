@@ -2,6 +2,7 @@
 
 Pure: the service loads a record and the newest coordinator term, calls `step`, persists what it says, then replies.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
@@ -9,18 +10,18 @@ from enum import Enum
 
 from utils.twopc.core.participant import Fence, ParticipantTable
 
-DECLINED_TEST_CARD = "4000000000000002"   # the well-known "card declined" test number
+DECLINED_TEST_CARD = "4000000000000002"  # the well-known "card declined" test number
 
 
 class PaymentState(Enum):
-    NONE = "NONE"            # no record: never prepared, never aborted
-    PREPARED = "PREPARED"    # amount held; voted COMMIT; only the decision ends it
-    CAPTURED = "CAPTURED"    # decision COMMIT applied
-    VOIDED = "VOIDED"        # decision ABORT applied, or this participant voted ABORT
+    NONE = "NONE"  # no record: never prepared, never aborted
+    PREPARED = "PREPARED"  # amount held; voted COMMIT; only the decision ends it
+    CAPTURED = "CAPTURED"  # decision COMMIT applied
+    VOIDED = "VOIDED"  # decision ABORT applied, or this participant voted ABORT
 
 
 class InputKind(Enum):
-    PREPARE = "PREPARE"                  # a Prepare this participant can accept
+    PREPARE = "PREPARE"  # a Prepare this participant can accept
     PREPARE_DECLINED = "PREPARE_DECLINED"  # a Prepare this participant must vote ABORT on
     PREPARE_CONFLICTING = "PREPARE_CONFLICTING"  # same tx, different amount or card: a peer bug
     COMMIT = "COMMIT"
@@ -28,21 +29,21 @@ class InputKind(Enum):
 
 
 class Effect(Enum):
-    HOLD = "HOLD"                        # authorise: persist PREPARED before voting COMMIT (2PC)
-    RECORD_REFUSAL = "RECORD_REFUSAL"    # persist the ABORT vote, so a retried Prepare gets the same answer
+    HOLD = "HOLD"  # authorise: persist PREPARED before voting COMMIT (2PC)
+    RECORD_REFUSAL = "RECORD_REFUSAL"  # persist the ABORT vote, so a retried Prepare gets the same answer
     CAPTURE = "CAPTURE"
     VOID = "VOID"
-    RECORD_ABORT = "RECORD_ABORT"        # Abort before any Prepare: remember it, so a late Prepare votes ABORT
-    NOTHING = "NOTHING"                  # a duplicate or late message: no change, logged
-    REFUSE = "REFUSE"                    # an illegal message (e.g. Commit after Abort): no change, logged
+    RECORD_ABORT = "RECORD_ABORT"  # Abort before any Prepare: remember it, so a late Prepare votes ABORT
+    NOTHING = "NOTHING"  # a duplicate or late message: no change, logged
+    REFUSE = "REFUSE"  # an illegal message (e.g. Commit after Abort): no change, logged
 
 
 class Reply(Enum):
     VOTE_COMMIT = "VOTE_COMMIT"
     VOTE_ABORT = "VOTE_ABORT"
     ACK = "ACK"
-    REFUSED = "REFUSED"                  # illegal for this transaction's state (FAILED_PRECONDITION)
-    STALE_TERM = "STALE_TERM"            # fenced: the coordinator's term is older than one already seen
+    REFUSED = "REFUSED"  # illegal for this transaction's state (FAILED_PRECONDITION)
+    STALE_TERM = "STALE_TERM"  # fenced: the coordinator's term is older than one already seen
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,10 +51,10 @@ class Rule:
     effect: Effect
     reply: Reply
     next_state: PaymentState
-    event: str                           # the fixed log event name for this row
+    event: str  # the fixed log event name for this row
 
 
-S, I, E, R = PaymentState, InputKind, Effect, Reply
+S, I, E, R = PaymentState, InputKind, Effect, Reply  # noqa: E741  (the table's shorthand, one letter per column)
 # Every (state, input) pair has a row; a missing one is a bug (checked by PARTICIPANT below and by the table tests).
 TABLE: dict[tuple[PaymentState, InputKind], Rule] = {
     (S.NONE, I.PREPARE): Rule(E.HOLD, R.VOTE_COMMIT, S.PREPARED, "held"),
@@ -81,8 +82,13 @@ TABLE: dict[tuple[PaymentState, InputKind], Rule] = {
 }
 del S, I, E, R
 # The shared participant form (utils/twopc): total, no-op rows keep the state, a repeated message is a no-op.
-PARTICIPANT = ParticipantTable(TABLE, tuple(PaymentState), tuple(InputKind), never_seen=PaymentState.NONE,
-                               no_ops=frozenset({Effect.NOTHING, Effect.REFUSE}))
+PARTICIPANT = ParticipantTable(
+    TABLE,
+    tuple(PaymentState),
+    tuple(InputKind),
+    never_seen=PaymentState.NONE,
+    no_ops=frozenset({Effect.NOTHING, Effect.REFUSE}),
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,12 +97,12 @@ class CardFacts:
 
     token: str
     card_last4: str
-    declined: bool            # the declined test card
+    declined: bool  # the declined test card
 
 
 @dataclass(frozen=True, slots=True)
 class Limits:
-    amount_cents_max: int = 1_000_000     # 10 000.00: above this, Prepare votes ABORT
+    amount_cents_max: int = 1_000_000  # 10 000.00: above this, Prepare votes ABORT
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,7 +113,7 @@ class PaymentRecord:
     token: str = ""
     card_last4: str = ""
     reason: str = ""
-    term: int = 0             # the coordinator term of the call that last changed it
+    term: int = 0  # the coordinator term of the call that last changed it
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,8 +121,8 @@ class Prepare:
     tx_id: str
     amount_cents: int
     term: int
-    card: CardFacts | None    # None: the token is unknown here
-    injected_decline: bool = False   # fault injection (PAYMENT_DECLINE_PERCENT), decided by the caller
+    card: CardFacts | None  # None: the token is unknown here
+    injected_decline: bool = False  # fault injection (PAYMENT_DECLINE_PERCENT), decided by the caller
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,10 +144,10 @@ Message = Prepare | Commit | Abort
 class Outcome:
     reply: Reply
     reason: str
-    state: PaymentState                   # the transaction's state after the step
-    event: str                            # fixed-shape log event
-    persist: PaymentRecord | None         # write this (durably) before replying; None: the record is unchanged
-    term_seen: int                        # the newest coordinator term after this step (persist when it grew)
+    state: PaymentState  # the transaction's state after the step
+    event: str  # fixed-shape log event
+    persist: PaymentRecord | None  # write this (durably) before replying; None: the record is unchanged
+    term_seen: int  # the newest coordinator term after this step (persist when it grew)
 
 
 def decline_reason(message: Prepare, limits: Limits) -> str:
@@ -165,8 +171,8 @@ def classify(record: PaymentRecord, message: Message, limits: Limits) -> tuple[I
     if isinstance(message, Abort):
         return InputKind.ABORT, ""
     if record.state in (PaymentState.PREPARED, PaymentState.CAPTURED) and (
-            message.amount_cents != record.amount_cents or message.card is None
-            or message.card.token != record.token):
+        message.amount_cents != record.amount_cents or message.card is None or message.card.token != record.token
+    ):
         return InputKind.PREPARE_CONFLICTING, "a different amount or card for the same transaction"
     reason = decline_reason(message, limits)
     return (InputKind.PREPARE_DECLINED, reason) if reason else (InputKind.PREPARE, "")
@@ -194,11 +200,19 @@ def _record_after(current: PaymentRecord, message: Message, rule: Rule, reason: 
     if rule.effect is Effect.HOLD or rule.effect is Effect.RECORD_REFUSAL:
         assert isinstance(message, Prepare)
         card = message.card
-        return PaymentRecord(message.tx_id, rule.next_state, message.amount_cents, card.token if card else "",
-                             card.card_last4 if card else "", reason, message.term)
+        return PaymentRecord(
+            message.tx_id,
+            rule.next_state,
+            message.amount_cents,
+            card.token if card else "",
+            card.card_last4 if card else "",
+            reason,
+            message.term,
+        )
     if rule.effect in (Effect.CAPTURE, Effect.VOID, Effect.RECORD_ABORT):
-        why = {Effect.CAPTURE: "", Effect.VOID: "transaction aborted",
-               Effect.RECORD_ABORT: "aborted before prepare"}[rule.effect]
+        why = {Effect.CAPTURE: "", Effect.VOID: "transaction aborted", Effect.RECORD_ABORT: "aborted before prepare"}[
+            rule.effect
+        ]
         return replace(current, state=rule.next_state, reason=why, term=message.term)
     return None
 

@@ -3,6 +3,7 @@
 Pure and deterministic: ties keep catalog order (our stand-in for popularity). `Recommender` is the seam an
 LLM recommender plugs into later.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence

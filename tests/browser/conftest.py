@@ -2,6 +2,7 @@
 
 Skipped, with the reason printed in the summary, when /usr/bin/chromium or Playwright is missing.
 """
+
 from __future__ import annotations
 
 import os
@@ -13,7 +14,7 @@ import pytest
 from testing.local_fleet import RunningFleet, running_fleet
 
 CHROMIUM = Path("/usr/bin/chromium")
-SCREENSHOTS_ENV = "SCREENSHOTS_DIR"   # set (e.g. by scripts/screenshots.py) to keep the screens' pictures
+SCREENSHOTS_ENV = "SCREENSHOTS_DIR"  # set (e.g. by scripts/screenshots.py) to keep the screens' pictures
 FLEET_HEALTHY_TIMEOUT_S = 60.0
 # The tests do not watch graceful shutdown; a short grace keeps the fleet's teardown to a few seconds.
 FLEET_ENV = {"SHUTDOWN_GRACE_S": "0.5"}
@@ -53,8 +54,9 @@ def browser() -> Iterator[object]:
 @pytest.fixture(scope="module")
 def fleet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningFleet]:
     """Whatever services exist today, on free ports; shared by a module's tests to keep them fast."""
-    with running_fleet(tmp_path_factory.mktemp("fleet"), extra_env=FLEET_ENV,
-                       healthy_timeout_s=FLEET_HEALTHY_TIMEOUT_S) as rf:
+    with running_fleet(
+        tmp_path_factory.mktemp("fleet"), extra_env=FLEET_ENV, healthy_timeout_s=FLEET_HEALTHY_TIMEOUT_S
+    ) as rf:
         yield rf
 
 

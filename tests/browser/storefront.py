@@ -2,6 +2,7 @@
 
 Used by the browser tests and by scripts/screenshots.py; every wait has a deadline.
 """
+
 from __future__ import annotations
 
 import re
@@ -13,12 +14,19 @@ from playwright.sync_api import Browser, Page, ViewportSize, expect
 
 PAGE_READY_TIMEOUT_MS = 10_000
 WIDE: ViewportSize = {"width": 1280, "height": 900}
-NARROW: ViewportSize = {"width": 390, "height": 844}   # a phone held upright
+NARROW: ViewportSize = {"width": 390, "height": 844}  # a phone held upright
 
 GOOD_BUYER: dict[str, str] = {
-    "userName": "Ada Lovelace", "contact": "ada@example.com", "cardNumber": "4111 1111 1111 1111",
-    "expiry": "12/2030", "cvv": "123", "street": "1 Main St", "city": "Tartu", "state": "Tartumaa",
-    "zip": "50090", "country": "Estonia",
+    "userName": "Ada Lovelace",
+    "contact": "ada@example.com",
+    "cardNumber": "4111 1111 1111 1111",
+    "expiry": "12/2030",
+    "cvv": "123",
+    "street": "1 Main St",
+    "city": "Tartu",
+    "state": "Tartumaa",
+    "zip": "50090",
+    "country": "Estonia",
 }
 
 
@@ -70,8 +78,13 @@ class Storefront:
         return int(self.page.locator("#cart-count").inner_text())
 
     # --- checkout ---
-    def fill_checkout(self, values: dict[str, Any] | None = None, shipping: str = "standard",
-                      gift_wrap: bool = False, accept_terms: bool = True) -> None:
+    def fill_checkout(
+        self,
+        values: dict[str, Any] | None = None,
+        shipping: str = "standard",
+        gift_wrap: bool = False,
+        accept_terms: bool = True,
+    ) -> None:
         for field_id, value in {**GOOD_BUYER, **(values or {})}.items():
             self.page.locator(f"#{field_id}").fill(str(value))
         self.page.locator(f'input[name="shippingMethod"][value="{shipping}"]').check()
@@ -104,9 +117,9 @@ class Storefront:
     # --- cluster ---
     def cluster_rows(self, group: str) -> list[dict[str, str]]:
         rows: list[dict[str, str]] = self.page.locator(f'section[data-group="{group}"] tbody tr').evaluate_all(
-            "rows => rows.map(r => ({id: r.dataset.replicaId, role: r.dataset.role}))")
+            "rows => rows.map(r => ({id: r.dataset.replicaId, role: r.dataset.role}))"
+        )
         return rows
 
     def horizontal_overflow_px(self) -> int:
         return int(self.page.evaluate("document.documentElement.scrollWidth - window.innerWidth"))
-

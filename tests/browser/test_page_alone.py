@@ -1,6 +1,7 @@
 """The storefront page on its own (no API behind it): its pure rules, its keyboard path, and how it
 degrades when the orchestrator cannot be reached (it says so and offers to retry; it never goes blank).
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -10,8 +11,8 @@ from typing import Any
 import pytest
 import requests
 
-from tests.browser.storefront import NARROW, Storefront
 from testing.local_fleet import RunningFleet, running_fleet
+from tests.browser.storefront import NARROW, Storefront
 
 pytestmark = [pytest.mark.browser, pytest.mark.fleet]
 
@@ -72,7 +73,7 @@ def test_card_rules_in_the_page_match_the_servers(store: Storefront) -> None:
     r = store.page.evaluate(CARD_RULES_JS)
     assert (r["luhnGood"], r["luhnBad"], r["luhnAmex"]) == (True, False, True)
     assert (r["digits"], r["digitsBad"]) == ("4111111111111111", None)
-    assert (r["thisMonth"], r["lastMonth"]) == (True, False)     # good through the end of its month
+    assert (r["thisMonth"], r["lastMonth"]) == (True, False)  # good through the end of its month
     assert r["longYear"] == {"month": 12, "year": 2030}
     assert r["badMonth"] is None and r["badShape"] is None
     assert (r["cvv3"], r["cvv4"], r["cvv2"], r["cvvLetters"]) == (True, True, False, False)
@@ -103,22 +104,27 @@ def test_server_errors_find_their_fields(store: Storefront) -> None:
     assert r["paths"] == ["cardNumber", "cvv", "items", "userName", "userName", None]
     assert r["problem"] == {"fields": {"userName": "Input should be a valid string"}, "general": []}
     assert r["detailOnly"]["fields"] == {"expiry": "creditCard.expirationDate: bad"}
-    assert r["reasons"]["fields"] == {"cardNumber": "Invalid credit card format", "expiry": "Card expired",
-                                      "termsAccepted": "Terms and conditions not accepted",
-                                      "items": "Unknown book: Foo"}
+    assert r["reasons"]["fields"] == {
+        "cardNumber": "Invalid credit card format",
+        "expiry": "Card expired",
+        "termsAccepted": "Terms and conditions not accepted",
+        "items": "Unknown book: Foo",
+    }
     assert r["reasons"]["general"] == ["Fraud suspected: card velocity"]
 
 
 def test_without_the_api_the_page_says_so_and_offers_a_retry(store: Storefront, screenshots: Path) -> None:
     store.goto("#/shop")
     status = store.page.locator("#catalog-status")
-    store.page.wait_for_function("document.querySelector('#catalog-status').textContent.includes('Cannot load')",
-                                 timeout=10_000)
+    store.page.wait_for_function(
+        "document.querySelector('#catalog-status').textContent.includes('Cannot load')", timeout=10_000
+    )
     assert "unreachable" in status.inner_text()
     assert store.page.get_by_role("button", name="Try again").is_visible()
     store.goto("#/cluster")
-    store.page.wait_for_function("document.querySelector('#cluster-status').textContent.includes('Cannot read')",
-                                 timeout=10_000)
+    store.page.wait_for_function(
+        "document.querySelector('#cluster-status').textContent.includes('Cannot read')", timeout=10_000
+    )
     store.screenshot(screenshots, "api-unreachable", full_page=False)
 
 
@@ -131,7 +137,7 @@ def test_a_bad_card_is_caught_in_the_page_before_anything_is_sent(store: Storefr
     assert "check digit" in store.field_error("cardNumber")
     assert "3 or 4 digits" in store.field_error("cvv")
     assert store.page.locator("#cardNumber").get_attribute("aria-invalid") == "true"
-    assert store.field_error("userName") == ""                      # good fields carry no error
+    assert store.field_error("userName") == ""  # good fields carry no error
     summary = store.page.locator("#form-errors")
     assert summary.is_visible() and summary.evaluate("e => e === document.activeElement")
     store.screenshot(screenshots, "checkout-errors-in-the-page")

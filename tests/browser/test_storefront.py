@@ -1,6 +1,7 @@
 """The storefront in a real browser against the local fleet: buy a book and watch it commit, a bad card
 rejected at its field, an order beyond the stock aborted with its reason, and the Raft groups' live view.
 """
+
 from __future__ import annotations
 
 import json
@@ -13,13 +14,13 @@ import pytest
 import requests
 from playwright.sync_api import Route, expect
 
+from testing.local_fleet import RunningFleet
 from tests.browser.storefront import Storefront
 from utils.catalog.file import load_catalog
-from testing.local_fleet import RunningFleet
 
 pytestmark = [pytest.mark.browser, pytest.mark.fleet]
 
-ORDER_FINAL_TIMEOUT_MS = 30_000   # validation + queue + 2PC, with a fleet just started on a busy machine
+ORDER_FINAL_TIMEOUT_MS = 30_000  # validation + queue + 2PC, with a fleet just started on a busy machine
 ELECTION_SEEN_TIMEOUT_MS = 20_000
 LOW_STOCK_BOOK = ("book_127_art_of_computer_programming", "The Art of Computer Programming, Vol. 1")
 COMMITTED_BOOK = ("book_105_clean_architecture", "Clean Architecture")
@@ -51,8 +52,10 @@ def test_buy_a_book_end_to_end_and_see_it_committed(store: Storefront, screensho
     assert store.order_id() in store.page.url
     # The card's details are gone from the form once the order is placed, and never reached storage.
     assert store.page.evaluate("document.getElementById('cardNumber').value") == ""
-    assert store.page.evaluate("JSON.stringify({...localStorage}) + JSON.stringify({...sessionStorage})").count(
-        "4111") == 0
+    assert (
+        store.page.evaluate("JSON.stringify({...localStorage}) + JSON.stringify({...sessionStorage})").count("4111")
+        == 0
+    )
     store.screenshot(screenshots, "order-committed")
 
     # One click on a suggestion puts one copy in the (now empty) cart.
@@ -60,10 +63,11 @@ def test_buy_a_book_end_to_end_and_see_it_committed(store: Storefront, screensho
     expect(suggestions).to_have_count(3)
     suggestions.first.get_by_role("button").click()
     assert store.cart_count() == 1
-    if stock_before is not None:   # the catalog shows the committed decrement
+    if stock_before is not None:  # the catalog shows the committed decrement
         store.goto("#/shop")
         expect(store.page.locator(f'.book-card[data-book-id="{book_id}"] .stock')).to_have_attribute(
-            "data-stock", str(stock_before - 1), timeout=10_000)
+            "data-stock", str(stock_before - 1), timeout=10_000
+        )
 
 
 def test_a_bad_card_rejected_by_the_server_is_shown_at_its_field(store: Storefront, screenshots: Path) -> None:
@@ -71,7 +75,7 @@ def test_a_bad_card_rejected_by_the_server_is_shown_at_its_field(store: Storefro
     store.wait_catalog()
     store.add_to_cart("Clean Code")
     store.goto("#/checkout")
-    store.set_browser_checks(False)       # let the server's own validation judge the bad card
+    store.set_browser_checks(False)  # let the server's own validation judge the bad card
     store.fill_checkout({"cardNumber": "4111111111111112"})
     store.place_order()
     expect(store.page.locator("#cardNumber-error")).not_to_be_empty(timeout=15_000)
@@ -121,8 +125,9 @@ def _initial_stock(book_id: str) -> int:
     return book.initial_stock
 
 
-def test_cluster_view_shows_each_group_and_a_new_leader_after_a_kill(store: Storefront, fleet: RunningFleet,
-                                                                     screenshots: Path) -> None:
+def test_cluster_view_shows_each_group_and_a_new_leader_after_a_kill(
+    store: Storefront, fleet: RunningFleet, screenshots: Path
+) -> None:
     store.goto("#/cluster")
     groups = ("order_executor", "books_database")
     leaders: dict[str, str] = {}
@@ -140,7 +145,8 @@ def test_cluster_view_shows_each_group_and_a_new_leader_after_a_kill(store: Stor
     try:
         section = store.page.locator('section[data-group="order_executor"]')
         expect(section.locator(f'tbody tr[data-replica-id="{killed}"]')).to_have_attribute(
-            "data-role", "unreachable", timeout=ELECTION_SEEN_TIMEOUT_MS)
+            "data-role", "unreachable", timeout=ELECTION_SEEN_TIMEOUT_MS
+        )
         new_leader = section.locator('tbody tr[data-role="leader"]')
         expect(new_leader).to_have_count(1, timeout=ELECTION_SEEN_TIMEOUT_MS)
         assert new_leader.get_attribute("data-replica-id") != killed
@@ -148,4 +154,3 @@ def test_cluster_view_shows_each_group_and_a_new_leader_after_a_kill(store: Stor
     finally:
         fleet.fleet.start(killed)
         fleet.fleet.wait_healthy([killed], timeout_s=30)
-

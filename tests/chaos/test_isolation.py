@@ -1,5 +1,6 @@
 """Isolation cuts a local process off both ways — its own outgoing connections (by cgroup) and connections to its
 loopback address — and healing removes exactly the rules it added. Needs root, iptables and cgroup v2."""
+
 from __future__ import annotations
 
 import socket
@@ -11,7 +12,7 @@ import pytest
 
 from chaos.faults.isolation import LoopbackIsolation, unavailable_reason
 
-HOST = "127.0.0.213"           # an address no other test uses
+HOST = "127.0.0.213"  # an address no other test uses
 CONNECT_TIMEOUT_S = 1.0
 
 # The child process: connects out to the given port on request, and serves on its own port.
@@ -48,17 +49,18 @@ def test_isolate_cuts_both_ways_and_heal_restores() -> None:
     listener.listen()
     outside_port = listener.getsockname()[1]
     isolation = LoopbackIsolation(f"test{uuid.uuid4().hex[:6]}")
-    child = subprocess.Popen([sys.executable, "-c", CHILD, HOST], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                             text=True)
+    child = subprocess.Popen(
+        [sys.executable, "-c", CHILD, HOST], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
     try:
         isolation.adopt("node", child.pid)
         assert child.stdout is not None and child.stdin is not None
         own_port = int(child.stdout.readline())
 
         def child_connects_out() -> bool:
-            child.stdin.write(f"{outside_port}\n")   # type: ignore[union-attr]
-            child.stdin.flush()                      # type: ignore[union-attr]
-            return child.stdout.readline().strip() == "out-ok"   # type: ignore[union-attr]
+            child.stdin.write(f"{outside_port}\n")  # type: ignore[union-attr]
+            child.stdin.flush()  # type: ignore[union-attr]
+            return child.stdout.readline().strip() == "out-ok"  # type: ignore[union-attr]
 
         assert can_connect(own_port) and child_connects_out()
         isolation.isolate("node", HOST)

@@ -1,4 +1,5 @@
 """bench/locustfile.py stays valid Python, and imports cleanly where Locust is installed (it is not a dependency)."""
+
 from __future__ import annotations
 
 import ast

@@ -1,4 +1,5 @@
 """The load's orders: seeded, Luhn-valid fresh cards, and each kind built so the fleet answers it as intended."""
+
 from __future__ import annotations
 
 import random
@@ -16,7 +17,7 @@ def test_check_digit_matches_the_validation_service() -> None:
     for _ in range(200):
         card = random_card(rng)
         assert len(card) == 16 and luhn_valid(card)
-    assert luhn_check_digit("400000000000000") == "2"       # the declined test card's own check digit
+    assert luhn_check_digit("400000000000000") == "2"  # the declined test card's own check digit
 
 
 def test_orders_are_deterministic_per_seed() -> None:

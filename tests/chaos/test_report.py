@@ -1,4 +1,5 @@
 """Failovers are read off the status samples; the report counts what the run did and fails on any violation."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -58,9 +59,11 @@ def test_report_of_a_clean_run_passes_and_counts() -> None:
 
 def test_report_fails_and_counts_violations() -> None:
     run, evidence = clean_run()
-    violations = [Violation("I3", "o9", "not final 10 s after healing (QUEUED)"),
-                  Violation("I1", "book_a", "initial 10 + restocked 3 ≠ on hand 9 + committed 2 (off by -2)"),
-                  Violation("I4", "o1", "captured 4000 cents for a total of 20.00")]
+    violations = [
+        Violation("I3", "o9", "not final 10 s after healing (QUEUED)"),
+        Violation("I1", "book_a", "initial 10 + restocked 3 ≠ on hand 9 + committed 2 (off by -2)"),
+        Violation("I4", "o1", "captured 4000 cents for a total of 20.00"),
+    ]
     report = build_report(Options(), "local", run, dataclasses.replace(evidence), violations, "linearizable")
     assert not report.passed
     assert report.lost == 1 and report.applied_twice == 2 and not report.stock_conserved
@@ -72,6 +75,7 @@ def test_fault_lines_show_the_real_start_and_how_long_it_lasted() -> None:
     from chaos.records import FaultRecord
     from chaos.report import fault_line
     from chaos.scenario import FaultEvent, FaultKind, Role, Target
+
     event = FaultEvent(10.0, FaultKind.PAUSE, Target("books_database", Role.LEADER), 3.0)
     line = fault_line(FaultRecord(event, "books-2", 14.5, 17.6))
     assert line.startswith("  14.5s  pause") and "→ books-2" in line and "3.1 s until healed" in line

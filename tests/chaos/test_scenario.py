@@ -1,6 +1,8 @@
 """The fault schedule is a pure function of the options and the seed, never overlaps, and ends healed."""
+
 from __future__ import annotations
 
+import itertools
 import random
 
 import pytest
@@ -35,7 +37,7 @@ def test_faults_are_one_at_a_time_and_healed_before_the_cooldown() -> None:
     options = Options(duration_s=200.0, faults=ALL_KINDS, warmup_s=5, cooldown_s=8)
     events = build_schedule(options, random.Random(11))
     assert events[0].at_s >= 5
-    assert all(a.heal_at_s <= b.at_s for a, b in zip(events, events[1:]))
+    assert all(a.heal_at_s <= b.at_s for a, b in itertools.pairwise(events))
     assert events[-1].heal_at_s <= 200 - 8
     assert {e.kind for e in events} <= set(ALL_KINDS)
 
@@ -55,7 +57,8 @@ def test_explicit_schedule_is_parsed_sorted_and_checked() -> None:
     events = parse_schedule("20:pause:order_executor:leader:3, 5:kill:books_database:follower:4")
     assert [(e.at_s, e.kind, e.target, e.hold_s) for e in events] == [
         (5.0, FaultKind.KILL, Target("books_database", Role.FOLLOWER), 4.0),
-        (20.0, FaultKind.PAUSE, Target("order_executor", Role.LEADER), 3.0)]
+        (20.0, FaultKind.PAUSE, Target("order_executor", Role.LEADER), 3.0),
+    ]
     assert parse_schedule("1:slow:payment_service:2")[0].target == Target("payment_service", Role.SINGLE)
     with pytest.raises(ValueError, match="overlap"):
         parse_schedule("5:kill:books_database:leader:10,8:pause:order_executor:leader:2")

@@ -1,4 +1,5 @@
 """I7 over a recorded run: the stock reads, restocks and committed orders as a history of per-book counters."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -24,6 +25,7 @@ def test_I7_catches_a_stale_read() -> None:
 def test_I7_lets_an_unanswered_order_take_effect_or_not() -> None:
     run, evidence = clean_run()
     unknown = checkout(4, None, 1, Answer.NO_ANSWER, sent=2.2, answered=3.0)
-    maybe = dataclasses.replace(run, checkouts=(*run.checkouts, unknown),
-                                stock_reads=(*run.stock_reads, StockRead(BOOK, 5.0, 5.1, 10)))
+    maybe = dataclasses.replace(
+        run, checkouts=(*run.checkouts, unknown), stock_reads=(*run.stock_reads, StockRead(BOOK, 5.0, 5.1, 10))
+    )
     assert check_stock_reads(maybe, evidence.initial_stock)[0] == []

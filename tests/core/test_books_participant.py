@@ -2,6 +2,7 @@
 
 The behaviour through the replicated state machine is tests/core/test_books_state_machine.py (docs/design.md §4).
 """
+
 from __future__ import annotations
 
 from decimal import Decimal
@@ -68,4 +69,4 @@ def test_stock_never_below_zero_and_shortfall_names_the_first_failing_item() -> 
     assert stock.shortfall([Item("zz", 1), Item("a", 9)]) == (Reason.UNKNOWN_BOOK, "no book with id 'zz'")
     assert stock.write(DecrementStock("a", 2)) == StockChanged("a", False, 5, 4, Reason.INSUFFICIENT_STOCK)
     with pytest.raises(AssertionError):
-        stock.reserve([Item("a", 2)])     # available would go below 0
+        stock.reserve([Item("a", 2)])  # available would go below 0

@@ -2,6 +2,7 @@
 
 Each test names the rule it checks (docs/design.md §4, §6); a property test compares with a naive model.
 """
+
 from __future__ import annotations
 
 from decimal import Decimal
@@ -29,10 +30,12 @@ from books_database.core.state_machine import REQUESTS_REMEMBERED_MAX, BooksStat
 from utils.catalog import Book, Catalog
 from utils.catalog.file import load_catalog
 
-CATALOG = Catalog((
-    Book("a", "Book A", "Ann", "x", Decimal("10.50"), 5),
-    Book("b", "Book B", "Bob", "y", Decimal("20.00"), 2),
-))
+CATALOG = Catalog(
+    (
+        Book("a", "Book A", "Ann", "x", Decimal("10.50"), 5),
+        Book("b", "Book B", "Bob", "y", Decimal("20.00"), 2),
+    )
+)
 
 
 class Machine:
@@ -60,13 +63,18 @@ def prepare(tx: str, term: int = 1, **items: int) -> PrepareTransaction:
 
 # ---- seed and stock writes ---------------------------------------------------------------------
 
+
 def test_seed_is_the_catalog_and_identical_on_every_replica() -> None:
     one, two = BooksStateMachine(load_catalog()), BooksStateMachine(load_catalog())
     assert one.state_hash() == two.state_hash()
     book = one.books()[0]
     catalog_book = load_catalog().books[0]
-    assert (book.id, book.stock, book.reserved, book.price) == (catalog_book.id, catalog_book.initial_stock, 0,
-                                                                str(catalog_book.price))
+    assert (book.id, book.stock, book.reserved, book.price) == (
+        catalog_book.id,
+        catalog_book.initial_stock,
+        0,
+        str(catalog_book.price),
+    )
     assert len(one.books()) == len(load_catalog().books)
 
 
@@ -84,7 +92,7 @@ def test_increment_restocks_and_conservation_counts_it() -> None:
     m = Machine()
     assert m(IncrementStock("a", 4)) == StockChanged("a", True, 9, 0)
     m(DecrementStock("a", 3))
-    assert m.sm.conservation("a") == (5, 4, 6, 3)   # I1: 5 + 4 == 6 + 3
+    assert m.sm.conservation("a") == (5, 4, 6, 3)  # I1: 5 + 4 == 6 + 3
 
 
 def test_stock_write_on_an_unknown_book_is_refused() -> None:
@@ -105,7 +113,8 @@ def test_a_retried_stock_write_with_the_same_request_id_applies_once() -> None:
     assert first == again == StockChanged("a", True, 3, 0)
     assert m.available("a") == 3
     assert m(DecrementStock("a", 1, request_id="r1")) == Refused(
-        Reason.CONFLICT, "request id 'r1' was used for another write")
+        Reason.CONFLICT, "request id 'r1' was used for another write"
+    )
 
 
 def test_remembered_request_ids_are_bounded_oldest_first() -> None:
@@ -119,6 +128,7 @@ def test_remembered_request_ids_are_bounded_oldest_first() -> None:
 
 
 # ---- 2PC participant: votes ---------------------------------------------------------------------
+
 
 def test_prepare_reserves_and_votes_commit() -> None:
     m = Machine()
@@ -168,6 +178,7 @@ def test_prepare_again_with_other_items_is_a_conflict() -> None:
 
 
 # ---- 2PC participant: decisions -----------------------------------------------------------------
+
 
 def test_commit_turns_the_reservation_into_a_decrement() -> None:
     m = Machine()
@@ -246,6 +257,7 @@ def test_commit_after_a_late_duplicate_prepare_still_decrements_once() -> None:
 
 # ---- fencing by coordinator term ----------------------------------------------------------------
 
+
 def test_fencing_refuses_an_older_coordinator_term() -> None:
     m = Machine()
     m(prepare("t1", term=3, a=1))
@@ -269,12 +281,16 @@ def test_a_newer_term_raises_the_fence_for_every_transaction() -> None:
 
 # ---- the table, snapshots, encoding ------------------------------------------------------------
 
+
 def test_the_participant_table_covers_every_state_and_step() -> None:
-    states = [Phase.NONE, *(Phase(s.value) for s in TxState)]   # NONE: the never-seen state
+    states = [Phase.NONE, *(Phase(s.value) for s in TxState)]  # NONE: the never-seen state
     assert len(PARTICIPANT_TABLE) == len(states) * len(Kind)
     # A participant that voted COMMIT never aborts on its own: from PREPARED only an Abort leads to ABORTED.
-    assert {kind.value for (state, kind), rule in PARTICIPANT_TABLE.items()
-            if state is Phase.PREPARED and rule.next_state is Phase.ABORTED} == {"ABORT"}
+    assert {
+        kind.value
+        for (state, kind), rule in PARTICIPANT_TABLE.items()
+        if state is Phase.PREPARED and rule.next_state is Phase.ABORTED
+    } == {"ABORT"}
 
 
 def test_snapshot_restore_gives_an_equal_state_with_reservations() -> None:
@@ -308,17 +324,32 @@ def test_the_log_cannot_go_backwards() -> None:
         sm.apply(5, encode_command(IncrementStock("a", 1)))
 
 
-@pytest.mark.parametrize("command", [
-    DecrementStock("a", 1, "r"), IncrementStock("b", 7), prepare("t", term=2, b=1, a=3),
-    CommitTransaction("t", 9), AbortTransaction("t", 0)])
+@pytest.mark.parametrize(
+    "command",
+    [
+        DecrementStock("a", 1, "r"),
+        IncrementStock("b", 7),
+        prepare("t", term=2, b=1, a=3),
+        CommitTransaction("t", 9),
+        AbortTransaction("t", 0),
+    ],
+)
 def test_commands_round_trip_through_bytes(command: object) -> None:
     assert decode_command(encode_command(command)) == command  # type: ignore[arg-type]
 
 
-@pytest.mark.parametrize("build", [
-    lambda: DecrementStock("a", 0), lambda: IncrementStock("a", -1), lambda: DecrementStock("", 1),
-    lambda: PrepareTransaction("t", (), 1), lambda: PrepareTransaction("t", (Item("b", 1), Item("a", 1)), 1),
-    lambda: CommitTransaction("t", -1), lambda: Item("a", True)])
+@pytest.mark.parametrize(
+    "build",
+    [
+        lambda: DecrementStock("a", 0),
+        lambda: IncrementStock("a", -1),
+        lambda: DecrementStock("", 1),
+        lambda: PrepareTransaction("t", (), 1),
+        lambda: PrepareTransaction("t", (Item("b", 1), Item("a", 1)), 1),
+        lambda: CommitTransaction("t", -1),
+        lambda: Item("a", True),
+    ],
+)
 def test_bad_commands_are_a_clear_error(build: object) -> None:
     with pytest.raises(CommandError):
         build()  # type: ignore[operator]
@@ -326,18 +357,23 @@ def test_bad_commands_are_a_clear_error(build: object) -> None:
 
 def test_prepare_of_merges_repeated_books() -> None:
     assert PrepareTransaction.of("t", [Item("b", 1), Item("a", 1), Item("b", 2)], 1).items == (
-        Item("a", 1), Item("b", 3))
+        Item("a", 1),
+        Item("b", 3),
+    )
 
 
 # ---- property: the machine agrees with a naive model ------------------------------------------
 
-_ops = st.lists(st.one_of(
-    st.tuples(st.just("dec"), st.sampled_from("ab"), st.integers(1, 4)),
-    st.tuples(st.just("inc"), st.sampled_from("ab"), st.integers(1, 4)),
-    st.tuples(st.just("prepare"), st.sampled_from(["t1", "t2", "t3"]), st.sampled_from("ab"), st.integers(1, 3)),
-    st.tuples(st.just("commit"), st.sampled_from(["t1", "t2", "t3"])),
-    st.tuples(st.just("abort"), st.sampled_from(["t1", "t2", "t3"])),
-), max_size=40)
+_ops = st.lists(
+    st.one_of(
+        st.tuples(st.just("dec"), st.sampled_from("ab"), st.integers(1, 4)),
+        st.tuples(st.just("inc"), st.sampled_from("ab"), st.integers(1, 4)),
+        st.tuples(st.just("prepare"), st.sampled_from(["t1", "t2", "t3"]), st.sampled_from("ab"), st.integers(1, 3)),
+        st.tuples(st.just("commit"), st.sampled_from(["t1", "t2", "t3"])),
+        st.tuples(st.just("abort"), st.sampled_from(["t1", "t2", "t3"])),
+    ),
+    max_size=40,
+)
 
 
 @settings(max_examples=150, deadline=None)
@@ -345,7 +381,7 @@ _ops = st.lists(st.one_of(
 def test_property_matches_a_naive_model(ops: list[tuple]) -> None:  # type: ignore[type-arg]
     m = Machine()
     stock = {"a": 5, "b": 2}
-    txs: dict[str, tuple[str, str, int]] = {}   # tx -> (state, book, qty)
+    txs: dict[str, tuple[str, str, int]] = {}  # tx -> (state, book, qty)
 
     def reserved(book: str) -> int:
         return sum(q for s, b, q in txs.values() if s == "P" and b == book)

@@ -2,14 +2,15 @@
 
 Uses fraud_detection's projection of the checkout flow (docs/design.md §3): d after b; e after c and d.
 """
+
 from __future__ import annotations
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from utils.flow.core.causal import CausalGate, Delivery, EventGraph, GateFull
 from utils.flow.core import checkout
+from utils.flow.core.causal import CausalGate, Delivery, EventGraph, GateFull
 from utils.flow.core.checkout import INIT, Service
 from utils.flow.core.vclock import VectorClock
 
@@ -18,8 +19,9 @@ DEADLINE_S = 10.0
 
 
 def fd_gate(held_per_order_max: int = 4, orders_max: int = 100) -> CausalGate[str]:
-    return CausalGate(checkout.local_graph(Service.FRAUD_DETECTION), orders_max=orders_max,
-                      held_per_order_max=held_per_order_max)
+    return CausalGate(
+        checkout.local_graph(Service.FRAUD_DETECTION), orders_max=orders_max, held_per_order_max=held_per_order_max
+    )
 
 
 def init(gate: CausalGate[str], order_id: str = "o1") -> None:
@@ -99,7 +101,7 @@ def test_per_order_bound_on_held_events() -> None:
     assert gate.offer("o1", "x", DEADLINE_S, "x") is Delivery.HOLD
     with pytest.raises(GateFull):
         gate.offer("o1", "y", DEADLINE_S, "y")
-    assert gate.offer("o2", "y", DEADLINE_S, "y") is Delivery.HOLD   # the bound is per order
+    assert gate.offer("o2", "y", DEADLINE_S, "y") is Delivery.HOLD  # the bound is per order
 
 
 def test_bound_on_orders_tracked() -> None:

@@ -1,4 +1,5 @@
 """The checkout flow's partial order (docs/design.md §3) and each service's projection of it."""
+
 from __future__ import annotations
 
 from utils.flow.core import checkout
@@ -18,9 +19,15 @@ def _before(later: str) -> set[str]:
 
 
 def test_the_partial_order_of_design_section_3() -> None:
-    a, b, c, d, e, f = ("VerifyItems", "VerifyUserData", "VerifyCreditCardFormat", "CheckUserData",
-                        "CheckCreditCardData", "GetSuggestions")
-    assert a not in _before(b) and b not in _before(a)          # a and b are concurrent
+    a, b, c, d, e, f = (
+        "VerifyItems",
+        "VerifyUserData",
+        "VerifyCreditCardFormat",
+        "CheckUserData",
+        "CheckCreditCardData",
+        "GetSuggestions",
+    )
+    assert a not in _before(b) and b not in _before(a)  # a and b are concurrent
     assert _before(c) == {START, a}
     assert _before(d) == {START, b}
     assert _before(e) == {START, a, b, c, d}

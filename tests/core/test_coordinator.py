@@ -1,16 +1,38 @@
-"""Table tests of the 2PC coordinator: each rule of docs/design.md §4, and the durability order of docs/design.md §10 rule 3.
+"""Table tests of the 2PC coordinator: each rule of docs/design.md §4, and the durability order of
+docs/design.md §10 rule 3.
 
 Inputs in, effects out: no sockets, no clock.
 """
+
 from __future__ import annotations
 
 import pytest
 
-from order_executor.core.coordinator import (Ack, Begin, BeginDurable, DecisionDurable, Dropped, Effect, EndDurable,
-                                        IllegalInput,
-                                        LogBegin, LogDecision, LogEnd, Phase, Phase2Timeout, PrepareTimeout,
-                                        ReportOutcome, Resume, SendAbort, SendCommit, SendPrepare, Transaction,
-                                        Vote, new_transaction, step)
+from order_executor.core.coordinator import (
+    Ack,
+    Begin,
+    BeginDurable,
+    DecisionDurable,
+    Dropped,
+    Effect,
+    EndDurable,
+    IllegalInput,
+    LogBegin,
+    LogDecision,
+    LogEnd,
+    Phase,
+    Phase2Timeout,
+    PrepareTimeout,
+    ReportOutcome,
+    Resume,
+    SendAbort,
+    SendCommit,
+    SendPrepare,
+    Transaction,
+    Vote,
+    new_transaction,
+    step,
+)
 from order_executor.core.order import Item, OrderSummary, Outcome
 
 ORDER = OrderSummary("o1", (Item("b1", 2, 1000),), 2000, "tok", "1111")
@@ -105,13 +127,16 @@ def test_rule_votes_from_strangers_are_dropped() -> None:
     assert isinstance(effects[0], Dropped) and tx.votes == frozenset()
 
 
-@pytest.mark.parametrize("phase_inputs, bad", [
-    ((), BeginDurable()),
-    ((), DecisionDurable(Outcome.COMMIT)),
-    ((Begin(ORDER),), Begin(ORDER)),
-    ((Begin(ORDER), BeginDurable()), DecisionDurable(Outcome.COMMIT)),
-    ((Begin(ORDER), BeginDurable()), EndDurable()),
-])
+@pytest.mark.parametrize(
+    "phase_inputs, bad",
+    [
+        ((), BeginDurable()),
+        ((), DecisionDurable(Outcome.COMMIT)),
+        ((Begin(ORDER),), Begin(ORDER)),
+        ((Begin(ORDER), BeginDurable()), DecisionDurable(Outcome.COMMIT)),
+        ((Begin(ORDER), BeginDurable()), EndDurable()),
+    ],
+)
 def test_misuse_an_input_illegal_in_its_phase_raises(phase_inputs: tuple[object, ...], bad: object) -> None:
     _, tx = run(new_transaction("o1", PARTS), *phase_inputs)
     with pytest.raises(IllegalInput):
@@ -125,9 +150,18 @@ def test_misuse_another_orders_summary_raises() -> None:
 
 def test_no_path_sends_phase2_before_a_durable_decision() -> None:
     """Exhaustive over short input sequences: a SendCommit/SendAbort is always preceded by DecisionDurable/Resume."""
-    inputs: list[object] = [Vote("payment", True), Vote("books", True), Vote("books", False, "no"), PrepareTimeout(),
-                            DecisionDurable(Outcome.COMMIT), DecisionDurable(Outcome.ABORT), Ack("books"),
-                            Ack("payment"), Phase2Timeout(), EndDurable()]
+    inputs: list[object] = [
+        Vote("payment", True),
+        Vote("books", True),
+        Vote("books", False, "no"),
+        PrepareTimeout(),
+        DecisionDurable(Outcome.COMMIT),
+        DecisionDurable(Outcome.ABORT),
+        Ack("books"),
+        Ack("payment"),
+        Phase2Timeout(),
+        EndDurable(),
+    ]
     frontier = [(preparing(), False)]
     for _ in range(5):
         nxt = []

@@ -2,6 +2,7 @@
 
 Rules from docs/design.md §4: the decision is in the log before phase 2; a new leader finds every begun, unended tx.
 """
+
 from __future__ import annotations
 
 import pytest
@@ -31,8 +32,12 @@ def test_rule_begin_is_idempotent_by_order_id_and_keeps_the_first_summary() -> N
 
 def test_rule_the_first_decision_logged_is_the_decision() -> None:
     log = DecisionLog()
-    results = applied(log, encode_begin(order("o1")), encode_decision("o1", Outcome.COMMIT, ""),
-                      encode_decision("o1", Outcome.ABORT, "presumed abort"))
+    results = applied(
+        log,
+        encode_begin(order("o1")),
+        encode_decision("o1", Outcome.COMMIT, ""),
+        encode_decision("o1", Outcome.ABORT, "presumed abort"),
+    )
     assert results[2].changed is False  # type: ignore[attr-defined]
     record = log.record("o1")
     assert record is not None and (record.decision, record.reason) == (Outcome.COMMIT, "")
@@ -40,9 +45,15 @@ def test_rule_the_first_decision_logged_is_the_decision() -> None:
 
 def test_rule_open_records_are_begun_and_not_ended_oldest_first() -> None:
     log = DecisionLog()
-    applied(log, encode_begin(order("o2")), encode_begin(order("o1")), encode_begin(order("o3")),
-            encode_decision("o1", Outcome.ABORT, "declined"), encode_end("o1"),
-            encode_decision("o3", Outcome.COMMIT, ""))
+    applied(
+        log,
+        encode_begin(order("o2")),
+        encode_begin(order("o1")),
+        encode_begin(order("o3")),
+        encode_decision("o1", Outcome.ABORT, "declined"),
+        encode_end("o1"),
+        encode_decision("o3", Outcome.COMMIT, ""),
+    )
     assert [r.tx_id for r in log.open_records()] == ["o2", "o3"]
     assert log.counts() == (3, 2)
 
@@ -76,14 +87,20 @@ def test_malformed_entries_are_refused_the_same_way_everywhere() -> None:
 
 def test_snapshot_restore_gives_an_equal_state() -> None:
     log = DecisionLog()
-    applied(log, encode_begin(order("o1")), encode_begin(order("o2")), encode_decision("o1", Outcome.COMMIT, ""),
-            encode_end("o1"), encode_decision("o2", Outcome.ABORT, "x"))
+    applied(
+        log,
+        encode_begin(order("o1")),
+        encode_begin(order("o2")),
+        encode_decision("o1", Outcome.COMMIT, ""),
+        encode_end("o1"),
+        encode_decision("o2", Outcome.ABORT, "x"),
+    )
     copy = DecisionLog()
     copy.restore(log.snapshot())
     assert copy.snapshot() == log.snapshot()
     assert copy.open_records() == log.open_records() and copy.record("o1") == log.record("o1")
     with pytest.raises(AssertionError):
-        copy.apply(5, encode_end("o2"))     # the log never goes backwards
+        copy.apply(5, encode_end("o2"))  # the log never goes backwards
 
 
 def test_pricing_sums_lines_per_book_at_catalog_prices_in_cents() -> None:
@@ -96,10 +113,13 @@ def test_pricing_sums_lines_per_book_at_catalog_prices_in_cents() -> None:
     assert priced.total_cents == 3 * int(book.price * 100)
 
 
-@pytest.mark.parametrize("items, reason", [
-    ([], "the order has no items"),
-    ([resolve_item(load_catalog(), "nope", "", 1)], "unknown book: nope"),
-    ([OrderItem(1, "nope", "", 0, asked_id="nope")], "unknown book: nope"),   # queued without a price
-])
+@pytest.mark.parametrize(
+    "items, reason",
+    [
+        ([], "the order has no items"),
+        ([resolve_item(load_catalog(), "nope", "", 1)], "unknown book: nope"),
+        ([OrderItem(1, "nope", "", 0, asked_id="nope")], "unknown book: nope"),  # queued without a price
+    ],
+)
 def test_pricing_refuses_what_it_cannot_price(items: list[OrderItem], reason: str) -> None:
     assert price_order(Order("o1", tuple(items))) == Unpriceable(reason)

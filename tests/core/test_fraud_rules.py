@@ -1,4 +1,5 @@
 """fraud_detection's named rules and card velocity: the rule that fired is the reason."""
+
 from __future__ import annotations
 
 from decimal import Decimal
@@ -39,7 +40,7 @@ def test_billing_country_on_the_deny_list(country: str) -> None:
 def test_absurd_quantity_and_total() -> None:
     catalog = load_catalog()
 
-    def item(book_id: str, title: str, quantity: int) -> OrderItem:   # as the gateway resolves it, once
+    def item(book_id: str, title: str, quantity: int) -> OrderItem:  # as the gateway resolves it, once
         return resolve_item(catalog, book_id, title, quantity)
 
     assert rules.absurd_order((item("", "Clean Code", 100),), LIMITS) is None
@@ -49,24 +50,24 @@ def test_absurd_quantity_and_total() -> None:
     hit = rules.absurd_order((item("book_124_introduction_to_algorithms", "", 2),), pricey)
     assert hit is not None and hit.rule == "absurd_total"
     assert rules.order_total((item("", "Clean Code", 2),)) == Decimal("69.98")
-    assert rules.order_total((item("", "No Such Book", 2),)) == Decimal(0)   # verification rejects it
+    assert rules.order_total((item("", "No Such Book", 2),)) == Decimal(0)  # verification rejects it
 
 
 def test_velocity_more_than_n_uses_within_the_window() -> None:
     velocity = CardVelocity(uses_max=3, window_s=60.0, cards_max=10)
     card = card_fingerprint("4111111111111111", b"k")
     assert [velocity.record_use(card, t) for t in (0.0, 1.0, 2.0)] == [False, False, False]
-    assert velocity.record_use(card, 3.0) is True            # the fourth use within a minute
-    assert velocity.record_use(card_fingerprint("5555555555554444", b"k"), 3.0) is False   # per card
-    assert velocity.record_use(card, 64.0) is False           # uses at 0..3 have left the window
+    assert velocity.record_use(card, 3.0) is True  # the fourth use within a minute
+    assert velocity.record_use(card_fingerprint("5555555555554444", b"k"), 3.0) is False  # per card
+    assert velocity.record_use(card, 64.0) is False  # uses at 0..3 have left the window
 
 
 def test_velocity_remembers_a_bounded_number_of_cards_forgetting_the_idlest() -> None:
     velocity = CardVelocity(uses_max=1, window_s=100.0, cards_max=2)
     velocity.record_use("a", 0.0)
     velocity.record_use("b", 1.0)
-    velocity.record_use("a", 2.0)      # a is now the most recently used
-    velocity.record_use("c", 3.0)      # full: b (idle longest) is forgotten
+    velocity.record_use("a", 2.0)  # a is now the most recently used
+    velocity.record_use("c", 3.0)  # full: b (idle longest) is forgotten
     assert len(velocity) == 2 and velocity.forgotten == 1
     assert velocity.uses_in_window("b", 3.0) == 0 and velocity.uses_in_window("a", 3.0) == 2
 

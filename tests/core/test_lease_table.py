@@ -2,6 +2,7 @@
 
 Each test names the rule it checks; time is an explicit `now` in seconds.
 """
+
 from __future__ import annotations
 
 import pytest
@@ -19,7 +20,12 @@ def _leased(lease_id: str = "L1", expires_at: float = 10.0) -> LeaseRecord:
 def test_grant_leases_a_queued_order_until_now_plus_lease_s() -> None:
     t = lease.grant(QUEUED, "L1", 30.0, now=5.0)
     assert t.verdict is Verdict.CHANGED
-    assert (t.record.state, t.record.lease_id, t.record.lease_expires_at, t.record.attempts) == (State.LEASED, "L1", 35.0, 1)
+    assert (t.record.state, t.record.lease_id, t.record.lease_expires_at, t.record.attempts) == (
+        State.LEASED,
+        "L1",
+        35.0,
+        1,
+    )
 
 
 def test_a_held_order_cannot_be_leased_again_before_its_lease_expires() -> None:

@@ -1,4 +1,5 @@
 """The meaning of a model's verdict (fraud) and the filter on its suggestions, as tables."""
+
 from __future__ import annotations
 
 import pytest
@@ -8,12 +9,15 @@ from suggestions.llm_recommender import fill_from, keep_real_suggestions
 from utils.catalog.file import load_catalog
 
 
-@pytest.mark.parametrize(("verdict", "effect"), [
-    (None, LlmEffect.FALLBACK),
-    (FraudVerdict(is_fraud=False, confidence=0.99, reasons=[]), LlmEffect.CLEAR),
-    (FraudVerdict(is_fraud=True, confidence=0.79, reasons=["x"]), LlmEffect.FLAG_ONLY),
-    (FraudVerdict(is_fraud=True, confidence=0.80, reasons=["x"]), LlmEffect.REJECT),
-])
+@pytest.mark.parametrize(
+    ("verdict", "effect"),
+    [
+        (None, LlmEffect.FALLBACK),
+        (FraudVerdict(is_fraud=False, confidence=0.99, reasons=[]), LlmEffect.CLEAR),
+        (FraudVerdict(is_fraud=True, confidence=0.79, reasons=["x"]), LlmEffect.FLAG_ONLY),
+        (FraudVerdict(is_fraud=True, confidence=0.80, reasons=["x"]), LlmEffect.REJECT),
+    ],
+)
 def test_verdict_to_effect(verdict: FraudVerdict | None, effect: LlmEffect) -> None:
     assert decide(verdict, 0.8).effect is effect
 

@@ -1,4 +1,5 @@
 """A service's per-order state: init ticks the clock, events merge then tick, clear only if own <= final."""
+
 from __future__ import annotations
 
 import pytest

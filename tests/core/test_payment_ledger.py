@@ -1,13 +1,27 @@
 """Table tests of the payment participant: each row of the 2PC rules, fencing by term, idempotency.
 
-Each test names the rule it checks (docs/design.md §4: participants persist PREPARED before voting; only the decision ends it).
+Each test names the rule it checks (docs/design.md §4: participants persist PREPARED before voting; only the
+decision ends it).
 """
+
 from __future__ import annotations
 
 import pytest
 
-from payment_service.core.ledger import (TABLE, Abort, CardFacts, Commit, Effect, InputKind, Limits, PaymentRecord,
-                                    PaymentState, Prepare, Reply, step)
+from payment_service.core.ledger import (
+    TABLE,
+    Abort,
+    CardFacts,
+    Commit,
+    Effect,
+    InputKind,
+    Limits,
+    PaymentRecord,
+    PaymentState,
+    Prepare,
+    Reply,
+    step,
+)
 
 CARD = CardFacts(token="tok_a", card_last4="1111", declined=False)
 DECLINED = CardFacts(token="tok_d", card_last4="0002", declined=True)
@@ -28,13 +42,16 @@ def test_rule_prepare_holds_and_persists_before_voting_commit() -> None:
     assert out.term_seen == 3
 
 
-@pytest.mark.parametrize("message, reason", [
-    (Prepare("tx1", 4999, 1, DECLINED), "card declined"),
-    (Prepare("tx1", 2_000_000, 1, CARD), "amount over the limit of 10000.00"),
-    (Prepare("tx1", 4999, 1, None), "unknown payment token"),
-    (Prepare("tx1", 0, 1, CARD), "invalid amount"),
-    (Prepare("tx1", 4999, 1, CARD, injected_decline=True), "card declined (injected)"),
-])
+@pytest.mark.parametrize(
+    "message, reason",
+    [
+        (Prepare("tx1", 4999, 1, DECLINED), "card declined"),
+        (Prepare("tx1", 2_000_000, 1, CARD), "amount over the limit of 10000.00"),
+        (Prepare("tx1", 4999, 1, None), "unknown payment token"),
+        (Prepare("tx1", 0, 1, CARD), "invalid amount"),
+        (Prepare("tx1", 4999, 1, CARD, injected_decline=True), "card declined (injected)"),
+    ],
+)
 def test_rule_a_declined_prepare_votes_abort_with_reason_and_remembers_it(message: Prepare, reason: str) -> None:
     out = step(None, 0, message)
     assert (out.reply, out.reason) == (Reply.VOTE_ABORT, reason)
@@ -87,13 +104,17 @@ def test_rule_abort_before_prepare_is_remembered_so_a_late_prepare_votes_abort()
     assert (late.reply, late.persist, late.event) == (Reply.VOTE_ABORT, None, "stale_prepare_after_abort")
 
 
-@pytest.mark.parametrize("state, message, event", [
-    (PaymentState.VOIDED, Commit("tx1", 1), "commit_after_abort"),
-    (PaymentState.CAPTURED, Abort("tx1", 1), "abort_after_commit"),
-    (PaymentState.NONE, Commit("tx1", 1), "commit_without_prepare"),
-])
+@pytest.mark.parametrize(
+    "state, message, event",
+    [
+        (PaymentState.VOIDED, Commit("tx1", 1), "commit_after_abort"),
+        (PaymentState.CAPTURED, Abort("tx1", 1), "abort_after_commit"),
+        (PaymentState.NONE, Commit("tx1", 1), "commit_without_prepare"),
+    ],
+)
 def test_rule_a_decision_that_contradicts_the_state_is_refused_and_changes_nothing(
-        state: PaymentState, message: Commit | Abort, event: str) -> None:
+    state: PaymentState, message: Commit | Abort, event: str
+) -> None:
     record = None if state is PaymentState.NONE else PaymentRecord("tx1", state, 4999, "tok_a", "1111")
     out = step(record, 1, message)
     assert (out.reply, out.state, out.persist, out.event) == (Reply.REFUSED, state, None, event)

@@ -1,6 +1,7 @@
 """The queue's priority policy (docs/design.md §3): quantity, shipping speed and gift wrap first; ties by arrival;
 aging, so no order starves — checked on the pure policy with explicit times.
 """
+
 from __future__ import annotations
 
 import pytest
@@ -25,14 +26,18 @@ def _first(*orders: Ranked) -> str:
 
 
 def test_faster_shipping_goes_first_express_then_priority_then_standard() -> None:
-    orders = [_ranked("standard", _features(shipping="standard"), 0.0, 1),
-              _ranked("priority", _features(shipping="priority"), 0.0, 2),
-              _ranked("express", _features(shipping="express"), 0.0, 3)]
+    orders = [
+        _ranked("standard", _features(shipping="standard"), 0.0, 1),
+        _ranked("priority", _features(shipping="priority"), 0.0, 2),
+        _ranked("express", _features(shipping="express"), 0.0, 3),
+    ]
     assert [r.order_id for r in sort_for_service(orders)] == ["express", "priority", "standard"]
 
 
 def test_bigger_quantity_goes_first() -> None:
-    assert _first(_ranked("one", _features(quantity=1), 0.0, 1), _ranked("five", _features(quantity=5), 0.0, 2)) == "five"
+    assert (
+        _first(_ranked("one", _features(quantity=1), 0.0, 1), _ranked("five", _features(quantity=5), 0.0, 2)) == "five"
+    )
 
 
 def test_gift_wrap_goes_first() -> None:
@@ -87,10 +92,16 @@ def test_no_starvation_a_standard_order_beats_a_stream_of_new_express_orders() -
     assert served_at_s <= 2 * express_gap / POLICY.aging_points_per_s + 2
 
 
-@given(base_a=st.floats(0, 45), base_b=st.floats(0, 45), enqueued_a=st.floats(0, 1e6), enqueued_b=st.floats(0, 1e6),
-       later_s=st.floats(0, 1e6))
+@given(
+    base_a=st.floats(0, 45),
+    base_b=st.floats(0, 45),
+    enqueued_a=st.floats(0, 1e6),
+    enqueued_b=st.floats(0, 1e6),
+    later_s=st.floats(0, 1e6),
+)
 def test_the_static_key_orders_exactly_as_the_effective_priority_at_any_time(
-        base_a: float, base_b: float, enqueued_a: float, enqueued_b: float, later_s: float) -> None:
+    base_a: float, base_b: float, enqueued_a: float, enqueued_b: float, later_s: float
+) -> None:
     now = max(enqueued_a, enqueued_b) + later_s
     effective_a = POLICY.effective_priority(base_a, enqueued_a, now)
     effective_b = POLICY.effective_priority(base_b, enqueued_b, now)

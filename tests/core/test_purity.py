@@ -3,6 +3,7 @@ network, disk, threads, the clock or the global random generator, directly or th
 
 The cores are found by walking the tree for folders named `core`, so a new core is checked the day it lands.
 """
+
 from __future__ import annotations
 
 import ast
@@ -13,14 +14,51 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 SKIPPED_FOLDERS = {".git", ".venv", "node_modules", "__pycache__", "build", "data", "logs", "tests"}
 # Modules whose import alone reaches the outside world, a thread, the clock or the process.
-FORBIDDEN = frozenset({
-    "asyncio", "concurrent", "flask", "grpc", "grpc_health", "grpc_reflection", "http", "io", "logging",
-    "multiprocessing", "openai", "opentelemetry", "os", "pathlib", "prometheus_client", "queue", "requests",
-    "secrets", "selectors", "shutil", "signal", "socket", "sqlite3", "subprocess", "sys", "tempfile", "threading",
-    "time", "urllib", "uuid", "werkzeug",
-})
-GLOBAL_RANDOM_CALLS = ("random.random(", "random.randint(", "random.randrange(", "random.choice(",
-                       "random.shuffle(", "random.uniform(", "random.seed(", "random.sample(")
+FORBIDDEN = frozenset(
+    {
+        "asyncio",
+        "concurrent",
+        "flask",
+        "grpc",
+        "grpc_health",
+        "grpc_reflection",
+        "http",
+        "io",
+        "logging",
+        "multiprocessing",
+        "openai",
+        "opentelemetry",
+        "os",
+        "pathlib",
+        "prometheus_client",
+        "queue",
+        "requests",
+        "secrets",
+        "selectors",
+        "shutil",
+        "signal",
+        "socket",
+        "sqlite3",
+        "subprocess",
+        "sys",
+        "tempfile",
+        "threading",
+        "time",
+        "urllib",
+        "uuid",
+        "werkzeug",
+    }
+)
+GLOBAL_RANDOM_CALLS = (
+    "random.random(",
+    "random.randint(",
+    "random.randrange(",
+    "random.choice(",
+    "random.shuffle(",
+    "random.uniform(",
+    "random.seed(",
+    "random.sample(",
+)
 # datetime's value types are pure; reading the clock through them is not (time comes in as an argument).
 CLOCK_CALLS = (".today(", ".now(", ".utcnow(", "fromtimestamp(")
 # Generated protobuf code and the modules that only name message types are data, not I/O.
@@ -113,9 +151,17 @@ CORE_FILES = [path for folder in CORE_FOLDERS for path in sorted(folder.rglob("*
 
 def test_every_service_and_protocol_has_a_core() -> None:
     names = {str(folder.relative_to(ROOT)) for folder in CORE_FOLDERS}
-    expected = {"utils/raft/core", "utils/flow/core", "transaction_verification/core", "fraud_detection/core",
-                "suggestions/core", "order_queue/core", "order_executor/core", "books_database/core",
-                "payment_service/core"}
+    expected = {
+        "utils/raft/core",
+        "utils/flow/core",
+        "transaction_verification/core",
+        "fraud_detection/core",
+        "suggestions/core",
+        "order_queue/core",
+        "order_executor/core",
+        "books_database/core",
+        "payment_service/core",
+    }
     assert expected <= names, f"missing core folders: {sorted(expected - names)}"
 
 

@@ -1,4 +1,5 @@
 """The catalog recommender: same author, then same category, then the rest; three, never from the cart."""
+
 from __future__ import annotations
 
 from suggestions.core.recommender import CatalogRecommender, cart_books
@@ -32,7 +33,7 @@ def test_never_a_book_already_in_the_cart_and_deterministic() -> None:
 
 def test_fills_from_other_books_when_few_match() -> None:
     catalog = load_catalog()
-    cart = resolve_cart(catalog, [("", "Security Engineering")])   # one other security book, no same author
+    cart = resolve_cart(catalog, [("", "Security Engineering")])  # one other security book, no same author
     picks = CatalogRecommender(catalog).recommend(cart, 3)
     assert picks[0].title == "Cryptography Engineering"
     assert len(picks) == 3 and picks[1].id == catalog.books[0].id

@@ -2,6 +2,7 @@
 
 Each test names the rule it checks (docs/design.md §4: one id, idempotent steps; fencing by term).
 """
+
 from __future__ import annotations
 
 from enum import Enum
@@ -62,9 +63,9 @@ def test_check_applied_holds_a_step_to_its_row() -> None:
     table.check_applied(GOOD[(St.NONE, Msg.DO)], St.NONE, St.DONE)
     table.check_applied(GOOD[(St.DONE, Msg.DO)], St.DONE, None)
     with pytest.raises(AssertionError):
-        table.check_applied(GOOD[(St.NONE, Msg.DO)], St.NONE, None)       # an effect that wrote nothing
+        table.check_applied(GOOD[(St.NONE, Msg.DO)], St.NONE, None)  # an effect that wrote nothing
     with pytest.raises(AssertionError):
-        table.check_applied(GOOD[(St.DONE, Msg.DO)], St.DONE, St.DONE)    # a no-op that wrote a record
+        table.check_applied(GOOD[(St.DONE, Msg.DO)], St.DONE, St.DONE)  # a no-op that wrote a record
 
 
 def test_rule_fencing_refuses_an_older_term_and_keeps_the_newest() -> None:

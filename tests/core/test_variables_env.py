@@ -2,6 +2,7 @@
 
 Every field of every pydantic-settings class in the repository must appear there, under its env name.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -13,7 +14,8 @@ from pydantic_settings import BaseSettings
 ROOT = Path(__file__).resolve().parents[2]
 SETTINGS_MODULES = sorted(
     ".".join(p.relative_to(ROOT).with_suffix("").parts)
-    for p in ROOT.glob("*/**/settings.py") if ".venv" not in p.parts and "tests" not in p.parts
+    for p in ROOT.glob("*/**/settings.py")
+    if ".venv" not in p.parts and "tests" not in p.parts
 ) + ["utils.settings"]
 
 

@@ -2,14 +2,15 @@
 
 Properties are checked against a naive model: a clock as a dict, compared entry by entry.
 """
+
 from __future__ import annotations
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from utils.pb.common import common_pb2
 from utils.flow.core.vclock import ENTRIES_MAX, Ordering, VectorClock
+from utils.pb.common import common_pb2
 
 SERVICES = ["fd", "s", "tv"]
 clocks = st.dictionaries(st.sampled_from(SERVICES), st.integers(0, 5)).map(VectorClock.of)
@@ -27,13 +28,16 @@ def test_merge_takes_the_entrywise_maximum() -> None:
     assert a.merge(b).as_dict() == {"tv": 3, "fd": 2, "s": 1}
 
 
-@pytest.mark.parametrize(("a", "b", "expected"), [
-    ({"tv": 1}, {"tv": 2}, Ordering.BEFORE),
-    ({"tv": 2, "fd": 1}, {"tv": 1}, Ordering.AFTER),
-    ({"tv": 1, "fd": 1}, {"fd": 1, "tv": 1}, Ordering.EQUAL),
-    ({"tv": 2}, {"fd": 1}, Ordering.CONCURRENT),
-    ({}, {"s": 1}, Ordering.BEFORE),
-])
+@pytest.mark.parametrize(
+    ("a", "b", "expected"),
+    [
+        ({"tv": 1}, {"tv": 2}, Ordering.BEFORE),
+        ({"tv": 2, "fd": 1}, {"tv": 1}, Ordering.AFTER),
+        ({"tv": 1, "fd": 1}, {"fd": 1, "tv": 1}, Ordering.EQUAL),
+        ({"tv": 2}, {"fd": 1}, Ordering.CONCURRENT),
+        ({}, {"s": 1}, Ordering.BEFORE),
+    ],
+)
 def test_compare(a: dict[str, int], b: dict[str, int], expected: Ordering) -> None:
     assert VectorClock.of(a).compare(VectorClock.of(b)) is expected
 
@@ -41,7 +45,7 @@ def test_compare(a: dict[str, int], b: dict[str, int], expected: Ordering) -> No
 def test_partial_order_operators() -> None:
     before, after, other = VectorClock.of({"tv": 1}), VectorClock.of({"tv": 2, "fd": 1}), VectorClock.of({"s": 1})
     assert before <= after and before < after and after >= before and after > before
-    assert not (before <= other) and not (other <= before)   # concurrent: neither is <=
+    assert not (before <= other) and not (other <= before)  # concurrent: neither is <=
     assert before <= before and not (before < before)
 
 
@@ -63,21 +67,26 @@ def test_a_peers_malformed_clock_is_refused() -> None:
     with pytest.raises(ValueError):
         VectorClock.from_proto(common_pb2.VectorClock(counters={f"s{i}": 1 for i in range(ENTRIES_MAX + 1)}))
     with pytest.raises(ValueError):
-        VectorClock((("tv", 1), ("fd", 1)))   # unsorted: build with VectorClock.of
+        VectorClock((("tv", 1), ("fd", 1)))  # unsorted: build with VectorClock.of
 
 
 def _naive_compare(a: dict[str, int], b: dict[str, int]) -> Ordering:
     le = all(a.get(k, 0) <= b.get(k, 0) for k in SERVICES)
     ge = all(a.get(k, 0) >= b.get(k, 0) for k in SERVICES)
-    return {(True, True): Ordering.EQUAL, (True, False): Ordering.BEFORE,
-            (False, True): Ordering.AFTER, (False, False): Ordering.CONCURRENT}[(le, ge)]
+    return {
+        (True, True): Ordering.EQUAL,
+        (True, False): Ordering.BEFORE,
+        (False, True): Ordering.AFTER,
+        (False, False): Ordering.CONCURRENT,
+    }[(le, ge)]
 
 
 @given(clocks, clocks)
 def test_compare_matches_the_naive_model(a: VectorClock, b: VectorClock) -> None:
     assert a.compare(b) is _naive_compare(a.as_dict(), b.as_dict())
     assert b.compare(a) is {Ordering.BEFORE: Ordering.AFTER, Ordering.AFTER: Ordering.BEFORE}.get(
-        a.compare(b), a.compare(b))
+        a.compare(b), a.compare(b)
+    )
 
 
 @given(clocks, clocks, clocks)

@@ -4,6 +4,7 @@ container, and hurt it (docker kill / start / pause / unpause / network disconne
 Every docker command names a container of this project (found by its compose labels), so nothing here
 can touch another project's containers.
 """
+
 from __future__ import annotations
 
 import json
@@ -22,27 +23,52 @@ from testing.fleet_env import free_port
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 COMPOSE = str(REPO_ROOT / "docker" / "compose.sh")
-PROJECT_PREFIX = "bookstore-test-"          # + the pytest process id: parallel runs never share a fleet
+PROJECT_PREFIX = "bookstore-test-"  # + the pytest process id: parallel runs never share a fleet
 DOCKER_TIMEOUT_S = 120.0
 HEALTHY_TIMEOUT_S = 150.0
 HTTP_TIMEOUT_S = 10.0
 POLL_S = 0.5
 PAUSE_ATTEMPTS = 3
-SERVICES = ("books-1", "books-2", "books-3", "payment-service", "order-queue", "transaction-verification",
-            "fraud-detection", "suggestions", "executor-1", "executor-2", "executor-3", "orchestrator", "frontend")
+SERVICES = (
+    "books-1",
+    "books-2",
+    "books-3",
+    "payment-service",
+    "order-queue",
+    "transaction-verification",
+    "fraud-detection",
+    "suggestions",
+    "executor-1",
+    "executor-2",
+    "executor-3",
+    "orchestrator",
+    "frontend",
+)
 
 
 class DockerError(RuntimeError):
     pass
 
 
-def run(command: list[str], env: Mapping[str, str] | None = None, timeout_s: float = DOCKER_TIMEOUT_S,
-        stdin: str | None = None) -> str:
-    done = subprocess.run(command, cwd=REPO_ROOT, env=dict(env) if env is not None else None, input=stdin,
-                          capture_output=True, text=True, timeout=timeout_s)
+def run(
+    command: list[str],
+    env: Mapping[str, str] | None = None,
+    timeout_s: float = DOCKER_TIMEOUT_S,
+    stdin: str | None = None,
+) -> str:
+    done = subprocess.run(
+        command,
+        cwd=REPO_ROOT,
+        env=dict(env) if env is not None else None,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=timeout_s,
+    )
     if done.returncode != 0:
-        raise DockerError(f"{' '.join(command[:6])}… exited {done.returncode}: "
-                          f"{(done.stderr.strip() or done.stdout.strip())[-2000:]}")
+        raise DockerError(
+            f"{' '.join(command[:6])}… exited {done.returncode}: {(done.stderr.strip() or done.stdout.strip())[-2000:]}"
+        )
     return done.stdout.strip()
 
 
@@ -62,10 +88,11 @@ def engine_answers() -> str | None:
 def stale_projects() -> set[str]:
     """This suite's projects whose pytest process is gone (killed before its teardown ran)."""
     names: set[str] = set()
-    label = "{{.Label \"com.docker.compose.project\"}}"
+    label = '{{.Label "com.docker.compose.project"}}'
     for kind in (["ps", "-a"], ["volume", "ls"], ["network", "ls"]):
-        listed = run(["docker", *kind, "--filter", f"label=com.docker.compose.project", "--format", label],
-                     timeout_s=30.0)
+        listed = run(
+            ["docker", *kind, "--filter", "label=com.docker.compose.project", "--format", label], timeout_s=30.0
+        )
         names |= {n for n in listed.split() if n.startswith(PROJECT_PREFIX)}
     stale = set()
     for name in names:
@@ -104,9 +131,14 @@ class ComposeFleet:
     @property
     def env(self) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("COMPOSE_", "BOOKSTORE_"))}
-        return {**env, "COMPOSE_PROJECT_NAME": self.project, "BOOKSTORE_API_PORT": str(self.api_port),
-                "BOOKSTORE_FRONTEND_PORT": str(self.frontend_port), "BOOKSTORE_PROMETHEUS_PORT": str(self.prometheus_port),
-                "BOOKSTORE_HEALTHY_TIMEOUT_S": "240"}
+        return {
+            **env,
+            "COMPOSE_PROJECT_NAME": self.project,
+            "BOOKSTORE_API_PORT": str(self.api_port),
+            "BOOKSTORE_FRONTEND_PORT": str(self.frontend_port),
+            "BOOKSTORE_PROMETHEUS_PORT": str(self.prometheus_port),
+            "BOOKSTORE_HEALTHY_TIMEOUT_S": "240",
+        }
 
     @property
     def prometheus(self) -> str:
@@ -138,8 +170,17 @@ class ComposeFleet:
 
     def container(self, service: str) -> str:
         if service not in self._containers:
-            found = run(["docker", "ps", "-aq", "--filter", f"label=com.docker.compose.project={self.project}",
-                         "--filter", f"label=com.docker.compose.service={service}"])
+            found = run(
+                [
+                    "docker",
+                    "ps",
+                    "-aq",
+                    "--filter",
+                    f"label=com.docker.compose.project={self.project}",
+                    "--filter",
+                    f"label=com.docker.compose.service={service}",
+                ]
+            )
             if not found:
                 raise DockerError(f"no container for {service} in project {self.project}")
             self._containers[service] = found.split()[0]
@@ -163,8 +204,9 @@ class ComposeFleet:
             self._network = next(n for n in networks if n.endswith("_fleet"))
         return self._network
 
-    def wait_healthy(self, services: Iterator[str] | tuple[str, ...] = SERVICES,
-                     timeout_s: float = HEALTHY_TIMEOUT_S) -> float:
+    def wait_healthy(
+        self, services: Iterator[str] | tuple[str, ...] = SERVICES, timeout_s: float = HEALTHY_TIMEOUT_S
+    ) -> float:
         """Waits until each service's container reports healthy; returns the seconds it took."""
         started = time.monotonic()
         pending = list(services)
@@ -173,8 +215,9 @@ class ComposeFleet:
             if not pending:
                 break
             if time.monotonic() - started > timeout_s:
-                raise TimeoutError(f"not healthy after {timeout_s:.0f} s: "
-                                   + ", ".join(f"{s} ({self.state(s)})" for s in pending))
+                raise TimeoutError(
+                    f"not healthy after {timeout_s:.0f} s: " + ", ".join(f"{s} ({self.state(s)})" for s in pending)
+                )
             time.sleep(POLL_S)
         return time.monotonic() - started
 
@@ -190,7 +233,7 @@ class ComposeFleet:
         """docker pause; where the engine cannot freeze the container's cgroup (seen on fuse-overlayfs under
         load), SIGSTOP to every process of the container but its init instead: the same fault for the service.
         Returns which was used."""
-        for attempt in range(PAUSE_ATTEMPTS):
+        for _attempt in range(PAUSE_ATTEMPTS):
             try:
                 run(["docker", "pause", self.container(service)])
                 return "docker pause"
@@ -245,5 +288,6 @@ class ComposeFleet:
     def exec_python(self, service: str, script: str, *args: str, timeout_s: float = 120.0) -> str:
         """Runs `script` with the image's Python inside a running container of the fleet (its env has the
         fleet's addresses), so the participants are asked on the fleet's own network, as the services do."""
-        return run(["docker", "exec", "-i", self.container(service), "python", "-", *args],
-                   stdin=script, timeout_s=timeout_s)
+        return run(
+            ["docker", "exec", "-i", self.container(service), "python", "-", *args], stdin=script, timeout_s=timeout_s
+        )

@@ -4,6 +4,7 @@ host ports, built and started through docker/up.sh (what `make up` runs), remove
 
 Skipped, with the reason printed, when no Docker engine answers or the images cannot be built offline.
 """
+
 from __future__ import annotations
 
 import shutil
@@ -16,7 +17,7 @@ import pytest
 
 from tests.docker.compose_fleet import REPO_ROOT, ComposeFleet, DockerError, engine_answers, run, stale_projects
 
-UP_TIMEOUT_S = 720.0                  # a first build on a fresh machine: base image, wheels, app image, start
+UP_TIMEOUT_S = 720.0  # a first build on a fresh machine: base image, wheels, app image, start
 BASE_IMAGES = ("python:3.11-slim-bookworm", "bookstore-base:bookworm")
 
 
@@ -59,8 +60,11 @@ def fleet(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
     started = time.monotonic()
     try:
         output = compose_fleet.up(timeout_s=UP_TIMEOUT_S)
-        print(f"\n{output.splitlines()[-1] if output else ''} "
-              f"(project {compose_fleet.project}, up.sh took {time.monotonic() - started:.0f} s)", flush=True)
+        print(
+            f"\n{output.splitlines()[-1] if output else ''} "
+            f"(project {compose_fleet.project}, up.sh took {time.monotonic() - started:.0f} s)",
+            flush=True,
+        )
         yield compose_fleet
     finally:
         failed = request.session.testsfailed > 0

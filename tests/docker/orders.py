@@ -4,6 +4,7 @@ answered, a background stream of them (the load a fault lands in), and waiting f
 Every attempt that may have reached the gateway without an answer is counted, so the invariant checks
 know which orders may exist beyond the ones the client learnt of.
 """
+
 from __future__ import annotations
 
 import json
@@ -21,7 +22,7 @@ import requests
 from testing.orders import checkout_body, random_card
 
 HTTP_TIMEOUT_S = 15.0
-ANSWER_DEADLINE_S = 90.0     # a checkout keeps being retried (same key) this long
+ANSWER_DEADLINE_S = 90.0  # a checkout keeps being retried (same key) this long
 RETRY_PAUSE_S = 0.5
 POLL_S = 0.4
 SWEEP_WORKERS = 8
@@ -31,8 +32,9 @@ APPROVED = "Order Approved"
 
 def order_body(items: dict[str, int], rng: random.Random) -> dict[str, Any]:
     buyer = rng.randrange(10**6)
-    return checkout_body(sorted(items.items()), buyer=f"Test Buyer {buyer}", contact=f"buyer{buyer}@example.com",
-                         card=random_card(rng))
+    return checkout_body(
+        sorted(items.items()), buyer=f"Test Buyer {buyer}", contact=f"buyer{buyer}@example.com", card=random_card(rng)
+    )
 
 
 @dataclass
@@ -42,10 +44,10 @@ class Placed:
     items: dict[str, int]
     key: str = field(default_factory=lambda: uuid.uuid4().hex)
     order_id: str | None = None
-    status: str = ""                 # "Order Approved" | "Order Rejected" | "" (never answered)
+    status: str = ""  # "Order Approved" | "Order Rejected" | "" (never answered)
     reasons: list[str] = field(default_factory=list)
-    ambiguous: list[str] = field(default_factory=list)   # why each attempt that may have run unseen failed
-    refused: list[str] = field(default_factory=list)     # answers that said it did not run (5xx, 409): retried
+    ambiguous: list[str] = field(default_factory=list)  # why each attempt that may have run unseen failed
+    refused: list[str] = field(default_factory=list)  # answers that said it did not run (5xx, 409): retried
     attempts: int = 0
 
     @property
@@ -65,8 +67,9 @@ def place(api: str, items: dict[str, int], rng: random.Random, deadline_s: float
     while time.monotonic() < deadline:
         placed.attempts += 1
         try:
-            reply = requests.post(f"{api}/checkout", data=body, timeout=HTTP_TIMEOUT_S,
-                                  headers={"Idempotency-Key": placed.key})
+            reply = requests.post(
+                f"{api}/checkout", data=body, timeout=HTTP_TIMEOUT_S, headers={"Idempotency-Key": placed.key}
+            )
         except requests.exceptions.ConnectionError as error:
             # Refused at connect: it never reached the gateway. Anything later may have run there.
             if "refused" not in str(error).lower():
@@ -113,7 +116,7 @@ def wait_final(api: str, order_ids: list[str], timeout_s: float) -> tuple[dict[s
     deadline = time.monotonic() + timeout_s
     with ThreadPoolExecutor(max_workers=SWEEP_WORKERS, thread_name_prefix="order-sweep") as pool:
         while pending:
-            records = dict(zip(pending, pool.map(lambda order_id: order_state(api, order_id), pending)))
+            records = dict(zip(pending, pool.map(lambda order_id: order_state(api, order_id), pending), strict=True))
             final.update({o: r for o, r in records.items() if r is not None and r["state"] in FINAL_STATES})
             pending = [o for o in pending if o not in final]
             if not pending or time.monotonic() > deadline:
@@ -125,8 +128,14 @@ def wait_final(api: str, order_ids: list[str], timeout_s: float) -> tuple[dict[s
 class CheckoutStream:
     """Checkouts sent one after another by `workers` threads until stop(): the load a fault lands in."""
 
-    def __init__(self, api: str, choose_items: Callable[[random.Random], dict[str, int]], seed: int,
-                 workers: int = 2, pause_s: float = 0.2) -> None:
+    def __init__(
+        self,
+        api: str,
+        choose_items: Callable[[random.Random], dict[str, int]],
+        seed: int,
+        workers: int = 2,
+        pause_s: float = 0.2,
+    ) -> None:
         self.api = api
         self.choose_items = choose_items
         self.pause_s = pause_s
@@ -134,11 +143,15 @@ class CheckoutStream:
         self.errors: list[BaseException] = []
         self._lock = threading.Condition()
         self._stop = threading.Event()
-        self._go = threading.Event()                 # cleared by hold(): no new checkout starts
+        self._go = threading.Event()  # cleared by hold(): no new checkout starts
         self._go.set()
         self._in_flight = 0
-        self._threads = [threading.Thread(target=self._run, args=(random.Random(seed * 100 + n),),
-                                          name=f"checkout-stream-{n}", daemon=True) for n in range(workers)]
+        self._threads = [
+            threading.Thread(
+                target=self._run, args=(random.Random(seed * 100 + n),), name=f"checkout-stream-{n}", daemon=True
+            )
+            for n in range(workers)
+        ]
 
     def __enter__(self) -> CheckoutStream:
         for thread in self._threads:
@@ -156,7 +169,7 @@ class CheckoutStream:
                 self._in_flight += 1
             try:
                 placed = place(self.api, self.choose_items(rng), rng)
-            except BaseException as error:   # reported by the test, not lost in a thread
+            except BaseException as error:  # reported by the test, not lost in a thread
                 with self._lock:
                     self.errors.append(error)
                     self._in_flight -= 1

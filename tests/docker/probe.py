@@ -3,6 +3,7 @@ themselves, with the project's clients, for every book's stock and each order's 
 transaction, and prints them as one JSON object. Standalone: piped in on stdin, it imports only the
 image's own packages (the services' clients), never the test suite.
 """
+
 from __future__ import annotations
 
 import json
@@ -21,10 +22,14 @@ from utils.rpc.client import call, open_channel
 from utils.settings import FleetSettings
 
 READ_TIMEOUT_S = 3.0
-READ_DEADLINE_S = 30.0        # a leader change right after a fault heals: keep asking this long
+READ_DEADLINE_S = 30.0  # a leader change right after a fault heals: keep asking this long
 T = TypeVar("T")
-PAYMENT_STATES = {pay_pb.PAYMENT_STATE_NONE: "NONE", pay_pb.PAYMENT_STATE_PREPARED: "PREPARED",
-                  pay_pb.PAYMENT_STATE_CAPTURED: "CAPTURED", pay_pb.PAYMENT_STATE_VOIDED: "VOIDED"}
+PAYMENT_STATES = {
+    pay_pb.PAYMENT_STATE_NONE: "NONE",
+    pay_pb.PAYMENT_STATE_PREPARED: "PREPARED",
+    pay_pb.PAYMENT_STATE_CAPTURED: "CAPTURED",
+    pay_pb.PAYMENT_STATE_VOIDED: "VOIDED",
+}
 TX_STATES = {books_pb.PREPARED: "PREPARED", books_pb.COMMITTED: "COMMITTED", books_pb.ABORTED: "ABORTED"}
 
 
@@ -48,11 +53,16 @@ def main(order_ids: list[str]) -> dict[str, Any]:
     payments: dict[str, Any] = {}
     transactions: dict[str, Any] = {}
     for order_id in order_ids:
-        reply = retried(lambda: call(payment.GetPayment, pay_pb.GetPaymentRequest(tx_id=order_id),
-                                     timeout_s=READ_TIMEOUT_S))
-        payments[order_id] = {"state": PAYMENT_STATES.get(reply.state, f"?{reply.state}"),
-                              "amountCents": int(reply.amount_cents)}
-        tx = retried(lambda: books.get_transaction(order_id))
+        reply = retried(
+            lambda order_id=order_id: call(
+                payment.GetPayment, pay_pb.GetPaymentRequest(tx_id=order_id), timeout_s=READ_TIMEOUT_S
+            )
+        )
+        payments[order_id] = {
+            "state": PAYMENT_STATES.get(reply.state, f"?{reply.state}"),
+            "amountCents": int(reply.amount_cents),
+        }
+        tx = retried(lambda order_id=order_id: books.get_transaction(order_id))
         items: dict[str, int] = {}
         for item in tx.items if tx is not None else ():
             items[item.book_id] = items.get(item.book_id, 0) + int(item.quantity)

@@ -4,6 +4,7 @@ last-copies burst, wait for every approved order to end, ask the participants, a
 I3's bound is docs/design.md §6's: every approved order final within SETTLE_S of the faults healing (or of its own
 approval, for orders approved later).
 """
+
 from __future__ import annotations
 
 import json
@@ -21,25 +22,31 @@ from tests.docker.invariants import Outcome, check, last_copies_of
 from tests.docker.orders import CheckoutStream, Placed, order_state, place, wait_final
 
 PROBE_SCRIPT = (Path(__file__).parent / "probe.py").read_text()
-SETTLE_S = 10.0                    # docs/design.md §6 I3
-POLL_SLACK_S = 2.0                 # the poller looks every 0.4 s; docker exec and HTTP under load add more
-LATE_WAIT_S = 60.0                 # after a miss, how long to keep looking (to tell "late" from "lost")
+SETTLE_S = 10.0  # docs/design.md §6 I3
+POLL_SLACK_S = 2.0  # the poller looks every 0.4 s; docker exec and HTTP under load add more
+LATE_WAIT_S = 60.0  # after a miss, how long to keep looking (to tell "late" from "lost")
 PROGRESS_TIMEOUT_S = 90.0
-STREAM_STOCK = 150                 # each stream book is topped up to this many copies before a test
-STREAM_PAUSE_S = 0.5               # between one worker's checkouts: ~1–2 a second from two workers
-LAST_COPIES = 3                    # I5: the last k copies, with k + 2 concurrent buyers
+STREAM_STOCK = 150  # each stream book is topped up to this many copies before a test
+STREAM_PAUSE_S = 0.5  # between one worker's checkouts: ~1–2 a second from two workers
+LAST_COPIES = 3  # I5: the last k copies, with k + 2 concurrent buyers
 EXTRA_BUYERS = 2
 # Books with plenty of stock for the streams (the catalog's larger stocks).
-STREAM_BOOKS = ("book_101_clean_code", "book_102_pragmatic_programmer", "book_103_design_patterns",
-                "book_106_refactoring", "book_114_designing_data_intensive", "book_117_building_microservices",
-                "book_121_phoenix_project")
+STREAM_BOOKS = (
+    "book_101_clean_code",
+    "book_102_pragmatic_programmer",
+    "book_103_design_patterns",
+    "book_106_refactoring",
+    "book_114_designing_data_intensive",
+    "book_117_building_microservices",
+    "book_121_phoenix_project",
+)
 
 
 def restock(fleet: ComposeFleet, book_ids: tuple[str, ...], level: int) -> None:
     """Tops the stream's books up to `level` (POST /stock/increment), so a stream aborts for stock rarely;
     done before the test's snapshot, so I1 sees no restock during the test."""
     deadline = time.monotonic() + PROGRESS_TIMEOUT_S
-    while True:   # GET /books shows stock null while the database does not answer (a leader change)
+    while True:  # GET /books shows stock null while the database does not answer (a leader change)
         books = {b["bookId"]: b["stock"] for b in requests.get(f"{fleet.api}/books", timeout=10).json()["books"]}
         if all(books[b] is not None for b in book_ids):
             break
@@ -47,8 +54,9 @@ def restock(fleet: ComposeFleet, book_ids: tuple[str, ...], level: int) -> None:
         time.sleep(0.5)
     for book_id in book_ids:
         if books[book_id] < level:
-            reply = requests.post(f"{fleet.api}/stock/increment", timeout=10,
-                                  json={"book_id": book_id, "amount": level - books[book_id]})
+            reply = requests.post(
+                f"{fleet.api}/stock/increment", timeout=10, json={"book_id": book_id, "amount": level - books[book_id]}
+            )
             assert reply.status_code == 200, f"restock of {book_id}: {reply.status_code} {reply.text[:200]}"
 
 
@@ -125,8 +133,9 @@ class FaultRun:
             with lock:
                 burst.append(one)
 
-        threads = [threading.Thread(target=buy, args=(self.seed * 1000 + n,))
-                   for n in range(LAST_COPIES + EXTRA_BUYERS)]
+        threads = [
+            threading.Thread(target=buy, args=(self.seed * 1000 + n,)) for n in range(LAST_COPIES + EXTRA_BUYERS)
+        ]
         for thread in threads:
             thread.start()
         for thread in threads:
@@ -143,15 +152,20 @@ class FaultRun:
         final, pending = wait_final(self.fleet.api, approved, max(left_s, 0.5))
         late_s: dict[str, float] = {}
         notes: list[str] = []
-        if pending:   # tell "late" from "lost": keep looking a while longer
+        if pending:  # tell "late" from "lost": keep looking a while longer
             late, lost = wait_final(self.fleet.api, pending, LATE_WAIT_S)
             final.update(late)
             # Seen final only after the deadline: later than the settle time allows, however late exactly.
             late_s = {order_id: max(time.monotonic() - since, SETTLE_S + POLL_SLACK_S) for order_id in late}
-            notes.append(f"(of {len(pending)} not final {SETTLE_S:.0f} s after healing, {len(late)} ended within "
-                         f"{LATE_WAIT_S:.0f} s more; {len(lost)} never did)")
-        print(f"[{time.strftime('%X')}] {len(approved) - len(pending)} of {len(approved)} approved orders final "
-              f"{time.monotonic() - since:.1f} s after healing", flush=True)
+            notes.append(
+                f"(of {len(pending)} not final {SETTLE_S:.0f} s after healing, {len(late)} ended within "
+                f"{LATE_WAIT_S:.0f} s more; {len(lost)} never did)"
+            )
+        print(
+            f"[{time.strftime('%X')}] {len(approved) - len(pending)} of {len(approved)} approved orders final "
+            f"{time.monotonic() - since:.1f} s after healing",
+            flush=True,
+        )
         for group in groups:
             group_whole(self.fleet, group)
         burst = self.last_copies()
@@ -160,18 +174,23 @@ class FaultRun:
         final.update(burst_final)
         facts = probe(self.fleet, [p.order_id for p in [*self.placed, *burst] if p.order_id])
         outcome = Outcome([*self.placed, *burst], final, late_s, self.stock_before, facts, SETTLE_S)
-        last_copies = last_copies_of(self.burst_book, LAST_COPIES, burst[1:], final,
-                                     facts["stock"][self.burst_book]["stock"])
+        last_copies = last_copies_of(
+            self.burst_book, LAST_COPIES, burst[1:], final, facts["stock"][self.burst_book]["stock"]
+        )
         problems = check(outcome, last_copies)
         problems += notes if problems else []
         states: dict[str, int] = {}
         for record in final.values():
             states[record["state"]] = states.get(record["state"], 0) + 1
-        figures = {"checkouts": len(self.placed) + len(burst), "approved": len(approved) + len(burst_ids),
-                   "states": states, "answers lost": dict(Counter(a for p in self.placed for a in p.ambiguous)),
-                   "refused, retried": dict(Counter(a for p in self.placed for a in p.refused))}
+        figures = {
+            "checkouts": len(self.placed) + len(burst),
+            "approved": len(approved) + len(burst_ids),
+            "states": states,
+            "answers lost": dict(Counter(a for p in self.placed for a in p.ambiguous)),
+            "refused, retried": dict(Counter(a for p in self.placed for a in p.refused)),
+        }
         print(f"[{time.strftime('%X')}] verified: {figures}", flush=True)
-        assert not problems, "invariants violated (seed %d):\n  %s" % (self.seed, "\n  ".join(problems))
+        assert not problems, f"invariants violated (seed {self.seed}):\n  " + "\n  ".join(problems)
         return figures
 
 
@@ -183,10 +202,11 @@ def group_whole(fleet: ComposeFleet, group: str, timeout_s: float = PROGRESS_TIM
         try:
             last = fleet.cluster()["groups"][group]
             leader = last["leaderId"]
-            if leader and all(r["role"] in ("leader", "follower") and r["leaderId"] == leader
-                              for r in last["replicas"]):
+            if leader and all(
+                r["role"] in ("leader", "follower") and r["leaderId"] == leader for r in last["replicas"]
+            ):
                 return
-        except Exception as error:   # the gateway itself may be restarting
+        except Exception as error:  # the gateway itself may be restarting
             last = error
         time.sleep(0.5)
     raise AssertionError(f"{group} not whole again within {timeout_s:.0f} s: {last}")

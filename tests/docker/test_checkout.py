@@ -1,6 +1,7 @@
 """The containers end to end through the published ports: a checkout reaches COMMITTED and the stock
 falls; the storefront loads from its port and its API calls are allowed (CORS) to the gateway's port.
 """
+
 from __future__ import annotations
 
 import random
@@ -43,9 +44,15 @@ def test_storefront_loads_and_may_call_the_gateway(fleet: ComposeFleet) -> None:
     config = requests.get(f"{fleet.storefront}/config.js", timeout=10)
     assert f'"apiBaseUrl": "{fleet.api}"' in config.text
     origin = fleet.storefront
-    preflight = requests.options(f"{fleet.api}/checkout", timeout=10, headers={
-        "Origin": origin, "Access-Control-Request-Method": "POST",
-        "Access-Control-Request-Headers": "content-type,idempotency-key"})
+    preflight = requests.options(
+        f"{fleet.api}/checkout",
+        timeout=10,
+        headers={
+            "Origin": origin,
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "content-type,idempotency-key",
+        },
+    )
     assert preflight.status_code == 200
     assert preflight.headers.get("Access-Control-Allow-Origin") == origin
     books = requests.get(f"{fleet.api}/books", timeout=10, headers={"Origin": origin})

@@ -2,6 +2,7 @@
 primary and of the executor leader, docker pause of a leader, a leader cut off the network, and a restart of
 every container in turn. After each, docs/design.md §6's I1–I5 hold and every approved order ended (scenario.py).
 """
+
 from __future__ import annotations
 
 import time

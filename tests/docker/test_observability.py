@@ -2,6 +2,7 @@
 fleet (its targets API shows each one up). Runs only where the Prometheus base image was built already
 (docker/build-base-image.sh bookstore-prometheus-base:bookworm prometheus, ~1 min): CI does not build it.
 """
+
 from __future__ import annotations
 
 import subprocess
@@ -45,7 +46,10 @@ def test_prometheus_scrapes_every_service(fleet: ComposeFleet) -> None:
     assert not down, f"targets not up within {TARGETS_TIMEOUT_S:.0f} s: {down}"
     # And it holds the services' own series, not only its scrape bookkeeping: every gRPC server counts the
     # calls it served (the health probes at least).
-    query = requests.get(f"{fleet.prometheus}/api/v1/query", timeout=10, params={
-        "query": 'count by (instance) ({job="services", __name__=~"rpc_server_calls.*"})'}).json()
+    query = requests.get(
+        f"{fleet.prometheus}/api/v1/query",
+        timeout=10,
+        params={"query": 'count by (instance) ({job="services", __name__=~"rpc_server_calls.*"})'},
+    ).json()
     instances = {r["metric"]["instance"] for r in query["data"]["result"]}
     assert instances == EXPECTED - {"orchestrator:8081"}

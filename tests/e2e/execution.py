@@ -2,6 +2,7 @@
 
 The fleet, its clients and the invariants check are testing/local_fleet.py's `Shop`; the env testing/fleet_env.py's.
 """
+
 from __future__ import annotations
 
 from utils.catalog.file import load_catalog

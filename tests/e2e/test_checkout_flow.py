@@ -2,6 +2,7 @@
 validation flow across TV, FD and S → tokenization → the durable queue, and with the whole fleet (both Raft
 groups) on to COMMITTED. Checks the final vector clock and that the checkout's correlation id reaches every log.
 """
+
 from __future__ import annotations
 
 import json
@@ -29,9 +30,16 @@ def seed_order(**changes: Any) -> dict[str, Any]:
         "items": [{"name": "Clean Architecture", "quantity": 1}],
         "user": {"name": "Ada Lovelace", "contact": "ada@example.com"},
         "creditCard": {"number": "4111111111111111", "expirationDate": "12/2030", "cvv": "123"},
-        "billingAddress": {"street": "1 Main St", "city": "Tartu", "state": "Tartumaa", "zip": "50090",
-                           "country": "Estonia"},
-        "shippingMethod": "express", "giftWrapping": False, "termsAndConditionsAccepted": True,
+        "billingAddress": {
+            "street": "1 Main St",
+            "city": "Tartu",
+            "state": "Tartumaa",
+            "zip": "50090",
+            "country": "Estonia",
+        },
+        "shippingMethod": "express",
+        "giftWrapping": False,
+        "termsAndConditionsAccepted": True,
     }
     order.update(changes)
     return order
@@ -72,13 +80,13 @@ def checkout(rf: RunningFleet, body: dict[str, Any], headers: dict[str, str] | N
 
 @pytest.fixture(scope="module")
 def gateway_fleet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningFleet]:
-    with running_fleet(tmp_path_factory.mktemp("gateway-fleet"), only=GATEWAY_PATH,
-                       healthy_timeout_s=90) as rf:
+    with running_fleet(tmp_path_factory.mktemp("gateway-fleet"), only=GATEWAY_PATH, healthy_timeout_s=90) as rf:
         yield rf
 
 
 def test_an_approved_checkout_carries_the_final_clock_and_its_correlation_id_through_every_service(
-        gateway_fleet: RunningFleet) -> None:
+    gateway_fleet: RunningFleet,
+) -> None:
     rf = gateway_fleet
     correlation_id = f"e2e-{uuid.uuid4().hex[:12]}"
     response = checkout(rf, seed_order(), {"X-Correlation-ID": correlation_id})
@@ -98,16 +106,21 @@ def test_an_approved_checkout_carries_the_final_clock_and_its_correlation_id_thr
 
     # The clear broadcast is asynchronous: wait until every hop has logged under the checkout's id.
     hops = sorted(GATEWAY_PATH - {"books_database"})  # a checkout does not touch the database
-    wait_for(lambda: all(mentions(rf, p, correlation_id) for p in hops), 10.0,
-             f"correlation id {correlation_id} in the logs of {hops}")
+    wait_for(
+        lambda: all(mentions(rf, p, correlation_id) for p in hops),
+        10.0,
+        f"correlation id {correlation_id} in the logs of {hops}",
+    )
     for process in hops:  # the card number never reaches a log
         assert "4111111111111111" not in rf.fleet.log_path(process).read_text()
 
 
 def test_a_bad_card_is_rejected_with_its_reason_and_shown_as_rejected(gateway_fleet: RunningFleet) -> None:
     rf = gateway_fleet
-    bad = seed_order(creditCard={"number": "4111111111111112", "expirationDate": "12/2030", "cvv": "123"},
-                     user={"name": "Bob Badcard", "contact": "bob@example.com"})
+    bad = seed_order(
+        creditCard={"number": "4111111111111112", "expirationDate": "12/2030", "cvv": "123"},
+        user={"name": "Bob Badcard", "contact": "bob@example.com"},
+    )
     body = checkout(rf, bad).json()
     assert body["status"] == "Order Rejected" and body["suggestedBooks"] == []
     assert any("card" in reason.lower() for reason in body["reasons"]), body

@@ -3,6 +3,7 @@
 Each case runs its own small fleet (no validation services: orders go straight to the queue, as after
 approval) and ends with I1–I5 checked through GET /orders and the participants' reads.
 """
+
 from __future__ import annotations
 
 import json
@@ -101,10 +102,13 @@ def test_a_deposed_coordinator_resumed_after_sigstop_is_refused_by_term(tmp_path
         wait_until(lambda: _stopped(shop, old), 20, f"{old} to stop itself after logging the decision")
         _, new_term = shop.executor_leader(not_in=(old,))
         assert new_term > old_term
-        shop.check_invariants([oid], {book_id: before})          # the new leader finished it
-        shop.rf.fleet.signal(old, signal.SIGCONT)                 # the old leader wakes up mid-phase-2
-        wait_until(lambda: _refused(shop.rf.fleet.log_path("payment_service"), oid, old_term), 20,
-                   "the payment service to refuse the deposed coordinator's Commit")
+        shop.check_invariants([oid], {book_id: before})  # the new leader finished it
+        shop.rf.fleet.signal(old, signal.SIGCONT)  # the old leader wakes up mid-phase-2
+        wait_until(
+            lambda: _refused(shop.rf.fleet.log_path("payment_service"), oid, old_term),
+            20,
+            "the payment service to refuse the deposed coordinator's Commit",
+        )
         orders = shop.check_invariants([oid], {book_id: before})
         assert orders[oid]["state"] == "COMMITTED"
         payment = shop.payment_state(oid)
@@ -125,8 +129,14 @@ def test_narrative_participant_times_out_and_the_decision_is_abort_everywhere(tm
         assert orders[oid]["state"] == "ABORTED"
         assert orders[oid]["reason"] == "payment_service did not answer prepare in time"
         # The late Prepare arrives after the Abort: it votes ABORT and holds nothing.
-        wait_until(lambda: _events(shop.rf.fleet.log_path("payment_service"), oid) >= {
-            "aborted_before_prepare", "stale_prepare_after_abort"}, 10, "the late Prepare to be refused")
+        wait_until(
+            lambda: (
+                _events(shop.rf.fleet.log_path("payment_service"), oid)
+                >= {"aborted_before_prepare", "stale_prepare_after_abort"}
+            ),
+            10,
+            "the late Prepare to be refused",
+        )
         assert shop.payment_state(oid).state == pay_pb.PAYMENT_STATE_VOIDED
 
 
@@ -139,8 +149,9 @@ def _records(path: Path) -> Iterator[dict[str, object]]:
 
 
 def _refused(path: Path, tx_id: str, term: int) -> bool:
-    return any(r.get("tx_id") == tx_id and r.get("event") == "stale_term" and r.get("term") == term
-               for r in _records(path))
+    return any(
+        r.get("tx_id") == tx_id and r.get("event") == "stale_term" and r.get("term") == term for r in _records(path)
+    )
 
 
 def _events(path: Path, tx_id: str) -> set[str]:

@@ -3,6 +3,7 @@ run, restart them all, and check I1–I5 for every order id the gateway returned
 
 The seed is printed; CHAOS_SEED=<seed> replays the same kill schedule.
 """
+
 from __future__ import annotations
 
 import os
@@ -28,17 +29,18 @@ def test_sigkill_every_executor_and_database_replica_while_checkouts_run(tmp_pat
     with running_fleet(tmp_path, only=FULL, extra_env=FLEET_ENV) as rf:
         shop = Shop(rf)
         shop.executor_leader()
-        scarce_id, scarce_title, scarce_stock = book(26)    # 8 copies: about 20 asked, so some must abort
+        scarce_id, scarce_title, scarce_stock = book(26)  # 8 copies: about 20 asked, so some must abort
         plenty_id, plenty_title, plenty_stock = book(21)
         before = {scarce_id: scarce_stock, plenty_id: plenty_stock}
-        plan = [(rng.choice([scarce_title, plenty_title]), rng.randint(1, 3), rng.uniform(0, 1.5))
-                for _ in range(CHECKOUTS)]
+        plan = [
+            (rng.choice([scarce_title, plenty_title]), rng.randint(1, 3), rng.uniform(0, 1.5)) for _ in range(CHECKOUTS)
+        ]
 
         def place(title: str, quantity: int, delay_s: float) -> str | None:
             time.sleep(delay_s)
             try:
                 return shop.checkout(title, quantity)
-            except AssertionError:     # a checkout the gateway refused (e.g. 503) placed no order
+            except AssertionError:  # a checkout the gateway refused (e.g. 503) placed no order
                 return None
 
         victims = [*EXECUTORS, *DATABASES]
@@ -55,6 +57,8 @@ def test_sigkill_every_executor_and_database_replica_while_checkouts_run(tmp_pat
         healed = time.monotonic()
         assert len(order_ids) >= CHECKOUTS // 2, "the gateway kept taking orders"
         orders = shop.check_invariants(order_ids, before, timeout_s=60)
-        print(f"{len(order_ids)} orders final {time.monotonic() - healed:.1f} s after the restart: "
-              f"{sum(o['state'] == 'COMMITTED' for o in orders.values())} committed")
+        print(
+            f"{len(order_ids)} orders final {time.monotonic() - healed:.1f} s after the restart: "
+            f"{sum(o['state'] == 'COMMITTED' for o in orders.values())} committed"
+        )
         shop.close()

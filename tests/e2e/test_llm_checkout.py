@@ -2,18 +2,19 @@
 
 A slow model costs a checkout at most the LLM budget; a confident fraud verdict rejects with its reason.
 """
+
 from __future__ import annotations
 
 import time
-from typing import Any
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
 
-from tests.fake_openai.server import FakeOpenAI, Mode, Script, fake_openai
 from testing.local_fleet import RunningFleet, running_fleet
+from tests.fake_openai.server import FakeOpenAI, Mode, Script, fake_openai
 
 pytestmark = pytest.mark.fleet
 LLM_TIMEOUT_S = 1.0
@@ -22,10 +23,19 @@ ORDER = {
     "user": {"name": "Ada Lovelace", "contact": "ada@example.com"},
     "creditCard": {"number": "4111111111111111", "expirationDate": "12/2030", "cvv": "123"},
     "billingAddress": {"street": "1 Main St", "city": "Tartu", "state": "", "zip": "50090", "country": "Estonia"},
-    "shippingMethod": "standard", "giftWrapping": False, "termsAndConditionsAccepted": True,
+    "shippingMethod": "standard",
+    "giftWrapping": False,
+    "termsAndConditionsAccepted": True,
 }
-VALIDATION = {"orchestrator", "transaction_verification", "fraud_detection", "suggestions", "order_queue",
-              "payment_service", "books_database"}
+VALIDATION = {
+    "orchestrator",
+    "transaction_verification",
+    "fraud_detection",
+    "suggestions",
+    "order_queue",
+    "payment_service",
+    "books_database",
+}
 
 
 @pytest.fixture(scope="module")
@@ -49,8 +59,9 @@ def checkout(fleet: RunningFleet) -> tuple[dict[str, Any], float]:
 
 
 def test_the_models_suggestions_are_used_and_no_card_reaches_it(fleet: RunningFleet, model: FakeOpenAI) -> None:
-    model.script = Script(answer={"titles": ["Peopleware", "Not A Real Book"], "is_fraud": False,
-                                  "confidence": 0.9, "reasons": []})
+    model.script = Script(
+        answer={"titles": ["Peopleware", "Not A Real Book"], "is_fraud": False, "confidence": 0.9, "reasons": []}
+    )
     body, _ = checkout(fleet)
     assert body["status"] == "Order Approved", body
     titles = [b["title"] for b in body["suggestedBooks"]]
@@ -60,8 +71,9 @@ def test_the_models_suggestions_are_used_and_no_card_reaches_it(fleet: RunningFl
 
 
 def test_confident_fraud_from_the_model_rejects_with_its_reason(fleet: RunningFleet, model: FakeOpenAI) -> None:
-    model.script = Script(answer={"is_fraud": True, "confidence": 0.97, "reasons": ["mule account pattern"],
-                                  "titles": []})
+    model.script = Script(
+        answer={"is_fraud": True, "confidence": 0.97, "reasons": ["mule account pattern"], "titles": []}
+    )
     body, _ = checkout(fleet)
     assert body["status"] == "Order Rejected"
     assert "mule account pattern" in str(body["message"]) + str(body["reasons"])
@@ -70,7 +82,7 @@ def test_confident_fraud_from_the_model_rejects_with_its_reason(fleet: RunningFl
 def test_a_slow_model_slows_a_checkout_by_at_most_its_budget(fleet: RunningFleet, model: FakeOpenAI) -> None:
     model.script = Script(mode=Mode.SLOW, delay_s=10.0, answer={})
     body, elapsed_s = checkout(fleet)
-    assert body["status"] == "Order Approved", body   # the rules and the catalog decided
+    assert body["status"] == "Order Approved", body  # the rules and the catalog decided
     assert len(body["suggestedBooks"]) == 3
     # Both services' calls run concurrently (suggestions prefetch at init), so one budget, not two,
     # plus the normal latency (generous for a loaded CI machine): far from the model's 10 s.

@@ -1,6 +1,7 @@
 """Order execution end to end (issue 5) on one shared local fleet: checkouts over HTTP, 2PC over the real
 services, faults by signals. Each test ends by checking I1–I5 through the public API and participants' reads.
 """
+
 from __future__ import annotations
 
 import json
@@ -66,12 +67,12 @@ def test_narrative_participant_votes_abort_declined_card_releases_the_reservatio
 def test_thirty_concurrent_checkouts_of_five_copies_commit_exactly_five(shop: Shop) -> None:
     book_id, title, _ = book(3)
     on_hand = int(shop.stock(book_id).stock)
-    shop.books.decrement_stock(book_id, on_hand - 5)          # leave exactly 5 copies
+    shop.books.decrement_stock(book_id, on_hand - 5)  # leave exactly 5 copies
     with ThreadPoolExecutor(max_workers=30) as pool:
         order_ids = list(pool.map(lambda _: shop.checkout(title, quantity=1), range(30)))
     orders = shop.check_invariants(order_ids, {book_id: 5})
     states = [o["state"] for o in orders.values()]
-    assert (states.count("COMMITTED"), states.count("ABORTED")) == (5, 25)   # I5: no oversell
+    assert (states.count("COMMITTED"), states.count("ABORTED")) == (5, 25)  # I5: no oversell
     assert int(shop.stock(book_id).stock) == 0
 
 
@@ -87,8 +88,9 @@ def test_duplicate_and_late_messages_change_nothing_and_are_logged(shop: Shop) -
     assert (reply.state, reply.changed) == (pay_pb.PAYMENT_STATE_CAPTURED, False)
     assert shop.books.commit(committed, term).state == books_pb.COMMITTED
     # A stale Prepare after Abort: ABORT again, nothing held.
-    late = shop.payment.Prepare(pay_pb.PrepareRequest(tx_id=aborted, token=token, amount_cents=100,
-                                                      coordinator_term=term), timeout=5)
+    late = shop.payment.Prepare(
+        pay_pb.PrepareRequest(tx_id=aborted, token=token, amount_cents=100, coordinator_term=term), timeout=5
+    )
     assert late.vote == pay_pb.VOTE_ABORT
     assert shop.books.prepare(aborted, [(book_id, 1)], term).vote == books_pb.VOTE_ABORT
     # Abort after Commit: refused by the payment service, ignored by the books database.
@@ -105,13 +107,14 @@ def test_narrative_participant_fails_after_voting_payment_killed_then_follows_th
     book_id, _, _ = book(5)
     before = int(shop.stock(book_id).stock)
     fleet = shop.rf.fleet
-    for name in DATABASES:                 # hold phase 1 open: the books database cannot vote yet
+    for name in DATABASES:  # hold phase 1 open: the books database cannot vote yet
         fleet.signal(name, signal.SIGSTOP)
     try:
         oid = shop.enqueue(book_id)
-        wait_until(lambda: shop.payment_state(oid).state == pay_pb.PAYMENT_STATE_PREPARED, 15,
-                   "the payment to vote COMMIT")
-        fleet.kill("payment_service")      # it voted COMMIT and holds the amount: PREPARED is on disk
+        wait_until(
+            lambda: shop.payment_state(oid).state == pay_pb.PAYMENT_STATE_PREPARED, 15, "the payment to vote COMMIT"
+        )
+        fleet.kill("payment_service")  # it voted COMMIT and holds the amount: PREPARED is on disk
     finally:
         for name in DATABASES:
             fleet.signal(name, signal.SIGCONT)
@@ -128,9 +131,13 @@ def test_with_every_executor_stopped_orders_wait_then_run_in_priority_order(shop
     fleet = shop.rf.fleet
     for name in EXECUTORS:
         fleet.stop(name)
-    placed = [shop.enqueue(book_id, 1, shipping="standard"), shop.enqueue(book_id, 3, shipping="express"),
-              shop.enqueue(book_id, 1, shipping="priority"), shop.enqueue(book_id, 2, shipping="express"),
-              shop.enqueue(book_id, 2, shipping="standard")]
+    placed = [
+        shop.enqueue(book_id, 1, shipping="standard"),
+        shop.enqueue(book_id, 3, shipping="express"),
+        shop.enqueue(book_id, 1, shipping="priority"),
+        shop.enqueue(book_id, 2, shipping="express"),
+        shop.enqueue(book_id, 2, shipping="standard"),
+    ]
     time.sleep(1.0)
     assert {shop.order(oid)["state"] for oid in placed} == {"QUEUED"}, "nothing runs without executors"
     priorities = {oid: shop.queue.get_order(oid).order.priority for oid in placed}  # type: ignore[union-attr]
@@ -147,10 +154,10 @@ def test_with_the_database_quorum_lost_nothing_commits_halfway_and_all_complete_
     before = int(shop.stock(book_id).stock)
     fleet = shop.rf.fleet
     for name in DATABASES[:2]:
-        fleet.kill(name)                   # one replica left: no quorum, no primary
+        fleet.kill(name)  # one replica left: no quorum, no primary
     placed = [shop.enqueue(book_id) for _ in range(3)]
     deadline = time.monotonic() + 3.0
-    while time.monotonic() < deadline:     # nothing half-committed while the quorum is gone
+    while time.monotonic() < deadline:  # nothing half-committed while the quorum is gone
         for oid in placed:
             assert shop.order(oid)["state"] != "COMMITTED"
             assert shop.payment_state(oid).state != pay_pb.PAYMENT_STATE_CAPTURED

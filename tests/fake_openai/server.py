@@ -2,6 +2,7 @@
 
 Tests start it on a free loopback port and point OPENAI_BASE_URL at it; it records every request.
 """
+
 from __future__ import annotations
 
 import enum
@@ -16,11 +17,11 @@ from typing import Any
 
 
 class Mode(enum.Enum):
-    ANSWER = "answer"          # 200 with `answer` as the message content (JSON-encoded)
-    SLOW = "slow"              # like ANSWER, after `delay_s`
+    ANSWER = "answer"  # 200 with `answer` as the message content (JSON-encoded)
+    SLOW = "slow"  # like ANSWER, after `delay_s`
     SERVER_ERROR = "500"
     RATE_LIMITED = "429"
-    INVALID_JSON = "invalid"   # 200, but the content is not JSON
+    INVALID_JSON = "invalid"  # 200, but the content is not JSON
 
 
 @dataclass
@@ -37,7 +38,9 @@ class FakeOpenAI:
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
         self._server.daemon_threads = True
-        self._thread = threading.Thread(target=lambda: self._server.serve_forever(poll_interval=0.05), name="fake-openai", daemon=True)
+        self._thread = threading.Thread(
+            target=lambda: self._server.serve_forever(poll_interval=0.05), name="fake-openai", daemon=True
+        )
 
     @property
     def base_url(self) -> str:
@@ -77,19 +80,24 @@ class FakeOpenAI:
                     self._send(500, {"error": {"message": "scripted failure", "type": "server_error"}})
                     return
                 if script.mode is Mode.RATE_LIMITED:
-                    self._send(429, {"error": {"message": "slow down", "type": "rate_limit"}},
-                               {"retry-after": "0"})
+                    self._send(429, {"error": {"message": "slow down", "type": "rate_limit"}}, {"retry-after": "0"})
                     return
                 if script.mode is Mode.SLOW:
                     time.sleep(script.delay_s)
                 content = "{not json" if script.mode is Mode.INVALID_JSON else json.dumps(script.answer)
-                self._send(200, {
-                    "id": "chatcmpl-fake", "object": "chat.completion", "created": int(time.time()),
-                    "model": "fake-model",
-                    "choices": [{"index": 0, "finish_reason": "stop",
-                                 "message": {"role": "assistant", "content": content}}],
-                    "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
-                })
+                self._send(
+                    200,
+                    {
+                        "id": "chatcmpl-fake",
+                        "object": "chat.completion",
+                        "created": int(time.time()),
+                        "model": "fake-model",
+                        "choices": [
+                            {"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": content}}
+                        ],
+                        "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
+                    },
+                )
 
             def _send(self, status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> None:
                 data = json.dumps(body).encode()

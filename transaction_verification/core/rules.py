@@ -3,6 +3,7 @@
 Pure: each check takes the order (or `today`) and returns the reasons it fails, worded for the shopper and
 naming the field; an empty tuple means it passes. Items arrive resolved by the gateway's one catalog lookup.
 """
+
 from __future__ import annotations
 
 import re
@@ -12,17 +13,31 @@ from utils.order.order import Address, CreditCard, Order, OrderItem, User
 
 QUANTITY_MIN = 1
 QUANTITY_MAX = 100
-CARD_DIGITS_MIN = 13   # ISO/IEC 7812 primary account numbers are 13..19 digits here (shorter ones are retired)
+CARD_DIGITS_MIN = 13  # ISO/IEC 7812 primary account numbers are 13..19 digits here (shorter ones are retired)
 CARD_DIGITS_MAX = 19
 PHONE_DIGITS_MIN = 7
 PHONE_DIGITS_MAX = 15  # E.164
 FIELD_LENGTH_MAX = 200
 
 # A state (or province) is required only where addresses need one to be delivered; elsewhere it may be empty.
-COUNTRIES_WITH_STATES = frozenset({
-    "us", "usa", "united states", "united states of america", "ca", "canada", "au", "australia",
-    "br", "brazil", "in", "india", "mx", "mexico",
-})
+COUNTRIES_WITH_STATES = frozenset(
+    {
+        "us",
+        "usa",
+        "united states",
+        "united states of america",
+        "ca",
+        "canada",
+        "au",
+        "australia",
+        "br",
+        "brazil",
+        "in",
+        "india",
+        "mx",
+        "mexico",
+    }
+)
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s.]+(\.[^@\s.]+)+$")
 _PHONE = re.compile(r"^\+?[0-9 ()\-.]+$")
@@ -35,6 +50,7 @@ def _label(item: OrderItem) -> str:
 
 
 # --- a VerifyItems ------------------------------------------------------------------------------
+
 
 def verify_items(items: tuple[OrderItem, ...]) -> tuple[str, ...]:
     if not items:
@@ -51,6 +67,7 @@ def verify_items(items: tuple[OrderItem, ...]) -> tuple[str, ...]:
 
 
 # --- b VerifyUserData -----------------------------------------------------------------------------
+
 
 def is_email(contact: str) -> bool:
     return bool(_EMAIL.match(contact))
@@ -76,10 +93,16 @@ def verify_user(user: User) -> tuple[str, ...]:
 
 
 def verify_billing_address(address: Address) -> tuple[str, ...]:
-    reasons = [f"Billing address: {field} is required"
-               for field, value in (("street", address.street), ("city", address.city), ("zip", address.zip),
-                                    ("country", address.country))
-               if not value.strip()]
+    reasons = [
+        f"Billing address: {field} is required"
+        for field, value in (
+            ("street", address.street),
+            ("city", address.city),
+            ("zip", address.zip),
+            ("country", address.country),
+        )
+        if not value.strip()
+    ]
     if not address.state.strip() and address.country.strip().casefold() in COUNTRIES_WITH_STATES:
         reasons.append(f"Billing address: state is required for {address.country.strip()}")
     return tuple(reasons)
@@ -93,6 +116,7 @@ def verify_user_data(order: Order) -> tuple[str, ...]:
 
 
 # --- c VerifyCreditCardFormat ------------------------------------------------------------------------
+
 
 def card_digits(number: str) -> str | None:
     """The digits of a card number typed with optional spaces or dashes; None if anything else is in it."""
@@ -127,7 +151,9 @@ def verify_card(card: CreditCard, today: date) -> tuple[str, ...]:
     reasons: list[str] = []
     digits = card_digits(card.number)
     if digits is None or not CARD_DIGITS_MIN <= len(digits) <= CARD_DIGITS_MAX:
-        reasons.append(f"Invalid credit card format: the number must have {CARD_DIGITS_MIN} to {CARD_DIGITS_MAX} digits")
+        reasons.append(
+            f"Invalid credit card format: the number must have {CARD_DIGITS_MIN} to {CARD_DIGITS_MAX} digits"
+        )
     elif not luhn_valid(digits):
         reasons.append("Invalid credit card number: the check digit is wrong")
     expiry = parse_expiry(card.expiration_date)

@@ -2,11 +2,13 @@
 
 The gateway resolves order items against it; suggestions and the books database's first-start seed use it too.
 """
+
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
 from decimal import Decimal
+
 
 @dataclass(frozen=True, slots=True)
 class Book:
@@ -38,8 +40,17 @@ class Catalog:
 
 def parse_catalog(text: str) -> Catalog:
     raw = json.loads(text)
-    books = tuple(Book(id=b["id"], title=b["title"], author=b["author"], category=b["category"],
-                       price=Decimal(str(b["price"])), initial_stock=int(b["stock"])) for b in raw["books"])
+    books = tuple(
+        Book(
+            id=b["id"],
+            title=b["title"],
+            author=b["author"],
+            category=b["category"],
+            price=Decimal(str(b["price"])),
+            initial_stock=int(b["stock"]),
+        )
+        for b in raw["books"]
+    )
     if len({b.id for b in books}) != len(books):
         raise ValueError("catalog book ids must be unique")
     return Catalog(books)

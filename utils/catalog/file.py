@@ -2,6 +2,7 @@
 
 The one place the catalog touches the disk; everything else takes a `Catalog` value.
 """
+
 from __future__ import annotations
 
 from functools import cache

@@ -2,6 +2,7 @@
 
 Ports come from variables.env (or the environment); data and logs go under ./data and ./logs.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -46,8 +47,11 @@ def main() -> int:
     try:
         fleet.wait_healthy(timeout_s=60)
         settings = FleetSettings()
-        print(f"fleet healthy: storefront http://127.0.0.1:{settings.frontend_port}  "
-              f"API http://127.0.0.1:{settings.orchestrator_port}  (Ctrl-C stops it)", flush=True)
+        print(
+            f"fleet healthy: storefront http://127.0.0.1:{settings.frontend_port}  "
+            f"API http://127.0.0.1:{settings.orchestrator_port}  (Ctrl-C stops it)",
+            flush=True,
+        )
         while True:
             gone = fleet.exited()
             if gone:

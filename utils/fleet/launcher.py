@@ -2,6 +2,7 @@
 
 Used by `make run` and by the integration tests (on their own ports and data folder).
 """
+
 from __future__ import annotations
 
 import logging
@@ -34,7 +35,7 @@ class Fleet:
     specs: list[ProcessSpec]
     data_dir: Path
     log_dir: Path
-    env: dict[str, str] = field(default_factory=dict)    # on top of os.environ: ports, fault settings
+    env: dict[str, str] = field(default_factory=dict)  # on top of os.environ: ports, fault settings
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
 
     def spec(self, name: str) -> ProcessSpec:
@@ -53,14 +54,25 @@ class Fleet:
             raise RuntimeError(f"{name} is already running")
         self.log_dir.mkdir(parents=True, exist_ok=True)
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        env = {**os.environ, **self.env, **spec.env, "DATA_DIR": str(self.data_dir),
-               "LOG_FILE": str(self.log_path(name)), "PYTHONUNBUFFERED": "1"}
+        env = {
+            **os.environ,
+            **self.env,
+            **spec.env,
+            "DATA_DIR": str(self.data_dir),
+            "LOG_FILE": str(self.log_path(name)),
+            "PYTHONUNBUFFERED": "1",
+        }
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH", "")]))
         # stderr duplicates the log file; it also catches a crash before logging is configured.
         with open(self.log_dir / f"{name}.stderr", "ab") as stderr:
-            self.processes[name] = subprocess.Popen([sys.executable, "-m", spec.module], cwd=REPO_ROOT, env=env,
-                                                    stdout=subprocess.DEVNULL, stderr=stderr,
-                                                    start_new_session=True)
+            self.processes[name] = subprocess.Popen(
+                [sys.executable, "-m", spec.module],
+                cwd=REPO_ROOT,
+                env=env,
+                stdout=subprocess.DEVNULL,
+                stderr=stderr,
+                start_new_session=True,
+            )
 
     def start_all(self) -> None:
         for spec in self.specs:

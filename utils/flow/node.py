@@ -3,6 +3,7 @@
 The shell around two pure cores (OrderTable, CausalGate): one lock, a small worker pool for events and the
 hand-off calls, a sweeper thread for deadlines. Events run outside the lock; their outcome is data.
 """
+
 from __future__ import annotations
 
 import contextvars
@@ -13,46 +14,48 @@ from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-from utils.flow.core.causal import CausalGate, Delivery, Released
 from utils.flow.core import checkout
+from utils.flow.core.causal import CausalGate, Delivery, Released
 from utils.flow.core.checkout import INIT, Service
-from utils.order.order import Order
 from utils.flow.core.order_table import ClearOutcome, OrderTable
+from utils.flow.core.vclock import VectorClock
 from utils.flow.outcome import EventResult, FlowResult, FlowStatus
 from utils.flow.transport import FlowTransport, SendFailed
+from utils.order.order import Order
 from utils.rpc import deadline
 from utils.telemetry import meter, tracer
-from utils.flow.core.vclock import VectorClock
 
 log = logging.getLogger(__name__)
 
-EventHandler = Callable[[str, Order], EventResult]   # (order_id, order) -> result; pure or nearly so
+EventHandler = Callable[[str, Order], EventResult]  # (order_id, order) -> result; pure or nearly so
 
 
 @dataclass(frozen=True, slots=True)
 class FlowLimits:
-    orders_max: int = 10_000           # orders a service keeps at once; beyond, InitOrder is refused
-    order_ttl_s: float = 60.0         # an order never cleared (or kept after a conflict) is dropped after this
-    held_per_order_max: int = 4        # events one order may have waiting for predecessors
-    workers_max: int = 8               # threads running events and their hand-off calls
-    sweep_interval_s: float = 0.05     # how often deadlines are checked: a held event expires at most this late
-    rpc_timeout_s: float = 2.0         # each hand-off or report call (also capped by the flow's budget)
+    orders_max: int = 10_000  # orders a service keeps at once; beyond, InitOrder is refused
+    order_ttl_s: float = 60.0  # an order never cleared (or kept after a conflict) is dropped after this
+    held_per_order_max: int = 4  # events one order may have waiting for predecessors
+    workers_max: int = 8  # threads running events and their hand-off calls
+    sweep_interval_s: float = 0.05  # how often deadlines are checked: a held event expires at most this late
+    rpc_timeout_s: float = 2.0  # each hand-off or report call (also capped by the flow's budget)
 
 
 @dataclass(frozen=True, slots=True)
 class _Pending:
-    context: contextvars.Context   # the request's context: correlation id and trace follow the event
-    deadline_s: float              # monotonic time after which the flow is dead
+    context: contextvars.Context  # the request's context: correlation id and trace follow the event
+    deadline_s: float  # monotonic time after which the flow is dead
 
 
 class _Instruments:
     def __init__(self) -> None:
         m = meter("utils.flow")
         self.run = m.create_counter("flow_events_run", unit="1", description="flow events run, by event and result")
-        self.held = m.create_counter("flow_events_held", unit="1",
-                                     description="flow events that arrived before their predecessors and waited")
-        self.expired = m.create_counter("flow_events_expired", unit="1",
-                                        description="held flow events dropped at the flow's deadline")
+        self.held = m.create_counter(
+            "flow_events_held", unit="1", description="flow events that arrived before their predecessors and waited"
+        )
+        self.expired = m.create_counter(
+            "flow_events_expired", unit="1", description="held flow events dropped at the flow's deadline"
+        )
         self.clears = m.create_counter("flow_clears", unit="1", description="order clears, by outcome (conflict!)")
 
 
@@ -69,8 +72,14 @@ def _get_instruments() -> _Instruments:
 class FlowNode:
     """Thread-safe; `start()` before serving, `stop()` after."""
 
-    def __init__(self, service: Service, handlers: Mapping[str, EventHandler], transport: FlowTransport,
-                 limits: FlowLimits = FlowLimits(), monotonic: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        service: Service,
+        handlers: Mapping[str, EventHandler],
+        transport: FlowTransport,
+        limits: FlowLimits = FlowLimits(),
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
         own = {e.name for e in checkout.events_of(service)}
         if set(handlers) != own:
             raise ValueError(f"{service}: handlers {sorted(handlers)} do not match its events {sorted(own)}")
@@ -80,10 +89,12 @@ class FlowNode:
         self.limits = limits
         self._now = monotonic
         self._lock = threading.Lock()
-        self._table: OrderTable[Order] = OrderTable(service.value, orders_max=limits.orders_max,
-                                                    order_ttl_s=limits.order_ttl_s)
-        self._gate: CausalGate[_Pending] = CausalGate(checkout.local_graph(service), orders_max=limits.orders_max,
-                                                      held_per_order_max=limits.held_per_order_max)
+        self._table: OrderTable[Order] = OrderTable(
+            service.value, orders_max=limits.orders_max, order_ttl_s=limits.order_ttl_s
+        )
+        self._gate: CausalGate[_Pending] = CausalGate(
+            checkout.local_graph(service), orders_max=limits.orders_max, held_per_order_max=limits.held_per_order_max
+        )
         self._pool = ThreadPoolExecutor(limits.workers_max, thread_name_prefix=f"{service.value}-flow")
         self._stopping = threading.Event()
         self._sweeper = threading.Thread(target=self._sweep_loop, name=f"{service.value}-sweeper", daemon=True)
@@ -130,14 +141,14 @@ class FlowNode:
             self._submit(order_id, name, pending)
         self._submit_all(released)
         if delivery is Delivery.DUPLICATE and any(r.event == name for r in released):
-            return Delivery.RUN   # held after a local predecessor and released by this very message: it runs now
+            return Delivery.RUN  # held after a local predecessor and released by this very message: it runs now
         return delivery
 
     def clear(self, order_id: str, final: VectorClock) -> tuple[ClearOutcome, VectorClock | None]:
         """The orchestrator's broadcast: clear only if this service's clock is <= final (docs/design.md §3.4)."""
         with self._lock:
             outcome, clock = self._table.clear(order_id, final)
-            dropped = self._gate.forget(order_id)   # the flow is over either way: nothing waits any more
+            dropped = self._gate.forget(order_id)  # the flow is over either way: nothing waits any more
         self._instruments.clears.add(1, {"service": self.service.value, "outcome": outcome.value})
         extra = {"order_id": order_id, "clock": str(clock), "final_clock": str(final), "dropped_events": dropped}
         if outcome is ClearOutcome.CONFLICT:
@@ -170,13 +181,14 @@ class FlowNode:
             with self._lock:
                 record = self._table.get(order_id)
                 if record is None or not self._table.is_running(order_id):
-                    return   # cleared, failed or expired meanwhile: nothing to do
+                    return  # cleared, failed or expired meanwhile: nothing to do
                 inputs = self._gate.inputs(order_id, name)
-            with self._tracer.start_as_current_span(f"{self.service.value}.{name}",
-                                                    attributes={"flow.event": name, "order.id": order_id}):
+            with self._tracer.start_as_current_span(
+                f"{self.service.value}.{name}", attributes={"flow.event": name, "order.id": order_id}
+            ):
                 try:
                     result = self.handlers[name](order_id, record.order)
-                except Exception:   # a bug in a rule must not hang the checkout: the flow fails, loudly
+                except Exception:  # a bug in a rule must not hang the checkout: the flow fails, loudly
                     log.exception("event handler failed", extra={"order_id": order_id, "event": name})
                     self._instruments.run.add(1, {"service": self.service.value, "event": name, "result": "error"})
                     self._fail(order_id, name, FlowStatus.FAILED, (f"{name} failed unexpectedly",), self.service.value)
@@ -188,8 +200,9 @@ class FlowNode:
         finally:
             deadline.reset_deadline(token)
 
-    def _after_event(self, order_id: str, name: str, inputs: VectorClock, result: EventResult,
-                     deadline_s: float) -> None:
+    def _after_event(
+        self, order_id: str, name: str, inputs: VectorClock, result: EventResult, deadline_s: float
+    ) -> None:
         label = "passed" if result.passed else "rejected"
         self._instruments.run.add(1, {"service": self.service.value, "event": name, "result": label})
         released: list[Released[_Pending]] = []
@@ -206,20 +219,28 @@ class FlowNode:
                         delivery = self._gate.offer(order_id, successor.name, deadline_s, pending)
                         if delivery is Delivery.RUN:
                             local_runs.append((successor.name, pending))
-                        elif delivery is Delivery.HOLD:   # e.g. e after d, while c's message is still on its way
+                        elif delivery is Delivery.HOLD:  # e.g. e after d, while c's message is still on its way
                             self._instruments.held.add(1, {"service": self.service.value, "event": successor.name})
             else:
                 self._table.stop(order_id)
                 self._gate.forget(order_id)
-        log.info("event run", extra={"order_id": order_id, "event": name, "result": label, "stamp": str(stamp),
-                                     "reasons": list(result.reasons)})
+        log.info(
+            "event run",
+            extra={
+                "order_id": order_id,
+                "event": name,
+                "result": label,
+                "stamp": str(stamp),
+                "reasons": list(result.reasons),
+            },
+        )
         if not result.passed:
-            self._report(FlowResult(order_id, FlowStatus.REJECTED, result.reasons, (), stamp,
-                                    self.service.value, name))
+            self._report(FlowResult(order_id, FlowStatus.REJECTED, result.reasons, (), stamp, self.service.value, name))
             return
         if checkout.is_last(name):
-            self._report(FlowResult(order_id, FlowStatus.APPROVED, (), result.suggestions, stamp,
-                                    self.service.value, name))
+            self._report(
+                FlowResult(order_id, FlowStatus.APPROVED, (), result.suggestions, stamp, self.service.value, name)
+            )
         self._submit_all(released)
         for successor_name, pending in local_runs:
             self._submit(order_id, successor_name, pending)
@@ -232,14 +253,25 @@ class FlowNode:
         try:
             self.transport.send_event(name, order_id, stamp, budget_s)
         except SendFailed as failure:
-            log.warning("hand-off failed", extra={"order_id": order_id, "event": name, "peer": failure.service,
-                                                  "code": failure.code})
+            log.warning(
+                "hand-off failed",
+                extra={"order_id": order_id, "event": name, "peer": failure.service, "code": failure.code},
+            )
             with self._lock:
                 if not self._table.is_running(order_id):
                     return
                 self._table.stop(order_id)
-            self._report(FlowResult(order_id, FlowStatus.FAILED, (f"{failure.service} is unavailable",), (),
-                                    stamp, failure.service, name))
+            self._report(
+                FlowResult(
+                    order_id,
+                    FlowStatus.FAILED,
+                    (f"{failure.service} is unavailable",),
+                    (),
+                    stamp,
+                    failure.service,
+                    name,
+                )
+            )
 
     def _fail(self, order_id: str, name: str, status: FlowStatus, reasons: tuple[str, ...], service: str) -> None:
         with self._lock:
@@ -281,7 +313,10 @@ class FlowNode:
         for item in expired:
             self._instruments.expired.add(1, {"service": self.service.value, "event": item.event})
             reason = f"{item.event} timed out waiting for {', '.join(item.missing)}"
-            log.warning("event expired", extra={"order_id": item.order_id, "event": item.event,
-                                                "waiting_for": list(item.missing)})
-            item.payload.context.copy().run(self._fail, item.order_id, item.event, FlowStatus.FAILED, (reason,),
-                                            self.service.value)
+            log.warning(
+                "event expired",
+                extra={"order_id": item.order_id, "event": item.event, "waiting_for": list(item.missing)},
+            )
+            item.payload.context.copy().run(
+                self._fail, item.order_id, item.event, FlowStatus.FAILED, (reason,), self.service.value
+            )

@@ -2,14 +2,15 @@
 
 An event passes or is rejected with reasons; the last event or the first failure becomes a FlowResult.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import Enum
 
+from utils.flow.core.vclock import VectorClock
 from utils.pb.common import common_pb2
 from utils.pb.orchestrator import flow_report_pb2
-from utils.flow.core.vclock import VectorClock
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,7 +42,7 @@ class EventResult:
 class FlowStatus(Enum):
     APPROVED = flow_report_pb2.FLOW_STATUS_APPROVED
     REJECTED = flow_report_pb2.FLOW_STATUS_REJECTED
-    FAILED = flow_report_pb2.FLOW_STATUS_FAILED   # unreachable service or timeout: not the order's fault
+    FAILED = flow_report_pb2.FLOW_STATUS_FAILED  # unreachable service or timeout: not the order's fault
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,21 +52,33 @@ class FlowResult:
     reasons: tuple[str, ...]
     suggestions: tuple[Suggestion, ...]
     clock: VectorClock
-    service: str     # who reports; for FAILED, the service that could not be reached or timed out
+    service: str  # who reports; for FAILED, the service that could not be reached or timed out
     event: str
 
     def to_proto(self) -> flow_report_pb2.FlowOutcome:
         return flow_report_pb2.FlowOutcome(
-            order_id=self.order_id, status=self.status.value, reasons=list(self.reasons),
-            suggestions=[common_pb2.SuggestedBook(book_id=s.book_id, title=s.title, author=s.author)
-                         for s in self.suggestions],
-            clock=self.clock.to_proto(), service=self.service, event=self.event)
+            order_id=self.order_id,
+            status=self.status.value,
+            reasons=list(self.reasons),
+            suggestions=[
+                common_pb2.SuggestedBook(book_id=s.book_id, title=s.title, author=s.author) for s in self.suggestions
+            ],
+            clock=self.clock.to_proto(),
+            service=self.service,
+            event=self.event,
+        )
 
     @classmethod
     def from_proto(cls, message: flow_report_pb2.FlowOutcome) -> FlowResult:
         """A peer's report; raises ValueError when it is malformed."""
         if message.status == flow_report_pb2.FLOW_STATUS_UNSPECIFIED:
             raise ValueError("a flow outcome needs a status")
-        return cls(order_id=message.order_id, status=FlowStatus(message.status), reasons=tuple(message.reasons),
-                   suggestions=tuple(Suggestion(s.book_id, s.title, s.author) for s in message.suggestions),
-                   clock=VectorClock.from_proto(message.clock), service=message.service, event=message.event)
+        return cls(
+            order_id=message.order_id,
+            status=FlowStatus(message.status),
+            reasons=tuple(message.reasons),
+            suggestions=tuple(Suggestion(s.book_id, s.title, s.author) for s in message.suggestions),
+            clock=VectorClock.from_proto(message.clock),
+            service=message.service,
+            event=message.event,
+        )

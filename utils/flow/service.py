@@ -2,6 +2,7 @@
 
 The node starts with the server and stops (with its transport) before the server does.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -14,10 +15,23 @@ from utils.rpc.server import GrpcService
 from utils.settings import RuntimeSettings
 
 
-def flow_service(node: FlowNode, transport: GrpcFlowTransport, register: Callable[[grpc.Server], None],
-                 service_name: str, listen: str, runtime: RuntimeSettings | None = None) -> GrpcService:
+def flow_service(
+    node: FlowNode,
+    transport: GrpcFlowTransport,
+    register: Callable[[grpc.Server], None],
+    service_name: str,
+    listen: str,
+    runtime: RuntimeSettings | None = None,
+) -> GrpcService:
     """`register` adds the servicer to a server; `service_name` is its full proto name (health, reflection)."""
     runtime = runtime or RuntimeSettings()
     node.start()
-    return GrpcService(node.service.value, listen, [register], [service_name], workers_max=runtime.grpc_workers_max,
-                       shutdown_grace_s=runtime.shutdown_grace_s, on_stop=[node.stop, transport.close])
+    return GrpcService(
+        node.service.value,
+        listen,
+        [register],
+        [service_name],
+        workers_max=runtime.grpc_workers_max,
+        shutdown_grace_s=runtime.shutdown_grace_s,
+        on_stop=[node.stop, transport.close],
+    )

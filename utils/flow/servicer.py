@@ -2,6 +2,7 @@
 
 Parse → FlowNode → reply; the node's errors become status codes (full → RESOURCE_EXHAUSTED, bad → INVALID_ARGUMENT).
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -9,16 +10,16 @@ from collections.abc import Callable
 import grpc
 
 from utils.flow.core.causal import Delivery, GateFull
+from utils.flow.core.order_table import ClearOutcome, OrderConflict, OrderTableFull
+from utils.flow.core.vclock import VectorClock
 from utils.flow.node import FlowNode
 from utils.order.order import Order
-from utils.flow.core.order_table import ClearOutcome, OrderConflict, OrderTableFull
 from utils.order.wire import order_from_proto
 from utils.pb.common import common_pb2
-from utils.flow.core.vclock import VectorClock
 from utils.rpc.status import abort as _abort
 
 ORDER_ID_LENGTH_MAX = 128
-BUDGET_MS_MAX = 60_000   # a caller cannot make a service wait longer than this for an event's predecessors
+BUDGET_MS_MAX = 60_000  # a caller cannot make a service wait longer than this for an event's predecessors
 
 _DELIVERY = {
     Delivery.RUN: common_pb2.DELIVERY_RUN,
@@ -35,7 +36,9 @@ _CLEAR = {
 
 def _order_id(value: str, context: grpc.ServicerContext) -> str:
     if not value or len(value) > ORDER_ID_LENGTH_MAX or not value.isprintable():
-        _abort(context, grpc.StatusCode.INVALID_ARGUMENT, f"order_id must be 1..{ORDER_ID_LENGTH_MAX} printable characters")
+        _abort(
+            context, grpc.StatusCode.INVALID_ARGUMENT, f"order_id must be 1..{ORDER_ID_LENGTH_MAX} printable characters"
+        )
     return value
 
 
@@ -59,8 +62,9 @@ class FlowServicer:
         self.node = node
         self.view = view
 
-    def InitOrder(self, request: common_pb2.InitOrderRequest,
-                  context: grpc.ServicerContext) -> common_pb2.InitOrderResponse:
+    def InitOrder(
+        self, request: common_pb2.InitOrderRequest, context: grpc.ServicerContext
+    ) -> common_pb2.InitOrderResponse:
         order_id = _order_id(request.order_id, context)
         try:
             order = self.view(order_from_proto(request.order, order_id))
@@ -73,8 +77,9 @@ class FlowServicer:
             _abort(context, grpc.StatusCode.INVALID_ARGUMENT, str(error))
         return common_pb2.InitOrderResponse(clock=clock.to_proto())
 
-    def handle_event(self, name: str, request: common_pb2.EventRequest,
-                     context: grpc.ServicerContext) -> common_pb2.EventAck:
+    def handle_event(
+        self, name: str, request: common_pb2.EventRequest, context: grpc.ServicerContext
+    ) -> common_pb2.EventAck:
         order_id = _order_id(request.order_id, context)
         stamp = _clock(request.clock, context)
         try:
@@ -83,8 +88,9 @@ class FlowServicer:
             _abort(context, grpc.StatusCode.RESOURCE_EXHAUSTED, str(full))
         return common_pb2.EventAck(delivery=_DELIVERY[delivery])
 
-    def ClearOrder(self, request: common_pb2.ClearOrderRequest,
-                   context: grpc.ServicerContext) -> common_pb2.ClearOrderResponse:
+    def ClearOrder(
+        self, request: common_pb2.ClearOrderRequest, context: grpc.ServicerContext
+    ) -> common_pb2.ClearOrderResponse:
         order_id = _order_id(request.order_id, context)
         outcome, clock = self.node.clear(order_id, _clock(request.final_clock, context))
         return common_pb2.ClearOrderResponse(outcome=_CLEAR[outcome], clock=(clock or VectorClock()).to_proto())

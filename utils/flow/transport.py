@@ -2,6 +2,7 @@
 
 A Protocol, so node tests can record messages; the gRPC one finds every address in FleetSettings.
 """
+
 from __future__ import annotations
 
 import threading
@@ -10,6 +11,7 @@ from typing import Any, Protocol
 import grpc
 
 from utils.flow.core.checkout import Service, event
+from utils.flow.core.vclock import VectorClock
 from utils.flow.outcome import FlowResult
 from utils.pb.common import common_pb2
 from utils.pb.fraud_detection import fraud_detection_pb2_grpc
@@ -18,7 +20,6 @@ from utils.pb.suggestions import suggestions_pb2_grpc
 from utils.pb.transaction_verification import transaction_verification_pb2_grpc
 from utils.rpc.client import call, open_channel
 from utils.settings import FleetSettings
-from utils.flow.core.vclock import VectorClock
 
 
 class SendFailed(Exception):
@@ -75,8 +76,9 @@ class GrpcFlowTransport:
 
     def send_event(self, name: str, order_id: str, stamp: VectorClock, budget_s: float) -> None:
         target = event(name).service
-        request = common_pb2.EventRequest(order_id=order_id, clock=stamp.to_proto(),
-                                          budget_ms=max(0, int(budget_s * 1000)))
+        request = common_pb2.EventRequest(
+            order_id=order_id, clock=stamp.to_proto(), budget_ms=max(0, int(budget_s * 1000))
+        )
         try:
             call(getattr(self._stub(target), name), request, timeout_s=self.rpc_timeout_s)
         except grpc.RpcError as error:

@@ -85,9 +85,7 @@ def _search(model: Model[Any], operations: Sequence[Operation], deadline: float)
     next_entry, prev_entry = entries.next_entry, entries.prev_entry
     operation_of, match, unknown_return = entries.operation_of, entries.match, entries.unknown_return
     inputs = [operation.input for operation in operations]
-    outputs = [
-        UNKNOWN_OUTPUT if operation.is_outcome_unknown else operation.output for operation in operations
-    ]
+    outputs = [UNKNOWN_OUTPUT if operation.is_outcome_unknown else operation.output for operation in operations]
     step = model.step
 
     state = model.init()
@@ -180,9 +178,7 @@ def _deadline(timeout_s: float | None) -> float:
     return time.monotonic() + timeout_s
 
 
-def check_operations(
-    model: Model[Any], history: Sequence[Operation], timeout_s: float | None = None
-) -> CheckResult:
+def check_operations(model: Model[Any], history: Sequence[Operation], timeout_s: float | None = None) -> CheckResult:
     """OK if the history is linearizable, ILLEGAL if not, UNKNOWN if `timeout_s` ran out first."""
     return check_operations_verbose(model, history, timeout_s).result
 

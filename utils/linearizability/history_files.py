@@ -79,7 +79,7 @@ def parse_jepsen_etcd_log(path: str | Path) -> list[Operation]:
 
 
 _KV_LINE = re.compile(
-    r'\{:process (?P<process>\d+), :type :(?P<type>\w+), :f :(?P<f>\w+), '
+    r"\{:process (?P<process>\d+), :type :(?P<type>\w+), :f :(?P<f>\w+), "
     r':key "(?P<key>[^"]*)", :value (?:nil|"(?P<value>[^"]*)")\}'
 )
 

@@ -44,8 +44,7 @@ class Operation:
             raise ValueError(f"operation call time must be finite, got {self.call!r}")
         if math.isnan(self.return_time) or self.return_time < self.call:
             raise ValueError(
-                f"operation returns before it is called: call={self.call!r} "
-                f"return_time={self.return_time!r}"
+                f"operation returns before it is called: call={self.call!r} return_time={self.return_time!r}"
             )
 
     @property

@@ -2,6 +2,7 @@
 
 Every failure becomes an LlmUnavailable with a kind (off, timeout, HTTP error, rate limit, bad JSON).
 """
+
 from __future__ import annotations
 
 import enum
@@ -21,11 +22,11 @@ Answer = TypeVar("Answer", bound=BaseModel)
 
 
 class FailureKind(enum.Enum):
-    OFF = "off"                     # no API key: the LLM is not configured
+    OFF = "off"  # no API key: the LLM is not configured
     TIMEOUT = "timeout"
-    RATE_LIMITED = "rate_limited"   # HTTP 429
-    SERVER_ERROR = "server_error"   # HTTP 5xx or another API error
-    UNREACHABLE = "unreachable"     # connection refused / reset
+    RATE_LIMITED = "rate_limited"  # HTTP 429
+    SERVER_ERROR = "server_error"  # HTTP 5xx or another API error
+    UNREACHABLE = "unreachable"  # connection refused / reset
     INVALID_ANSWER = "invalid_answer"  # not JSON, or JSON of the wrong shape
 
 
@@ -35,7 +36,7 @@ class LlmUnavailable(Exception):
         self.kind = kind
 
 
-RETRY_BUDGET_MIN_S = 0.2   # a retry with less time than this left could not succeed; don't try it
+RETRY_BUDGET_MIN_S = 0.2  # a retry with less time than this left could not succeed; don't try it
 _RETRYABLE = (FailureKind.RATE_LIMITED, FailureKind.SERVER_ERROR, FailureKind.UNREACHABLE)
 
 
@@ -52,11 +53,21 @@ class JsonChatClient:
         self._client: openai.OpenAI | None = None
         if settings.enabled:
             assert settings.openai_api_key is not None
-            self._client = openai.OpenAI(api_key=settings.openai_api_key.get_secret_value(),
-                                         base_url=settings.openai_base_url, timeout=settings.llm_timeout_s,
-                                         max_retries=0)  # retries are ours, inside the one time budget
-            log.info("LLM on", extra={"model": settings.openai_model, "base_url": settings.openai_base_url or "default",
-                                      "timeout_s": settings.llm_timeout_s, "retries": settings.llm_retries})
+            self._client = openai.OpenAI(
+                api_key=settings.openai_api_key.get_secret_value(),
+                base_url=settings.openai_base_url,
+                timeout=settings.llm_timeout_s,
+                max_retries=0,
+            )  # retries are ours, inside the one time budget
+            log.info(
+                "LLM on",
+                extra={
+                    "model": settings.openai_model,
+                    "base_url": settings.openai_base_url or "default",
+                    "timeout_s": settings.llm_timeout_s,
+                    "retries": settings.llm_retries,
+                },
+            )
         else:
             log.info("LLM off: OPENAI_API_KEY is not set; rules and the catalog decide")
 
@@ -73,7 +84,11 @@ class JsonChatClient:
                 return self._ask_once(system, user, answer_type, deadline - time.monotonic())
             except LlmUnavailable as failure:
                 left_s = deadline - time.monotonic()
-                if failure.kind not in _RETRYABLE or attempt == self.settings.llm_retries or left_s < RETRY_BUDGET_MIN_S:
+                if (
+                    failure.kind not in _RETRYABLE
+                    or attempt == self.settings.llm_retries
+                    or left_s < RETRY_BUDGET_MIN_S
+                ):
                     raise
                 log.info("LLM call failed, retrying once", extra={"cause": failure.kind.value})
         raise AssertionError("unreachable: the last attempt returns or raises")
@@ -86,8 +101,14 @@ class JsonChatClient:
             completion = self._client.with_options(timeout=max(timeout_s, 0.01)).chat.completions.create(
                 model=self.settings.openai_model,
                 messages=[{"role": "system", "content": system}, {"role": "user", "content": user}],
-                response_format={"type": "json_schema", "json_schema": {
-                    "name": answer_type.__name__, "strict": True, "schema": _strict_schema(answer_type)}},
+                response_format={
+                    "type": "json_schema",
+                    "json_schema": {
+                        "name": answer_type.__name__,
+                        "strict": True,
+                        "schema": _strict_schema(answer_type),
+                    },
+                },
                 temperature=0,
             )
             content = completion.choices[0].message.content if completion.choices else None

@@ -2,6 +2,7 @@
 
 The gateway builds it once (its items resolved against the catalog once, there); each service gets a view of it.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
@@ -9,7 +10,7 @@ from decimal import Decimal
 
 from utils.catalog import Catalog
 
-ITEMS_MAX = 100   # cart lines per order: the API, the wire conversion and the executor all refuse more
+ITEMS_MAX = 100  # cart lines per order: the API, the wire conversion and the executor all refuse more
 
 
 def to_cents(price: Decimal) -> int:
@@ -28,11 +29,11 @@ class OrderItem:
     """One cart line: the book as the shopper named it, and what the gateway's catalog lookup found."""
 
     quantity: int
-    book_id: str = ""            # the catalog's id; "" when the catalog has no such book
-    title: str = ""              # the catalog's title; "" when unknown
-    unit_price_cents: int = 0    # the catalog price at checkout; 0 when unknown
-    asked_id: str = ""           # the id the shopper sent; "" when the item names its book by title
-    asked_title: str = ""        # the title the shopper sent; "" when by id
+    book_id: str = ""  # the catalog's id; "" when the catalog has no such book
+    title: str = ""  # the catalog's title; "" when unknown
+    unit_price_cents: int = 0  # the catalog price at checkout; 0 when unknown
+    asked_id: str = ""  # the id the shopper sent; "" when the item names its book by title
+    asked_title: str = ""  # the title the shopper sent; "" when by id
 
     @property
     def found(self) -> bool:
@@ -96,8 +97,8 @@ class Order:
     shipping_method: str = ""
     gift_wrapping: bool = False
     terms_accepted: bool = False
-    payment_token: str = ""      # the payment service's token for the card: set once the order is approved
-    correlation_id: str = ""     # the checkout's HTTP correlation id, so the executor logs under it too
+    payment_token: str = ""  # the payment service's token for the card: set once the order is approved
+    correlation_id: str = ""  # the checkout's HTTP correlation id, so the executor logs under it too
 
     def without_cvv(self) -> Order:
         """For fraud_detection: it checks the card number's use, never the CVV."""

@@ -2,6 +2,7 @@
 
 Kept here so each service's __main__ only wires its own servicer.
 """
+
 from __future__ import annotations
 
 import logging

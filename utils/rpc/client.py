@@ -2,6 +2,7 @@
 
 Retries of UNAVAILABLE come from one gRPC service config (bounded attempts, backoff, throttling).
 """
+
 from __future__ import annotations
 
 import json
@@ -17,20 +18,24 @@ from utils.rpc.interceptors import ClientInterceptor
 Response = TypeVar("Response")
 
 RETRY_ATTEMPTS_MAX = 3
-_SERVICE_CONFIG = json.dumps({
-    "methodConfig": [{
-        "name": [{}],  # every method of every service
-        "retryPolicy": {
-            "maxAttempts": RETRY_ATTEMPTS_MAX,
-            "initialBackoff": "0.05s",
-            "maxBackoff": "0.5s",
-            "backoffMultiplier": 2,
-            "retryableStatusCodes": ["UNAVAILABLE"],
-        },
-    }],
-    # Stop retrying when more than half the recent calls failed, so retries never amplify an outage.
-    "retryThrottling": {"maxTokens": 10, "tokenRatio": 0.5},
-})
+_SERVICE_CONFIG = json.dumps(
+    {
+        "methodConfig": [
+            {
+                "name": [{}],  # every method of every service
+                "retryPolicy": {
+                    "maxAttempts": RETRY_ATTEMPTS_MAX,
+                    "initialBackoff": "0.05s",
+                    "maxBackoff": "0.5s",
+                    "backoffMultiplier": 2,
+                    "retryableStatusCodes": ["UNAVAILABLE"],
+                },
+            }
+        ],
+        # Stop retrying when more than half the recent calls failed, so retries never amplify an outage.
+        "retryThrottling": {"maxTokens": 10, "tokenRatio": 0.5},
+    }
+)
 _CHANNEL_OPTIONS = [
     ("grpc.service_config", _SERVICE_CONFIG),
     ("grpc.enable_retries", 1),
@@ -57,7 +62,8 @@ def open_channel(target: str, retries: bool = True) -> grpc.Channel:
     return grpc.intercept_channel(grpc.insecure_channel(target, options=options), ClientInterceptor())
 
 
-def call(rpc: Callable[..., Response], request: Any, *, timeout_s: float,
-         metadata: list[tuple[str, str]] | None = None) -> Response:
+def call(
+    rpc: Callable[..., Response], request: Any, *, timeout_s: float, metadata: list[tuple[str, str]] | None = None
+) -> Response:
     """Calls a unary RPC with a deadline: `timeout_s`, capped by the serving request's remaining budget."""
     return rpc(request, timeout=budget_s(timeout_s), metadata=metadata)

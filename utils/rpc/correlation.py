@@ -2,6 +2,7 @@
 
 A context variable, so it follows the request through the handler and the calls it makes.
 """
+
 from __future__ import annotations
 
 import contextvars

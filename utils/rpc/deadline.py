@@ -2,6 +2,7 @@
 
 The server interceptor records the caller's deadline; clients never wait longer than what remains.
 """
+
 from __future__ import annotations
 
 import contextvars

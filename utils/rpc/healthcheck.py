@@ -3,6 +3,7 @@
 ADDRESS is host:port for the standard gRPC health service, or an http:// URL (200 = healthy).
 Used by the containers' HEALTHCHECK and by scripts; the local fleet probes in-process.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -23,7 +24,8 @@ def is_serving(address: str, timeout_s: float, service: str = "") -> bool:
     try:
         with grpc.insecure_channel(address) as channel:
             reply = health_pb2_grpc.HealthStub(channel).Check(
-                health_pb2.HealthCheckRequest(service=service), timeout=timeout_s)
+                health_pb2.HealthCheckRequest(service=service), timeout=timeout_s
+            )
             return bool(reply.status == health_pb2.HealthCheckResponse.SERVING)
     except grpc.RpcError:
         return False

@@ -2,6 +2,7 @@
 
 The server side also records the caller's deadline so outgoing calls inherit the remaining budget.
 """
+
 from __future__ import annotations
 
 import logging
@@ -22,11 +23,21 @@ LATENCY_BUCKETS_S = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
 class _Instruments:
     def __init__(self) -> None:
         m = meter("utils.rpc")
-        self.calls = m.create_counter("rpc_server_calls", unit="1", description="gRPC calls served, by method and status code")
-        self.latency = m.create_histogram("rpc_server_duration", unit="s", description="gRPC call latency",
-                                          explicit_bucket_boundaries_advisory=LATENCY_BUCKETS_S)
-        self.in_flight = m.create_up_down_counter("rpc_server_in_flight", unit="1", description="gRPC calls being served")
-        self.client_calls = m.create_counter("rpc_client_calls", unit="1", description="gRPC calls made, by method and status code")
+        self.calls = m.create_counter(
+            "rpc_server_calls", unit="1", description="gRPC calls served, by method and status code"
+        )
+        self.latency = m.create_histogram(
+            "rpc_server_duration",
+            unit="s",
+            description="gRPC call latency",
+            explicit_bucket_boundaries_advisory=LATENCY_BUCKETS_S,
+        )
+        self.in_flight = m.create_up_down_counter(
+            "rpc_server_in_flight", unit="1", description="gRPC calls being served"
+        )
+        self.client_calls = m.create_counter(
+            "rpc_client_calls", unit="1", description="gRPC calls made, by method and status code"
+        )
 
 
 _instruments: _Instruments | None = None
@@ -53,25 +64,37 @@ class ServerInterceptor(grpc.ServerInterceptor):  # type: ignore[type-arg]
     def __init__(self, service: str) -> None:
         self.service = service
 
-    def intercept_service(self, continuation: Callable[[grpc.HandlerCallDetails], Any],
-                          handler_call_details: grpc.HandlerCallDetails) -> Any:
+    def intercept_service(
+        self, continuation: Callable[[grpc.HandlerCallDetails], Any], handler_call_details: grpc.HandlerCallDetails
+    ) -> Any:
         handler = continuation(handler_call_details)
         if handler is None or handler.unary_unary is None:
             return handler
         method = handler_call_details.method
         inner = handler.unary_unary
-        quiet = method.startswith("/grpc.health.") or method.startswith("/grpc.reflection.") or "/bookstore.raft." in method
+        quiet = (
+            method.startswith("/grpc.health.") or method.startswith("/grpc.reflection.") or "/bookstore.raft." in method
+        )
 
         def wrapped(request: Any, context: grpc.ServicerContext) -> Any:
             return self._serve(inner, request, context, method, quiet)
 
         return grpc.unary_unary_rpc_method_handler(
-            wrapped, request_deserializer=handler.request_deserializer, response_serializer=handler.response_serializer)
+            wrapped, request_deserializer=handler.request_deserializer, response_serializer=handler.response_serializer
+        )
 
-    def _serve(self, inner: Callable[[Any, grpc.ServicerContext], Any], request: Any,
-               context: grpc.ServicerContext, method: str, quiet: bool) -> Any:
+    def _serve(
+        self,
+        inner: Callable[[Any, grpc.ServicerContext], Any],
+        request: Any,
+        context: grpc.ServicerContext,
+        method: str,
+        quiet: bool,
+    ) -> Any:
         instruments = _get_instruments()
-        cid_token = correlation.set_correlation_id(correlation.sanitize(_metadata_value(context, correlation.METADATA_KEY)))
+        cid_token = correlation.set_correlation_id(
+            correlation.sanitize(_metadata_value(context, correlation.METADATA_KEY))
+        )
         deadline_token = deadline.set_deadline_in(context.time_remaining())
         attributes = {"service": self.service, "method": method}
         instruments.in_flight.add(1, attributes)
@@ -117,10 +140,12 @@ class _ClientCallDetails(grpc.ClientCallDetails):
 class ClientInterceptor(grpc.UnaryUnaryClientInterceptor):  # type: ignore[type-arg]  # generic in stubs only
     """Adds the current correlation id to every outgoing call and counts the outcome."""
 
-    def intercept_unary_unary(self, continuation: Callable[..., Any], client_call_details: grpc.ClientCallDetails,
-                              request: Any) -> Any:
+    def intercept_unary_unary(
+        self, continuation: Callable[..., Any], client_call_details: grpc.ClientCallDetails, request: Any
+    ) -> Any:
         metadata: list[tuple[str, str | bytes]] = [
-            m for m in (client_call_details.metadata or []) if m[0] != correlation.METADATA_KEY]
+            m for m in (client_call_details.metadata or []) if m[0] != correlation.METADATA_KEY
+        ]
         cid = correlation.current_correlation_id()
         if cid:
             metadata.append((correlation.METADATA_KEY, cid))

@@ -2,6 +2,7 @@
 
 Used for the books database and the order-executor group. One budget covers every attempt of a call.
 """
+
 from __future__ import annotations
 
 import logging
@@ -34,7 +35,7 @@ class RetryPolicy:
     backoff_initial_s: float = 0.025
     backoff_max_s: float = 0.4
     backoff_multiplier: float = 2.0
-    redirects_free_max: int = 3     # redirects followed at once; more than this in one call back off (a loop)
+    redirects_free_max: int = 3  # redirects followed at once; more than this in one call back off (a loop)
 
     def __post_init__(self) -> None:
         if min(self.attempt_timeout_s, self.backoff_initial_s, self.backoff_max_s) <= 0:
@@ -72,9 +73,14 @@ def may_have_applied(error: grpc.RpcError) -> bool:
 class LeaderClient(Generic[Stub]):
     """Calls the leader of a replica group; safe from many threads. `peers` maps replica id to host:port."""
 
-    def __init__(self, peers: dict[str, str], stub_factory: Callable[[grpc.Channel], Stub],
-                 policy: RetryPolicy = RetryPolicy(), rng: random.Random | None = None,
-                 channel_factory: Callable[[str], grpc.Channel] | None = None) -> None:
+    def __init__(
+        self,
+        peers: dict[str, str],
+        stub_factory: Callable[[grpc.Channel], Stub],
+        policy: RetryPolicy = RetryPolicy(),
+        rng: random.Random | None = None,
+        channel_factory: Callable[[str], grpc.Channel] | None = None,
+    ) -> None:
         if not peers:
             raise ValueError("a replica group needs at least one address")
         self.peers = dict(peers)
@@ -103,8 +109,15 @@ class LeaderClient(Generic[Stub]):
                 stub = self._stubs[address] = self._stub_factory(channel)
             return stub
 
-    def call(self, method: Callable[[Stub], Callable[..., Response]], request: Any, *, timeout_s: float,
-             retry_unknown_outcome: bool = True, metadata: Sequence[tuple[str, str]] | None = None) -> Response:
+    def call(
+        self,
+        method: Callable[[Stub], Callable[..., Response]],
+        request: Any,
+        *,
+        timeout_s: float,
+        retry_unknown_outcome: bool = True,
+        metadata: Sequence[tuple[str, str]] | None = None,
+    ) -> Response:
         """Calls `method(stub)(request)` on the leader, within `timeout_s` for all attempts together.
 
         Follows FAILED_PRECONDITION + x-leader-address; on UNAVAILABLE or a replica's attempt timing out it
@@ -117,12 +130,14 @@ class LeaderClient(Generic[Stub]):
         backoff_s = self._policy.backoff_initial_s
         redirects = 0
         failures: list[str] = []
-        outcome_unknown = False   # some attempt may have been applied: the caller cannot know if it was
+        outcome_unknown = False  # some attempt may have been applied: the caller cannot know if it was
         while True:
             remaining_s = deadline - time.monotonic()
             if remaining_s <= 0:
-                raise GroupUnavailable(f"no leader served the call in time ({'; '.join(failures[-3:])})",
-                                       [(OUTCOME_UNKNOWN_KEY, "1" if outcome_unknown else "0")])
+                raise GroupUnavailable(
+                    f"no leader served the call in time ({'; '.join(failures[-3:])})",
+                    [(OUTCOME_UNKNOWN_KEY, "1" if outcome_unknown else "0")],
+                )
             attempt_s = min(remaining_s, self._policy.attempt_timeout_s)
             try:
                 response = method(self.stub(target))(request, timeout=attempt_s, metadata=metadata)
@@ -153,8 +168,9 @@ class LeaderClient(Generic[Stub]):
             self._leader = target
             return response
 
-    def call_each(self, method: Callable[[Stub], Callable[..., Response]], request: Any, *,
-                  timeout_s: float) -> dict[str, Response | grpc.RpcError]:
+    def call_each(
+        self, method: Callable[[Stub], Callable[..., Response]], request: Any, *, timeout_s: float
+    ) -> dict[str, Response | grpc.RpcError]:
         """Calls every replica at once (no redirects), e.g. Status for a cluster view: id → reply or error."""
         call_timeout_s = budget_s(timeout_s)
 

@@ -2,6 +2,7 @@
 
 Every gRPC service's main() ends in `GrpcService(...).run()`; tests use start()/stop() on port 0.
 """
+
 from __future__ import annotations
 
 import logging
@@ -29,13 +30,15 @@ class GrpcService:
     """One process's gRPC server. `service_names` are the full names reported by health and reflection."""
 
     name: str
-    listen: str                                   # host:port; port 0 picks a free port
+    listen: str  # host:port; port 0 picks a free port
     registrars: Sequence[Registrar]
     service_names: Sequence[str]
     workers_max: int = 32
     shutdown_grace_s: float = 5.0
-    on_stop: list[Callable[[], None]] = field(default_factory=list)   # run before the server stops (e.g. hand off leadership)
-    serving_at_start: bool = True      # False: NOT_SERVING until the service says it is ready (e.g. knows a leader)
+    on_stop: list[Callable[[], None]] = field(
+        default_factory=list
+    )  # run before the server stops (e.g. hand off leadership)
+    serving_at_start: bool = True  # False: NOT_SERVING until the service says it is ready (e.g. knows a leader)
     port: int = 0
     _server: grpc.Server | None = None
     _health: health.HealthServicer | None = None
@@ -67,7 +70,7 @@ class GrpcService:
         """Health: NOT_SERVING while a dependency the service needs is down, and during shutdown."""
         assert self._health is not None, "start() first"
         status = health_pb2.HealthCheckResponse.SERVING if serving else health_pb2.HealthCheckResponse.NOT_SERVING
-        for name in ([service] if service else ["", *self.service_names]):
+        for name in [service] if service else ["", *self.service_names]:
             self._health.set(name, status)
 
     def stop(self) -> None:

@@ -2,6 +2,7 @@
 
 Servers put a NotLeader or RaftUnavailable on the wire through here; clients read the leader it names through here too.
 """
+
 from __future__ import annotations
 
 import enum
@@ -13,20 +14,26 @@ import grpc
 
 from utils.raft.errors import NotLeader, RaftUnavailable
 
-LEADER_ID_KEY = "x-leader-id"              # on a follower's FAILED_PRECONDITION: the leader's replica id ("" unknown)
-LEADER_ADDRESS_KEY = "x-leader-address"    # ... and its host:port ("" unknown): where the client goes instead
+LEADER_ID_KEY = "x-leader-id"  # on a follower's FAILED_PRECONDITION: the leader's replica id ("" unknown)
+LEADER_ADDRESS_KEY = "x-leader-address"  # ... and its host:port ("" unknown): where the client goes instead
 # On UNAVAILABLE: "1" the write may have been committed, "0" it certainly was not. A bare UNAVAILABLE (no such
 # metadata: the connection failed, perhaps mid-call) counts as "1".
 OUTCOME_UNKNOWN_KEY = "x-outcome-unknown"
-RAFT_OUTCOME_KEY = "x-raft-outcome"        # the raft_kv harness's "certainly not applied": NOT_APPLIED on UNAVAILABLE
+RAFT_OUTCOME_KEY = "x-raft-outcome"  # the raft_kv harness's "certainly not applied": NOT_APPLIED on UNAVAILABLE
 NOT_APPLIED = "not-applied"
-REASON_KEY = "x-reason"                    # a refusal's machine-readable reason (the books database's Reason names)
+REASON_KEY = "x-reason"  # a refusal's machine-readable reason (the books database's Reason names)
 
 Metadata = tuple[tuple[str, str], ...]
 
 
-def abort(context: grpc.ServicerContext, code: grpc.StatusCode, detail: str, *, reason: str | None = None,
-          metadata: Sequence[tuple[str, str]] = ()) -> NoReturn:
+def abort(
+    context: grpc.ServicerContext,
+    code: grpc.StatusCode,
+    detail: str,
+    *,
+    reason: str | None = None,
+    metadata: Sequence[tuple[str, str]] = (),
+) -> NoReturn:
     """Ends the call with `code`; `reason` goes out as x-reason, with any other trailing `metadata`."""
     trailing = (*metadata, (REASON_KEY, reason)) if reason is not None else tuple(metadata)
     if trailing:
@@ -51,8 +58,8 @@ class RaftErrorWire:
     """One service's spelling of Raft's errors; the defaults are the mapping utils/raft/errors.py describes."""
 
     unavailability: Unavailability = Unavailability.DEADLINE
-    redirect_without_leader: bool = True   # False: NotLeader naming no leader yet is UNAVAILABLE, not applied
-    describe: Callable[[NotLeader | RaftUnavailable], str] = str   # the status detail
+    redirect_without_leader: bool = True  # False: NotLeader naming no leader yet is UNAVAILABLE, not applied
+    describe: Callable[[NotLeader | RaftUnavailable], str] = str  # the status detail
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,8 +74,11 @@ def raft_error_status(error: NotLeader | RaftUnavailable, wire: RaftErrorWire = 
     detail = wire.describe(error)
     if isinstance(error, NotLeader):
         if error.leader_address or wire.redirect_without_leader:
-            return RpcStatus(grpc.StatusCode.FAILED_PRECONDITION, detail,
-                             ((LEADER_ID_KEY, error.leader_id or ""), (LEADER_ADDRESS_KEY, error.leader_address or "")))
+            return RpcStatus(
+                grpc.StatusCode.FAILED_PRECONDITION,
+                detail,
+                ((LEADER_ID_KEY, error.leader_id or ""), (LEADER_ADDRESS_KEY, error.leader_address or "")),
+            )
         return _unavailable(detail, wire.unavailability, outcome_unknown=False, overloaded=False)
     return _unavailable(detail, wire.unavailability, outcome_unknown=error.outcome_unknown, overloaded=error.overloaded)
 
@@ -85,8 +95,9 @@ def _unavailable(detail: str, style: Unavailability, *, outcome_unknown: bool, o
     return RpcStatus(grpc.StatusCode.UNAVAILABLE, detail, ((RAFT_OUTCOME_KEY, NOT_APPLIED),))
 
 
-def abort_for_raft_error(context: grpc.ServicerContext, error: NotLeader | RaftUnavailable,
-                         wire: RaftErrorWire = RaftErrorWire()) -> NoReturn:
+def abort_for_raft_error(
+    context: grpc.ServicerContext, error: NotLeader | RaftUnavailable, wire: RaftErrorWire = RaftErrorWire()
+) -> NoReturn:
     status = raft_error_status(error, wire)
     abort(context, status.code, status.detail, metadata=status.metadata)
 

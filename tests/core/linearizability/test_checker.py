@@ -117,9 +117,7 @@ def test_states_may_be_any_hashable_value() -> None:
     assert check_operations(model, history[:2] + [Operation(2, ("size",), 4, 2, 5)]) is CheckResult.ILLEGAL
 
 
-@pytest.mark.parametrize(
-    ("call", "return_time"), [(math.inf, math.inf), (5.0, 4.0), (math.nan, 1.0), (0.0, math.nan)]
-)
+@pytest.mark.parametrize(("call", "return_time"), [(math.inf, math.inf), (5.0, 4.0), (math.nan, 1.0), (0.0, math.nan)])
 def test_operation_rejects_impossible_times(call: float, return_time: float) -> None:
     with pytest.raises(ValueError):
         Operation(0, ("read", None), call, None, return_time)
@@ -143,7 +141,9 @@ def test_unknown_operation_the_model_never_accepts_is_left_out() -> None:
         step=lambda state, input, output: (
             (output == state, state)
             if input[0] == "balance"
-            else (True, state + input[1]) if input[0] == "deposit" else (state >= input[1], state - input[1])
+            else (True, state + input[1])
+            if input[0] == "deposit"
+            else (state >= input[1], state - input[1])
         ),
     )
     history = [

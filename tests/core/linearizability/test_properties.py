@@ -128,9 +128,7 @@ def brute_force_linearizable(model: Model[Any], history: list[Operation]) -> boo
 
 def respects_real_time(order: tuple[Operation, ...]) -> bool:
     return all(
-        not later.return_time < earlier.call
-        for index, earlier in enumerate(order)
-        for later in order[index + 1 :]
+        not later.return_time < earlier.call for index, earlier in enumerate(order) for later in order[index + 1 :]
     )
 
 

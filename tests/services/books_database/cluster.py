@@ -2,6 +2,7 @@
 
 Process names are the replica ids (books-1..3), so a replica's Status names the process to kill or pause.
 """
+
 from __future__ import annotations
 
 import signal
@@ -13,10 +14,10 @@ from pathlib import Path
 import grpc
 
 from books_database.client import BooksClient
+from testing.local_fleet import RunningFleet, running_fleet
 from utils.pb.books_database import books_database_pb2 as pb
 from utils.pb.books_database import books_database_pb2_grpc as pb_grpc
 from utils.rpc.leader_client import RetryPolicy
-from testing.local_fleet import RunningFleet, running_fleet
 
 REPLICAS = ("books-1", "books-2", "books-3")
 POLL_S = 0.05
@@ -43,8 +44,9 @@ def statuses(client: BooksClient, among: tuple[str, ...] = REPLICAS) -> dict[str
     return {n: s for n, s in client.status_all(timeout_s=0.5).items() if s is not None and n in among}
 
 
-def wait_for_primary(client: BooksClient, among: tuple[str, ...] = REPLICAS, newer_than_term: int = 0,
-                     timeout_s: float = 15.0) -> pb.StatusResponse:
+def wait_for_primary(
+    client: BooksClient, among: tuple[str, ...] = REPLICAS, newer_than_term: int = 0, timeout_s: float = 15.0
+) -> pb.StatusResponse:
     """The Status of the replica that is leader (in a term > newer_than_term), once one is."""
     deadline = time.monotonic() + timeout_s
     while True:

@@ -2,6 +2,7 @@
 
 The "leader" applies commands to its own state at once; followers redirect to it. For servicer and client tests.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -14,8 +15,8 @@ from typing import Any, TypeVar
 
 import grpc
 
-from books_database.server import BooksDatabaseServicer
 from books_database.core.state_machine import BooksStateMachine
+from books_database.server import BooksDatabaseServicer
 from books_database.store import BooksStore
 from utils.catalog import Book, Catalog
 from utils.pb.books_database import books_database_pb2_grpc as pb_grpc
@@ -25,8 +26,9 @@ from utils.raft.status import RaftStatus
 from utils.rpc.server import GrpcService
 
 T = TypeVar("T")
-CATALOG = Catalog((Book("a", "Book A", "Ann", "x", Decimal("10.50"), 5),
-                   Book("b", "Book B", "Bob", "y", Decimal("20.00"), 2)))
+CATALOG = Catalog(
+    (Book("a", "Book A", "Ann", "x", Decimal("10.50"), 5), Book("b", "Book B", "Bob", "y", Decimal("20.00"), 2))
+)
 
 
 @dataclass
@@ -38,7 +40,7 @@ class FakeNode:
     leader_id: str | None = None
     leader_address: str | None = None
     unavailable: bool = False
-    fail_after_apply: int = 0           # the next N proposals apply, then fail with an unknown outcome
+    fail_after_apply: int = 0  # the next N proposals apply, then fail with an unknown outcome
     proposals: int = 0
     _index: Iterator[int] = field(default_factory=lambda: itertools.count(1))
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -103,8 +105,14 @@ def fake_group(size: int = 3, request_timeout_s: float = 1.0) -> Iterator[FakeGr
             node_id = f"books-{n}"
             node = nodes[node_id] = FakeNode(node_id)
             servicer = BooksDatabaseServicer(node, "pending", request_timeout_s)
-            svc = GrpcService(node_id, "127.0.0.1:0", [_registrar(servicer)],
-                              ["bookstore.books_database.BooksDatabase"], workers_max=8, shutdown_grace_s=0.2)
+            svc = GrpcService(
+                node_id,
+                "127.0.0.1:0",
+                [_registrar(servicer)],
+                ["bookstore.books_database.BooksDatabase"],
+                workers_max=8,
+                shutdown_grace_s=0.2,
+            )
             svc.start()
             servicer._address = f"127.0.0.1:{svc.port}"
             services[node_id] = svc

@@ -2,6 +2,7 @@
 
 Stock figures are available copies; an unknown book and an unreachable database map to the gateway's errors.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -42,12 +43,11 @@ def test_stock_is_what_a_buyer_can_get(source: DatabaseBooksSource, group: FakeG
     assert source.read_stock("a") == 3
 
 
-def test_unknown_book_and_no_database_map_to_the_gateway_errors(group: FakeGroup,
-                                                               source: DatabaseBooksSource) -> None:
+def test_unknown_book_and_no_database_map_to_the_gateway_errors(group: FakeGroup, source: DatabaseBooksSource) -> None:
     with pytest.raises(UnknownBook):
         source.read_stock("nope")
     group.elect(None)
     with pytest.raises(BooksUnavailable):
         source.increment_stock("a", 1)
-    assert all(b.stock is None for b in source.list_books())   # the catalog still shows, stock unknown
+    assert all(b.stock is None for b in source.list_books())  # the catalog still shows, stock unknown
     assert source.readiness() == {"books_database": False}

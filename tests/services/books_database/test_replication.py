@@ -3,6 +3,7 @@
 Acknowledged writes survive, nothing is oversold, a deposed primary neither acknowledges nor serves stale
 reads (checked for linearizability), and after every test the three replicas hold one state hash.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -116,7 +117,7 @@ def test_concurrent_decrements_of_the_last_copies_never_oversell(tmp_path: Path)
 def test_sigkill_of_the_primary_loses_no_acknowledged_write(tmp_path: Path) -> None:
     with books_fleet(tmp_path) as rf:
         client = client_for(rf)
-        client.increment_stock(OTHER, 1000)          # room for the decrements below
+        client.increment_stock(OTHER, 1000)  # room for the decrements below
         base = {BOOK: stock_of(client, BOOK), OTHER: stock_of(client, OTHER)}
         old = wait_for_primary(client)
         stream = WriteStream(client, [(BOOK, 1), (BOOK, 1), (OTHER, -1), (OTHER, -1)]).start()
@@ -125,7 +126,7 @@ def test_sigkill_of_the_primary_loses_no_acknowledged_write(tmp_path: Path) -> N
         survivors = tuple(n for n in REPLICAS if n != old.node_id)
         new = wait_for_primary(client, survivors, newer_than_term=old.term)
         acked_at_kill = stream.acked_total
-        stream.wait_acked(acked_at_kill + 40, timeout_s=20)   # the new primary serves writes
+        stream.wait_acked(acked_at_kill + 40, timeout_s=20)  # the new primary serves writes
         stream.stop()
 
         assert new.node_id != old.node_id
@@ -144,18 +145,20 @@ def test_a_paused_primary_cannot_acknowledge_and_a_new_one_serves(tmp_path: Path
         pause(rf, old.node_id)
         try:
             paused = stub(rf, old.node_id)
-            error = pytest.raises(grpc.RpcError, paused.DecrementStock,
-                                  pb.StockChangeRequest(book_id=BOOK, amount=1), timeout=1.5).value
+            error = pytest.raises(
+                grpc.RpcError, paused.DecrementStock, pb.StockChangeRequest(book_id=BOOK, amount=1), timeout=1.5
+            ).value
             assert error.code() is grpc.StatusCode.DEADLINE_EXCEEDED
             started = time.monotonic()
-            assert client.decrement_stock(BOOK, 1).success    # found the new primary within its budget
+            assert client.decrement_stock(BOOK, 1).success  # found the new primary within its budget
             print(f"\nnew primary served {time.monotonic() - started:.2f} s after the pause was noticed")
             new = wait_for_primary(client, tuple(n for n in REPLICAS if n != old.node_id), newer_than_term=old.term)
         finally:
             resume(rf, old.node_id)
         # Right after it wakes, the old primary still acknowledges nothing: it redirects or fails.
-        late = pytest.raises(grpc.RpcError, paused.DecrementStock,
-                             pb.StockChangeRequest(book_id=BOOK, amount=1), timeout=3).value
+        late = pytest.raises(
+            grpc.RpcError, paused.DecrementStock, pb.StockChangeRequest(book_id=BOOK, amount=1), timeout=3
+        ).value
         assert late.code() in (grpc.StatusCode.FAILED_PRECONDITION, grpc.StatusCode.UNAVAILABLE)
         assert new.node_id != old.node_id
         assert stock_of(client, BOOK) == base - 1
@@ -260,7 +263,7 @@ def test_all_three_killed_after_1000_acknowledged_writes_keep_them_all(tmp_path:
         base = {book: stock_of(client, book) for book in books}
         stream = WriteStream(client, [(books[n % 4], 1) for n in range(16)], timeout_s=2.0).start()
         stream.wait_acked(1000, timeout_s=60)
-        for node_id in REPLICAS:   # at once, with writes in flight
+        for node_id in REPLICAS:  # at once, with writes in flight
             rf.fleet.signal(node_id, signal.SIGKILL)
         stream.stop()
         for node_id in REPLICAS:
@@ -288,7 +291,7 @@ def test_with_two_replicas_down_writes_fail_cleanly_and_resume_when_one_returns(
         with pytest.raises(GroupUnavailable) as raised:
             client.decrement_stock(BOOK, 1, request_id="during-outage", timeout_s=2.0)
         assert raised.value.code() is grpc.StatusCode.UNAVAILABLE
-        assert time.monotonic() - started < 4.0   # fails near its deadline, not hanging
+        assert time.monotonic() - started < 4.0  # fails near its deadline, not hanging
         with pytest.raises(GroupUnavailable):
             client.read_stock(BOOK, timeout_s=1.0)
 

@@ -2,6 +2,7 @@
 
 Followers redirect (FAILED_PRECONDITION + x-leader-address); the client follows, retries within its budget.
 """
+
 from __future__ import annotations
 
 import time
@@ -44,15 +45,19 @@ def _error(call: object) -> grpc.RpcError:
 
 # ---- the servicer ----------------------------------------------------------------------------------
 
+
 def test_a_follower_answers_every_call_with_the_primary_address(group: FakeGroup) -> None:
     stub = _stub(group, "books-2")
     leader = group.peers["books-1"]
-    calls = [lambda: stub.ReadStock(pb.ReadStockRequest(book_id="a"), timeout=1),
-             lambda: stub.ListBooks(pb.ListBooksRequest(), timeout=1),
-             lambda: stub.DecrementStock(pb.StockChangeRequest(book_id="a", amount=1), timeout=1),
-             lambda: stub.PrepareTransaction(pb.PrepareRequest(tx_id="t", items=[pb.Item(book_id="a", quantity=1)],
-                                                               coordinator_term=1), timeout=1),
-             lambda: stub.GetTransaction(pb.GetTransactionRequest(tx_id="t"), timeout=1)]
+    calls = [
+        lambda: stub.ReadStock(pb.ReadStockRequest(book_id="a"), timeout=1),
+        lambda: stub.ListBooks(pb.ListBooksRequest(), timeout=1),
+        lambda: stub.DecrementStock(pb.StockChangeRequest(book_id="a", amount=1), timeout=1),
+        lambda: stub.PrepareTransaction(
+            pb.PrepareRequest(tx_id="t", items=[pb.Item(book_id="a", quantity=1)], coordinator_term=1), timeout=1
+        ),
+        lambda: stub.GetTransaction(pb.GetTransactionRequest(tx_id="t"), timeout=1),
+    ]
     for call in calls:
         error = _error(call)
         assert error.code() is grpc.StatusCode.FAILED_PRECONDITION
@@ -87,9 +92,12 @@ def test_two_phase_commit_calls_map_to_votes_and_outcomes(group: FakeGroup) -> N
     stub = _stub(group, "books-1")
 
     def prepare(tx: str, term: int, **items: int) -> pb.PrepareResponse:
-        return stub.PrepareTransaction(pb.PrepareRequest(
-            tx_id=tx, coordinator_term=term, items=[pb.Item(book_id=b, quantity=q) for b, q in items.items()]),
-            timeout=1)
+        return stub.PrepareTransaction(
+            pb.PrepareRequest(
+                tx_id=tx, coordinator_term=term, items=[pb.Item(book_id=b, quantity=q) for b, q in items.items()]
+            ),
+            timeout=1,
+        )
 
     vote = prepare("t1", 2, a=2, b=1)
     assert vote.vote == pb.VOTE_COMMIT and vote.state == pb.PREPARED
@@ -126,6 +134,7 @@ def test_status_is_answered_by_every_replica_with_its_state_hash(group: FakeGrou
 
 # ---- the leader client -------------------------------------------------------------------------------
 
+
 def test_the_client_follows_a_redirect_and_remembers_the_leader(group: FakeGroup, client: BooksClient) -> None:
     group.elect("books-3")
     assert client.decrement_stock("a", 1).stock == 4
@@ -136,7 +145,7 @@ def test_the_client_follows_a_redirect_and_remembers_the_leader(group: FakeGroup
 
 
 def test_the_client_skips_a_dead_replica(group: FakeGroup, client: BooksClient) -> None:
-    client.read_stock("a")                  # remembers books-1
+    client.read_stock("a")  # remembers books-1
     group.stop("books-1")
     group.elect("books-2")
     assert client.decrement_stock("a", 2).stock == 3
@@ -148,12 +157,12 @@ def test_the_client_moves_past_a_paused_replica_within_its_budget(group: FakeGro
     original = stalled.propose
 
     def hang(command: bytes, timeout_s: float | None = None) -> object:
-        time.sleep(1.0)   # like SIGSTOP: the replica holds the call without answering
+        time.sleep(1.0)  # like SIGSTOP: the replica holds the call without answering
         return original(command, timeout_s)
 
     stalled.propose = hang  # type: ignore[method-assign]
     with fake_client(group, RetryPolicy(attempt_timeout_s=0.2, backoff_initial_s=0.01)) as c:
-        c.read_stock("a")   # books-1 is the leader it knows
+        c.read_stock("a")  # books-1 is the leader it knows
         for node_id in ("books-2", "books-3"):
             group.nodes[node_id].leader_id, group.nodes[node_id].leader_address = "books-2", group.peers["books-2"]
         assert c.decrement_stock("a", 1).success
@@ -166,7 +175,7 @@ def test_no_primary_fails_cleanly_with_unavailable_within_the_deadline(group: Fa
     with pytest.raises(GroupUnavailable) as raised:
         client.decrement_stock("a", 1, timeout_s=0.5)
     assert raised.value.code() is grpc.StatusCode.UNAVAILABLE
-    assert time.monotonic() - started < 1.5   # generous: the point is that it ends, near its deadline
+    assert time.monotonic() - started < 1.5  # generous: the point is that it ends, near its deadline
     assert sum(n.proposals for n in group.nodes.values()) == 0
 
 
@@ -182,8 +191,14 @@ def test_a_non_idempotent_call_is_not_resent_after_an_unknown_outcome(group: Fak
     group.nodes["books-1"].fail_after_apply = 1
     raw: LeaderClient[pb_grpc.BooksDatabaseStub] = LeaderClient(group.peers, pb_grpc.BooksDatabaseStub, FAST)
     try:
-        error = _error(lambda: raw.call(lambda s: s.IncrementStock, pb.StockChangeRequest(book_id="a", amount=1),
-                                        timeout_s=1.0, retry_unknown_outcome=False))
+        error = _error(
+            lambda: raw.call(
+                lambda s: s.IncrementStock,
+                pb.StockChangeRequest(book_id="a", amount=1),
+                timeout_s=1.0,
+                retry_unknown_outcome=False,
+            )
+        )
         assert error.code() is grpc.StatusCode.UNAVAILABLE
         assert group.nodes["books-1"].proposals == 1
     finally:

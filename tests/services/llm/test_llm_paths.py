@@ -1,20 +1,20 @@
 """Every path through the OpenAI SDK against the local fake server: answers, low confidence, bad JSON,
 timeouts, 500, 429, no key — and no card number or CVV in any prompt.
 """
+
 from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from decimal import Decimal
 
 import pytest
 from pydantic import SecretStr
 
-from decimal import Decimal
-
 from fraud_detection.core.assessor import AssessedItem, FraudView
 from fraud_detection.llm_assessor import LlmFraudAssessor
-from suggestions.llm_recommender import LlmRecommender
 from suggestions.core.recommender import CatalogRecommender
+from suggestions.llm_recommender import LlmRecommender
 from tests.fake_openai.server import FakeOpenAI, Mode, Script, fake_openai
 from utils.catalog.file import load_catalog
 from utils.llm.json_client import JsonChatClient
@@ -22,6 +22,8 @@ from utils.llm.settings import LlmSettings
 
 CARD = "4111111111111111"
 CVV = "737"
+
+
 @pytest.fixture
 def server() -> Iterator[FakeOpenAI]:
     with fake_openai() as fake:
@@ -29,14 +31,24 @@ def server() -> Iterator[FakeOpenAI]:
 
 
 def client_for(server: FakeOpenAI, timeout_s: float = 2.0, key: str | None = "test-key") -> JsonChatClient:
-    settings = LlmSettings(openai_api_key=SecretStr(key) if key is not None else None, openai_base_url=server.base_url,
-                           llm_timeout_s=timeout_s, llm_retries=1)
+    settings = LlmSettings(
+        openai_api_key=SecretStr(key) if key is not None else None,
+        openai_base_url=server.base_url,
+        llm_timeout_s=timeout_s,
+        llm_retries=1,
+    )
     return JsonChatClient(settings, "test")
 
 
-VIEW = FraudView(items=(AssessedItem("Clean Architecture", 1, Decimal("32.99")),), total=Decimal("32.99"),
-                 email_domain="example.com", billing_country="Estonia", shipping_method="express",
-                 card_last4=CARD[-4:], card_uses_in_window=1)
+VIEW = FraudView(
+    items=(AssessedItem("Clean Architecture", 1, Decimal("32.99")),),
+    total=Decimal("32.99"),
+    email_domain="example.com",
+    billing_country="Estonia",
+    shipping_method="express",
+    card_last4=CARD[-4:],
+    card_uses_in_window=1,
+)
 
 
 class Effect:
@@ -126,8 +138,9 @@ def test_suggestions_keep_only_real_books_not_in_the_cart_and_fill_to_three(serv
     picks = recommender.recommend([b for b in cart if b], 3)
     assert picks[0].title == "Refactoring" and len(picks) == 3
     assert all(b.title != "Clean Architecture" for b in picks)
-    assert [b.id for b in picks[1:]] == [b.id for b in CatalogRecommender(catalog).recommend(
-        [b for b in cart if b], 3) if b.title != "Refactoring"][:2]
+    assert [b.id for b in picks[1:]] == [
+        b.id for b in CatalogRecommender(catalog).recommend([b for b in cart if b], 3) if b.title != "Refactoring"
+    ][:2]
 
 
 def test_a_prefetched_answer_is_used_for_its_order_and_forgotten_after(server: FakeOpenAI) -> None:

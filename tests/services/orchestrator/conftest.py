@@ -1,4 +1,5 @@
 """The gateway under test: the real app factory with fake dependencies, driven by Flask's test client."""
+
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
@@ -29,9 +30,16 @@ def seed_order(**changes: Any) -> dict[str, Any]:
         "items": [{"name": "Clean Architecture", "quantity": 1}],
         "user": {"name": "Ada Lovelace", "contact": "ada@example.com"},
         "creditCard": {"number": GOOD_CARD, "expirationDate": "12/2030", "cvv": "123"},
-        "billingAddress": {"street": "1 Main St", "city": "Tartu", "state": "Tartumaa", "zip": "50090",
-                           "country": "Estonia"},
-        "shippingMethod": "express", "giftWrapping": False, "termsAndConditionsAccepted": True,
+        "billingAddress": {
+            "street": "1 Main St",
+            "city": "Tartu",
+            "state": "Tartumaa",
+            "zip": "50090",
+            "country": "Estonia",
+        },
+        "shippingMethod": "express",
+        "giftWrapping": False,
+        "termsAndConditionsAccepted": True,
     }
     order.update(changes)
     return order
@@ -46,16 +54,26 @@ class Gateway:
     idempotency: IdempotencyStore
 
 
-def build_gateway(books: BooksSource | None = None, body_bytes_max: int = 64 * 1024,
-                  probes: dict[str, Callable[[], bool]] | None = None, catalog: Catalog | None = None,
-                  tokenizer: Tokenizer = NoTokenizer()) -> Gateway:
+def build_gateway(
+    books: BooksSource | None = None,
+    body_bytes_max: int = 64 * 1024,
+    probes: dict[str, Callable[[], bool]] | None = None,
+    catalog: Catalog | None = None,
+    tokenizer: Tokenizer = NoTokenizer(),
+) -> Gateway:
     flow, queue = FakeFlow(), FakeQueue()
     idempotency = IdempotencyStore(None, keys_max=100, ttl_s=3600)
     # The fake queue speaks the queue's proto, as the real client does: the real adapter converts and maps errors.
     checkout = CheckoutService(flow, QueueAdapter(queue), catalog or load_catalog(), tokenizer=tokenizer)
-    dependencies = Dependencies(flow=flow, queue=queue, books=books or FakeBooks(), cluster=FakeCluster(),
-                                idempotency=idempotency, checkout=checkout,
-                                probes=probes or {})
+    dependencies = Dependencies(
+        flow=flow,
+        queue=queue,
+        books=books or FakeBooks(),
+        cluster=FakeCluster(),
+        idempotency=idempotency,
+        checkout=checkout,
+        probes=probes or {},
+    )
     app = create_app(dependencies, OrchestratorSettings(body_bytes_max=body_bytes_max), [FRONTEND])
     return Gateway(app, app.test_client(), flow, queue, idempotency)
 

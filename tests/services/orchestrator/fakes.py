@@ -1,6 +1,7 @@
 """Fakes of the gateway's dependencies: a validation flow with the course's rules in miniature, an
 in-memory order queue, a books source with stock, and a fixed cluster view.
 """
+
 from __future__ import annotations
 
 import threading
@@ -34,8 +35,8 @@ class FakeRpcError(grpc.RpcError):
 class FakeFlow:
     """Approves the seed's order; rejects a bad card, unknown books or unaccepted terms."""
 
-    down: str | None = None                       # a service name: validate() raises DependencyUnavailable
-    gate: threading.Event | None = None           # when set, validate() waits for it (to test 409)
+    down: str | None = None  # a service name: validate() raises DependencyUnavailable
+    gate: threading.Event | None = None  # when set, validate() waits for it (to test 409)
     entered: threading.Event = field(default_factory=threading.Event)
     validated: list[tuple[str, Order]] = field(default_factory=list)
     cleared: list[tuple[str, dict[str, int]]] = field(default_factory=list)
@@ -51,7 +52,7 @@ class FakeFlow:
         if not order.items:
             reasons.append("The cart is empty")
         for item in order.items:
-            if not item.found:   # resolved by the gateway: the flow never looks the catalog up again
+            if not item.found:  # resolved by the gateway: the flow never looks the catalog up again
                 reasons.append(f"Unknown book: {item.label}")
         if order.credit_card.number != GOOD_CARD:
             reasons.append("Invalid credit card format")
@@ -86,14 +87,16 @@ class FakeQueue:
             raise FakeRpcError(grpc.StatusCode.RESOURCE_EXHAUSTED)
         created = order.order_id not in self.records
         if created:
-            self.records[order.order_id] = queue_pb.OrderRecord(order=order, state=queue_pb.QUEUED,
-                                                                updated_at=1_790_000_000.5)
+            self.records[order.order_id] = queue_pb.OrderRecord(
+                order=order, state=queue_pb.QUEUED, updated_at=1_790_000_000.5
+            )
         return queue_pb.EnqueueReply(order=order, created=created, depth=self.depth())
 
     def record_rejected(self, order: queue_pb.Order, reason: str) -> bool:
         self._check()
-        self.records[order.order_id] = queue_pb.OrderRecord(order=order, state=queue_pb.REJECTED, reason=reason,
-                                                            updated_at=1_790_000_000.5)
+        self.records[order.order_id] = queue_pb.OrderRecord(
+            order=order, state=queue_pb.REJECTED, reason=reason, updated_at=1_790_000_000.5
+        )
         return True
 
     def get_order(self, order_id: str) -> queue_pb.OrderRecord | None:
@@ -133,13 +136,33 @@ class FakeBooks:
 
 class FakeCluster:
     def snapshot(self) -> dict[str, Any]:
-        replica = {"id": "executor-1", "address": "127.0.0.1:1", "role": "leader", "term": 2, "leaderId": "executor-1",
-                   "commitIndex": 5, "appliedIndex": 5, "lastIndex": 5}
-        down = {"id": "books-1", "address": "127.0.0.1:2", "role": "unreachable", "term": None, "leaderId": None,
-                "commitIndex": None, "appliedIndex": None, "lastIndex": None}
-        return {"groups": {"order_executor": {"leaderId": "executor-1", "term": 2, "replicas": [replica]},
-                           "books_database": {"leaderId": None, "term": None, "replicas": [down]}},
-                "queue": {"available": True, "depth": 0, "leased": 0}}
+        replica = {
+            "id": "executor-1",
+            "address": "127.0.0.1:1",
+            "role": "leader",
+            "term": 2,
+            "leaderId": "executor-1",
+            "commitIndex": 5,
+            "appliedIndex": 5,
+            "lastIndex": 5,
+        }
+        down = {
+            "id": "books-1",
+            "address": "127.0.0.1:2",
+            "role": "unreachable",
+            "term": None,
+            "leaderId": None,
+            "commitIndex": None,
+            "appliedIndex": None,
+            "lastIndex": None,
+        }
+        return {
+            "groups": {
+                "order_executor": {"leaderId": "executor-1", "term": 2, "replicas": [replica]},
+                "books_database": {"leaderId": None, "term": None, "replicas": [down]},
+            },
+            "queue": {"available": True, "depth": 0, "leased": 0},
+        }
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,7 @@
 """POST /checkout (docs/design.md §3, §7): approved and rejected orders, bad input as problem+json naming the field,
 the course frontend's quirks (no Content-Type, `termsAccepted`), dependencies down, correlation ids.
 """
+
 from __future__ import annotations
 
 import json
@@ -44,7 +45,8 @@ def test_the_seed_order_is_approved_enqueued_and_cleared(gateway: Gateway) -> No
     assert record.state == queue_pb.QUEUED
     assert record.order.card_last4 == "1111" and record.order.shipping_method == "express"
     assert [(i.book_id, i.title, i.quantity) for i in record.order.items] == [
-        ("book_105_clean_architecture", "Clean Architecture", 1)]
+        ("book_105_clean_architecture", "Clean Architecture", 1)
+    ]
     assert gateway.flow.cleared == [(body["orderId"], CLOCK)]
 
 
@@ -72,7 +74,8 @@ def test_the_flow_gets_the_normalised_order(gateway: Gateway) -> None:
     _, order = gateway.flow.validated[0]
     assert [(i.asked_id, i.asked_title, i.quantity) for i in order.items] == [("book_101_clean_code", "", 2)]
     assert [(i.book_id, i.title, i.unit_price_cents) for i in order.items] == [
-        ("book_101_clean_code", "Clean Code", 3499)]
+        ("book_101_clean_code", "Clean Code", 3499)
+    ]
     assert order.user == User(name="", contact="") and order.shipping_method == "standard"
     assert order.terms_accepted is False and order.gift_wrapping is False
 
@@ -90,13 +93,17 @@ def test_an_invalid_card_is_rejected_with_the_reason_and_recorded(gateway: Gatew
     assert (status["state"], status["reason"]) == ("REJECTED", "Invalid credit card format")
 
 
-@pytest.mark.parametrize("changes, reason", [
-    ({"items": [{"name": "No Such Book", "quantity": 1}]}, "Unknown book: No Such Book"),
-    ({"items": []}, "The cart is empty"),
-    ({"termsAndConditionsAccepted": False}, "Terms and conditions not accepted"),
-])
-def test_well_formed_but_invalid_orders_are_rejected_not_errors(gateway: Gateway, changes: dict[str, Any],
-                                                                reason: str) -> None:
+@pytest.mark.parametrize(
+    "changes, reason",
+    [
+        ({"items": [{"name": "No Such Book", "quantity": 1}]}, "Unknown book: No Such Book"),
+        ({"items": []}, "The cart is empty"),
+        ({"termsAndConditionsAccepted": False}, "Terms and conditions not accepted"),
+    ],
+)
+def test_well_formed_but_invalid_orders_are_rejected_not_errors(
+    gateway: Gateway, changes: dict[str, Any], reason: str
+) -> None:
     body = _post(gateway, seed_order(**changes)).get_json()
     assert body["status"] == "Order Rejected" and reason in body["reasons"]
 
@@ -106,35 +113,41 @@ def test_missing_members_are_left_to_validation_to_reject(gateway: Gateway) -> N
     assert response.status_code == 200 and response.get_json()["status"] == "Order Rejected"
 
 
-@pytest.mark.parametrize("raw, fragment", [
-    (b"{not json", "not valid JSON"),
-    (b"", "empty"),
-    (b"[1, 2]", "JSON object, not an array"),
-    (b'"hello"', "JSON object, not a string"),
-    (b"\xff\xfe", "not valid JSON"),
-    (b'{"items": NaN}', "not valid JSON"),
-    (b"[" * 100_00 + b"]" * 100_00, "not valid JSON"),
-])
+@pytest.mark.parametrize(
+    "raw, fragment",
+    [
+        (b"{not json", "not valid JSON"),
+        (b"", "empty"),
+        (b"[1, 2]", "JSON object, not an array"),
+        (b'"hello"', "JSON object, not a string"),
+        (b"\xff\xfe", "not valid JSON"),
+        (b'{"items": NaN}', "not valid JSON"),
+        (b"[" * 100_00 + b"]" * 100_00, "not valid JSON"),
+    ],
+)
 def test_a_body_that_is_not_a_json_object_is_400(gateway: Gateway, raw: bytes, fragment: str) -> None:
     body = _assert_problem(_post(gateway, raw), 400, "INVALID_REQUEST")
     assert fragment in body["detail"]
     assert gateway.flow.validated == []
 
 
-@pytest.mark.parametrize("changes, field", [
-    ({"items": [{"name": "Clean Architecture", "quantity": "1"}]}, "items[0].quantity"),
-    ({"items": [{"name": "Clean Architecture", "quantity": True}]}, "items[0].quantity"),
-    ({"items": [{"name": "Clean Architecture"}]}, "items[0].quantity"),
-    ({"items": [{"quantity": 1}]}, "items[0]"),
-    ({"items": {"name": "Clean Architecture"}}, "items"),
-    ({"user": {"name": 42, "contact": "x"}}, "user.name"),
-    ({"user": "Ada"}, "user"),
-    ({"creditCard": {"number": 4111111111111111}}, "creditCard.number"),
-    ({"giftWrapping": "no"}, "giftWrapping"),
-    ({"termsAndConditionsAccepted": 1}, "termsAndConditionsAccepted"),
-    ({"shippingMethod": ["express"]}, "shippingMethod"),
-    ({"items": [{"name": "x" * 1000, "quantity": 1}]}, "items[0].name"),
-])
+@pytest.mark.parametrize(
+    "changes, field",
+    [
+        ({"items": [{"name": "Clean Architecture", "quantity": "1"}]}, "items[0].quantity"),
+        ({"items": [{"name": "Clean Architecture", "quantity": True}]}, "items[0].quantity"),
+        ({"items": [{"name": "Clean Architecture"}]}, "items[0].quantity"),
+        ({"items": [{"quantity": 1}]}, "items[0]"),
+        ({"items": {"name": "Clean Architecture"}}, "items"),
+        ({"user": {"name": 42, "contact": "x"}}, "user.name"),
+        ({"user": "Ada"}, "user"),
+        ({"creditCard": {"number": 4111111111111111}}, "creditCard.number"),
+        ({"giftWrapping": "no"}, "giftWrapping"),
+        ({"termsAndConditionsAccepted": 1}, "termsAndConditionsAccepted"),
+        ({"shippingMethod": ["express"]}, "shippingMethod"),
+        ({"items": [{"name": "x" * 1000, "quantity": 1}]}, "items[0].name"),
+    ],
+)
 def test_wrong_types_are_400_naming_the_field(gateway: Gateway, changes: dict[str, Any], field: str) -> None:
     body = _assert_problem(_post(gateway, seed_order(**changes)), 400, "INVALID_REQUEST")
     assert body["detail"].startswith(f"{field}: ")
@@ -170,8 +183,9 @@ def test_a_rejection_is_answered_even_when_the_queue_cannot_record_it(gateway: G
     assert body["status"] == "Order Rejected"
 
 
-def test_a_sane_correlation_id_is_kept_and_returned_else_a_new_one(gateway: Gateway,
-                                                                     caplog: pytest.LogCaptureFixture) -> None:
+def test_a_sane_correlation_id_is_kept_and_returned_else_a_new_one(
+    gateway: Gateway, caplog: pytest.LogCaptureFixture
+) -> None:
     with caplog.at_level(logging.INFO):
         kept = _post(gateway, seed_order(), headers={"X-Correlation-ID": "trace-me-123"})
     assert kept.headers["X-Correlation-ID"] == "trace-me-123"
@@ -186,8 +200,7 @@ def test_a_sane_correlation_id_is_kept_and_returned_else_a_new_one(gateway: Gate
 
 def test_no_log_line_carries_the_card_number_or_cvv(gateway: Gateway, caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level(logging.DEBUG):
-        _post(gateway, seed_order(creditCard={"number": "4111111111111111", "expirationDate": "12/2030",
-                                              "cvv": "987"}))
+        _post(gateway, seed_order(creditCard={"number": "4111111111111111", "expirationDate": "12/2030", "cvv": "987"}))
         _post(gateway, seed_order(creditCard={"number": 4111111111111111}))
     text = " ".join(f"{r.getMessage()} {r.__dict__}" for r in caplog.records)
     assert "4111111111111111" not in text and "987" not in text

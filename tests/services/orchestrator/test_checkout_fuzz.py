@@ -1,6 +1,7 @@
 """Property: whatever JSON arrives at POST /checkout, the answer is 200 (a verdict) or a 4xx problem —
 never a 500 and never a stack trace (docs/design.md §7). Hypothesis mutates the seed order's members.
 """
+
 from __future__ import annotations
 
 import json
@@ -12,11 +13,11 @@ from hypothesis import strategies as st
 from tests.services.orchestrator.conftest import build_gateway, seed_order
 
 GATEWAY = build_gateway()
-JSON = st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False)
-                    | st.text(max_size=20),
-                    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children,
-                                                                                      max_size=4),
-                    max_leaves=8)
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=20),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4),
+    max_leaves=8,
+)
 MEMBERS = sorted(seed_order()) + ["termsAccepted", "padding"]
 
 
@@ -28,11 +29,14 @@ def _mutated(changes: dict[str, Any], drop: list[str]) -> dict[str, Any]:
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(changes=st.dictionaries(st.sampled_from(MEMBERS), JSON, max_size=3),
-       drop=st.lists(st.sampled_from(MEMBERS), max_size=3),
-       item=st.dictionaries(st.sampled_from(["name", "bookId", "quantity", "x"]), JSON, max_size=3))
-def test_any_mutation_of_the_order_is_a_verdict_or_a_4xx_problem(changes: dict[str, Any], drop: list[str],
-                                                                  item: dict[str, Any]) -> None:
+@given(
+    changes=st.dictionaries(st.sampled_from(MEMBERS), JSON, max_size=3),
+    drop=st.lists(st.sampled_from(MEMBERS), max_size=3),
+    item=st.dictionaries(st.sampled_from(["name", "bookId", "quantity", "x"]), JSON, max_size=3),
+)
+def test_any_mutation_of_the_order_is_a_verdict_or_a_4xx_problem(
+    changes: dict[str, Any], drop: list[str], item: dict[str, Any]
+) -> None:
     order = _mutated(changes, drop)
     if item:
         order["items"] = [item]

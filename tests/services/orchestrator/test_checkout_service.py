@@ -1,6 +1,7 @@
 """The checkout use case without HTTP: each book looked up once per checkout, the queue never given a card
 number or CVV, and its domain errors answered as the same problem+json as before (status, code, Retry-After).
 """
+
 from __future__ import annotations
 
 import json
@@ -10,8 +11,7 @@ import pytest
 
 from orchestrator.api_models import CheckoutRequest
 from orchestrator.checkout import CheckoutService, Outcome
-from orchestrator.checkout_errors import (CheckoutUnavailable, DependencyUnavailable, QueueFull,
-                                          TokenizationUnavailable)
+from orchestrator.checkout_errors import CheckoutUnavailable, DependencyUnavailable, QueueFull, TokenizationUnavailable
 from orchestrator.problems import checkout_problem
 from orchestrator.queue_adapter import QueueAdapter
 from tests.services.orchestrator.conftest import build_gateway, seed_order
@@ -19,16 +19,20 @@ from tests.services.orchestrator.fakes import GOOD_CARD, CountingCatalog, FakeFl
 from utils.catalog.file import load_catalog
 from utils.order.order import CreditCard, Order
 
-ITEMS = [{"name": "Clean Architecture", "quantity": 1}, {"bookId": "book_101_clean_code", "quantity": 2},
-         {"name": "No Such Book", "quantity": 1}]
+ITEMS = [
+    {"name": "Clean Architecture", "quantity": 1},
+    {"bookId": "book_101_clean_code", "quantity": 2},
+    {"name": "No Such Book", "quantity": 1},
+]
 
 
 def _service(catalog: CountingCatalog, flow: FakeFlow, queue: FakeQueue) -> CheckoutService:
-    return CheckoutService(flow, QueueAdapter(queue), catalog, make_order_id=lambda: "order-1",
-                           correlation_id=lambda: "corr-1")
+    return CheckoutService(
+        flow, QueueAdapter(queue), catalog, make_order_id=lambda: "order-1", correlation_id=lambda: "corr-1"
+    )
 
 
-@pytest.mark.parametrize("terms", [True, False])   # approved (unknown book aside) and rejected alike
+@pytest.mark.parametrize("terms", [True, False])  # approved (unknown book aside) and rejected alike
 def test_each_item_is_looked_up_in_the_catalog_once_per_checkout(terms: bool) -> None:
     catalog, flow, queue = CountingCatalog(load_catalog().books), FakeFlow(), FakeQueue()
     request = CheckoutRequest.model_validate(seed_order(items=ITEMS[:2], termsAndConditionsAccepted=terms))
@@ -37,7 +41,9 @@ def test_each_item_is_looked_up_in_the_catalog_once_per_checkout(terms: bool) ->
     assert catalog.lookups == [(None, "Clean Architecture"), ("book_101_clean_code", None)]
     queued = queue.records["order-1"].order
     assert [(i.book_id, i.title, i.quantity, i.unit_price_cents) for i in queued.items] == [
-        ("book_105_clean_architecture", "Clean Architecture", 1, 3299), ("book_101_clean_code", "Clean Code", 2, 3499)]
+        ("book_105_clean_architecture", "Clean Architecture", 1, 3299),
+        ("book_101_clean_code", "Clean Code", 2, 3499),
+    ]
 
 
 def test_an_unknown_book_is_looked_up_once_and_rejected_in_the_course_words() -> None:
@@ -46,7 +52,7 @@ def test_an_unknown_book_is_looked_up_once_and_rejected_in_the_course_words() ->
     assert len(catalog.lookups) == len(ITEMS)
     assert reply.body["reasons"] == ["Unknown book: No Such Book"]
     record = queue.records["order-1"].order
-    assert [(i.book_id, i.title) for i in record.items][2] == ("", "No Such Book")   # shown as the shopper named it
+    assert [(i.book_id, i.title) for i in record.items][2] == ("", "No Such Book")  # shown as the shopper named it
 
 
 def test_the_queue_gets_no_card_number_or_cvv_only_the_last_four_and_token() -> None:
@@ -55,7 +61,7 @@ def test_the_queue_gets_no_card_number_or_cvv_only_the_last_four_and_token() -> 
 
     class Tokens:
         def tokenize(self, card: CreditCard) -> str:
-            assert card.number == GOOD_CARD   # the payment service is the one place the number goes
+            assert card.number == GOOD_CARD  # the payment service is the one place the number goes
             return "tok-1"
 
     class Recording(QueueAdapter):
@@ -63,8 +69,14 @@ def test_the_queue_gets_no_card_number_or_cvv_only_the_last_four_and_token() -> 
             given.append(order)
             return super().enqueue(order)
 
-    service = CheckoutService(flow, Recording(queue), catalog, make_order_id=lambda: "order-1", tokenizer=Tokens(),
-                              correlation_id=lambda: "corr-1")
+    service = CheckoutService(
+        flow,
+        Recording(queue),
+        catalog,
+        make_order_id=lambda: "order-1",
+        tokenizer=Tokens(),
+        correlation_id=lambda: "corr-1",
+    )
     service.checkout(CheckoutRequest.model_validate(seed_order()))
     (order,) = given
     assert (order.credit_card.number, order.credit_card.cvv, order.credit_card.expiration_date) == ("", "", "")
@@ -77,20 +89,35 @@ def test_the_queue_gets_no_card_number_or_cvv_only_the_last_four_and_token() -> 
     assert flow.validated[0][1].credit_card.number == GOOD_CARD and flow.validated[0][1].credit_card.cvv == "123"
 
 
-@pytest.mark.parametrize("error, code, detail, retry_after", [
-    (QueueFull("full"), "QUEUE_FULL", "the order queue is full; the order was not placed, try again later", "5"),
-    (DependencyUnavailable("order_queue", "UNAVAILABLE"), "DEPENDENCY_UNAVAILABLE",
-     "order_queue is not available; the order was not placed, try again", "1"),
-    (DependencyUnavailable("fraud_detection"), "DEPENDENCY_UNAVAILABLE",
-     "fraud_detection is not available; the order was not placed, try again", "1"),
-    (TokenizationUnavailable("down"), "DEPENDENCY_UNAVAILABLE",
-     "payment_service could not tokenize the card; the order was not placed, try again", "1"),
-])
-def test_domain_errors_map_to_the_problems_the_api_answered_before(error: CheckoutUnavailable, code: str,
-                                                                    detail: str, retry_after: str) -> None:
+@pytest.mark.parametrize(
+    "error, code, detail, retry_after",
+    [
+        (QueueFull("full"), "QUEUE_FULL", "the order queue is full; the order was not placed, try again later", "5"),
+        (
+            DependencyUnavailable("order_queue", "UNAVAILABLE"),
+            "DEPENDENCY_UNAVAILABLE",
+            "order_queue is not available; the order was not placed, try again",
+            "1",
+        ),
+        (
+            DependencyUnavailable("fraud_detection"),
+            "DEPENDENCY_UNAVAILABLE",
+            "fraud_detection is not available; the order was not placed, try again",
+            "1",
+        ),
+        (
+            TokenizationUnavailable("down"),
+            "DEPENDENCY_UNAVAILABLE",
+            "payment_service could not tokenize the card; the order was not placed, try again",
+            "1",
+        ),
+    ],
+)
+def test_domain_errors_map_to_the_problems_the_api_answered_before(
+    error: CheckoutUnavailable, code: str, detail: str, retry_after: str
+) -> None:
     problem = checkout_problem(error)
-    assert (problem.status, problem.code, problem.title, problem.detail) == (503, code, "Service Unavailable",
-                                                                             detail)
+    assert (problem.status, problem.code, problem.title, problem.detail) == (503, code, "Service Unavailable", detail)
     assert problem.headers == {"Retry-After": retry_after}
 
 
@@ -106,11 +133,12 @@ def test_a_tokenizer_down_is_503_through_the_api_and_nothing_is_queued() -> None
         assert (response.status_code, body["error"]["code"]) == (503, "DEPENDENCY_UNAVAILABLE")
         assert body["detail"].startswith("payment_service could not tokenize the card")
         assert response.headers["Retry-After"] == "1" and gateway.queue.records == {}
-        assert len(gateway.flow.cleared) == 1   # the validation services still forget the order
+        assert len(gateway.flow.cleared) == 1  # the validation services still forget the order
     finally:
         gateway.idempotency.close()
 
 
 def test_the_api_model_has_no_last4_of_its_own() -> None:
     from orchestrator import api_models
+
     assert not hasattr(api_models.CreditCard, "last4")

@@ -1,6 +1,7 @@
 """GET /cluster's data source over real gRPC: replicas answering the Raft Status RPC (on port 0) are shown
 with role, term, leader and log position; a silent address is "unreachable"; the queue depth comes along.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
@@ -10,17 +11,18 @@ import grpc
 import pytest
 
 from orchestrator.cluster_view import ProbingClusterView
+from testing.local_fleet import free_port
 from tests.services.orchestrator.fakes import FakeQueue, FakeRpcError
 from utils.pb.raft import raft_pb2, raft_pb2_grpc
 from utils.rpc.server import GrpcService
 from utils.settings import FleetSettings
-from testing.local_fleet import free_port
 
 
 class FakeRaft(raft_pb2_grpc.RaftServicer):
     def __init__(self, node_id: str, role: str, term: int, leader_id: str) -> None:
-        self.reply = raft_pb2.StatusReply(node_id=node_id, role=role, term=term, leader_id=leader_id,
-                                          commit_index=7, applied_index=6, last_index=9)
+        self.reply = raft_pb2.StatusReply(
+            node_id=node_id, role=role, term=term, leader_id=leader_id, commit_index=7, applied_index=6, last_index=9
+        )
 
     def Status(self, request: raft_pb2.StatusRequest, context: grpc.ServicerContext) -> raft_pb2.StatusReply:
         return self.reply
@@ -34,11 +36,15 @@ def _registrar(servicer: FakeRaft) -> Callable[[grpc.Server], None]:
 def replicas() -> Iterator[dict[str, str]]:
     services = []
     addresses = {}
-    for node_id, role, term in (("executor-1", "leader", 3), ("executor-2", "follower", 3),
-                                ("executor-3", "pre_candidate", 2)):
+    for node_id, role, term in (
+        ("executor-1", "leader", 3),
+        ("executor-2", "follower", 3),
+        ("executor-3", "pre_candidate", 2),
+    ):
         servicer = FakeRaft(node_id, role, term, "executor-1" if role != "pre_candidate" else "")
-        service = GrpcService(node_id, "127.0.0.1:0", [_registrar(servicer)], ["bookstore.raft.Raft"],
-                              shutdown_grace_s=0.1)
+        service = GrpcService(
+            node_id, "127.0.0.1:0", [_registrar(servicer)], ["bookstore.raft.Raft"], shutdown_grace_s=0.1
+        )
         addresses[node_id] = f"127.0.0.1:{service.start()}"
         services.append(service)
     yield addresses
@@ -48,8 +54,9 @@ def replicas() -> Iterator[dict[str, str]]:
 
 def _view(executors: dict[str, str], queue: Any) -> ProbingClusterView:
     silent = ",".join(f"books-{i}=127.0.0.1:{free_port()}" for i in (1, 2, 3))
-    settings = FleetSettings(order_executor_peers=",".join(f"{k}={v}" for k, v in executors.items()),
-                             books_database_peers=silent)
+    settings = FleetSettings(
+        order_executor_peers=",".join(f"{k}={v}" for k, v in executors.items()), books_database_peers=silent
+    )
     return ProbingClusterView(settings, queue, probe_timeout_s=0.5)
 
 
@@ -62,8 +69,16 @@ def test_replicas_report_their_raft_status_and_silent_ones_are_unreachable(repli
     executors = snapshot["groups"]["order_executor"]
     assert (executors["leaderId"], executors["term"]) == ("executor-1", 3)
     by_id = {r["id"]: r for r in executors["replicas"]}
-    assert by_id["executor-1"] == {"id": "executor-1", "address": replicas["executor-1"], "role": "leader", "term": 3,
-                                   "leaderId": "executor-1", "commitIndex": 7, "appliedIndex": 6, "lastIndex": 9}
+    assert by_id["executor-1"] == {
+        "id": "executor-1",
+        "address": replicas["executor-1"],
+        "role": "leader",
+        "term": 3,
+        "leaderId": "executor-1",
+        "commitIndex": 7,
+        "appliedIndex": 6,
+        "lastIndex": 9,
+    }
     assert by_id["executor-2"]["role"] == "follower"
     assert by_id["executor-3"]["role"] == "candidate" and by_id["executor-3"]["leaderId"] is None
     books = snapshot["groups"]["books_database"]

@@ -1,6 +1,7 @@
 """The other routes of docs/design.md §7: order status, books and stock, cluster, health, readiness, metrics, CORS,
 and the error handlers (404, 405, unexpected errors) — all answering problem+json, never a stack trace.
 """
+
 from __future__ import annotations
 
 import json
@@ -24,9 +25,14 @@ def _problem(response: Any, status: int, code: str) -> dict[str, Any]:
 def test_an_order_shows_its_state_items_and_time(gateway: Gateway) -> None:
     order_id = gateway.client.post("/checkout", json=seed_order()).get_json()["orderId"]
     body = gateway.client.get(f"/orders/{order_id}").get_json()
-    assert body == {"orderId": order_id, "state": "QUEUED", "reason": "",
-                    "items": [{"bookId": "book_105_clean_architecture", "title": "Clean Architecture", "quantity": 1}],
-                    "total": None, "updatedAt": "2026-09-21T14:13:20.500Z"}
+    assert body == {
+        "orderId": order_id,
+        "state": "QUEUED",
+        "reason": "",
+        "items": [{"bookId": "book_105_clean_architecture", "title": "Clean Architecture", "quantity": 1}],
+        "total": None,
+        "updatedAt": "2026-09-21T14:13:20.500Z",
+    }
 
 
 def test_an_unknown_order_is_404_and_the_queue_down_is_503(gateway: Gateway) -> None:
@@ -40,8 +46,14 @@ def test_books_lists_the_catalog_with_price_and_stock(gateway: Gateway) -> None:
     books = gateway.client.get("/books").get_json()["books"]
     assert len(books) == 40
     clean_code = next(b for b in books if b["bookId"] == "book_101_clean_code")
-    assert clean_code == {"bookId": "book_101_clean_code", "title": "Clean Code", "author": "Robert C. Martin",
-                          "category": "software-craft", "price": 34.99, "stock": 40}
+    assert clean_code == {
+        "bookId": "book_101_clean_code",
+        "title": "Clean Code",
+        "author": "Robert C. Martin",
+        "category": "software-craft",
+        "price": 34.99,
+        "stock": 40,
+    }
 
 
 def test_without_the_database_books_have_unknown_stock_and_stock_calls_are_503(catalog_only_gateway: Gateway) -> None:
@@ -49,8 +61,11 @@ def test_without_the_database_books_have_unknown_stock_and_stock_calls_are_503(c
     assert all(b["stock"] is None for b in client.get("/books").get_json()["books"])
     body = _problem(client.get("/stock/read?book_id=book_101_clean_code"), 503, "DEPENDENCY_UNAVAILABLE")
     assert body["detail"] == "books database not available"
-    _problem(client.post("/stock/increment", json={"book_id": "book_101_clean_code", "amount": 1}), 503,
-             "DEPENDENCY_UNAVAILABLE")
+    _problem(
+        client.post("/stock/increment", json={"book_id": "book_101_clean_code", "amount": 1}),
+        503,
+        "DEPENDENCY_UNAVAILABLE",
+    )
 
 
 def test_stock_read_and_increment(gateway: Gateway) -> None:
@@ -61,16 +76,26 @@ def test_stock_read_and_increment(gateway: Gateway) -> None:
     assert client.get("/stock/read?book_id=book_101_clean_code").get_json()["quantity"] == 45
 
 
-@pytest.mark.parametrize("call, status, code", [
-    (lambda c: c.get("/stock/read"), 400, "INVALID_REQUEST"),
-    (lambda c: c.get("/stock/read?book_id=nope"), 404, "BOOK_NOT_FOUND"),
-    (lambda c: c.post("/stock/increment", json={"book_id": "book_101_clean_code", "amount": 0}), 400, "INVALID_REQUEST"),
-    (lambda c: c.post("/stock/increment", json={"book_id": "book_101_clean_code", "amount": "5"}), 400,
-     "INVALID_REQUEST"),
-    (lambda c: c.post("/stock/increment", json={"amount": 5}), 400, "INVALID_REQUEST"),
-    (lambda c: c.post("/stock/increment", data="nope"), 400, "INVALID_REQUEST"),
-    (lambda c: c.post("/stock/increment", json={"book_id": "nope", "amount": 5}), 404, "BOOK_NOT_FOUND"),
-])
+@pytest.mark.parametrize(
+    "call, status, code",
+    [
+        (lambda c: c.get("/stock/read"), 400, "INVALID_REQUEST"),
+        (lambda c: c.get("/stock/read?book_id=nope"), 404, "BOOK_NOT_FOUND"),
+        (
+            lambda c: c.post("/stock/increment", json={"book_id": "book_101_clean_code", "amount": 0}),
+            400,
+            "INVALID_REQUEST",
+        ),
+        (
+            lambda c: c.post("/stock/increment", json={"book_id": "book_101_clean_code", "amount": "5"}),
+            400,
+            "INVALID_REQUEST",
+        ),
+        (lambda c: c.post("/stock/increment", json={"amount": 5}), 400, "INVALID_REQUEST"),
+        (lambda c: c.post("/stock/increment", data="nope"), 400, "INVALID_REQUEST"),
+        (lambda c: c.post("/stock/increment", json={"book_id": "nope", "amount": 5}), 404, "BOOK_NOT_FOUND"),
+    ],
+)
 def test_bad_stock_calls_are_problems(gateway: Gateway, call: Any, status: int, code: str) -> None:
     _problem(call(gateway.client), status, code)
 
@@ -85,8 +110,13 @@ def test_healthz_and_readyz(gateway: Gateway) -> None:
     assert gateway.client.get("/healthz").get_json() == {"status": "ok"}
     ready = gateway.client.get("/readyz")
     assert ready.status_code == 200 and all(ready.get_json()["dependencies"].values())
-    assert set(ready.get_json()["dependencies"]) == {"transaction_verification", "fraud_detection", "suggestions",
-                                                     "order_queue", "books_database"}
+    assert set(ready.get_json()["dependencies"]) == {
+        "transaction_verification",
+        "fraud_detection",
+        "suggestions",
+        "order_queue",
+        "books_database",
+    }
     gateway.flow.down = "suggestions"
     gateway.queue.down = True
     body = _problem(gateway.client.get("/readyz"), 503, "NOT_READY")
@@ -131,9 +161,14 @@ def test_metrics_are_prometheus_text_with_the_checkout_instruments(gateway: Gate
 
 
 def test_cors_allows_the_frontend_and_exposes_the_correlation_id(gateway: Gateway) -> None:
-    preflight = gateway.client.options("/checkout", headers={
-        "Origin": FRONTEND, "Access-Control-Request-Method": "POST",
-        "Access-Control-Request-Headers": "Content-Type, Idempotency-Key"})
+    preflight = gateway.client.options(
+        "/checkout",
+        headers={
+            "Origin": FRONTEND,
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "Content-Type, Idempotency-Key",
+        },
+    )
     assert preflight.headers["Access-Control-Allow-Origin"] == FRONTEND
     assert "idempotency-key" in preflight.headers["Access-Control-Allow-Headers"].lower()
     reply = gateway.client.post("/checkout", json=seed_order(), headers={"Origin": FRONTEND})

@@ -1,6 +1,7 @@
 """Idempotency-Key with Stripe's semantics (docs/design.md §7): replay of the first response, 422 for the same key
 with a different body, 409 while the first request runs; the store's bounds, expiry and durability.
 """
+
 from __future__ import annotations
 
 import json

@@ -1,6 +1,7 @@
 """Keeps utils/api/openapi.yaml true: every route is documented and every documented operation exists, and
 real responses of every operation, for every documented status, validate against the document's schemas.
 """
+
 from __future__ import annotations
 
 import json
@@ -60,7 +61,8 @@ def _validate(path: str, method: str, response: Any) -> None:
     body = response.get_data(as_text=True) if media == "text/plain" else json.loads(response.get_data())
     errors = sorted(validator.iter_errors(body), key=lambda e: list(e.path))
     assert not errors, f"{method.upper()} {path} {response.status_code}: " + "; ".join(
-        f"{list(e.path)}: {e.message}" for e in errors)
+        f"{list(e.path)}: {e.message}" for e in errors
+    )
     for header in spec.get("headers", {}):
         if header != "Idempotent-Replayed":  # only on replays
             assert header in response.headers, f"{method.upper()} {path} {response.status_code} lacks {header}"
@@ -74,11 +76,19 @@ def test_the_document_is_openapi_3_1_and_its_schemas_are_valid_json_schema() -> 
 
 def test_every_route_is_documented_and_every_documented_operation_exists() -> None:
     app = build_gateway().app
-    routes = {(re.sub(r"<[^>]+>", "{}", rule.rule), method.lower())
-              for rule in app.url_map.iter_rules() if rule.endpoint != "static"
-              for method in rule.methods or () if method.lower() in METHODS}
-    documented = {(re.sub(r"\{[^}]+\}", "{}", path), method)
-                  for path, item in DOC["paths"].items() for method in item if method in METHODS}
+    routes = {
+        (re.sub(r"<[^>]+>", "{}", rule.rule), method.lower())
+        for rule in app.url_map.iter_rules()
+        if rule.endpoint != "static"
+        for method in rule.methods or ()
+        if method.lower() in METHODS
+    }
+    documented = {
+        (re.sub(r"\{[^}]+\}", "{}", path), method)
+        for path, item in DOC["paths"].items()
+        for method in item
+        if method in METHODS
+    }
     assert routes == documented
 
 
@@ -96,8 +106,9 @@ def _placed_order_id(g: Gateway) -> str:
 
 def _checkout_while_another_runs(g: Gateway) -> Any:
     g.flow.gate = threading.Event()
-    first = threading.Thread(target=lambda: g.client.post("/checkout", json=seed_order(),
-                                                          headers={"Idempotency-Key": "busy"}))
+    first = threading.Thread(
+        target=lambda: g.client.post("/checkout", json=seed_order(), headers={"Idempotency-Key": "busy"})
+    )
     first.start()
     assert g.flow.entered.wait(5)
     try:
@@ -111,6 +122,7 @@ def _with(setup: Callable[[Gateway], None], call: Call) -> Call:
     def run(g: Gateway) -> Any:
         setup(g)
         return call(g)
+
     return run
 
 
@@ -133,8 +145,12 @@ CASES: list[tuple[str, str, int, Call]] = [
     ("/checkout", "post", 400, _checkout(b"[]")),
     ("/checkout", "post", 409, _checkout_while_another_runs),
     ("/checkout", "post", 413, _checkout(seed_order(padding="x" * 70_000))),
-    ("/checkout", "post", 422, _with(_key_used_with_another_body,
-                                     _checkout(seed_order(), headers={"Idempotency-Key": "k"}))),
+    (
+        "/checkout",
+        "post",
+        422,
+        _with(_key_used_with_another_body, _checkout(seed_order(), headers={"Idempotency-Key": "k"})),
+    ),
     ("/checkout", "post", 503, _with(_flow_down, _checkout(seed_order()))),
     ("/orders/{orderId}", "get", 200, lambda g: g.client.get(f"/orders/{_placed_order_id(g)}")),
     ("/orders/{orderId}", "get", 404, lambda g: g.client.get("/orders/unknown")),
@@ -145,13 +161,25 @@ CASES: list[tuple[str, str, int, Call]] = [
     ("/stock/read", "get", 400, lambda g: g.client.get("/stock/read")),
     ("/stock/read", "get", 404, lambda g: g.client.get("/stock/read?book_id=nope")),
     ("/stock/read", "get", 503, lambda g: build_gateway(books=_DownBooks()).client.get("/stock/read?book_id=b")),
-    ("/stock/increment", "post", 200,
-     lambda g: g.client.post("/stock/increment", json={"book_id": "book_101_clean_code", "amount": 2})),
+    (
+        "/stock/increment",
+        "post",
+        200,
+        lambda g: g.client.post("/stock/increment", json={"book_id": "book_101_clean_code", "amount": 2}),
+    ),
     ("/stock/increment", "post", 400, lambda g: g.client.post("/stock/increment", json={"book_id": "x"})),
-    ("/stock/increment", "post", 404,
-     lambda g: g.client.post("/stock/increment", json={"book_id": "nope", "amount": 2})),
-    ("/stock/increment", "post", 503, lambda g: build_gateway(books=_DownBooks()).client.post(
-        "/stock/increment", json={"book_id": "b", "amount": 1})),
+    (
+        "/stock/increment",
+        "post",
+        404,
+        lambda g: g.client.post("/stock/increment", json={"book_id": "nope", "amount": 2}),
+    ),
+    (
+        "/stock/increment",
+        "post",
+        503,
+        lambda g: build_gateway(books=_DownBooks()).client.post("/stock/increment", json={"book_id": "b", "amount": 1}),
+    ),
     ("/cluster", "get", 200, lambda g: g.client.get("/cluster")),
     ("/healthz", "get", 200, lambda g: g.client.get("/healthz")),
     ("/readyz", "get", 200, lambda g: g.client.get("/readyz")),
@@ -163,6 +191,7 @@ CASES: list[tuple[str, str, int, Call]] = [
 class _DownBooks:
     def list_books(self) -> Any:
         from orchestrator.books_source import BooksUnavailable
+
         raise BooksUnavailable("books database not available")
 
     read_stock = increment_stock = lambda self, *a: _DownBooks.list_books(self)  # noqa: E731
@@ -171,8 +200,7 @@ class _DownBooks:
         return {"books_database": False}
 
 
-@pytest.mark.parametrize("path, method, status, call", CASES,
-                         ids=[f"{m.upper()} {p} {s}" for p, m, s, _ in CASES])
+@pytest.mark.parametrize("path, method, status, call", CASES, ids=[f"{m.upper()} {p} {s}" for p, m, s, _ in CASES])
 def test_real_responses_match_the_document(gateway: Gateway, path: str, method: str, status: int, call: Call) -> None:
     response = call(gateway)
     assert response.status_code == status, response.get_data(as_text=True)
@@ -180,18 +208,29 @@ def test_real_responses_match_the_document(gateway: Gateway, path: str, method: 
 
 
 def test_every_documented_status_is_exercised() -> None:
-    documented = {(path, method, int(status)) for path, item in DOC["paths"].items()
-                  for method, operation in item.items() if method in METHODS
-                  for status in operation["responses"]}
+    documented = {
+        (path, method, int(status))
+        for path, item in DOC["paths"].items()
+        for method, operation in item.items()
+        if method in METHODS
+        for status in operation["responses"]
+    }
     assert documented == {(p, m, s) for p, m, s, _ in CASES}
 
 
 def test_the_schemas_refuse_what_the_api_never_sends() -> None:
     """The check has teeth: an undocumented member or a wrong enum value fails validation."""
-    validator = jsonschema.Draft202012Validator({"$ref": f"{BASE_URI}#/components/schemas/OrderStatusResponse"},
-                                                registry=REGISTRY)
-    good = {"orderId": "o", "status": "Order Approved", "message": "m", "reasons": [], "suggestedBooks": [],
-            "finalVectorClock": {"suggestions": 1}}
+    validator = jsonschema.Draft202012Validator(
+        {"$ref": f"{BASE_URI}#/components/schemas/OrderStatusResponse"}, registry=REGISTRY
+    )
+    good = {
+        "orderId": "o",
+        "status": "Order Approved",
+        "message": "m",
+        "reasons": [],
+        "suggestedBooks": [],
+        "finalVectorClock": {"suggestions": 1},
+    }
     assert validator.is_valid(good)
     assert not validator.is_valid({**good, "status": "Approved"})
     assert not validator.is_valid({**good, "surprise": 1})

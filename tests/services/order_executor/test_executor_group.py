@@ -1,6 +1,7 @@
 """Three executor replicas in this process on real Raft over gRPC (port numbers picked free): GetDecision
 from the leader, redirects from followers, presumed abort for a transaction nobody began, Status.
 """
+
 from __future__ import annotations
 
 import time
@@ -14,12 +15,12 @@ from order_executor.core.decision_log import DecisionLog, encode_begin, encode_d
 from order_executor.core.order import Item, OrderSummary, Outcome
 from order_executor.server import NO_RECORD_REASON, SERVICE_NAME, ExecutorServicer
 from payment_service.decision_client import ExecutorDecisionClient
+from testing.local_fleet import free_port
 from utils.pb.order_executor import order_executor_pb2 as pb
 from utils.pb.order_executor import order_executor_pb2_grpc as pb_grpc
 from utils.raft.node import RaftNode
 from utils.rpc.leader_client import metadata_value
 from utils.rpc.server import GrpcService
-from testing.local_fleet import free_port
 
 
 class Replica:
@@ -27,9 +28,13 @@ class Replica:
         self.log = DecisionLog()
         self.node = RaftNode(node_id, peers, data / node_id, self.log)
         servicer = ExecutorServicer(self.node, lambda: [])
-        self.service = GrpcService(node_id, peers[node_id],
-                                   [lambda s: pb_grpc.add_OrderExecutorServicer_to_server(servicer, s),
-                                    self.node.register], [SERVICE_NAME], shutdown_grace_s=0.1)
+        self.service = GrpcService(
+            node_id,
+            peers[node_id],
+            [lambda s: pb_grpc.add_OrderExecutorServicer_to_server(servicer, s), self.node.register],
+            [SERVICE_NAME],
+            shutdown_grace_s=0.1,
+        )
         self.service.start()
         self.node.start()
 
@@ -58,7 +63,8 @@ def leader_of(replicas: dict[str, Replica], timeout_s: float = 15.0) -> Replica:
 
 
 def test_get_decision_follows_the_log_and_presumes_abort_for_unknown_transactions(
-        group: tuple[dict[str, str], dict[str, Replica]]) -> None:
+    group: tuple[dict[str, str], dict[str, Replica]],
+) -> None:
     peers, replicas = group
     leader = leader_of(replicas)
     leader.node.propose(encode_begin(OrderSummary("o1", (Item("b", 1, 100),), 100)))
@@ -79,13 +85,14 @@ def test_get_decision_follows_the_log_and_presumes_abort_for_unknown_transaction
 
 
 def test_followers_redirect_to_the_leader_and_every_replica_reports_status(
-        group: tuple[dict[str, str], dict[str, Replica]]) -> None:
+    group: tuple[dict[str, str], dict[str, Replica]],
+) -> None:
     peers, replicas = group
     leader = leader_of(replicas)
     follower = next(r for r in replicas.values() if r is not leader)
     deadline = time.monotonic() + 10
     while follower.node.leader_id != leader.node.node_id and time.monotonic() < deadline:
-        time.sleep(0.05)      # the follower learns the leader from its first heartbeat
+        time.sleep(0.05)  # the follower learns the leader from its first heartbeat
     with grpc.insecure_channel(peers[follower.node.node_id]) as channel:
         stub = pb_grpc.OrderExecutorStub(channel)
         with pytest.raises(grpc.RpcError) as error:

@@ -1,6 +1,7 @@
 """The transaction runner with fake participants and an in-memory log: effects carried out in the right order,
 prepare deadlines, phase-2 retries, fencing, and resuming from the log instead of restarting.
 """
+
 from __future__ import annotations
 
 import json
@@ -14,14 +15,19 @@ from pathlib import Path
 import pytest
 
 from order_executor.core.decision_log import Applied, DecisionLog, encode_begin, encode_decision
-from order_executor.faults import CrashHook
 from order_executor.core.order import Item, OrderSummary, Outcome
+from order_executor.faults import CrashHook
 from order_executor.participants import Fenced, NoAnswer, VoteReply
 from order_executor.transaction_runner import Flight, LostLeadership, Session, Timing, TransactionRunner
 
 ORDER = OrderSummary("o1", (Item("b1", 1, 999),), 999, "tok", "1111")
-FAST = Timing(prepare_timeout_s=0.3, phase2_attempt_timeout_s=0.2, phase2_backoff_initial_s=0.01,
-              phase2_backoff_max_s=0.02, log_timeout_s=1.0)
+FAST = Timing(
+    prepare_timeout_s=0.3,
+    phase2_attempt_timeout_s=0.2,
+    phase2_backoff_initial_s=0.01,
+    phase2_backoff_max_s=0.02,
+    log_timeout_s=1.0,
+)
 
 
 @dataclass
@@ -29,7 +35,7 @@ class FakeParticipant:
     name: str
     vote: VoteReply = VoteReply(True)
     prepare_delay_s: float = 0.0
-    decision_failures: int = 0            # phase-2 calls that fail before one succeeds
+    decision_failures: int = 0  # phase-2 calls that fail before one succeeds
     fenced: bool = False
     calls: list[tuple[str, str, int]] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -73,8 +79,15 @@ class Harness:
         self.leader = True
         self.participants = {"payment_service": payment, "books_database": books}
         self.calls = ThreadPoolExecutor(max_workers=8)
-        self.runner = TransactionRunner(self.propose, lambda term: self.leader, self.participants,  # type: ignore[arg-type]
-                                        self.report, FAST, CrashHook(None, tmp_path), self.calls)
+        self.runner = TransactionRunner(
+            self.propose,
+            lambda term: self.leader,
+            self.participants,  # type: ignore[arg-type]
+            self.report,
+            FAST,
+            CrashHook(None, tmp_path),
+            self.calls,
+        )
 
     def propose(self, command: bytes, timeout_s: float) -> Applied:
         with self.lock:
@@ -116,8 +129,7 @@ def test_an_abort_vote_aborts_everywhere_with_the_reason(tmp_path: Path, fakes: 
     assert ("abort", "o1", 3) in books.calls and ("abort", "o1", 3) in payment.calls
 
 
-def test_a_slow_participant_misses_the_prepare_deadline_and_the_decision_is_abort(
-        tmp_path: Path, fakes: Fakes) -> None:
+def test_a_slow_participant_misses_the_prepare_deadline_and_the_decision_is_abort(tmp_path: Path, fakes: Fakes) -> None:
     payment, books = fakes
     books.prepare_delay_s = 5.0
     h = Harness(tmp_path, payment, books)
@@ -161,13 +173,12 @@ def test_an_order_already_decided_in_the_log_is_resumed_not_restarted(tmp_path: 
     h = Harness(tmp_path, payment, books)
     h.propose(encode_begin(ORDER), 1.0)
     h.propose(encode_decision("o1", Outcome.COMMIT, ""), 1.0)
-    h.run()                                   # leased again after a crash: BEGIN finds the record
+    h.run()  # leased again after a crash: BEGIN finds the record
     assert [c[0] for c in payment.calls] == ["commit"], "no second Prepare"
     assert h.reports == [("o1", Outcome.COMMIT, "", "lease-1")]
 
 
-def test_an_order_begun_without_a_decision_by_an_earlier_leader_is_presumed_abort(
-        tmp_path: Path, fakes: Fakes) -> None:
+def test_an_order_begun_without_a_decision_by_an_earlier_leader_is_presumed_abort(tmp_path: Path, fakes: Fakes) -> None:
     payment, books = fakes
     h = Harness(tmp_path, payment, books)
     h.propose(encode_begin(ORDER), 1.0)

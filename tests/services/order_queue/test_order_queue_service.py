@@ -1,6 +1,7 @@
 """The order queue over real gRPC: in-process on port 0 for the RPC contract, and as a real process
 (`python -m order_queue`) for durability across SIGKILL and restart.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -13,26 +14,36 @@ from order_queue.client import OrderQueueClient
 from order_queue.core.policy import PriorityPolicy
 from order_queue.server import SERVICE_NAME, OrderQueueServicer
 from order_queue.store import QueueStore
+from testing.local_fleet import running_fleet
 from utils.order.order import ITEMS_MAX
 from utils.pb.order_queue import order_queue_pb2 as pb
 from utils.pb.order_queue import order_queue_pb2_grpc as pb_grpc
 from utils.rpc.server import GrpcService
-from testing.local_fleet import running_fleet
 
 
 def _order(order_id: str, shipping: str = "standard", quantity: int = 1, last4: str = "1111") -> pb.Order:
-    return pb.Order(order_id=order_id, items=[pb.OrderItem(book_id="book_101_clean_code", title="Clean Code",
-                                                           quantity=quantity)],
-                    user_name="Ada", user_contact="ada@example.com", shipping_method=shipping,
-                    billing_country="Estonia", card_last4=last4)
+    return pb.Order(
+        order_id=order_id,
+        items=[pb.OrderItem(book_id="book_101_clean_code", title="Clean Code", quantity=quantity)],
+        user_name="Ada",
+        user_contact="ada@example.com",
+        shipping_method=shipping,
+        billing_country="Estonia",
+        card_last4=last4,
+    )
 
 
 @pytest.fixture
 def client(tmp_path: Path) -> Iterator[OrderQueueClient]:
     store = QueueStore(tmp_path / "q.sqlite3", PriorityPolicy(), depth_max=3, final_records_max=100)
     servicer = OrderQueueServicer(store, lease_s_max=60.0)
-    service = GrpcService("order_queue", "127.0.0.1:0", [lambda s: pb_grpc.add_OrderQueueServicer_to_server(servicer, s)],
-                          [SERVICE_NAME], shutdown_grace_s=0.2)
+    service = GrpcService(
+        "order_queue",
+        "127.0.0.1:0",
+        [lambda s: pb_grpc.add_OrderQueueServicer_to_server(servicer, s)],
+        [SERVICE_NAME],
+        shutdown_grace_s=0.2,
+    )
     port = service.start()
     queue = OrderQueueClient(f"127.0.0.1:{port}")
     yield queue
@@ -108,7 +119,7 @@ def test_rejected_orders_are_recorded_with_their_reason(client: OrderQueueClient
 
 def test_bad_input_answers_invalid_argument_and_unknown_ids_not_found(client: OrderQueueClient) -> None:
     too_long = _order("o3")
-    too_long.items.extend([too_long.items[0]] * ITEMS_MAX)   # ITEMS_MAX + 1 lines: the wire edge refuses it
+    too_long.items.extend([too_long.items[0]] * ITEMS_MAX)  # ITEMS_MAX + 1 lines: the wire edge refuses it
     for bad in (_order(""), _order("o1", last4="4111111111111111"), _order("o2", quantity=0), too_long):
         with pytest.raises(grpc.RpcError) as error:
             client.enqueue(bad)

@@ -2,6 +2,7 @@
 
 A fake clock drives time; each store is a file under tmp_path.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -24,8 +25,14 @@ class Clock:
 
 def _store(path: Path, clock: Clock, depth_max: int = 100, final_records_max: int = 1_000) -> QueueStore:
     ids = itertools.count(1)
-    return QueueStore(path / "queue.sqlite3", PriorityPolicy(), depth_max=depth_max,
-                      final_records_max=final_records_max, clock=clock, new_lease_id=lambda: f"L{next(ids)}")
+    return QueueStore(
+        path / "queue.sqlite3",
+        PriorityPolicy(),
+        depth_max=depth_max,
+        final_records_max=final_records_max,
+        clock=clock,
+        new_lease_id=lambda: f"L{next(ids)}",
+    )
 
 
 def _features(quantity: int = 1, shipping: str = "standard", gift: bool = False) -> OrderFeatures:

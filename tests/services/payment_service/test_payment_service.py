@@ -2,6 +2,7 @@
 
 The ledger is a SQLite file in a temporary folder; "restart" reopens it.
 """
+
 from __future__ import annotations
 
 import random
@@ -26,9 +27,13 @@ class Running:
     def __init__(self, path: Path, faults: Faults = Faults(), limits: Limits = Limits()) -> None:
         self.store = LedgerStore(path)
         servicer = PaymentServicer(self.store, b"k" * 32, limits, faults, random.Random(7))
-        self.service = GrpcService("payment_service", "127.0.0.1:0",
-                                   [lambda s: pb_grpc.add_PaymentServiceServicer_to_server(servicer, s)],
-                                   [SERVICE_NAME], shutdown_grace_s=0.2)
+        self.service = GrpcService(
+            "payment_service",
+            "127.0.0.1:0",
+            [lambda s: pb_grpc.add_PaymentServiceServicer_to_server(servicer, s)],
+            [SERVICE_NAME],
+            shutdown_grace_s=0.2,
+        )
         port = self.service.start()
         self.channel = grpc.insecure_channel(f"127.0.0.1:{port}")
         self.stub = pb_grpc.PaymentServiceStub(self.channel)
@@ -39,12 +44,14 @@ class Running:
         self.store.close()
 
     def token(self, number: str = CARD) -> str:
-        return str(self.stub.Tokenize(pb.TokenizeRequest(card_number=number, expiration_date="12/2030"),
-                                      timeout=2).token)
+        return str(
+            self.stub.Tokenize(pb.TokenizeRequest(card_number=number, expiration_date="12/2030"), timeout=2).token
+        )
 
     def prepare(self, tx: str, token: str, cents: int = 4999, term: int = 1) -> pb.PrepareReply:
-        return self.stub.Prepare(pb.PrepareRequest(tx_id=tx, token=token, amount_cents=cents, coordinator_term=term),
-                                 timeout=5)
+        return self.stub.Prepare(
+            pb.PrepareRequest(tx_id=tx, token=token, amount_cents=cents, coordinator_term=term), timeout=5
+        )
 
     def commit(self, tx: str, term: int = 1) -> pb.DecisionReply:
         return self.stub.Commit(pb.DecisionRequest(tx_id=tx, coordinator_term=term), timeout=2)
@@ -71,7 +78,7 @@ def test_tokenize_keeps_only_the_token_last_four_and_a_fingerprint(svc: Running,
     first, second = svc.store.token(reply.token), svc.store.token(other.token)
     assert first is not None and second is not None and first.fingerprint == second.fingerprint
     svc.store.close()
-    svc.store = LedgerStore(tmp_path / "ledger.sqlite3")   # flush WAL into view, then scan every byte on disk
+    svc.store = LedgerStore(tmp_path / "ledger.sqlite3")  # flush WAL into view, then scan every byte on disk
     raw = b"".join(p.read_bytes() for p in tmp_path.iterdir() if p.is_file())
     assert b"4111111111111111" not in raw and b"4111 1111 1111 1111" not in raw
 
@@ -109,7 +116,7 @@ def test_amount_over_the_limit_votes_abort(tmp_path: Path) -> None:
 
 def test_stale_prepare_after_abort_and_abort_after_commit_change_nothing(svc: Running) -> None:
     token = svc.token()
-    svc.abort("o1")                                    # the coordinator gave up before the Prepare arrived
+    svc.abort("o1")  # the coordinator gave up before the Prepare arrived
     late = svc.prepare("o1", token)
     assert (late.vote, svc.state("o1")) == (pb.VOTE_ABORT, pb.PAYMENT_STATE_VOIDED)
     svc.prepare("o2", token)
@@ -135,7 +142,7 @@ def test_fencing_refuses_an_older_term_and_remembers_the_newest_across_a_restart
     token = running.token()
     running.prepare("o1", token, term=5)
     running.close()
-    running = Running(path)      # restart: the PREPARED hold and the fence are both on disk
+    running = Running(path)  # restart: the PREPARED hold and the fence are both on disk
     try:
         assert running.state("o1") == pb.PAYMENT_STATE_PREPARED
         with pytest.raises(grpc.RpcError) as error:
@@ -150,7 +157,7 @@ def test_fencing_refuses_an_older_term_and_remembers_the_newest_across_a_restart
 def test_fault_unreachable_answers_unavailable_to_2pc_calls(tmp_path: Path) -> None:
     running = Running(tmp_path / "l.sqlite3", faults=Faults(unreachable=True))
     try:
-        token = running.token()                     # tokenization is not a 2PC call
+        token = running.token()  # tokenization is not a 2PC call
         with pytest.raises(grpc.RpcError) as error:
             running.prepare("o1", token)
         assert error.value.code() is grpc.StatusCode.UNAVAILABLE
@@ -171,13 +178,14 @@ def test_fault_delay_makes_a_prepare_miss_its_deadline_and_the_late_prepare_vote
     running = Running(tmp_path / "l.sqlite3", faults=Faults(delay_ms=600))
     try:
         token = running.token()
-        future = running.stub.Prepare.future(pb.PrepareRequest(tx_id="o1", token=token, amount_cents=100,
-                                                               coordinator_term=1), timeout=0.2)
+        future = running.stub.Prepare.future(
+            pb.PrepareRequest(tx_id="o1", token=token, amount_cents=100, coordinator_term=1), timeout=0.2
+        )
         with pytest.raises(grpc.RpcError) as error:
             future.result()
         assert error.value.code() is grpc.StatusCode.DEADLINE_EXCEEDED
-        running.abort("o1")                          # the coordinator decided ABORT meanwhile
-        late = running.prepare("o1", token)          # waits its 600 ms, then finds the abort
+        running.abort("o1")  # the coordinator decided ABORT meanwhile
+        late = running.prepare("o1", token)  # waits its 600 ms, then finds the abort
         assert late.vote == pb.VOTE_ABORT
         assert running.store.get("o1") is not None
         stored = running.store.get("o1")

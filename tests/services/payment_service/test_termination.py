@@ -2,6 +2,7 @@
 
 Two fake executor replicas on port 0: a follower that redirects, and a leader that answers from a table.
 """
+
 from __future__ import annotations
 
 import time
@@ -11,8 +12,8 @@ from pathlib import Path
 import grpc
 import pytest
 
-from payment_service.decision_client import DecisionAnswer, DecisionUnavailable, ExecutorDecisionClient
 from payment_service.core.ledger import CardFacts, PaymentState, Prepare, step
+from payment_service.decision_client import DecisionAnswer, DecisionUnavailable, ExecutorDecisionClient
 from payment_service.store import LedgerStore
 from payment_service.termination import TerminationPace, Terminator
 from utils.pb.order_executor import order_executor_pb2 as pb
@@ -24,7 +25,7 @@ CARD = CardFacts("tok", "1111", False)
 
 class FakeExecutor(pb_grpc.OrderExecutorServicer):
     def __init__(self) -> None:
-        self.leader_address = ""        # empty: this replica is the leader
+        self.leader_address = ""  # empty: this replica is the leader
         self.decisions: dict[str, pb.Decision] = {}
         self.asked: list[str] = []
 
@@ -39,10 +40,16 @@ class FakeExecutor(pb_grpc.OrderExecutorServicer):
 @pytest.fixture
 def group() -> Iterator[tuple[FakeExecutor, FakeExecutor, dict[str, str]]]:
     follower, leader = FakeExecutor(), FakeExecutor()
-    services = [GrpcService(f"exec{i}", "127.0.0.1:0",
-                            [lambda s, f=fake: pb_grpc.add_OrderExecutorServicer_to_server(f, s)],  # type: ignore[misc]
-                            ["bookstore.order_executor.OrderExecutor"], shutdown_grace_s=0.1)
-                for i, fake in enumerate((follower, leader))]
+    services = [
+        GrpcService(
+            f"exec{i}",
+            "127.0.0.1:0",
+            [lambda s, f=fake: pb_grpc.add_OrderExecutorServicer_to_server(f, s)],  # type: ignore[misc]
+            ["bookstore.order_executor.OrderExecutor"],
+            shutdown_grace_s=0.1,
+        )
+        for i, fake in enumerate((follower, leader))
+    ]
     ports = [s.start() for s in services]
     follower.leader_address = f"127.0.0.1:{ports[1]}"
     # "executor-0" sorts first, so the client tries the follower first and must follow its redirect.
@@ -58,8 +65,9 @@ def prepared_store(tmp_path: Path, *txs: str) -> LedgerStore:
     return store
 
 
-def test_in_doubt_payments_follow_the_groups_decision(group: tuple[FakeExecutor, FakeExecutor, dict[str, str]],
-                                                      tmp_path: Path) -> None:
+def test_in_doubt_payments_follow_the_groups_decision(
+    group: tuple[FakeExecutor, FakeExecutor, dict[str, str]], tmp_path: Path
+) -> None:
     follower, leader, peers = group
     leader.decisions = {"o1": pb.DECISION_COMMIT, "o2": pb.DECISION_ABORT}
     store = prepared_store(tmp_path, "o1", "o2", "o3")
@@ -81,9 +89,10 @@ def test_undecided_stays_prepared_and_backs_off(tmp_path: Path) -> None:
         return DecisionAnswer(None, "", 1)
 
     store = prepared_store(tmp_path, "o1")
-    terminator = Terminator(store, ask, TerminationPace(after_s=0.0, interval_s=1.0, backoff_max_s=4.0),
-                            clock=lambda: now[0])
-    for _ in range(20):                  # 20 scans, one second apart
+    terminator = Terminator(
+        store, ask, TerminationPace(after_s=0.0, interval_s=1.0, backoff_max_s=4.0), clock=lambda: now[0]
+    )
+    for _ in range(20):  # 20 scans, one second apart
         terminator.scan_once()
         now[0] += 1.0
     stored = store.get("o1")
@@ -94,8 +103,11 @@ def test_undecided_stays_prepared_and_backs_off(tmp_path: Path) -> None:
 def test_a_payment_not_yet_in_doubt_is_not_asked_about(tmp_path: Path) -> None:
     asked: list[str] = []
     store = prepared_store(tmp_path, "o1")
-    terminator = Terminator(store, lambda tx: asked.append(tx) or DecisionAnswer("COMMIT", "", 1),  # type: ignore[func-returns-value]
-                            TerminationPace(after_s=3600.0))
+    terminator = Terminator(
+        store,
+        lambda tx: asked.append(tx) or DecisionAnswer("COMMIT", "", 1),  # type: ignore[func-returns-value]
+        TerminationPace(after_s=3600.0),
+    )
     assert terminator.scan_once() == 0 and asked == []
 
 

@@ -2,6 +2,7 @@
 
 A raw-bytes echo method stands in for a service, so these tests need no generated code.
 """
+
 from __future__ import annotations
 
 import json
@@ -22,8 +23,9 @@ SERVICE = "test.Echo"
 
 def _echo_handler(request: bytes, context: grpc.ServicerContext) -> bytes:
     """Answers with what the handler sees: its correlation id and remaining budget."""
-    return json.dumps({"cid": correlation.current_correlation_id(), "left": deadline.remaining_s(),
-                       "body": request.decode()}).encode()
+    return json.dumps(
+        {"cid": correlation.current_correlation_id(), "left": deadline.remaining_s(), "body": request.decode()}
+    ).encode()
 
 
 def _fail_handler(request: bytes, context: grpc.ServicerContext) -> bytes:
@@ -33,8 +35,10 @@ def _fail_handler(request: bytes, context: grpc.ServicerContext) -> bytes:
 
 def _register(server: grpc.Server) -> None:
     identity = lambda b: b  # noqa: E731 - raw bytes on the wire
-    handlers = {name: grpc.unary_unary_rpc_method_handler(fn, request_deserializer=identity, response_serializer=identity)
-                for name, fn in (("Echo", _echo_handler), ("Fail", _fail_handler))}
+    handlers = {
+        name: grpc.unary_unary_rpc_method_handler(fn, request_deserializer=identity, response_serializer=identity)
+        for name, fn in (("Echo", _echo_handler), ("Fail", _fail_handler))
+    }
     server.add_generic_rpc_handlers([grpc.method_handlers_generic_handler(SERVICE, handlers)])
 
 
@@ -93,7 +97,9 @@ def test_handler_sees_the_callers_deadline_and_client_caps_by_remaining_budget(s
         deadline.budget_s(0)
 
 
-def test_one_structured_log_line_per_call_with_status_code(service: GrpcService, caplog: pytest.LogCaptureFixture) -> None:
+def test_one_structured_log_line_per_call_with_status_code(
+    service: GrpcService, caplog: pytest.LogCaptureFixture
+) -> None:
     caplog.set_level(logging.INFO, logger="rpc")
     channel = open_channel(f"127.0.0.1:{service.port}")
     with pytest.raises(grpc.RpcError) as failure:
@@ -101,7 +107,7 @@ def test_one_structured_log_line_per_call_with_status_code(service: GrpcService,
     assert failure.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     lines = [r for r in caplog.records if r.name == "rpc" and getattr(r, "method", "").endswith("/Fail")]
     assert len(lines) == 1
-    assert getattr(lines[0], "code") == "INVALID_ARGUMENT" and isinstance(getattr(lines[0], "ms"), float)
+    assert lines[0].code == "INVALID_ARGUMENT" and isinstance(lines[0].ms, float)
 
 
 def test_stop_runs_hooks_and_reports_not_serving(service: GrpcService) -> None:

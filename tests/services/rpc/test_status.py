@@ -2,6 +2,7 @@
 
 A fake ServicerContext records what a handler sets; a fake RpcError carries trailing metadata back to the reader.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -74,11 +75,19 @@ TABLE = [
 ]
 
 
-@pytest.mark.parametrize(("service", "wire", "error", "code", "detail", "metadata"), TABLE,
-                         ids=[f"{row[0]}-{i}" for i, row in enumerate(TABLE)])
-def test_each_raft_error_becomes_its_status(service: str, wire: RaftErrorWire, error: NotLeader | RaftUnavailable,
-                                            code: grpc.StatusCode, detail: str,
-                                            metadata: tuple[tuple[str, str], ...]) -> None:
+@pytest.mark.parametrize(
+    ("service", "wire", "error", "code", "detail", "metadata"),
+    TABLE,
+    ids=[f"{row[0]}-{i}" for i, row in enumerate(TABLE)],
+)
+def test_each_raft_error_becomes_its_status(
+    service: str,
+    wire: RaftErrorWire,
+    error: NotLeader | RaftUnavailable,
+    code: grpc.StatusCode,
+    detail: str,
+    metadata: tuple[tuple[str, str], ...],
+) -> None:
     context = FakeContext()
     with pytest.raises(Aborted):
         abort_for_raft_error(context, error, wire)  # type: ignore[arg-type]
@@ -88,8 +97,13 @@ def test_each_raft_error_becomes_its_status(service: str, wire: RaftErrorWire, e
 def test_abort_sends_the_reason_after_other_metadata_and_sets_none_when_there_is_none() -> None:
     context = FakeContext()
     with pytest.raises(Aborted):
-        abort(context, grpc.StatusCode.NOT_FOUND, "no book", reason="UNKNOWN_BOOK",  # type: ignore[arg-type]
-              metadata=[("x-other", "1")])
+        abort(
+            context,
+            grpc.StatusCode.NOT_FOUND,
+            "no book",
+            reason="UNKNOWN_BOOK",  # type: ignore[arg-type]
+            metadata=[("x-other", "1")],
+        )
     assert (context.code, context.detail) == (grpc.StatusCode.NOT_FOUND, "no book")
     assert context.trailing == (("x-other", "1"), ("x-reason", "UNKNOWN_BOOK"))
     bare = FakeContext()

@@ -2,6 +2,7 @@
 
 Also recording fakes for any of them, so one real service can be driven and observed alone.
 """
+
 from __future__ import annotations
 
 import threading
@@ -18,9 +19,10 @@ import suggestions.server as sg
 import transaction_verification.server as tv
 from orchestrator.api_models import CheckoutRequest
 from orchestrator.validation_flow import ValidationFlow
+from testing.local_fleet import free_port
 from utils.catalog.file import load_catalog
-from utils.order.order import Order
 from utils.flow.node import FlowLimits
+from utils.order.order import Order
 from utils.pb.common import common_pb2
 from utils.pb.fraud_detection import fraud_detection_pb2_grpc
 from utils.pb.orchestrator import flow_report_pb2, flow_report_pb2_grpc
@@ -28,15 +30,15 @@ from utils.pb.suggestions import suggestions_pb2_grpc
 from utils.pb.transaction_verification import transaction_verification_pb2_grpc
 from utils.rpc.server import GrpcService
 from utils.settings import FleetSettings, RuntimeSettings
-from testing.local_fleet import free_port
 
 SEED_ORDER: dict[str, Any] = {
     "items": [{"name": "Clean Architecture", "quantity": 1}],
     "user": {"name": "Ada Lovelace", "contact": "ada@example.com"},
     "creditCard": {"number": "4111111111111111", "expirationDate": "12/2030", "cvv": "123"},
-    "billingAddress": {"street": "1 Main St", "city": "Springfield", "state": "IL", "zip": "62701",
-                       "country": "USA"},
-    "shippingMethod": "standard", "giftWrapping": False, "termsAndConditionsAccepted": True,
+    "billingAddress": {"street": "1 Main St", "city": "Springfield", "state": "IL", "zip": "62701", "country": "USA"},
+    "shippingMethod": "standard",
+    "giftWrapping": False,
+    "termsAndConditionsAccepted": True,
 }
 
 
@@ -64,8 +66,13 @@ def wait_until(condition: Callable[[], Any], timeout_s: float = 15.0, what: str 
 def free_settings() -> FleetSettings:
     def addr() -> str:
         return f"127.0.0.1:{free_port()}"
-    return FleetSettings(transaction_verification_addr=addr(), fraud_detection_addr=addr(),
-                         suggestions_addr=addr(), orchestrator_flow_addr=addr())
+
+    return FleetSettings(
+        transaction_verification_addr=addr(),
+        fraud_detection_addr=addr(),
+        suggestions_addr=addr(),
+        orchestrator_flow_addr=addr(),
+    )
 
 
 @dataclass
@@ -95,9 +102,11 @@ def _fake_flow_servicer(base: type, recorder: Recorder) -> Any:
             return common_pb2.ClearOrderResponse(outcome=common_pb2.CLEAR_OUTCOME_CLEARED)
 
     for name in ("VerifyItems", "VerifyUserData", "CheckUserData", "CheckCreditCardData", "GetSuggestions"):
+
         def event(self: Any, request: Any, context: grpc.ServicerContext, _name: str = name) -> Any:
             recorder.add(_name, request)
             return common_pb2.EventAck(delivery=common_pb2.DELIVERY_RUN)
+
         setattr(Fake, name, event)
     return Fake()
 
@@ -105,22 +114,35 @@ def _fake_flow_servicer(base: type, recorder: Recorder) -> Any:
 def fake_service(kind: str, listen: str, recorder: Recorder) -> GrpcService:
     """A recording stand-in: "transaction_verification", "fraud_detection", "suggestions" or "orchestrator"."""
     if kind == "orchestrator":
+
         class FakeReport(flow_report_pb2_grpc.FlowReportServicer):
             def Report(self, request: Any, context: grpc.ServicerContext) -> Any:
                 recorder.add("Report", request)
                 return flow_report_pb2.ReportAck(known=True)
+
         servicer: Any = FakeReport()
         register = lambda s: flow_report_pb2_grpc.add_FlowReportServicer_to_server(servicer, s)  # noqa: E731
         name = "bookstore.orchestrator.FlowReport"
     else:
         module, base, add, name = {
-            "transaction_verification": (transaction_verification_pb2_grpc, "TransactionVerificationServicer",
-                                         "add_TransactionVerificationServicer_to_server",
-                                         "bookstore.transaction_verification.TransactionVerification"),
-            "fraud_detection": (fraud_detection_pb2_grpc, "FraudDetectionServicer",
-                                "add_FraudDetectionServicer_to_server", "bookstore.fraud_detection.FraudDetection"),
-            "suggestions": (suggestions_pb2_grpc, "SuggestionsServicer", "add_SuggestionsServicer_to_server",
-                            "bookstore.suggestions.Suggestions"),
+            "transaction_verification": (
+                transaction_verification_pb2_grpc,
+                "TransactionVerificationServicer",
+                "add_TransactionVerificationServicer_to_server",
+                "bookstore.transaction_verification.TransactionVerification",
+            ),
+            "fraud_detection": (
+                fraud_detection_pb2_grpc,
+                "FraudDetectionServicer",
+                "add_FraudDetectionServicer_to_server",
+                "bookstore.fraud_detection.FraudDetection",
+            ),
+            "suggestions": (
+                suggestions_pb2_grpc,
+                "SuggestionsServicer",
+                "add_SuggestionsServicer_to_server",
+                "bookstore.suggestions.Suggestions",
+            ),
         }[kind]
         servicer = _fake_flow_servicer(getattr(module, base), recorder)
         register = lambda s: getattr(module, add)(servicer, s)  # noqa: E731
@@ -130,7 +152,9 @@ def fake_service(kind: str, listen: str, recorder: Recorder) -> GrpcService:
 
 
 REAL = {
-    "transaction_verification": lambda s, **kw: tv.create_service(s, LIMITS, s.transaction_verification_addr, RUNTIME, **kw),
+    "transaction_verification": lambda s, **kw: tv.create_service(
+        s, LIMITS, s.transaction_verification_addr, RUNTIME, **kw
+    ),
     "fraud_detection": lambda s, **kw: fd.create_service(s, LIMITS, s.fraud_detection_addr, RUNTIME, **kw),
     "suggestions": lambda s, **kw: sg.create_service(s, LIMITS, s.suggestions_addr, RUNTIME, **kw),
 }

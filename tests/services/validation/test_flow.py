@@ -2,6 +2,7 @@
 
 In-process servers on free ports, real gRPC between them: approved, rejected, cleared, down, timed out.
 """
+
 from __future__ import annotations
 
 import logging
@@ -15,8 +16,15 @@ from orchestrator.checkout import SuggestedBook
 from orchestrator.checkout_errors import DependencyUnavailable
 from orchestrator.validation_flow import ValidationFlow
 from suggestions.core.recommender import CatalogRecommender
-from tests.services.validation.conftest import (SEED_ORDER, Recorder, ValidationFleet, fake_service, free_settings,
-                                                order_of, wait_until)
+from tests.services.validation.conftest import (
+    SEED_ORDER,
+    Recorder,
+    ValidationFleet,
+    fake_service,
+    free_settings,
+    order_of,
+    wait_until,
+)
 from utils.catalog import Book
 from utils.catalog.file import load_catalog
 from utils.pb.common import common_pb2
@@ -32,14 +40,16 @@ def with_card(number: str) -> dict[str, object]:
 
 
 def test_the_seed_example_is_approved_with_three_suggestions_and_a_full_clock(
-        start_fleet: Callable[..., ValidationFleet]) -> None:
+    start_fleet: Callable[..., ValidationFleet],
+) -> None:
     fleet = start_fleet()
     outcome = fleet.flow.validate(order_of("order-1", SEED_ORDER))
     assert outcome.approved and outcome.reasons == ()
     assert outcome.suggestions == (
         SuggestedBook("book_101_clean_code", "Clean Code", "Robert C. Martin"),
         SuggestedBook("book_107_clean_coder", "The Clean Coder", "Robert C. Martin"),
-        SuggestedBook("book_103_design_patterns", "Design Patterns", "Gamma, Helm, Johnson & Vlissides"))
+        SuggestedBook("book_103_design_patterns", "Design Patterns", "Gamma, Helm, Johnson & Vlissides"),
+    )
     catalog_ids = {b.id for b in load_catalog().books}
     assert {s.book_id for s in outcome.suggestions} <= catalog_ids
     # TV: init, a, b, c; FD: init, d, e; S: init, f — the final stamp has seen every event.
@@ -52,7 +62,7 @@ def test_a_wrong_luhn_digit_is_rejected_with_its_reason(start_fleet: Callable[..
     assert not outcome.approved
     assert outcome.reasons == ("Invalid credit card number: the check digit is wrong",)
     assert outcome.suggestions == ()
-    assert outcome.final_clock[TV] >= 3   # init, a, c at least
+    assert outcome.final_clock[TV] >= 3  # init, a, c at least
 
 
 def test_fraud_rules_reject_after_verification_passes(start_fleet: Callable[..., ValidationFleet]) -> None:
@@ -61,7 +71,7 @@ def test_fraud_rules_reject_after_verification_passes(start_fleet: Callable[...,
     outcome = fleet.flow.validate(order_of("order-3", body))
     assert not outcome.approved
     assert outcome.reasons == ("Fraud check failed: disposable e-mail addresses are not accepted",)
-    assert outcome.final_clock[FD] == 2   # init, d
+    assert outcome.final_clock[FD] == 2  # init, d
 
 
 def test_several_checkouts_at_once_each_get_their_own_outcome(start_fleet: Callable[..., ValidationFleet]) -> None:
@@ -120,28 +130,34 @@ def capture() -> Iterator[_Capture]:
 
 
 def test_broadcast_clear_clears_every_service_and_a_short_final_clock_is_a_conflict(
-        start_fleet: Callable[..., ValidationFleet], capture: _Capture) -> None:
+    start_fleet: Callable[..., ValidationFleet], capture: _Capture
+) -> None:
     fleet = start_fleet()
     outcome = fleet.flow.validate(order_of("order-4", SEED_ORDER))
     fleet.flow.broadcast_clear("order-4", outcome.final_clock)
     wait_until(lambda: len(capture.matching("order clear")) == 3, what="three clears")
-    assert {getattr(r, "outcome") for r, _ in capture.matching("order clear")} == {"cleared"}
+    assert {r.outcome for r, _ in capture.matching("order clear")} == {"cleared"}
     assert _clear(fleet, "order-4", outcome.final_clock) == common_pb2.CLEAR_OUTCOME_UNKNOWN_ORDER
 
     outcome = fleet.flow.validate(order_of("order-5", SEED_ORDER))
-    short = {**outcome.final_clock, FD: 1}     # misses FD's d and e (which S's clock has seen too)
+    short = {**outcome.final_clock, FD: 1}  # misses FD's d and e (which S's clock has seen too)
     fleet.flow.broadcast_clear("order-5", short)
-    conflicts = wait_until(lambda: len(capture.matching("clear conflict")) >= 2 and capture.matching("clear conflict"),
-                           what="the conflicts reported")
-    assert sorted(getattr(r, "service") for r, _ in conflicts) == [FD, S]
-    wait_until(lambda: [r for r, _ in capture.matching("order clear") if getattr(r, "order_id") == "order-5"],
-               what="TV's clear")
+    conflicts = wait_until(
+        lambda: len(capture.matching("clear conflict")) >= 2 and capture.matching("clear conflict"),
+        what="the conflicts reported",
+    )
+    assert sorted(r.service for r, _ in conflicts) == [FD, S]
+    wait_until(
+        lambda: [r for r, _ in capture.matching("order clear") if r.order_id == "order-5"],
+        what="TV's clear",
+    )
     # FD kept its state: it clears with the true final clock.
     assert _clear(fleet, "order-5", outcome.final_clock) == common_pb2.CLEAR_OUTCOME_CLEARED
 
 
 def test_the_checkouts_correlation_id_is_in_every_services_log(
-        start_fleet: Callable[..., ValidationFleet], capture: _Capture) -> None:
+    start_fleet: Callable[..., ValidationFleet], capture: _Capture
+) -> None:
     fleet = start_fleet()
     token = correlation.set_correlation_id("checkout-cid-42")
     try:
@@ -150,19 +166,25 @@ def test_the_checkouts_correlation_id_is_in_every_services_log(
         correlation.reset_correlation_id(token)
 
     def served() -> dict[str, str]:
-        return {getattr(r, "method").split("/")[-1]: cid for r, cid in capture.matching("rpc")}
+        return {r.method.split("/")[-1]: cid for r, cid in capture.matching("rpc")}
 
     # The Report call's own log line is written just after the waiting checkout wakes up.
     wait_until(lambda: "Report" in served(), what="the Report call's log line")
-    for method in ("InitOrder", "VerifyItems", "VerifyUserData", "CheckUserData", "CheckCreditCardData",
-                   "GetSuggestions", "Report"):
+    for method in (
+        "InitOrder",
+        "VerifyItems",
+        "VerifyUserData",
+        "CheckUserData",
+        "CheckCreditCardData",
+        "GetSuggestions",
+        "Report",
+    ):
         assert served().get(method) == "checkout-cid-42", method
     events = capture.matching("event run")
     assert len(events) == 6 and {cid for _, cid in events} == {"checkout-cid-42"}
 
 
-def test_a_service_that_is_down_makes_the_dependency_unavailable(
-        start_fleet: Callable[..., ValidationFleet]) -> None:
+def test_a_service_that_is_down_makes_the_dependency_unavailable(start_fleet: Callable[..., ValidationFleet]) -> None:
     fleet = start_fleet()
     assert fleet.flow.readiness() == {TV: True, FD: True, S: True}
     fleet.stop_service(FD)
@@ -201,7 +223,7 @@ def test_the_flow_client_sends_each_service_only_what_it_needs() -> None:
     flow.start()
     try:
         with pytest.raises(DependencyUnavailable):
-            flow.validate(order_of("order-9", SEED_ORDER))   # the fakes never report
+            flow.validate(order_of("order-9", SEED_ORDER))  # the fakes never report
         tv_order = recorders[TV].get("InitOrder")[0].order
         fd_order = recorders[FD].get("InitOrder")[0].order
         s_order = recorders[S].get("InitOrder")[0].order

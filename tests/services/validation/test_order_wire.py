@@ -1,6 +1,7 @@
 """utils/order/wire.py, the one place an order changes form: both protos round-trip the domain Order, and the
 one ITEMS_MAX is enforced at the edge (a peer's proto with one item too many is refused).
 """
+
 from __future__ import annotations
 
 import pytest
@@ -23,8 +24,10 @@ def test_the_queue_proto_keeps_the_resolved_items_and_never_the_card() -> None:
     message = order_to_queue_proto(order)
     assert b"4111111111111111" not in message.SerializeToString()
     back = order_from_queue_proto(message)
-    assert (back.items[0].book_id, back.items[0].unit_price_cents) == (order.items[0].book_id,
-                                                                         order.items[0].unit_price_cents)
+    assert (back.items[0].book_id, back.items[0].unit_price_cents) == (
+        order.items[0].book_id,
+        order.items[0].unit_price_cents,
+    )
     assert (back.credit_card.last4, back.payment_token, back.credit_card.number) == ("1111", "tok", "")
 
 
@@ -39,8 +42,10 @@ def test_one_item_more_than_items_max_is_refused_at_the_wire_edge() -> None:
 
 
 def test_the_api_refuses_more_than_items_max_too() -> None:
-    from orchestrator.api_models import CheckoutRequest
     from pydantic import ValidationError
+
+    from orchestrator.api_models import CheckoutRequest
+
     with pytest.raises(ValidationError):
         CheckoutRequest.model_validate({**SEED_ORDER, "items": SEED_ORDER["items"] * (ITEMS_MAX + 1)})
 

@@ -3,6 +3,7 @@
 Shows the services enforce the flow's order themselves: an event that arrives early waits for its
 predecessors (causal delivery), and gives up at the flow's deadline.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -11,8 +12,15 @@ from typing import Any
 import grpc
 import pytest
 
-from tests.services.validation.conftest import (REAL, SEED_ORDER, Recorder, fake_service, free_settings, order_of,
-                                                wait_until)
+from tests.services.validation.conftest import (
+    REAL,
+    SEED_ORDER,
+    Recorder,
+    fake_service,
+    free_settings,
+    order_of,
+    wait_until,
+)
 from utils.order.wire import order_to_proto
 from utils.pb.common import common_pb2
 from utils.pb.fraud_detection import fraud_detection_pb2_grpc
@@ -78,12 +86,14 @@ def test_fraud_detection_holds_e_until_d_has_happened(harness: Any) -> None:
     assert dict(init.clock.counters) == {FD: 1}
     start = {TV: 1, FD: 1, S: 1}
     # c's message (e's input) arrives before b's: e must wait, since its predecessor d has not happened.
-    ack = stub.CheckCreditCardData(common_pb2.EventRequest(order_id="o1", clock=clock(**{**start, TV: 4}),
-                                                           budget_ms=5000), timeout=2)
+    ack = stub.CheckCreditCardData(
+        common_pb2.EventRequest(order_id="o1", clock=clock(**{**start, TV: 4}), budget_ms=5000), timeout=2
+    )
     assert ack.delivery == common_pb2.DELIVERY_HELD
     assert h.recorder.get("GetSuggestions") == []
-    ack = stub.CheckUserData(common_pb2.EventRequest(order_id="o1", clock=clock(**{**start, TV: 3}), budget_ms=5000),
-                             timeout=2)
+    ack = stub.CheckUserData(
+        common_pb2.EventRequest(order_id="o1", clock=clock(**{**start, TV: 3}), budget_ms=5000), timeout=2
+    )
     assert ack.delivery == common_pb2.DELIVERY_RUN
     handed_on = wait_until(lambda: h.recorder.get("GetSuggestions"), what="e to run and hand on to suggestions")
     assert len(handed_on) == 1
@@ -96,12 +106,14 @@ def test_in_order_d_then_c_runs_e_when_c_arrives(harness: Any) -> None:
     h = harness(FD)
     stub = h.stub(fraud_detection_pb2_grpc.FraudDetectionStub)
     stub.InitOrder(common_pb2.InitOrderRequest(order_id="o9", order=ORDER, budget_ms=5000), timeout=2)
-    ack = stub.CheckUserData(common_pb2.EventRequest(order_id="o9", clock=clock(transaction_verification=3),
-                                                     budget_ms=5000), timeout=2)
+    ack = stub.CheckUserData(
+        common_pb2.EventRequest(order_id="o9", clock=clock(transaction_verification=3), budget_ms=5000), timeout=2
+    )
     assert ack.delivery == common_pb2.DELIVERY_RUN
     # After d, FD offers e itself; it waits for c. c's message then releases it: for the sender, it runs.
-    ack = stub.CheckCreditCardData(common_pb2.EventRequest(order_id="o9", clock=clock(transaction_verification=4),
-                                                           budget_ms=5000), timeout=2)
+    ack = stub.CheckCreditCardData(
+        common_pb2.EventRequest(order_id="o9", clock=clock(transaction_verification=4), budget_ms=5000), timeout=2
+    )
     assert ack.delivery in (common_pb2.DELIVERY_RUN,)
     handed_on = wait_until(lambda: h.recorder.get("GetSuggestions"), what="e handed on to suggestions")
     assert [dict(m.clock.counters) for m in handed_on] == [{TV: 4, FD: 3}]
@@ -111,23 +123,26 @@ def test_an_event_whose_predecessor_never_comes_fails_the_flow_at_its_deadline(h
     h = harness(FD)
     stub = h.stub(fraud_detection_pb2_grpc.FraudDetectionStub)
     stub.InitOrder(common_pb2.InitOrderRequest(order_id="o2", order=ORDER, budget_ms=300), timeout=2)
-    ack = stub.CheckCreditCardData(common_pb2.EventRequest(order_id="o2", clock=clock(transaction_verification=4),
-                                                           budget_ms=300), timeout=2)
+    ack = stub.CheckCreditCardData(
+        common_pb2.EventRequest(order_id="o2", clock=clock(transaction_verification=4), budget_ms=300), timeout=2
+    )
     assert ack.delivery == common_pb2.DELIVERY_HELD
     report = wait_until(h.reports, what="the timeout report")[0]
     assert report.status == flow_report_pb2.FLOW_STATUS_FAILED and report.service == FD
     assert list(report.reasons) == ["CheckCreditCardData timed out waiting for CheckUserData"]
     # The flow has stopped for this order: a late d is not run.
-    late = stub.CheckUserData(common_pb2.EventRequest(order_id="o2", clock=clock(transaction_verification=3),
-                                                      budget_ms=300), timeout=2)
+    late = stub.CheckUserData(
+        common_pb2.EventRequest(order_id="o2", clock=clock(transaction_verification=3), budget_ms=300), timeout=2
+    )
     assert late.delivery == common_pb2.DELIVERY_STOPPED
 
 
 def test_an_event_before_init_waits_for_the_order(harness: Any) -> None:
     h = harness(S)
     stub = h.stub(suggestions_pb2_grpc.SuggestionsStub)
-    ack = stub.GetSuggestions(common_pb2.EventRequest(order_id="o3", clock=clock(fraud_detection=3),
-                                                      budget_ms=5000), timeout=2)
+    ack = stub.GetSuggestions(
+        common_pb2.EventRequest(order_id="o3", clock=clock(fraud_detection=3), budget_ms=5000), timeout=2
+    )
     assert ack.delivery == common_pb2.DELIVERY_HELD
     stub.InitOrder(common_pb2.InitOrderRequest(order_id="o3", order=ORDER, budget_ms=5000), timeout=2)
     report = wait_until(h.reports, what="the approval")[0]
@@ -172,10 +187,12 @@ def test_a_next_service_that_is_down_fails_the_flow_naming_it(harness: Any) -> N
             service.stop()
     stub = h2.stub(fraud_detection_pb2_grpc.FraudDetectionStub)
     stub.InitOrder(common_pb2.InitOrderRequest(order_id="o6", order=ORDER, budget_ms=3000), timeout=2)
-    stub.CheckUserData(common_pb2.EventRequest(order_id="o6", clock=clock(transaction_verification=3),
-                                               budget_ms=3000), timeout=2)
-    stub.CheckCreditCardData(common_pb2.EventRequest(order_id="o6", clock=clock(transaction_verification=4),
-                                                     budget_ms=3000), timeout=2)
+    stub.CheckUserData(
+        common_pb2.EventRequest(order_id="o6", clock=clock(transaction_verification=3), budget_ms=3000), timeout=2
+    )
+    stub.CheckCreditCardData(
+        common_pb2.EventRequest(order_id="o6", clock=clock(transaction_verification=4), budget_ms=3000), timeout=2
+    )
     report = wait_until(h2.reports, what="the failure report")[0]
     assert report.status == flow_report_pb2.FLOW_STATUS_FAILED and report.service == S
 
@@ -185,8 +202,9 @@ def test_malformed_requests_are_invalid_arguments(harness: Any) -> None:
     stub = h.stub(fraud_detection_pb2_grpc.FraudDetectionStub)
     bad = [
         lambda: stub.InitOrder(common_pb2.InitOrderRequest(order_id="", order=ORDER), timeout=2),
-        lambda: stub.CheckUserData(common_pb2.EventRequest(order_id="o7", clock=clock(transaction_verification=-1)),
-                                   timeout=2),
+        lambda: stub.CheckUserData(
+            common_pb2.EventRequest(order_id="o7", clock=clock(transaction_verification=-1)), timeout=2
+        ),
         lambda: stub.CheckUserData(common_pb2.EventRequest(order_id="o7", budget_ms=-5), timeout=2),
     ]
     for attempt in bad:

@@ -3,6 +3,7 @@
 Pure: stamps (vector clocks) of happened events come in by `record`, requests to run by `offer`; an event
 offered early is held, with a deadline, until `record` releases it or `expire(now_s)` drops it.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -16,8 +17,8 @@ P = TypeVar("P")  # what the caller keeps with a held event (e.g. the request's 
 
 
 class Delivery(Enum):
-    RUN = "run"              # every predecessor has happened: run it now
-    HOLD = "hold"            # a predecessor has not happened yet: held until it does or the deadline passes
+    RUN = "run"  # every predecessor has happened: run it now
+    HOLD = "hold"  # a predecessor has not happened yet: held until it does or the deadline passes
     DUPLICATE = "duplicate"  # this event already ran or is already held for this order: ignore the request
 
 
@@ -69,7 +70,7 @@ class Expired(Generic[P]):
     order_id: str
     event: str
     payload: P
-    missing: tuple[str, ...]   # the predecessors that never came
+    missing: tuple[str, ...]  # the predecessors that never came
 
 
 @dataclass(slots=True)
@@ -83,7 +84,7 @@ class _OrderEvents(Generic[P]):
     deadline_s: float
     happened: dict[str, VectorClock] = field(default_factory=dict)
     held: dict[str, _Held[P]] = field(default_factory=dict)
-    started: set[str] = field(default_factory=set)   # offered and run (or running): a second offer is a duplicate
+    started: set[str] = field(default_factory=set)  # offered and run (or running): a second offer is a duplicate
 
 
 class CausalGate(Generic[P]):
@@ -114,7 +115,8 @@ class CausalGate(Generic[P]):
             # Paired assertion: a local event's stamp is after each predecessor's (merge, then tick).
             if before in entry.happened:
                 assert entry.happened[before].compare(stamp) is Ordering.BEFORE, (
-                    f"{order_id}: stamp of {event} {stamp} is not after {before} {entry.happened[before]}")
+                    f"{order_id}: stamp of {event} {stamp} is not after {before} {entry.happened[before]}"
+                )
         entry.happened[event] = stamp
         released: list[Released[P]] = []
         for name in sorted(entry.held):

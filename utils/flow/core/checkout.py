@@ -3,6 +3,7 @@
 a VerifyItems · b VerifyUserData (TV) concurrent; c after a; d CheckUserData (FD) after b;
 e CheckCreditCardData (FD) after c and d; f GetSuggestions (S) after e. Each service runs its projection.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -24,20 +25,19 @@ INIT = "InitOrder"  # each service's own first event: it must have the order bef
 
 @dataclass(frozen=True, slots=True)
 class FlowEvent:
-    name: str                       # also the RPC that delivers it, when it is started by a message
+    name: str  # also the RPC that delivers it, when it is started by a message
     service: Service
     predecessors: tuple[str, ...]
 
 
 EVENTS: tuple[FlowEvent, ...] = (
     FlowEvent(START, Service.ORCHESTRATOR, ()),
-    FlowEvent("VerifyItems", Service.TRANSACTION_VERIFICATION, (START,)),                      # a
-    FlowEvent("VerifyUserData", Service.TRANSACTION_VERIFICATION, (START,)),                   # b
+    FlowEvent("VerifyItems", Service.TRANSACTION_VERIFICATION, (START,)),  # a
+    FlowEvent("VerifyUserData", Service.TRANSACTION_VERIFICATION, (START,)),  # b
     FlowEvent("VerifyCreditCardFormat", Service.TRANSACTION_VERIFICATION, ("VerifyItems",)),  # c
-    FlowEvent("CheckUserData", Service.FRAUD_DETECTION, ("VerifyUserData",)),                 # d
-    FlowEvent("CheckCreditCardData", Service.FRAUD_DETECTION,
-              ("VerifyCreditCardFormat", "CheckUserData")),                                    # e
-    FlowEvent("GetSuggestions", Service.SUGGESTIONS, ("CheckCreditCardData",)),               # f
+    FlowEvent("CheckUserData", Service.FRAUD_DETECTION, ("VerifyUserData",)),  # d
+    FlowEvent("CheckCreditCardData", Service.FRAUD_DETECTION, ("VerifyCreditCardFormat", "CheckUserData")),  # e
+    FlowEvent("GetSuggestions", Service.SUGGESTIONS, ("CheckCreditCardData",)),  # f
 )
 BY_NAME: dict[str, FlowEvent] = {event.name: event for event in EVENTS}
 VALIDATION_SERVICES = (Service.TRANSACTION_VERIFICATION, Service.FRAUD_DETECTION, Service.SUGGESTIONS)

@@ -3,6 +3,7 @@
 Pure and bounded: at most `orders_max` orders, each dropped `order_ttl_s` after it was initialised; cleared
 on the orchestrator's broadcast only when this service's clock is <= the final clock (docs/design.md §3.4).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
@@ -15,14 +16,14 @@ T = TypeVar("T")
 
 
 class OrderPhase(Enum):
-    RUNNING = "running"          # events may still run
-    STOPPED = "stopped"          # an event failed or timed out: the flow stops here
-    CONFLICTED = "conflicted"    # the final clock did not cover this service's clock: kept for inspection
+    RUNNING = "running"  # events may still run
+    STOPPED = "stopped"  # an event failed or timed out: the flow stops here
+    CONFLICTED = "conflicted"  # the final clock did not cover this service's clock: kept for inspection
 
 
 class ClearOutcome(Enum):
     CLEARED = "cleared"
-    CONFLICT = "conflict"        # own clock not <= final: the state is kept (until its ttl) and the conflict reported
+    CONFLICT = "conflict"  # own clock not <= final: the state is kept (until its ttl) and the conflict reported
     UNKNOWN_ORDER = "unknown_order"
 
 

@@ -2,6 +2,7 @@
 
 An immutable value (Mattern/Fidge clocks); zero counters are dropped so equal histories compare equal.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -10,13 +11,13 @@ from enum import Enum
 
 from utils.pb.common import common_pb2
 
-ENTRIES_MAX = 64          # a clock from a peer with more entries than this is malformed
-COUNTER_MAX = 2**62       # far beyond any real history; guards against overflow in a peer's clock
+ENTRIES_MAX = 64  # a clock from a peer with more entries than this is malformed
+COUNTER_MAX = 2**62  # far beyond any real history; guards against overflow in a peer's clock
 
 
 class Ordering(Enum):
-    BEFORE = "before"          # self happened before other
-    AFTER = "after"            # other happened before self
+    BEFORE = "before"  # self happened before other
+    AFTER = "after"  # other happened before self
     EQUAL = "equal"
     CONCURRENT = "concurrent"  # neither saw the other
 

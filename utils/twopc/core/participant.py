@@ -2,6 +2,7 @@
 
 Pure: a participant names its states, message kinds and effects; this module checks its table and steps it.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
@@ -9,9 +10,9 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Generic, Protocol, TypeVar
 
-S = TypeVar("S", bound=Enum)        # a participant's per-transaction state; one member means "never seen"
-K = TypeVar("K", bound=Enum)        # the kinds of message it classifies its input into
-E = TypeVar("E", bound=Enum)        # its effects
+S = TypeVar("S", bound=Enum)  # a participant's per-transaction state; one member means "never seen"
+K = TypeVar("K", bound=Enum)  # the kinds of message it classifies its input into
+E = TypeVar("E", bound=Enum)  # its effects
 S_co = TypeVar("S_co", bound=Enum, covariant=True)
 E_co = TypeVar("E_co", bound=Enum, covariant=True)
 
@@ -39,8 +40,13 @@ class TableError(ValueError):
     """A participant's table is not total, or breaks the shared rules: a bug, raised when the module loads."""
 
 
-def table_problems(rules: Mapping[tuple[S, K], RuleShape[Enum, Enum]], states: Iterable[S], kinds: Iterable[K],
-                   never_seen: S, no_ops: Iterable[Enum]) -> list[str]:
+def table_problems(
+    rules: Mapping[tuple[S, K], RuleShape[Enum, Enum]],
+    states: Iterable[S],
+    kinds: Iterable[K],
+    never_seen: S,
+    no_ops: Iterable[Enum],
+) -> list[str]:
     """Everything wrong with a table; empty when it is total and every repeat is harmless."""
     state_set, kind_set, no_op_set = frozenset(states), frozenset(kinds), frozenset(no_ops)
     problems: list[str] = []
@@ -48,16 +54,18 @@ def table_problems(rules: Mapping[tuple[S, K], RuleShape[Enum, Enum]], states: I
         problems.append(f"the never-seen state {never_seen} is not one of the states")
     pairs = {(s, k) for s in state_set for k in kind_set}
     problems += [f"no rule for ({s}, {k})" for s, k in sorted(pairs - set(rules), key=str)]
-    problems += [f"a rule for ({s}, {k}), which is not a (state, message) pair"
-                 for s, k in sorted(set(rules) - pairs, key=str)]
+    problems += [
+        f"a rule for ({s}, {k}), which is not a (state, message) pair" for s, k in sorted(set(rules) - pairs, key=str)
+    ]
     for (state, kind), rule in rules.items():
         if rule.effect in no_op_set and rule.next_state is not state:
             problems.append(f"({state}, {kind}): {rule.effect} changes nothing, yet moves to {rule.next_state}")
         # docs/design.md §4 "one id, idempotent steps": the message that moved a transaction, sent again, is a no-op.
         repeat = next((r for (s, k), r in rules.items() if s is rule.next_state and k is kind), None)
         if rule.effect not in no_op_set and repeat is not None and repeat.effect not in no_op_set:
-            problems.append(f"({state}, {kind}) moves to {rule.next_state}, where a repeated {kind} applies "
-                            f"{repeat.effect} again")
+            problems.append(
+                f"({state}, {kind}) moves to {rule.next_state}, where a repeated {kind} applies {repeat.effect} again"
+            )
     return problems
 
 
@@ -68,8 +76,8 @@ class ParticipantTable(Generic[S, K, R]):
     rules: Mapping[tuple[S, K], R]
     states: tuple[S, ...]
     kinds: tuple[K, ...]
-    never_seen: S                     # the state of a transaction id with no record
-    no_ops: frozenset[Enum]           # effects that change nothing (a duplicate, a refusal)
+    never_seen: S  # the state of a transaction id with no record
+    no_ops: frozenset[Enum]  # effects that change nothing (a duplicate, a refusal)
 
     def __post_init__(self) -> None:
         problems = table_problems(self.rules, self.states, self.kinds, self.never_seen, self.no_ops)
