@@ -184,7 +184,8 @@ class BooksDatabaseServicer(pb_grpc.BooksDatabaseServicer):
 
     def _read(self, context: grpc.ServicerContext, fn: Callable[[BooksStateMachine], T]) -> T:
         try:
-            return self._node.read(lambda store: store.query(fn), timeout_s=self._timeout_s(context))
+            result: T = self._node.read(lambda store: store.query(fn), timeout_s=self._timeout_s(context))
+            return result
         except (NotLeader, RaftUnavailable) as error:
             abort_for_raft_error(context, error, RAFT_ERROR_WIRE)
 

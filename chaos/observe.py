@@ -59,7 +59,10 @@ class StatusProbe:
 
     def _probe(self, address: str) -> raft_pb2.StatusReply | None:
         try:
-            return call(self._stub(address).Status, raft_pb2.StatusRequest(), timeout_s=PROBE_TIMEOUT_S)
+            reply: raft_pb2.StatusReply = call(
+                self._stub(address).Status, raft_pb2.StatusRequest(), timeout_s=PROBE_TIMEOUT_S
+            )
+            return reply
         except grpc.RpcError:
             return None
 

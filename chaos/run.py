@@ -5,6 +5,7 @@ evidence, check the invariants and build the report.
 
 from __future__ import annotations
 
+import functools
 import logging
 import random
 import sys
@@ -105,9 +106,9 @@ class ChaosRun:
         runner = (
             FaultRunner(
                 schedule,
-                self.handle.injector,
+                self.handle.injector,  # type: ignore[arg-type]
                 self.probe,
-                self.handle.nodes,  # type: ignore[arg-type]
+                self.handle.nodes,
                 self.history,
                 self.clock,
                 options.seed,
@@ -157,10 +158,13 @@ class ChaosRun:
         violations = check_all(observed, evidence, linearizability)
         return build_report(options, self.handle.kind, observed, evidence, violations, verdict)
 
+    def _has_leader(self, group: str) -> bool:
+        return self.probe.leader(group) is not None
+
     def _wait_ready(self) -> None:
         wait_api(self.handle.api, READY_TIMEOUT_S)
         for group in ("books_database", "order_executor"):
-            if not wait_until(lambda g=group: self.probe.leader(g) is not None, READY_TIMEOUT_S):
+            if not wait_until(functools.partial(self._has_leader, group), READY_TIMEOUT_S):
                 raise TimeoutError(f"no {group} leader within {READY_TIMEOUT_S:.0f} s")
 
     def _final_stock(self) -> dict[str, BookStock]:

@@ -171,7 +171,8 @@ class Shop:
         return self.books.read_stock(book_id)
 
     def payment_state(self, order_id: str) -> pay_pb.Payment:
-        return self.payment.GetPayment(pay_pb.GetPaymentRequest(tx_id=order_id), timeout=5)
+        payment: pay_pb.Payment = self.payment.GetPayment(pay_pb.GetPaymentRequest(tx_id=order_id), timeout=5)
+        return payment
 
     def executor_status(self) -> dict[str, exec_pb.StatusReply | None]:
         replies: dict[str, exec_pb.StatusReply | None] = {}

@@ -7,12 +7,12 @@ import random
 
 import pytest
 
-from chaos.scenario import FaultKind, Options, Role, Target, build_schedule, parse_faults, parse_schedule
+from chaos.scenario import FaultEvent, FaultKind, Options, Role, Target, build_schedule, parse_faults, parse_schedule
 
 ALL_KINDS = tuple(FaultKind)
 
 
-def schedule(seed: int, **changes: object) -> list:
+def schedule(seed: int, **changes: object) -> list[FaultEvent]:
     options = Options(**{"duration_s": 300.0, "faults": ALL_KINDS, "seed": seed, **changes})  # type: ignore[arg-type]
     return build_schedule(options, random.Random(seed))
 

@@ -391,13 +391,13 @@ def test_property_matches_a_naive_model(ops: list[tuple]) -> None:  # type: igno
         kind = op[0]
         if kind == "dec":
             ok = stock[op[1]] - reserved(op[1]) >= op[2]
-            assert result.ok is ok  # type: ignore[union-attr]
+            assert result.ok is ok
             stock[op[1]] -= op[2] if ok else 0
         elif kind == "inc":
             stock[op[1]] += op[2]
         elif kind == "prepare" and op[1] not in txs:
             ok = stock[op[2]] - reserved(op[2]) >= op[3]
-            assert result.commit is ok  # type: ignore[union-attr]
+            assert result.commit is ok
             txs[op[1]] = ("P" if ok else "A", op[2], op[3])
         elif kind == "commit" and op[1] in txs and txs[op[1]][0] == "P":
             _, book, qty = txs[op[1]]

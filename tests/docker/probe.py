@@ -6,6 +6,7 @@ image's own packages (the services' clients), never the test suite.
 
 from __future__ import annotations
 
+import functools
 import json
 import sys
 import time
@@ -54,15 +55,15 @@ def main(order_ids: list[str]) -> dict[str, Any]:
     transactions: dict[str, Any] = {}
     for order_id in order_ids:
         reply = retried(
-            lambda order_id=order_id: call(
-                payment.GetPayment, pay_pb.GetPaymentRequest(tx_id=order_id), timeout_s=READ_TIMEOUT_S
+            functools.partial(
+                call, payment.GetPayment, pay_pb.GetPaymentRequest(tx_id=order_id), timeout_s=READ_TIMEOUT_S
             )
         )
         payments[order_id] = {
             "state": PAYMENT_STATES.get(reply.state, f"?{reply.state}"),
             "amountCents": int(reply.amount_cents),
         }
-        tx = retried(lambda order_id=order_id: books.get_transaction(order_id))
+        tx = retried(functools.partial(books.get_transaction, order_id))
         items: dict[str, int] = {}
         for item in tx.items if tx is not None else ():
             items[item.book_id] = items.get(item.book_id, 0) + int(item.quantity)

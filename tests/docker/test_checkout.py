@@ -19,7 +19,7 @@ BOOK = "book_105_clean_architecture"
 
 def available(fleet: ComposeFleet, book_id: str) -> int | None:
     books = requests.get(f"{fleet.api}/books", timeout=10).json()["books"]
-    return next(b["stock"] for b in books if b["bookId"] == book_id)
+    return int(next(b["stock"] for b in books if b["bookId"] == book_id))
 
 
 def test_checkout_commits_and_stock_falls(fleet: ComposeFleet) -> None:

@@ -92,12 +92,13 @@ def test_two_phase_commit_calls_map_to_votes_and_outcomes(group: FakeGroup) -> N
     stub = _stub(group, "books-1")
 
     def prepare(tx: str, term: int, **items: int) -> pb.PrepareResponse:
-        return stub.PrepareTransaction(
+        vote: pb.PrepareResponse = stub.PrepareTransaction(
             pb.PrepareRequest(
                 tx_id=tx, coordinator_term=term, items=[pb.Item(book_id=b, quantity=q) for b, q in items.items()]
             ),
             timeout=1,
         )
+        return vote
 
     vote = prepare("t1", 2, a=2, b=1)
     assert vote.vote == pb.VOTE_COMMIT and vote.state == pb.PREPARED

@@ -10,7 +10,9 @@ from typing import Any
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from orchestrator.checkout import ValidationOutcome
 from tests.services.orchestrator.conftest import FRONTEND, Gateway, build_gateway, seed_order
+from utils.order.order import Order
 from utils.telemetry import configure_telemetry
 
 
@@ -185,7 +187,7 @@ def test_unknown_routes_and_methods_are_problems(gateway: Gateway) -> None:
 
 
 def test_an_unexpected_error_is_a_generic_500_problem_without_the_trace(gateway: Gateway) -> None:
-    def explode(order_id: str, order: dict[str, Any]) -> Any:
+    def explode(order: Order) -> ValidationOutcome:
         raise RuntimeError("secret internals")
 
     gateway.flow.validate = explode  # type: ignore[method-assign]

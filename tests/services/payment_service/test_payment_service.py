@@ -49,15 +49,18 @@ class Running:
         )
 
     def prepare(self, tx: str, token: str, cents: int = 4999, term: int = 1) -> pb.PrepareReply:
-        return self.stub.Prepare(
+        reply: pb.PrepareReply = self.stub.Prepare(
             pb.PrepareRequest(tx_id=tx, token=token, amount_cents=cents, coordinator_term=term), timeout=5
         )
+        return reply
 
     def commit(self, tx: str, term: int = 1) -> pb.DecisionReply:
-        return self.stub.Commit(pb.DecisionRequest(tx_id=tx, coordinator_term=term), timeout=2)
+        reply: pb.DecisionReply = self.stub.Commit(pb.DecisionRequest(tx_id=tx, coordinator_term=term), timeout=2)
+        return reply
 
     def abort(self, tx: str, term: int = 1) -> pb.DecisionReply:
-        return self.stub.Abort(pb.DecisionRequest(tx_id=tx, coordinator_term=term), timeout=2)
+        reply: pb.DecisionReply = self.stub.Abort(pb.DecisionRequest(tx_id=tx, coordinator_term=term), timeout=2)
+        return reply
 
     def state(self, tx: str) -> int:
         return int(self.stub.GetPayment(pb.GetPaymentRequest(tx_id=tx), timeout=2).state)

@@ -107,7 +107,7 @@ def test_one_structured_log_line_per_call_with_status_code(
     assert failure.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     lines = [r for r in caplog.records if r.name == "rpc" and getattr(r, "method", "").endswith("/Fail")]
     assert len(lines) == 1
-    assert lines[0].code == "INVALID_ARGUMENT" and isinstance(lines[0].ms, float)
+    assert vars(lines[0])["code"] == "INVALID_ARGUMENT" and isinstance(vars(lines[0])["ms"], float)
 
 
 def test_stop_runs_hooks_and_reports_not_serving(service: GrpcService) -> None:

@@ -98,10 +98,10 @@ def test_abort_sends_the_reason_after_other_metadata_and_sets_none_when_there_is
     context = FakeContext()
     with pytest.raises(Aborted):
         abort(
-            context,
+            context,  # type: ignore[arg-type]
             grpc.StatusCode.NOT_FOUND,
             "no book",
-            reason="UNKNOWN_BOOK",  # type: ignore[arg-type]
+            reason="UNKNOWN_BOOK",
             metadata=[("x-other", "1")],
         )
     assert (context.code, context.detail) == (grpc.StatusCode.NOT_FOUND, "no book")

@@ -92,7 +92,7 @@ class Recorder:
 
 
 def _fake_flow_servicer(base: type, recorder: Recorder) -> Any:
-    class Fake(base):  # type: ignore[misc, valid-type]
+    class Fake(base):  # type: ignore[misc]
         def InitOrder(self, request: Any, context: grpc.ServicerContext) -> Any:
             recorder.add("InitOrder", request)
             return common_pb2.InitOrderResponse()

@@ -136,7 +136,7 @@ def test_broadcast_clear_clears_every_service_and_a_short_final_clock_is_a_confl
     outcome = fleet.flow.validate(order_of("order-4", SEED_ORDER))
     fleet.flow.broadcast_clear("order-4", outcome.final_clock)
     wait_until(lambda: len(capture.matching("order clear")) == 3, what="three clears")
-    assert {r.outcome for r, _ in capture.matching("order clear")} == {"cleared"}
+    assert {vars(r)["outcome"] for r, _ in capture.matching("order clear")} == {"cleared"}
     assert _clear(fleet, "order-4", outcome.final_clock) == common_pb2.CLEAR_OUTCOME_UNKNOWN_ORDER
 
     outcome = fleet.flow.validate(order_of("order-5", SEED_ORDER))
@@ -148,7 +148,7 @@ def test_broadcast_clear_clears_every_service_and_a_short_final_clock_is_a_confl
     )
     assert sorted(r.service for r, _ in conflicts) == [FD, S]
     wait_until(
-        lambda: [r for r, _ in capture.matching("order clear") if r.order_id == "order-5"],
+        lambda: [r for r, _ in capture.matching("order clear") if vars(r)["order_id"] == "order-5"],
         what="TV's clear",
     )
     # FD kept its state: it clears with the true final clock.
@@ -166,7 +166,7 @@ def test_the_checkouts_correlation_id_is_in_every_services_log(
         correlation.reset_correlation_id(token)
 
     def served() -> dict[str, str]:
-        return {r.method.split("/")[-1]: cid for r, cid in capture.matching("rpc")}
+        return {vars(r)["method"].split("/")[-1]: cid for r, cid in capture.matching("rpc")}
 
     # The Report call's own log line is written just after the waiting checkout wakes up.
     wait_until(lambda: "Report" in served(), what="the Report call's log line")

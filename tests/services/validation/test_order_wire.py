@@ -4,6 +4,8 @@ one ITEMS_MAX is enforced at the edge (a peer's proto with one item too many is 
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 import pytest
 
 from tests.services.validation.conftest import SEED_ORDER, order_of
@@ -11,6 +13,8 @@ from utils.order.order import ITEMS_MAX
 from utils.order.wire import order_from_proto, order_from_queue_proto, order_to_proto, order_to_queue_proto
 from utils.pb.common import common_pb2
 from utils.pb.order_queue import order_queue_pb2 as queue_pb
+
+M = TypeVar("M", common_pb2.OrderData, queue_pb.Order)
 
 
 def test_the_flow_proto_round_trips_the_order_with_its_resolved_items() -> None:
@@ -50,9 +54,11 @@ def test_the_api_refuses_more_than_items_max_too() -> None:
         CheckoutRequest.model_validate({**SEED_ORDER, "items": SEED_ORDER["items"] * (ITEMS_MAX + 1)})
 
 
-def _lengthened(message: common_pb2.OrderData | queue_pb.Order, lines: int) -> common_pb2.OrderData | queue_pb.Order:
+def _lengthened(message: M, lines: int) -> M:
+    """The same order with its first item repeated `lines` times."""
     longer = type(message)()
     longer.CopyFrom(message)
     del longer.items[:]
-    longer.items.extend([message.items[0]] * lines)
+    for _ in range(lines):
+        longer.items.add().CopyFrom(message.items[0])
     return longer

@@ -6,7 +6,7 @@ predecessors (causal delivery), and gives up at the flow's deadline.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import grpc
@@ -207,6 +207,7 @@ def test_malformed_requests_are_invalid_arguments(harness: Any) -> None:
         ),
         lambda: stub.CheckUserData(common_pb2.EventRequest(order_id="o7", budget_ms=-5), timeout=2),
     ]
+    attempt: Callable[[], object]
     for attempt in bad:
         with pytest.raises(grpc.RpcError) as failure:
             attempt()
