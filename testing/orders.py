@@ -69,6 +69,14 @@ def broken_card(number: str) -> str:
     return number[:-1] + str((int(number[-1]) + 1) % 10)
 
 
+def seed_order(**changes: Any) -> dict[str, Any]:
+    """The course's example request (docs/design.md §7), one book by title, with top-level members replaced by
+    `changes`."""
+    body = checkout_body([("Clean Architecture", 1)], by_title=True, shipping="express")
+    body.update(changes)
+    return body
+
+
 def checkout_body(
     items: Iterable[Item],
     *,

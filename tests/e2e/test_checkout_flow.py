@@ -16,6 +16,7 @@ import pytest
 import requests
 
 from testing.local_fleet import RunningFleet, running_fleet
+from testing.orders import seed_order
 
 pytestmark = pytest.mark.fleet
 
@@ -23,26 +24,6 @@ VALIDATION = ("transaction_verification", "fraud_detection", "suggestions")
 # The gateway's dependencies; the books database answers /books and is part of /readyz.
 GATEWAY_PATH = {*VALIDATION, "order_queue", "payment_service", "books_database", "orchestrator"}
 HTTP_TIMEOUT_S = 10.0
-
-
-def seed_order(**changes: Any) -> dict[str, Any]:
-    order: dict[str, Any] = {
-        "items": [{"name": "Clean Architecture", "quantity": 1}],
-        "user": {"name": "Ada Lovelace", "contact": "ada@example.com"},
-        "creditCard": {"number": "4111111111111111", "expirationDate": "12/2030", "cvv": "123"},
-        "billingAddress": {
-            "street": "1 Main St",
-            "city": "Tartu",
-            "state": "Tartumaa",
-            "zip": "50090",
-            "country": "Estonia",
-        },
-        "shippingMethod": "express",
-        "giftWrapping": False,
-        "termsAndConditionsAccepted": True,
-    }
-    order.update(changes)
-    return order
 
 
 def wait_for(condition: Callable[[], Any], timeout_s: float, what: str) -> Any:

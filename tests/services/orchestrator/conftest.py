@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
 
 import pytest
 from flask import Flask
@@ -17,32 +16,11 @@ from orchestrator.dependencies import Dependencies
 from orchestrator.idempotency import IdempotencyStore
 from orchestrator.queue_adapter import QueueAdapter
 from orchestrator.settings import OrchestratorSettings
-from tests.services.orchestrator.fakes import GOOD_CARD, FakeBooks, FakeCluster, FakeFlow, FakeQueue
+from tests.services.orchestrator.fakes import FakeBooks, FakeCluster, FakeFlow, FakeQueue
 from utils.catalog import Catalog
 from utils.catalog.file import load_catalog
 
 FRONTEND = "http://127.0.0.1:8080"
-
-
-def seed_order(**changes: Any) -> dict[str, Any]:
-    """The course's example request (docs/design.md §7), with top-level members replaced by `changes`."""
-    order: dict[str, Any] = {
-        "items": [{"name": "Clean Architecture", "quantity": 1}],
-        "user": {"name": "Ada Lovelace", "contact": "ada@example.com"},
-        "creditCard": {"number": GOOD_CARD, "expirationDate": "12/2030", "cvv": "123"},
-        "billingAddress": {
-            "street": "1 Main St",
-            "city": "Tartu",
-            "state": "Tartumaa",
-            "zip": "50090",
-            "country": "Estonia",
-        },
-        "shippingMethod": "express",
-        "giftWrapping": False,
-        "termsAndConditionsAccepted": True,
-    }
-    order.update(changes)
-    return order
 
 
 @dataclass

@@ -10,7 +10,8 @@ from typing import Any
 
 import pytest
 
-from tests.services.orchestrator.conftest import Gateway, seed_order
+from testing.orders import seed_order
+from tests.services.orchestrator.conftest import Gateway
 from tests.services.orchestrator.fakes import CLOCK
 from utils.order.order import User
 from utils.pb.order_queue import order_queue_pb2 as queue_pb

@@ -10,7 +10,8 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.services.orchestrator.conftest import build_gateway, seed_order
+from testing.orders import seed_order
+from tests.services.orchestrator.conftest import build_gateway
 
 GATEWAY = build_gateway()
 JSON = st.recursive(

@@ -14,7 +14,8 @@ from orchestrator.checkout import CheckoutService, Outcome
 from orchestrator.checkout_errors import CheckoutUnavailable, DependencyUnavailable, QueueFull, TokenizationUnavailable
 from orchestrator.problems import checkout_problem
 from orchestrator.queue_adapter import QueueAdapter
-from tests.services.orchestrator.conftest import build_gateway, seed_order
+from testing.orders import seed_order
+from tests.services.orchestrator.conftest import build_gateway
 from tests.services.orchestrator.fakes import GOOD_CARD, CountingCatalog, FakeFlow, FakeQueue
 from utils.catalog.file import load_catalog
 from utils.order.order import CreditCard, Order

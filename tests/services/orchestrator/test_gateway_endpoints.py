@@ -11,7 +11,8 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from orchestrator.checkout import ValidationOutcome
-from tests.services.orchestrator.conftest import FRONTEND, Gateway, build_gateway, seed_order
+from testing.orders import seed_order
+from tests.services.orchestrator.conftest import FRONTEND, Gateway, build_gateway
 from utils.order.order import Order
 from utils.telemetry import configure_telemetry
 

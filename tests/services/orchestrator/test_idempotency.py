@@ -10,7 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from orchestrator.idempotency import Decision, IdempotencyStore, StoredResponse, decide
-from tests.services.orchestrator.conftest import Gateway, seed_order
+from testing.orders import seed_order
+from tests.services.orchestrator.conftest import Gateway
 
 
 def _post(gateway: Gateway, body: dict[str, Any], key: str) -> Any:

@@ -13,7 +13,8 @@ from typing import Any
 
 import pytest
 
-from tests.services.orchestrator.conftest import Gateway, build_gateway, seed_order
+from testing.orders import seed_order
+from tests.services.orchestrator.conftest import Gateway, build_gateway
 
 jsonschema = pytest.importorskip("jsonschema", reason="jsonschema is a dev dependency: pip install jsonschema")
 yaml = pytest.importorskip("yaml", reason="PyYAML is a dev dependency: pip install pyyaml")
