@@ -13,6 +13,7 @@ from collections.abc import Callable
 
 from payment_service.core.ledger import DECLINED_TEST_CARD
 from payment_service.store import TokenRecord
+from utils.order.order import last4
 
 CARD_DIGITS_MIN, CARD_DIGITS_MAX = 12, 19
 _SEPARATORS = re.compile(r"[ \-]")
@@ -45,7 +46,7 @@ def tokenize(
     fingerprint = hmac.new(fingerprint_key, digits.encode(), hashlib.sha256).hexdigest()[:32]
     return TokenRecord(
         token=make_token(),
-        card_last4=digits[-4:],
+        card_last4=last4(digits),
         fingerprint=fingerprint,
         declined=digits == DECLINED_TEST_CARD,
         expiration_date=expiry,

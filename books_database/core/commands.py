@@ -13,7 +13,7 @@ from typing import Any
 REQUEST_ID_CHARS_MAX = 128
 TX_ID_CHARS_MAX = 128
 BOOK_ID_CHARS_MAX = 128
-ITEMS_MAX = 100  # distinct books in one transaction
+BOOKS_PER_TRANSACTION_MAX = 100  # distinct books in one 2PC transaction (an order's lines, summed per book)
 AMOUNT_MAX = 1_000_000  # copies in one stock change or one item
 
 
@@ -93,8 +93,8 @@ class PrepareTransaction:
     def __post_init__(self) -> None:
         _check_id("tx_id", self.tx_id, TX_ID_CHARS_MAX)
         _check_term(self.coordinator_term)
-        if not 0 < len(self.items) <= ITEMS_MAX:
-            raise CommandError(f"a transaction has 1..{ITEMS_MAX} items, got {len(self.items)}")
+        if not 0 < len(self.items) <= BOOKS_PER_TRANSACTION_MAX:
+            raise CommandError(f"a transaction has 1..{BOOKS_PER_TRANSACTION_MAX} items, got {len(self.items)}")
         if self.items != merge_items(self.items):
             raise CommandError("items must name each book once, sorted by book id (use PrepareTransaction.of)")
 

@@ -24,7 +24,7 @@ SEED_EXAMPLE = {
 }
 
 
-def order_from_json(body: dict[str, object]) -> Order:
+def order_of_body(body: dict[str, object]) -> Order:
     """The order as the gateway builds it: types checked, items resolved against the catalog once."""
     return CheckoutRequest.model_validate(body).to_order("o1", load_catalog())
 
@@ -35,7 +35,7 @@ def item(book_id: str, title: str, quantity: int) -> OrderItem:
 
 @pytest.fixture
 def order() -> Order:
-    return order_from_json(SEED_EXAMPLE)
+    return order_of_body(SEED_EXAMPLE)
 
 
 def test_the_seed_example_passes_every_check(order: Order) -> None:
@@ -158,8 +158,8 @@ def test_no_reason_ever_repeats_the_card_number_or_cvv() -> None:
 def test_order_json_reads_either_terms_spelling_and_book_ids() -> None:
     body = {**SEED_EXAMPLE, "items": [{"bookId": "book_101_clean_code", "quantity": 2}]}
     del body["termsAndConditionsAccepted"]
-    order = order_from_json({**body, "termsAccepted": True})
+    order = order_of_body({**body, "termsAccepted": True})
     assert order.terms_accepted and order.items == (
         OrderItem(2, "book_101_clean_code", "Clean Code", 3499, asked_id="book_101_clean_code"),
     )
-    assert not order_from_json(body).terms_accepted
+    assert not order_of_body(body).terms_accepted
