@@ -3,6 +3,7 @@
 Each replica has a free port and a data folder under the given base folder; kill/pause/resume/restart
 send real signals (SIGKILL, SIGSTOP, SIGCONT) to real processes.
 """
+
 from __future__ import annotations
 
 import os
@@ -40,8 +41,9 @@ class Replica:
     channel: grpc.Channel = field(init=False)
 
     def __post_init__(self) -> None:
-        self.channel = grpc.insecure_channel(self.address, options=[
-            ("grpc.initial_reconnect_backoff_ms", 50), ("grpc.max_reconnect_backoff_ms", 200)])
+        self.channel = grpc.insecure_channel(
+            self.address, options=[("grpc.initial_reconnect_backoff_ms", 50), ("grpc.max_reconnect_backoff_ms", 200)]
+        )
         self.raft = raft_pb2_grpc.RaftStub(self.channel)
         self.kv = raft_kv_pb2_grpc.RaftKVStub(self.channel)
 
@@ -51,11 +53,14 @@ class Replica:
 
 
 class KvCluster:
-    def __init__(self, base_dir: Path, size: int = 3, snapshot_every: int | None = None,
-                 extra_args: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self, base_dir: Path, size: int = 3, snapshot_every: int | None = None, extra_args: tuple[str, ...] = ()
+    ) -> None:
         self.base_dir = base_dir
-        self.replicas = {f"n{i}": Replica(f"n{i}", f"127.0.0.1:{free_port()}", base_dir / f"n{i}",
-                                          base_dir / f"n{i}.log") for i in range(1, size + 1)}
+        self.replicas = {
+            f"n{i}": Replica(f"n{i}", f"127.0.0.1:{free_port()}", base_dir / f"n{i}", base_dir / f"n{i}.log")
+            for i in range(1, size + 1)
+        }
         self._args = list(extra_args)
         if snapshot_every is not None:
             self._args += ["--snapshot-every", str(snapshot_every)]
@@ -74,9 +79,25 @@ class KvCluster:
         peers = ",".join(f"{r.node_id}={r.address}" for r in self.replicas.values())
         log = replica.log_path.open("ab")
         replica.process = subprocess.Popen(
-            [sys.executable, "-m", "testing.raft_kv_server", "--id", node_id, "--listen", replica.address,
-             "--peers", peers, "--data", str(replica.data_dir), *self._args],
-            cwd=REPO_ROOT, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+            [
+                sys.executable,
+                "-m",
+                "testing.raft_kv_server",
+                "--id",
+                node_id,
+                "--listen",
+                replica.address,
+                "--peers",
+                peers,
+                "--data",
+                str(replica.data_dir),
+                *self._args,
+            ],
+            cwd=REPO_ROOT,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
         log.close()
         replica.paused = False
 
@@ -122,15 +143,18 @@ class KvCluster:
         if not replica.alive or replica.paused:
             return None
         try:
-            return replica.raft.Status(raft_pb2.StatusRequest(), timeout=timeout_s)
+            reply: raft_pb2.StatusReply = replica.raft.Status(raft_pb2.StatusRequest(), timeout=timeout_s)
         except grpc.RpcError:
             return None
+        return reply
 
     def digest(self, node_id: str, timeout_s: float = 1.0) -> raft_kv_pb2.DigestReply | None:
         try:
-            return self.replicas[node_id].kv.Digest(raft_kv_pb2.DigestRequest(), timeout=timeout_s)
+            digest: raft_kv_pb2.DigestReply = self.replicas[node_id].kv.Digest(raft_kv_pb2.DigestRequest(),
+                                                                               timeout=timeout_s)
         except grpc.RpcError:
             return None
+        return digest
 
     def wait_for_leader(self, timeout_s: float = 10.0, exclude: frozenset[str] = frozenset()) -> str:
         """A leader that every other live, running replica (outside `exclude`) follows in its term."""
@@ -152,8 +176,10 @@ class KvCluster:
         digests: dict[str, raft_kv_pb2.DigestReply] = {}
         while time.monotonic() < deadline:
             digests = {n: d for n, r in self.replicas.items() if r.alive and (d := self.digest(n)) is not None}
-            if (len(digests) == sum(r.alive for r in self.replicas.values())
-                    and len({(d.applied_index, d.sha256) for d in digests.values()}) == 1):
+            if (
+                len(digests) == sum(r.alive for r in self.replicas.values())
+                and len({(d.applied_index, d.sha256) for d in digests.values()}) == 1
+            ):
                 return digests
             time.sleep(POLL_S * 5)
         seen = [(n, d.applied_index, d.sha256[:8]) for n, d in digests.items()]

@@ -4,6 +4,7 @@ N RawNodes, a simulated clock (ticks) and network (loss, duplication, delay, reo
 crash-restart from exactly what Readys made durable, pauses (SIGSTOP), and clients whose key-value
 history is checked for linearizability. Replay a seed: `python -m testing.raft_sim --seed 7`.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -14,10 +15,11 @@ from dataclasses import dataclass
 from random import Random
 
 from utils.linearizability import CheckResult, check_operations_verbose, kv_model
-from utils.raft.core import Config, Entry, EntryKind, Message, NodeId, PersistedState, RawNode, Role, Snapshot
+from utils.raft.core import Message, NodeId, PersistedState, RawNode, Ready, Role
+from utils.raft.ready_loop import Persisted, handle_ready
 from testing.raft_sim_checks import SafetyChecker, SafetyViolation
 from testing.raft_sim_clients import Workload
-from testing.raft_sim_cluster import KeyValueMachine, MemoryStorage, SimNode
+from testing.raft_sim_cluster import MemoryStorage, SimNode, make_node
 from testing.raft_sim_faults import FAULT_MIXES, FaultMix
 from testing.raft_sim_network import NetworkFaults, SimNetwork
 
@@ -77,17 +79,24 @@ class Simulation:
         self.tick = 0
         self.network = SimNetwork(Random(rng.randrange(2**32)), self.mix.network)
         self.checker = SafetyChecker()
-        self.workload = Workload(Random(rng.randrange(2**32)), self.ids, options.clients,
-                                 timeout_ticks=3 * options.election_ticks, trace=self.trace,
-                                 acknowledge=self.checker.on_acknowledged)
+        self.workload = Workload(
+            Random(rng.randrange(2**32)),
+            self.ids,
+            options.clients,
+            timeout_ticks=3 * options.election_ticks,
+            trace=self.trace,
+            acknowledge=self.checker.on_acknowledged,
+        )
         self.nodes = {n: self._make_node(n, MemoryStorage(), None) for n in self.ids}
         self.down_until: dict[NodeId, int] = {}
         self.paused_until: dict[NodeId, int] = {}
         self.partition_until = -1
         self.faults_on = True
         self.leader_commit_seen: dict[NodeId, tuple[int, int]] = {}  # node -> (term, commit) as leader
-        self.trace(f"start nodes={','.join(self.ids)} mix={self.mix.name} "
-                   f"config={sorted(self.config_fields.items())} compact={self.compact_every_entries}")
+        self.trace(
+            f"start nodes={','.join(self.ids)} mix={self.mix.name} "
+            f"config={sorted(self.config_fields.items())} compact={self.compact_every_entries}"
+        )
 
     # --- plumbing ---------------------------------------------------------------------------------
     def trace(self, text: str) -> None:
@@ -95,14 +104,7 @@ class Simulation:
             self.trace_lines.append(f"t={self.tick:05d} {text}")
 
     def _make_node(self, node_id: NodeId, storage: MemoryStorage, restored: PersistedState | None) -> SimNode:
-        config = Config(node_id=node_id, peers=self.ids, **self.config_fields)  # type: ignore[arg-type]
-        raw = RawNode(config, Random(self.rng.randrange(2**32)), restored)
-        machine = KeyValueMachine()
-        applied_index = 0
-        if restored is not None and restored.snapshot is not None:
-            machine.restore(restored.snapshot.data)
-            applied_index = restored.snapshot.index
-        return SimNode(node_id, config, raw, storage, machine, [], applied_index)
+        return make_node(node_id, self.ids, self.config_fields, self.rng, storage, restored)
 
     def _active(self, node_id: NodeId) -> bool:
         return node_id not in self.down_until and node_id not in self.paused_until
@@ -134,13 +136,17 @@ class Simulation:
                 self._crash(node_id, rng.randint(1, 10))
             return
         if mix.voter_crash_rate and faulty < faulty_max and rng.random() < mix.voter_crash_rate:
-            candidates = [n for n in self.ids if self._active(n)
-                          and self.nodes[n].raw.role is Role.CANDIDATE]
+            candidates = [n for n in self.ids if self._active(n) and self.nodes[n].raw.role is Role.CANDIDATE]
             if candidates:
                 term = self.nodes[candidates[0]].raw.term
-                voters = [n for n in self.ids if self._active(n) and n not in candidates
-                          and self.nodes[n].storage.hard_state.term == term
-                          and self.nodes[n].storage.hard_state.vote is not None]
+                voters = [
+                    n
+                    for n in self.ids
+                    if self._active(n)
+                    and n not in candidates
+                    and self.nodes[n].storage.hard_state.term == term
+                    and self.nodes[n].storage.hard_state.vote is not None
+                ]
                 if voters:
                     self._crash(rng.choice(voters), rng.randint(1, mix.down_ticks_max))
                     return
@@ -166,7 +172,7 @@ class Simulation:
         if kind == "isolate_leader" and leaders:
             side = [leaders[0]]
         elif kind == "minority":
-            side = ids[:self.rng.randint(1, minority)]
+            side = ids[: self.rng.randint(1, minority)]
         elif kind == "bridge":
             bridge, rest = ids[0], ids[1:]
             half = len(rest) // 2
@@ -179,7 +185,7 @@ class Simulation:
             self.trace(f"partition one_way: {side[0]} cannot send")
             return
         else:
-            side = ids[:self.rng.randint(1, minority)]
+            side = ids[: self.rng.randint(1, minority)]
         self.network.cut(side, [n for n in ids if n not in side])
         self.trace(f"partition {kind}: {sorted(side)} | {sorted(n for n in ids if n not in side)}")
 
@@ -198,29 +204,41 @@ class Simulation:
         self.leader_commit_seen.pop(node_id, None)
         storage = self.nodes[node_id].storage
         self.nodes[node_id] = self._make_node(node_id, storage, storage.persisted())
-        self.trace(f"{node_id} restart term={storage.hard_state.term} commit={storage.hard_state.commit} "
-                   f"last={len(storage.entries) + (storage.snapshot.index if storage.snapshot else 0)}")
+        self.trace(
+            f"{node_id} restart term={storage.hard_state.term} commit={storage.hard_state.commit} "
+            f"last={len(storage.entries) + (storage.snapshot.index if storage.snapshot else 0)}"
+        )
 
     # --- one node's Ready: persist, (maybe crash), send, apply, advance ---------------------------
     def _process_ready(self, node: SimNode) -> None:
-        raw, tick = node.raw, self.tick
-        ready = raw.ready()
+        if handle_ready(node.raw, _SimReady(self, node)) is None:
+            return  # crashed after persisting: nothing sent, applied or advanced
+        node.raw.check_invariants()  # the core's own invariants, cheap enough to check always
+        self.workload.serve_reads(node, self.tick)
+        node.maybe_compact(self.compact_every_entries)
+
+    def _persist(self, node: SimNode, ready: Ready) -> Persisted:
+        raw = node.raw
         node.storage.persist(ready)
         self.checker.on_persist(node.node_id, node.storage, ready.entries)
         if ready.soft_state is not None:
-            self.trace(f"{node.node_id} role={ready.soft_state.role.value} term={raw.term} "
-                       f"leader={ready.soft_state.leader_id}")
+            self.trace(
+                f"{node.node_id} role={ready.soft_state.role.value} term={raw.term} leader={ready.soft_state.leader_id}"
+            )
             if ready.soft_state.role is Role.LEADER:
                 self.checker.on_role(node.node_id, Role.LEADER, raw.term)
                 self.checker.on_elected(node.node_id, node.storage, raw.term)
         if ready.hard_state is not None and raw.role is Role.LEADER:
             self.checker.on_leader_commit(node.storage, ready.hard_state.commit, raw.term)
             previous = self.leader_commit_seen.get(node.node_id)
-            if (previous is not None and previous[0] == raw.term and ready.soft_state is None
-                    and ready.hard_state.commit > previous[1]):
+            if (
+                previous is not None
+                and previous[0] == raw.term
+                and ready.soft_state is None
+                and ready.hard_state.commit > previous[1]
+            ):
                 # Leader since the previous Ready in the same term: it advanced the commit itself.
-                self.checker.on_leader_commit_advance(node.node_id, node.storage,
-                                                      ready.hard_state.commit, raw.term)
+                self.checker.on_leader_commit_advance(node.node_id, node.storage, ready.hard_state.commit, raw.term)
         if raw.role is Role.LEADER:
             self.leader_commit_seen[node.node_id] = (raw.term, raw.status().commit_index)
         else:
@@ -228,42 +246,23 @@ class Simulation:
         if self.faults_on and self.mix.crash_in_ready_rate and self.rng.random() < self.mix.crash_in_ready_rate:
             self.trace(f"{node.node_id} crash after persisting, {len(ready.messages)} messages unsent")
             self._crash(node.node_id, self.rng.randint(1, self.mix.down_ticks_max))
-            return
-        for message in ready.messages:
-            self.network.send(message, tick)
+            return Persisted.CRASHED
+        return Persisted.CONTINUE
+
+    def _apply(self, node: SimNode, ready: Ready) -> None:
+        tick = self.tick
         if ready.snapshot is not None:
-            node.machine.restore(ready.snapshot.data)
-            node.applied_index = ready.snapshot.index
+            node.install(ready.snapshot)
             self.trace(f"{node.node_id} install snapshot index={ready.snapshot.index} term={ready.snapshot.term}")
             self.workload.on_snapshot(node, ready.snapshot.index, tick)
         for entry in ready.committed_entries:
-            self._apply(node, entry)
+            self.checker.on_apply(node.node_id, entry)
+            node.apply_entry(entry)
+            self.workload.on_apply(node, entry, tick)
         for state in ready.read_states:
             self.workload.on_read_state(node, state)
         for context in ready.dropped_reads:
             self.workload.on_dropped_read(node, context, tick)
-        raw.advance(ready)
-        raw._raft.check_invariants()  # the core's own invariants, cheap enough to check always
-        self.workload.serve_reads(node, tick)
-        self._maybe_compact(node)
-
-    def _apply(self, node: SimNode, entry: Entry) -> None:
-        assert entry.index == node.applied_index + 1, (node.node_id, entry.index, node.applied_index)
-        self.checker.on_apply(node.node_id, entry)
-        if entry.kind is EntryKind.NORMAL:
-            node.machine.apply(entry.data)
-        node.applied_index = entry.index
-        self.workload.on_apply(node, entry, self.tick)
-
-    def _maybe_compact(self, node: SimNode) -> None:
-        every = self.compact_every_entries
-        snapshot_index = node.storage.snapshot.index if node.storage.snapshot else 0
-        if every and node.applied_index - snapshot_index >= every:
-            data = node.machine.snapshot()
-            term = node.storage.term(node.applied_index)
-            assert term is not None
-            node.raw.compact(node.applied_index, data)
-            node.storage.compact(Snapshot(node.applied_index, term, data))
 
     # --- the clock ----------------------------------------------------------------------------------
     def _step_tick(self, issue: bool) -> None:
@@ -300,10 +299,12 @@ class Simulation:
             return
         if self.tracing:
             m = message
-            self.trace(f"{m.recipient} <- {m.sender} {m.type.value} term={m.term} index={m.index} "
-                       f"log_term={m.log_term} entries={len(m.entries)} commit={m.commit} "
-                       f"reject={int(m.reject)} hint={m.reject_hint}/{m.reject_term} "
-                       f"context={m.context.decode(errors='replace') or '-'}")
+            self.trace(
+                f"{m.recipient} <- {m.sender} {m.type.value} term={m.term} index={m.index} "
+                f"log_term={m.log_term} entries={len(m.entries)} commit={m.commit} "
+                f"reject={int(m.reject)} hint={m.reject_hint}/{m.reject_term} "
+                f"context={m.context.decode(errors='replace') or '-'}"
+            )
         node.raw.step(message)
 
     def _heal_everything(self) -> None:
@@ -323,8 +324,9 @@ class Simulation:
         leader = leaders[0].raw.status()
         if self.nodes[leader.node_id].storage.term(leader.commit_index) != leader.term:
             return False  # not yet committed in its own term
-        return all(n.applied_index == leader.commit_index and n.raw.leader == leader.node_id
-                   for n in self.nodes.values())
+        return all(
+            n.applied_index == leader.commit_index and n.raw.leader == leader.node_id for n in self.nodes.values()
+        )
 
     def run(self) -> SimResult:
         for _ in range(self.options.ticks):
@@ -336,8 +338,9 @@ class Simulation:
             self._step_tick(issue=False)
         else:
             statuses = [self.nodes[n].raw.status() for n in self.ids]
-            raise SimulationFailure(f"liveness: no convergence {self.options.heal_ticks_max} ticks "
-                                    f"after healing: {statuses}")
+            raise SimulationFailure(
+                f"liveness: no convergence {self.options.heal_ticks_max} ticks after healing: {statuses}"
+            )
         states = {n: self.nodes[n].machine.data for n in self.ids}
         if len({repr(sorted(s.items())) for s in states.values()}) != 1:
             raise SimulationFailure(f"replicas diverge after convergence: {states}")
@@ -346,13 +349,39 @@ class Simulation:
         if report.result is CheckResult.ILLEGAL:
             raise SimulationFailure(f"history not linearizable: {report}")
         return SimResult(
-            seed=self.options.seed, mix=self.mix.name, nodes=len(self.ids), ticks=self.tick,
-            messages=self.network.sent_count, lost=self.network.lost_count,
+            seed=self.options.seed,
+            mix=self.mix.name,
+            nodes=len(self.ids),
+            ticks=self.tick,
+            messages=self.network.sent_count,
+            lost=self.network.lost_count,
             terms=max(n.raw.term for n in self.nodes.values()),
-            ops_completed=self.workload.completed_count, ops_unknown=self.workload.unknown_count,
-            ops_failed=self.workload.failed_count, checks=self.checker.checks_count,
+            ops_completed=self.workload.completed_count,
+            ops_unknown=self.workload.unknown_count,
+            ops_failed=self.workload.failed_count,
+            checks=self.checker.checks_count,
             linearizable=report.result,
         )
+
+
+class _SimReady:
+    """How the simulator carries out one node's Ready, checking safety as it goes (order: handle_ready's)."""
+
+    __slots__ = ("node", "sim")
+
+    def __init__(self, sim: Simulation, node: SimNode) -> None:
+        self.sim = sim
+        self.node = node
+
+    def persist_ready(self, ready: Ready) -> Persisted:
+        return self.sim._persist(self.node, ready)
+
+    def send_ready(self, ready: Ready) -> None:
+        for message in ready.messages:
+            self.sim.network.send(message, self.sim.tick)
+
+    def apply_ready(self, ready: Ready) -> None:
+        self.sim._apply(self.node, ready)
 
 
 def run_seed(options: SimOptions, trace_lines_max: int = 400) -> SimResult:
@@ -366,11 +395,14 @@ def run_seed(options: SimOptions, trace_lines_max: int = 400) -> SimResult:
         except AssertionError:
             pass
         tail = replay.trace_lines[-trace_lines_max:]
-        command = (f"python -m testing.raft_sim --seed {options.seed} --mix {options.mix} "
-                   f"--ticks {options.ticks} --nodes {options.nodes} --trace")
+        command = (
+            f"python -m testing.raft_sim --seed {options.seed} --mix {options.mix} "
+            f"--ticks {options.ticks} --nodes {options.nodes} --trace"
+        )
         raise SimulationFailure(
             f"raft simulation failed: seed={options.seed} mix={options.mix}: {failure}\n"
-            f"replay: {command}\n" + "\n".join(tail)) from failure
+            f"replay: {command}\n" + "\n".join(tail)
+        ) from failure
 
 
 def main(argv: list[str] | None = None, out: Callable[[str], None] = print) -> int:

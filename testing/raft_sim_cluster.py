@@ -1,12 +1,13 @@
 """An in-memory cluster of RawNodes for tests: durable storage model, message queue, partitions.
 
-It decides what survives a crash (only what a Ready made durable) and how Readys are carried out
-(persist, then send, then apply, then advance); fault scheduling lives in raft_sim.py.
+It decides what survives a crash (only what a Ready made durable) and what each step of a Ready does
+(utils/raft/ready_loop.py fixes their order, as for the driver); fault scheduling lives in raft_sim.py.
 """
+
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from random import Random
 
 from utils.raft.core import (
@@ -23,6 +24,7 @@ from utils.raft.core import (
     Role,
     Snapshot,
 )
+from utils.raft.ready_loop import Persisted, handle_ready
 
 
 class MemoryStorage:
@@ -43,14 +45,14 @@ class MemoryStorage:
             first = ready.entries[0].index
             offset = self.snapshot.index if self.snapshot else 0
             assert offset < first <= offset + len(self.entries) + 1, (first, offset, len(self.entries))
-            del self.entries[first - offset - 1:]
+            del self.entries[first - offset - 1 :]
             self.entries.extend(ready.entries)
 
     def compact(self, snapshot: Snapshot) -> None:
         offset = self.snapshot.index if self.snapshot else 0
         if snapshot.index <= offset:
             return
-        del self.entries[:snapshot.index - offset]
+        del self.entries[: snapshot.index - offset]
         self.snapshot = snapshot
 
     def term(self, index: int) -> int | None:
@@ -104,6 +106,44 @@ class SimNode:
     applied_index: int = 0
     alive: bool = True
 
+    def install(self, snapshot: Snapshot) -> None:
+        self.machine.restore(snapshot.data)
+        self.applied_index = snapshot.index
+
+    def apply_entry(self, entry: Entry) -> None:
+        assert entry.index == self.applied_index + 1, (self.node_id, entry.index, self.applied_index)
+        if entry.kind is EntryKind.NORMAL:
+            self.machine.apply(entry.data)
+        self.applied.append(entry)
+        self.applied_index = entry.index
+
+    def maybe_compact(self, every_entries: int) -> None:
+        """Snapshots the machine once `every_entries` (0: never) were applied since the last snapshot."""
+        snapshot_index = self.storage.snapshot.index if self.storage.snapshot else 0
+        if every_entries and self.applied_index - snapshot_index >= every_entries:
+            data = self.machine.snapshot()
+            term = self.storage.term(self.applied_index)
+            assert term is not None
+            self.raw.compact(self.applied_index, data)
+            self.storage.compact(Snapshot(self.applied_index, term, data))
+
+
+def make_node(
+    node_id: NodeId,
+    ids: tuple[NodeId, ...],
+    config_fields: Mapping[str, object],
+    rng: Random,
+    storage: MemoryStorage,
+    restored: PersistedState | None,
+) -> SimNode:
+    """A node started from `restored` (None: fresh), its machine rebuilt from the stored snapshot."""
+    config = Config(node_id=node_id, peers=ids, **config_fields)  # type: ignore[arg-type]
+    node = SimNode(node_id, config, RawNode(config, Random(rng.randrange(2**32)), restored), storage,
+                   KeyValueMachine(), [])
+    if restored is not None and restored.snapshot is not None:
+        node.install(restored.snapshot)
+    return node
+
 
 ReadyHook = Callable[[SimNode, Ready], None]
 
@@ -124,16 +164,8 @@ class Cluster:
         for node_id in self.ids:
             self.nodes[node_id] = self._make_node(node_id, MemoryStorage(), None)
 
-    def _make_node(self, node_id: NodeId, storage: MemoryStorage,
-                   restored: PersistedState | None) -> SimNode:
-        config = Config(node_id=node_id, peers=self.ids, **self.config_fields)  # type: ignore[arg-type]
-        raw = RawNode(config, Random(self.rng.randrange(2**32)), restored)
-        machine = KeyValueMachine()
-        applied_index = 0
-        if restored is not None and restored.snapshot is not None:
-            machine.restore(restored.snapshot.data)
-            applied_index = restored.snapshot.index
-        return SimNode(node_id, config, raw, storage, machine, [], applied_index)
+    def _make_node(self, node_id: NodeId, storage: MemoryStorage, restored: PersistedState | None) -> SimNode:
+        return make_node(node_id, self.ids, self.config_fields, self.rng, storage, restored)
 
     # --- faults ---------------------------------------------------------------------------------
     def isolate(self, node_id: NodeId) -> None:
@@ -173,36 +205,12 @@ class Cluster:
                 node.raw.tick()
 
     def process_ready(self, node: SimNode) -> Ready | None:
-        if not node.alive or not node.raw.has_ready():
+        if not node.alive:
             return None
-        ready = node.raw.ready()
-        node.storage.persist(ready)
-        for hook in self.ready_hooks:
-            hook(node, ready)
-        for message in ready.messages:
-            self.send(message)
-        if ready.snapshot is not None:
-            node.machine.restore(ready.snapshot.data)
-            node.applied_index = ready.snapshot.index
-        for entry in ready.committed_entries:
-            assert entry.index == node.applied_index + 1, (node.node_id, entry.index, node.applied_index)
-            if entry.kind is EntryKind.NORMAL:
-                node.machine.apply(entry.data)
-            node.applied.append(entry)
-            node.applied_index = entry.index
-        node.raw.advance(ready)
-        self._maybe_compact(node)
+        ready = handle_ready(node.raw, _ClusterReady(self, node))
+        if ready is not None:
+            node.maybe_compact(self.compact_every_entries)
         return ready
-
-    def _maybe_compact(self, node: SimNode) -> None:
-        every = self.compact_every_entries
-        snapshot_index = node.storage.snapshot.index if node.storage.snapshot else 0
-        if every and node.applied_index - snapshot_index >= every:
-            data = node.machine.snapshot()
-            node.raw.compact(node.applied_index, data)
-            term = node.storage.term(node.applied_index)
-            assert term is not None
-            node.storage.compact(Snapshot(node.applied_index, term, data))
 
     def send(self, message: Message) -> None:
         self.sent.append(message)
@@ -217,8 +225,7 @@ class Cluster:
         if node.alive and (message.sender, message.recipient) not in self.blocked:
             node.raw.step(message)
 
-    def deliver_all(self, rounds_max: int = 1000,
-                    keep: Callable[[Message], bool] | None = None) -> int:
+    def deliver_all(self, rounds_max: int = 1000, keep: Callable[[Message], bool] | None = None) -> int:
         """Processes Readys and delivers messages until the network is quiet; returns round trips."""
         rounds = 0
         self.process_all_readys()
@@ -256,10 +263,10 @@ class Cluster:
         for _ in range(3):
             if candidate.raw.role is not Role.FOLLOWER:
                 # As if a peer answered with a higher term: the candidate steps down to retry.
-                candidate.raw.step(Message(MessageType.VOTE_RESPONSE, other, node_id,
-                                           candidate.raw.term + 1, reject=True))
-            candidate.raw.step(Message(MessageType.TIMEOUT_NOW, other, node_id,
-                                       max(candidate.raw.term, 1)))
+                candidate.raw.step(
+                    Message(MessageType.VOTE_RESPONSE, other, node_id, candidate.raw.term + 1, reject=True)
+                )
+            candidate.raw.step(Message(MessageType.TIMEOUT_NOW, other, node_id, max(candidate.raw.term, 1)))
             self.deliver_all(keep=keep)
             if candidate.raw.role is Role.LEADER:
                 return
@@ -273,3 +280,29 @@ class Cluster:
 
     def committed_commands(self, node_id: NodeId) -> list[bytes]:
         return [e.data for e in self.nodes[node_id].applied if e.kind is EntryKind.NORMAL]
+
+
+class _ClusterReady:
+    """How the test cluster carries out one node's Ready (the order is handle_ready's)."""
+
+    __slots__ = ("cluster", "node")
+
+    def __init__(self, cluster: Cluster, node: SimNode) -> None:
+        self.cluster = cluster
+        self.node = node
+
+    def persist_ready(self, ready: Ready) -> Persisted:
+        self.node.storage.persist(ready)
+        for hook in self.cluster.ready_hooks:
+            hook(self.node, ready)
+        return Persisted.CONTINUE
+
+    def send_ready(self, ready: Ready) -> None:
+        for message in ready.messages:
+            self.cluster.send(message)
+
+    def apply_ready(self, ready: Ready) -> None:
+        if ready.snapshot is not None:
+            self.node.install(ready.snapshot)
+        for entry in ready.committed_entries:
+            self.node.apply_entry(entry)

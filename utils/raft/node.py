@@ -20,8 +20,9 @@ from typing import Any, TypeVar
 import grpc
 
 from utils.pb.raft import raft_pb2_grpc
-from utils.raft.core import Config, Message, Role
+from utils.raft.core import Message, Role
 from utils.raft.driver import Driver
+from utils.raft.drops import DropCounter
 from utils.raft.errors import NotLeader, RaftUnavailable
 from utils.raft.options import RaftOptions
 from utils.raft.peer import PeerSender
@@ -57,7 +58,9 @@ class RaftNode:
         self._notifier: threading.Thread | None = None
         self._read_ids = itertools.count(1)
         self._lock = threading.Lock()  # start/stop
-        self._servicer = RaftServicer(node_id, frozenset(peers) - {node_id}, self._exchange, self.status)
+        self._drops = DropCounter(node_id)  # one count of dropped peer messages for the driver and transport
+        self._servicer = RaftServicer(node_id, frozenset(peers) - {node_id}, self._exchange, self.status,
+                                      self._drops)
 
     # ---- wiring and life cycle -----------------------------------------------------------------
 
@@ -70,13 +73,11 @@ class RaftNode:
             if self._driver is not None:
                 raise RuntimeError("RaftNode already started")
             o = self._options
-            config = Config(node_id=self.node_id, peers=tuple(sorted(self._peers)), election_ticks=o.election_ticks,
-                            heartbeat_ticks=o.heartbeat_ticks, pre_vote=o.pre_vote, check_quorum=o.check_quorum,
-                            entries_per_message_max=o.entries_per_message_max,
-                            inflight_messages_max=o.inflight_messages_max)
+            config = o.core_config(self.node_id, tuple(sorted(self._peers)))
             self._storage = RaftStorage(self._data_dir)
-            driver = Driver(config, self._peers, o, self._storage, self._sm, self._send, self._notify, self._rng)
-            self._senders = {peer_id: PeerSender(peer_id, address, o, driver.deliver)
+            driver = Driver(config, self._peers, o, self._storage, self._sm, self._send, self._notify, self._rng,
+                            self._drops)
+            self._senders = {peer_id: PeerSender(peer_id, address, o, driver.deliver, self._drops)
                              for peer_id, address in sorted(self._peers.items()) if peer_id != self.node_id}
             for sender in self._senders.values():
                 sender.start()
@@ -86,7 +87,7 @@ class RaftNode:
             driver.start()
             self._driver = driver
             log.info("raft node started", extra={"node": self.node_id, "term": driver.status.term,
-                                                 "applied": driver.applied})
+                                                 "applied": driver.status.applied_index})
 
     def stop(self, transfer_leadership: bool = True) -> None:
         """Stops the node; a leader first hands leadership to its most caught-up follower (no election gap)."""
@@ -113,8 +114,9 @@ class RaftNode:
         # replica running, or every peer stopping at once) waiting for a transfer only delays the stop.
         silence_max_s = self._options.election_ticks * self._options.tick_s
         now = time.monotonic()
-        followers = {p: m for p, m in driver.match_index.items()
-                     if p != self.node_id and now - driver.heard_at.get(p, -math.inf) <= silence_max_s}
+        status = driver.status
+        followers = {p: m for p, m in status.match_index.items()
+                     if p != self.node_id and now - status.peer_heard_at_s.get(p, -math.inf) <= silence_max_s}
         if not followers:
             log.info("no live follower to hand leadership to; stopping without a transfer",
                      extra={"node": self.node_id})
@@ -135,10 +137,9 @@ class RaftNode:
             if status.role is not Role.LEADER and status.leader_id not in (None, self.node_id):
                 log.info("leadership transferred", extra={"node": self.node_id, "to": status.leader_id})
                 return
-            role, transferee = driver.transfer_state  # one consistent view of the core
-            if role is Role.LEADER:
-                transfer_seen = transfer_seen or transferee == target
-                if transfer_seen and transferee is None:
+            if status.role is Role.LEADER:  # role and transferee from one consistent view of the core
+                transfer_seen = transfer_seen or status.transferee == target
+                if transfer_seen and status.transferee is None:
                     log.warning("leadership transfer abandoned", extra={"node": self.node_id, "target": target})
                     return  # the core gave up after an election timeout: the target never caught up
                 # Our RPCs to the target fail and none got through since: it is down, or stopping too.
@@ -147,7 +148,7 @@ class RaftNode:
                 lost = sender.failed_rpcs > failed_seen
             else:
                 # Deposed by the target's campaign: it should win at once and append to us.
-                lost = time.monotonic() - driver.heard_at.get(target, -math.inf) > silence_max_s
+                lost = time.monotonic() - status.peer_heard_at_s.get(target, -math.inf) > silence_max_s
             if lost:
                 log.warning("leadership transfer target unreachable", extra={"node": self.node_id, "target": target})
                 return
@@ -207,20 +208,12 @@ class RaftNode:
             read_index = driver.read_index(context).result(timeout=max(0.0, deadline - time.monotonic()))
         except TimeoutError:
             raise RaftUnavailable("read timed out confirming leadership") from None
-        with driver.applied_changed:
-            caught_up = driver.applied_changed.wait_for(
-                lambda: driver.applied >= read_index or not driver.running,
-                timeout=max(0.0, deadline - time.monotonic()))
-            if not caught_up or driver.applied < read_index:
-                raise RaftUnavailable("read timed out waiting for the log to apply")
-            return fn(self._sm)
+        return driver.read_at(read_index, fn, timeout_s=max(0.0, deadline - time.monotonic()))
 
     def read_local(self, fn: Callable[[Any], T]) -> tuple[int, T]:
         """Runs fn on this replica's state as applied so far — possibly stale, no leadership check — with
         the applied index it saw. For diagnostics and replica comparison, never for client reads."""
-        driver = self._running_driver()
-        with driver.apply_lock:
-            return driver.applied, fn(self._sm)
+        return self._running_driver().read_local(fn)
 
     # ---- observation ---------------------------------------------------------------------------
 
@@ -234,7 +227,8 @@ class RaftNode:
         return dataclasses.replace(
             driver.status, peer_rpcs_sent=sum(p.sent_rpcs for p in senders),
             peer_rpcs_failed=sum(p.failed_rpcs for p in senders),
-            messages_shed=sum(p.dropped_messages + p.superseded_messages for p in senders))
+            messages_shed=sum(p.dropped_messages + p.superseded_messages for p in senders),
+            dropped_by_reason=self._drops.counts())
 
     def is_leader(self) -> bool:
         status = self.status()

@@ -4,12 +4,17 @@ Defaults elect a new leader in well under a second on a quiet machine and stay q
 """
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
+
+from utils.raft.core import Config, NodeId
 
 
 @dataclass(frozen=True, slots=True)
 class RaftOptions:
     # Timing. A tick is the core's unit of time; the driver converts wall time into ticks.
+    # The fields named in _CORE_FIELDS are the core Config's own: core_config() hands them over, and the
+    # Config validates them; they live here flat so a service sets every option in one place.
     tick_ms: int = 50
     heartbeat_ticks: int = 2        # 100 ms: ~10 heartbeats/s per follower when idle
     election_ticks: int = 10        # election timeout randomised in [500, 1000) ms
@@ -39,11 +44,9 @@ class RaftOptions:
     def __post_init__(self) -> None:
         if self.tick_ms <= 0 or self.heartbeat_ticks <= 0:
             raise ValueError("tick_ms and heartbeat_ticks must be positive")
-        if self.election_ticks <= self.heartbeat_ticks:
-            raise ValueError("election_ticks must exceed heartbeat_ticks, or followers time out between heartbeats")
-        if min(self.inbox_max, self.send_queue_max, self.snapshot_every_entries, self.entries_per_message_max,
-               self.inflight_messages_max, self.coalesced_entries_max, self.coalesced_bytes_max,
-               self.tick_catch_up_max) <= 0:
+        self.core_config("check", ("check",))  # the core's own fields, checked by the core's own rules
+        if min(self.inbox_max, self.send_queue_max, self.snapshot_every_entries, self.coalesced_entries_max,
+               self.coalesced_bytes_max, self.tick_catch_up_max) <= 0:
             raise ValueError("every bound must be positive")
         if self.reply_wait_s >= self.rpc_timeout_s:
             raise ValueError("reply_wait_s must be shorter than rpc_timeout_s, or the caller gives up first")
@@ -56,3 +59,12 @@ class RaftOptions:
     @property
     def tick_s(self) -> float:
         return self.tick_ms / 1000.0
+
+    def core_config(self, node_id: NodeId, peers: tuple[NodeId, ...]) -> Config:
+        """The core's Config for this node: its identity and group, plus this object's protocol fields."""
+        return Config(node_id=node_id, peers=peers, **{name: getattr(self, name) for name in _CORE_FIELDS})
+
+
+# Every Config field but the node's identity and group: the one list of what RaftOptions passes to the core.
+_CORE_FIELDS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(Config) if f.name not in ("node_id", "peers"))
+assert set(_CORE_FIELDS) <= {f.name for f in dataclasses.fields(RaftOptions)}, "RaftOptions misses a Config field"

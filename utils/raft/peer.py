@@ -23,6 +23,7 @@ from utils.pb.raft import raft_pb2 as pb
 from utils.pb.raft import raft_pb2_grpc
 from utils.raft import wire
 from utils.raft.core import Message, MessageType
+from utils.raft.drops import DropCounter, DropReason
 from utils.raft.options import RaftOptions
 
 log = logging.getLogger(__name__)
@@ -76,11 +77,12 @@ class PeerSender:
     """Sends one peer's messages in order and hands each response message to `deliver`."""
 
     def __init__(self, peer_id: str, address: str, options: RaftOptions,
-                 deliver: Callable[[Message], None]) -> None:
+                 deliver: Callable[[Message], None], drops: DropCounter | None = None) -> None:
         self.peer_id = peer_id
         self.address = address
         self._options = options
         self._deliver = deliver
+        self._drops = drops if drops is not None else DropCounter()
         self._queue: collections.deque[tuple[float, Message]] = collections.deque()  # (enqueued at, message)
         self._hold_s = options.empty_append_hold_ms / 1000.0
         self._cond = threading.Condition()
@@ -100,6 +102,8 @@ class PeerSender:
     def stop(self) -> None:
         with self._cond:
             self._stopped = True
+            for _, message in self._queue:
+                self._drops.drop(DropReason.SENDER_STOPPED, message)
             self._queue.clear()
             self._cond.notify()
         self._channel.close()  # cancels an RPC in flight, so a paused peer does not hold up the stop
@@ -111,6 +115,7 @@ class PeerSender:
         assert message.recipient == self.peer_id and message.type in wire.REQUEST_TYPES
         with self._cond:
             if self._stopped:
+                self._drops.drop(DropReason.SENDER_STOPPED, message)
                 return
             if len(self._queue) >= self._options.send_queue_max:
                 self._shed_one()
@@ -123,8 +128,9 @@ class PeerSender:
                 del self._queue[position]
                 break
         else:
-            self._queue.popleft()
+            _, queued = self._queue.popleft()
         self.dropped_messages += 1
+        self._drops.drop(DropReason.QUEUE_FULL, queued)
 
     def _next(self) -> Message | None:
         with self._cond:
@@ -139,6 +145,7 @@ class PeerSender:
                            for _, later in itertools.islice(self._queue, 1, None)):
                         self._queue.popleft()
                         self.superseded_messages += 1
+                        self._drops.drop(DropReason.SUPERSEDED, message)
                         continue
                     hold_s = queued_at + self._hold_s - time.monotonic()
                     if len(self._queue) == 1 and hold_s > 0:
@@ -166,9 +173,12 @@ class PeerSender:
                 response = wire.reply_from_wire(reply)
                 if response is not None:
                     self._deliver(response)
+                elif reply.answered:  # an answer of a type this node does not know
+                    self._drops.drop(DropReason.MALFORMED, message)
 
     def _call(self, m: Message) -> pb.PeerReply | None:
         timeout_s = self._options.rpc_timeout_s
+        reply: pb.PeerReply  # the stubs return Any
         try:
             if m.type in (MessageType.PRE_VOTE, MessageType.VOTE):
                 reply = self._stub.RequestVote(wire.vote_request_to_wire(m), timeout=timeout_s)

@@ -4,7 +4,8 @@ Built by the driver after every loop iteration, so reading it never waits on the
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 from utils.raft.core import Role
 
@@ -26,3 +27,8 @@ class RaftStatus:
     peer_rpcs_sent: int = 0
     peer_rpcs_failed: int = 0
     messages_shed: int = 0      # dropped from full send queues or superseded by a later APPEND
+    # Added for RaftNode.stop()'s transfer (leader only, else empty / None) and for drop accounting.
+    match_index: Mapping[str, int] = field(default_factory=dict)  # highest log index known replicated per peer
+    transferee: str | None = None  # leadership transfer target while one is in progress
+    peer_heard_at_s: Mapping[str, float] = field(default_factory=dict)  # time.monotonic() a peer last spoke
+    dropped_by_reason: Mapping[str, int] = field(default_factory=dict)  # peer messages dropped, by DropReason

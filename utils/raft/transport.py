@@ -16,6 +16,7 @@ from utils.pb.raft import raft_pb2 as pb
 from utils.pb.raft import raft_pb2_grpc
 from utils.raft import wire
 from utils.raft.core import Message
+from utils.raft.drops import DropCounter, DropReason
 from utils.raft.errors import RaftUnavailable
 from utils.raft.status import RaftStatus
 
@@ -32,22 +33,25 @@ class PeerExchange(Protocol):
 
 class RaftServicer(raft_pb2_grpc.RaftServicer):
     def __init__(self, node_id: str, peer_ids: frozenset[str], exchange: Callable[[], PeerExchange | None],
-                 status: Callable[[], RaftStatus]) -> None:
+                 status: Callable[[], RaftStatus], drops: DropCounter | None = None) -> None:
         self._node_id = node_id
         self._peer_ids = peer_ids
         self._exchange = exchange
         self._status = status
+        self._drops = drops if drops is not None else DropCounter(node_id)
         self.rejected_requests = 0
 
     def _handle(self, message: Message, context: grpc.ServicerContext) -> pb.PeerReply:
         if message.recipient != self._node_id or message.sender not in self._peer_ids:
             # A misrouted or foreign request: a configuration error, not a protocol event.
             self.rejected_requests += 1
+            self._drops.drop(DropReason.UNKNOWN_PEER, message)
             context.abort(grpc.StatusCode.FAILED_PRECONDITION,
                           f"raft request from {message.sender!r} for {message.recipient!r} reached "
                           f"{self._node_id!r}: peer lists differ")
         exchange = self._exchange()
         if exchange is None:
+            self._drops.drop(DropReason.NOT_RUNNING, message)
             context.abort(grpc.StatusCode.UNAVAILABLE, f"raft node {self._node_id} is not running")
         try:
             response = exchange.exchange(message)
@@ -64,6 +68,7 @@ class RaftServicer(raft_pb2_grpc.RaftServicer):
 
     def InstallSnapshot(self, request: pb.SnapshotRequest, context: grpc.ServicerContext) -> pb.PeerReply:
         if not request.HasField("snapshot"):
+            self._drops.drop(DropReason.MALFORMED)
             context.abort(grpc.StatusCode.INVALID_ARGUMENT, "InstallSnapshot without a snapshot")
         return self._handle(wire.snapshot_request_from_wire(request), context)
 

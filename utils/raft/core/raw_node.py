@@ -138,6 +138,10 @@ class RawNode:
             log.applied_to(ready.committed_entries[-1].index)
         self._outstanding = None
 
+    def check_invariants(self) -> None:
+        """Asserts the core's internal invariants without changing anything (tests and the simulator)."""
+        self._raft.check_invariants()
+
     def status(self) -> Status:
         r = self._raft
         log = r.log
