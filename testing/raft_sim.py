@@ -219,6 +219,14 @@ class Simulation:
 
     def _persist(self, node: SimNode, ready: Ready) -> Persisted:
         raw = node.raw
+        mix = self.mix
+        crash_roll = self.rng.random() if self.faults_on and mix.crash_in_ready_rate else 1.0
+        if crash_roll < mix.crash_in_ready_rate / 2:
+            # Dies while writing: nothing of this Ready is durable, so none of its messages may be out
+            # either (what catches a runtime that sends before it persists, Raft §5.1 Figure 2).
+            self.trace(f"{node.node_id} crash before persisting, {len(ready.messages)} messages unsent")
+            self._crash(node.node_id, self.rng.randint(1, mix.down_ticks_max))
+            return Persisted.CRASHED
         node.storage.persist(ready)
         self.checker.on_persist(node.node_id, node.storage, ready.entries)
         if ready.soft_state is not None:
@@ -243,7 +251,7 @@ class Simulation:
             self.leader_commit_seen[node.node_id] = (raw.term, raw.status().commit_index)
         else:
             self.leader_commit_seen.pop(node.node_id, None)
-        if self.faults_on and self.mix.crash_in_ready_rate and self.rng.random() < self.mix.crash_in_ready_rate:
+        if crash_roll < mix.crash_in_ready_rate:
             self.trace(f"{node.node_id} crash after persisting, {len(ready.messages)} messages unsent")
             self._crash(node.node_id, self.rng.randint(1, self.mix.down_ticks_max))
             return Persisted.CRASHED
