@@ -125,6 +125,10 @@ class Driver:
     def running(self) -> bool:
         return self._running and self._fatal is None
 
+    @property
+    def inbox_queued(self) -> int:
+        return self._inbox.qsize()
+
     # ---- the inbox (any thread) ----------------------------------------------------------------
 
     def _submit(self, event: _Event) -> None:

@@ -186,6 +186,11 @@ class RaftNode:
             raise RaftUnavailable(f"raft node {self.node_id} is not running", outcome_unknown=False)
         return driver
 
+    def transfer_leadership(self, target: str, timeout_s: float | None = None) -> None:
+        """Asks this leader to hand leadership to `target`; returns once the core started the transfer."""
+        future = self._running_driver().transfer_leadership(target)
+        future.result(timeout=timeout_s if timeout_s is not None else self._options.transfer_timeout_s)
+
     def propose(self, command: bytes, timeout_s: float | None = None) -> Any:
         """Replicates `command`; returns the state machine's apply() result once committed and applied here.
 
@@ -228,7 +233,7 @@ class RaftNode:
             driver.status, peer_rpcs_sent=sum(p.sent_rpcs for p in senders),
             peer_rpcs_failed=sum(p.failed_rpcs for p in senders),
             messages_shed=sum(p.dropped_messages + p.superseded_messages for p in senders),
-            dropped_by_reason=self._drops.counts())
+            dropped_by_reason=self._drops.counts(), inbox_queued=driver.inbox_queued)
 
     def is_leader(self) -> bool:
         status = self.status()

@@ -132,7 +132,8 @@ class PeerSender:
         self.dropped_messages += 1
         self._drops.drop(DropReason.QUEUE_FULL, queued)
 
-    def _next(self) -> Message | None:
+    def next_message(self) -> Message | None:
+        """The next RPC to send, after superseding and merging; blocks, and is None once stopped."""
         with self._cond:
             while True:
                 while not self._queue and not self._stopped:
@@ -162,7 +163,7 @@ class PeerSender:
                 return message
 
     def _run(self) -> None:
-        while (message := self._next()) is not None:
+        while (message := self.next_message()) is not None:
             try:
                 reply = self._call(message)
             except ValueError:

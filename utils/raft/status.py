@@ -32,3 +32,4 @@ class RaftStatus:
     transferee: str | None = None  # leadership transfer target while one is in progress
     peer_heard_at_s: Mapping[str, float] = field(default_factory=dict)  # time.monotonic() a peer last spoke
     dropped_by_reason: Mapping[str, int] = field(default_factory=dict)  # peer messages dropped, by DropReason
+    inbox_queued: int = 0  # events waiting in the driver's inbox when status() was called (live)

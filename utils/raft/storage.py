@@ -157,5 +157,11 @@ class RaftStorage:
                              [(e.index, e.term, e.kind.value, e.data) for e in entries])
         self._last_index = entries[-1].index
 
+    def durability(self) -> tuple[str, int]:
+        """(journal mode, synchronous level) of this connection: the durability contract, for checking."""
+        journal_mode = self._db.execute("PRAGMA journal_mode").fetchone()[0]
+        synchronous = self._db.execute("PRAGMA synchronous").fetchone()[0]
+        return str(journal_mode), int(synchronous)
+
     def close(self) -> None:
         self._db.close()

@@ -1,5 +1,6 @@
 """A 3-node Raft group in one process over real gRPC on loopback: election, replication, reads, transfer,
 restart, snapshots and back-pressure, through the API a service uses."""
+
 from __future__ import annotations
 
 import threading
@@ -9,13 +10,12 @@ from pathlib import Path
 import grpc
 import pytest
 
+from testing.raft_kv_state import KvStateMachine, encode_command
+from tests.services.raft.local_cluster import LocalCluster
 from utils.pb.raft import raft_pb2, raft_pb2_grpc
 from utils.raft.core import Role
 from utils.raft.errors import NotLeader, RaftUnavailable
 from utils.raft.options import RaftOptions
-from testing.raft_kv_state import KvStateMachine, encode_command
-
-from tests.services.raft.local_cluster import FAST, LocalCluster
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -51,7 +51,9 @@ def test_a_follower_refuses_writes_and_reads_and_names_the_leader(cluster: Local
     with pytest.raises(NotLeader) as refused_write:
         cluster.node(follower).propose(encode_command("put", "k", "v"))
     assert (refused_write.value.leader_id, refused_write.value.leader_address) == (
-        leader, cluster.members[leader].address)
+        leader,
+        cluster.members[leader].address,
+    )
     with pytest.raises(NotLeader):
         cluster.node(follower).read(lambda sm: sm.get("k"))
 
@@ -95,8 +97,9 @@ def test_graceful_stop_of_the_leader_transfers_leadership_without_an_election(cl
 
 
 def test_a_restarted_follower_catches_up_from_a_snapshot(tmp_path: Path) -> None:
-    cluster = LocalCluster(tmp_path, options=RaftOptions(tick_ms=25, heartbeat_ticks=2, election_ticks=10,
-                                                         snapshot_every_entries=10))
+    cluster = LocalCluster(
+        tmp_path, options=RaftOptions(tick_ms=25, heartbeat_ticks=2, election_ticks=10, snapshot_every_entries=10)
+    )
     cluster.start_all()
     try:
         leader = cluster.wait_for_leader()
@@ -149,8 +152,9 @@ class BlockingStateMachine(KvStateMachine):
 
 
 def test_a_full_inbox_refuses_new_work_instead_of_queueing_it(tmp_path: Path) -> None:
-    cluster = LocalCluster(tmp_path, size=1, options=RaftOptions(tick_ms=25, heartbeat_ticks=2,
-                                                                 election_ticks=10, inbox_max=2))
+    cluster = LocalCluster(
+        tmp_path, size=1, options=RaftOptions(tick_ms=25, heartbeat_ticks=2, election_ticks=10, inbox_max=2)
+    )
     blocking = BlockingStateMachine()
     cluster.start("n1", blocking)
     try:
@@ -160,11 +164,17 @@ def test_a_full_inbox_refuses_new_work_instead_of_queueing_it(tmp_path: Path) ->
         first.start()
         assert blocking.entered.wait(timeout=10)  # the driver is stuck applying: nothing drains the inbox
         queued_results: list[int] = []
-        waiting = [threading.Thread(target=lambda i=i: queued_results.append(
-            node.propose(encode_command("put", f"q{i}", "x"), timeout_s=10))) for i in range(2)]
+        waiting = [
+            threading.Thread(
+                target=lambda i=i: queued_results.append(
+                    node.propose(encode_command("put", f"q{i}", "x"), timeout_s=10)
+                )
+            )
+            for i in range(2)
+        ]
         for thread in waiting:
             thread.start()
-        cluster.wait_until(lambda: node._driver is not None and node._driver._inbox.full(), what="a full inbox")
+        cluster.wait_until(lambda: node.status().inbox_queued >= 2, what="a full inbox")  # inbox_max=2
         with pytest.raises(RaftUnavailable) as refused:
             node.propose(encode_command("put", "b", "2"))
         assert refused.value.overloaded and not refused.value.outcome_unknown
@@ -183,8 +193,6 @@ def test_a_callers_misuse_raises_to_the_caller_and_the_node_keeps_working(cluste
     leader = cluster.node(cluster.wait_for_leader())
     with pytest.raises(TypeError):
         leader.propose("not bytes")  # type: ignore[arg-type]
-    driver = leader._driver
-    assert driver is not None
     with pytest.raises(ValueError, match="not a voter"):
-        driver.transfer_leadership("nobody").result(timeout=5)
+        leader.transfer_leadership("nobody", timeout_s=5)
     assert cluster.write("still", "working") > 0

@@ -1,4 +1,5 @@
 """Durable Raft storage: hard state, log append and truncation, snapshots and compaction survive reopening."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -10,8 +11,9 @@ from utils.raft.storage import RaftStorage
 
 
 def entries(first: int, last: int, term: int) -> tuple[Entry, ...]:
-    return tuple(Entry(term=term, index=i, kind=EntryKind.NORMAL, data=f"{term}/{i}".encode())
-                 for i in range(first, last + 1))
+    return tuple(
+        Entry(term=term, index=i, kind=EntryKind.NORMAL, data=f"{term}/{i}".encode()) for i in range(first, last + 1)
+    )
 
 
 def reopen(storage: RaftStorage, path: Path) -> RaftStorage:
@@ -94,9 +96,9 @@ def test_a_received_snapshot_replaces_the_whole_log(tmp_path: Path) -> None:
 
 def test_the_file_is_in_wal_mode_with_full_sync(tmp_path: Path) -> None:
     storage = RaftStorage(tmp_path)
-    db = storage._db  # the durability settings are the contract: check them directly
-    assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    assert db.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
+    journal_mode, synchronous = storage.durability()  # the durability settings are the contract
+    assert journal_mode == "wal"
+    assert synchronous == 2  # FULL
 
 
 def test_only_a_commit_index_change_skips_the_fsync(tmp_path: Path) -> None:
