@@ -4,6 +4,7 @@ Prints commits/s and p50/p99 commit latency with 1 and with 64 outstanding propo
 (leader SIGKILL → first write committed by the new leader; and SIGTERM with leadership transfer).
 Run: .venv/bin/python -m bench.raft_bench [--seconds 5] [--failovers 10]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -14,6 +15,7 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import grpc
 
@@ -39,7 +41,7 @@ def load(address: str, outstanding: int, seconds: float) -> tuple[int, int, list
     sent = 0
     value = "v" * 64
 
-    def done(future: grpc.Future, started: float) -> None:
+    def done(future: grpc.Future[Any], started: float) -> None:
         elapsed = time.perf_counter() - started
         with lock:
             if future.exception() is None:
@@ -68,8 +70,11 @@ def measure_idle(cluster: KvCluster, seconds: float = 3.0) -> None:
     after = cluster.status(leader)
     assert before is not None and after is not None
     followers = len(cluster.replicas) - 1
-    print(f"idle: {(after.peer_rpcs_sent - before.peer_rpcs_sent) / seconds / followers:.1f} RPCs/s "
-          "from the leader to each follower", flush=True)
+    print(
+        f"idle: {(after.peer_rpcs_sent - before.peer_rpcs_sent) / seconds / followers:.1f} RPCs/s "
+        "from the leader to each follower",
+        flush=True,
+    )
 
 
 def measure_election_rpcs(cluster: KvCluster) -> None:
@@ -85,8 +90,11 @@ def measure_election_rpcs(cluster: KvCluster) -> None:
     cluster.kill(leader)
     cluster.wait_for_leader(exclude=frozenset({leader}))
     sent = rpcs() - before
-    print(f"an election after a leader's SIGKILL: {sent} peer RPCs in all (pre-votes, votes, the new leader's "
-          "first appends and heartbeats, calls to the dead node)", flush=True)
+    print(
+        f"an election after a leader's SIGKILL: {sent} peer RPCs in all (pre-votes, votes, the new leader's "
+        "first appends and heartbeats, calls to the dead node)",
+        flush=True,
+    )
     cluster.start(leader)
 
 
@@ -101,10 +109,12 @@ def measure_throughput(cluster: KvCluster, seconds: float) -> None:
         elapsed = time.monotonic() - started
         after = cluster.status(leader)
         elections = "none" if after is not None and after.term == term_before and after.role == "leader" else "SOME"
-        print(f"outstanding={outstanding:>2}: {committed / elapsed:8.0f} commits/s   "
-              f"p50 {1000 * percentile(latencies, 0.50):6.2f} ms   p99 {1000 * percentile(latencies, 0.99):6.2f} ms"
-              f"   ({committed} committed, {failed} failed in {elapsed:.1f} s; elections during the run: {elections})",
-              flush=True)
+        print(
+            f"outstanding={outstanding:>2}: {committed / elapsed:8.0f} commits/s   "
+            f"p50 {1000 * percentile(latencies, 0.50):6.2f} ms   p99 {1000 * percentile(latencies, 0.99):6.2f} ms"
+            f"   ({committed} committed, {failed} failed in {elapsed:.1f} s; elections during the run: {elections})",
+            flush=True,
+        )
 
 
 def measure_in_leader(cluster: KvCluster, seconds: float) -> None:
@@ -112,11 +122,15 @@ def measure_in_leader(cluster: KvCluster, seconds: float) -> None:
     leader = cluster.wait_for_leader(timeout_s=20)
     stub = cluster.replicas[leader].kv
     for outstanding in (1, 64):
-        reply = stub.Load(raft_kv_pb2.LoadRequest(outstanding=outstanding, seconds=seconds, value_bytes=64),
-                          timeout=seconds + 30)
-        print(f"outstanding={outstanding:>2}: {reply.committed / reply.elapsed_s:8.0f} commits/s   "
-              f"p50 {reply.p50_ms:6.2f} ms   p99 {reply.p99_ms:6.2f} ms   "
-              f"({reply.committed} committed, {reply.failed} failed in {reply.elapsed_s:.1f} s)", flush=True)
+        reply = stub.Load(
+            raft_kv_pb2.LoadRequest(outstanding=outstanding, seconds=seconds, value_bytes=64), timeout=seconds + 30
+        )
+        print(
+            f"outstanding={outstanding:>2}: {reply.committed / reply.elapsed_s:8.0f} commits/s   "
+            f"p50 {reply.p50_ms:6.2f} ms   p99 {reply.p99_ms:6.2f} ms   "
+            f"({reply.committed} committed, {reply.failed} failed in {reply.elapsed_s:.1f} s)",
+            flush=True,
+        )
 
 
 def first_write_after(client: KvClient, exclude: str, started: float, timeout_s: float = 10.0) -> float:
@@ -163,8 +177,10 @@ def main() -> int:
         cluster = KvCluster(Path(scratch))
         cluster.start_all()
         try:
-            print("3 replicas on loopback, SQLite WAL synchronous=FULL (fsync before every acknowledgement); "
-                  f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} at start")
+            print(
+                "3 replicas on loopback, SQLite WAL synchronous=FULL (fsync before every acknowledgement); "
+                f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} at start"
+            )
             measure_idle(cluster)
             measure_election_rpcs(cluster)
             print("-- proposals from a client process, one gRPC call per write:")
@@ -173,13 +189,19 @@ def main() -> int:
             measure_in_leader(cluster, args.seconds)
             if args.failovers:
                 kills = measure_failover(cluster, args.failovers, graceful=False)
-                print(f"failover after SIGKILL of the leader ({len(kills)} runs): "
-                      f"median {statistics.median(kills):.3f} s,"
-                      f" max {max(kills):.3f} s, min {min(kills):.3f} s", flush=True)
+                print(
+                    f"failover after SIGKILL of the leader ({len(kills)} runs): "
+                    f"median {statistics.median(kills):.3f} s,"
+                    f" max {max(kills):.3f} s, min {min(kills):.3f} s",
+                    flush=True,
+                )
             if args.graceful:
                 stops = measure_failover(cluster, args.graceful, graceful=True)
-                print(f"failover after SIGTERM (leadership transfer, {len(stops)} runs): "
-                      f"median {statistics.median(stops):.3f} s, max {max(stops):.3f} s", flush=True)
+                print(
+                    f"failover after SIGTERM (leadership transfer, {len(stops)} runs): "
+                    f"median {statistics.median(stops):.3f} s, max {max(stops):.3f} s",
+                    flush=True,
+                )
         finally:
             cluster.close()
     return 0

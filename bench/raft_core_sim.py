@@ -2,6 +2,7 @@
 
 Run: .venv/bin/python -m bench.raft_core_sim [--seeds 200]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -35,8 +36,10 @@ def simulator_speed(seeds: int) -> None:
         ticks += result.ticks
         messages += result.messages
     elapsed = time.perf_counter() - started
-    print(f"simulator: {seeds} seeds in {elapsed:.1f}s = {seeds / elapsed:.1f} seeds/s, "
-          f"{ticks / elapsed:.0f} ticks/s, {messages / elapsed:.0f} messages/s")
+    print(
+        f"simulator: {seeds} seeds in {elapsed:.1f}s = {seeds / elapsed:.1f} seeds/s, "
+        f"{ticks / elapsed:.0f} ticks/s, {messages / elapsed:.0f} messages/s"
+    )
 
 
 def main() -> None:
@@ -44,8 +47,10 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=200)
     args = parser.parse_args()
     for batch in (1, 16, 256):
-        print(f"core commit throughput, 3 nodes in memory, {batch:>3} proposals per Ready: "
-              f"{commit_throughput(5000, batch):,.0f} commands/s")
+        print(
+            f"core commit throughput, 3 nodes in memory, {batch:>3} proposals per Ready: "
+            f"{commit_throughput(5000, batch):,.0f} commands/s"
+        )
     simulator_speed(args.seeds)
 
 

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import grpc
 
-from utils.pb.raft import raft_pb2, raft_pb2_grpc
 from testing.pb.raft_kv import raft_kv_pb2, raft_kv_pb2_grpc
+from utils.pb.raft import raft_pb2, raft_pb2_grpc
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 POLL_S = 0.02
@@ -150,8 +150,9 @@ class KvCluster:
 
     def digest(self, node_id: str, timeout_s: float = 1.0) -> raft_kv_pb2.DigestReply | None:
         try:
-            digest: raft_kv_pb2.DigestReply = self.replicas[node_id].kv.Digest(raft_kv_pb2.DigestRequest(),
-                                                                               timeout=timeout_s)
+            digest: raft_kv_pb2.DigestReply = self.replicas[node_id].kv.Digest(
+                raft_kv_pb2.DigestRequest(), timeout=timeout_s
+            )
         except grpc.RpcError:
             return None
         return digest

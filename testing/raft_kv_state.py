@@ -2,6 +2,7 @@
 
 Commands are small JSON objects; the snapshot is the whole map as JSON, so replicas compare by digest.
 """
+
 from __future__ import annotations
 
 import hashlib

@@ -14,14 +14,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from random import Random
 
-from utils.linearizability import CheckResult, check_operations_verbose, kv_model
-from utils.raft.core import Message, NodeId, PersistedState, RawNode, Ready, Role
-from utils.raft.ready_loop import Persisted, handle_ready
 from testing.raft_sim_checks import SafetyChecker, SafetyViolation
 from testing.raft_sim_clients import Workload
 from testing.raft_sim_cluster import MemoryStorage, SimNode, make_node
 from testing.raft_sim_faults import FAULT_MIXES, FaultMix
 from testing.raft_sim_network import NetworkFaults, SimNetwork
+from utils.linearizability import CheckResult, check_operations_verbose, kv_model
+from utils.raft.core import Message, NodeId, PersistedState, RawNode, Ready, Role
+from utils.raft.ready_loop import Persisted, handle_ready
 
 __all__ = ["FAULT_MIXES", "FaultMix", "SimOptions", "SimResult", "Simulation", "SimulationFailure", "run_seed"]
 

@@ -3,10 +3,11 @@
 Election Safety, Log Matching, Leader Completeness, State Machine Safety, and that every
 acknowledged command is what each node applies at its index. A violation raises SafetyViolation.
 """
+
 from __future__ import annotations
 
-from utils.raft.core import Entry, EntryKind, NodeId, Role
 from testing.raft_sim_cluster import MemoryStorage
+from utils.raft.core import Entry, EntryKind, NodeId, Role
 
 
 class SafetyViolation(AssertionError):
@@ -44,8 +45,10 @@ class SafetyChecker:
             shape = (entry.kind, entry.data, previous_term)
             known = self.log_entries.setdefault((entry.index, entry.term), shape)
             if known != shape:
-                self._fail(f"log matching: {node_id} holds {entry} after term {previous_term}, "
-                           f"another log holds {known} at the same index and term")
+                self._fail(
+                    f"log matching: {node_id} holds {entry} after term {previous_term}, "
+                    f"another log holds {known} at the same index and term"
+                )
 
     def on_leader_commit(self, storage: MemoryStorage, commit: int, term: int) -> None:
         """Records that everything up to `commit` was committed by (at the latest) term `term`."""
@@ -57,18 +60,21 @@ class SafetyChecker:
             if entry_term is None:
                 break  # inside the snapshot: recorded when it was committed
             if known is not None and known[0] != entry_term:
-                self._fail(f"commit safety: index {index} committed with term {known[0]}, "
-                           f"a leader of term {term} committed term {entry_term} there")
+                self._fail(
+                    f"commit safety: index {index} committed with term {known[0]}, "
+                    f"a leader of term {term} committed term {entry_term} there"
+                )
             self.committed_term[index] = (entry_term, term if known is None else min(known[1], term))
 
-    def on_leader_commit_advance(self, node_id: NodeId, storage: MemoryStorage, commit: int,
-                                 term: int) -> None:
+    def on_leader_commit_advance(self, node_id: NodeId, storage: MemoryStorage, commit: int, term: int) -> None:
         """Raft §5.4.2 (Figure 8): a leader moves its commit index only onto an entry of its term."""
         self.checks_count += 1
         entry_term = storage.term(commit)
         if entry_term is not None and entry_term != term:
-            self._fail(f"figure 8: {node_id}, leader of term {term}, committed up to index {commit} "
-                       f"whose entry is of term {entry_term}")
+            self._fail(
+                f"figure 8: {node_id}, leader of term {term}, committed up to index {commit} "
+                f"whose entry is of term {entry_term}"
+            )
 
     def on_elected(self, node_id: NodeId, storage: MemoryStorage, term: int) -> None:
         """Leader Completeness: a leader of term T holds every entry committed in a term < T."""
@@ -78,8 +84,10 @@ class SafetyChecker:
                 continue
             self.checks_count += 1
             if storage.term(index) != entry_term:
-                self._fail(f"leader completeness: {node_id} leads term {term} without entry "
-                           f"{index} (term {entry_term}) committed in term {commit_term}")
+                self._fail(
+                    f"leader completeness: {node_id} leads term {term} without entry "
+                    f"{index} (term {entry_term}) committed in term {commit_term}"
+                )
 
     def on_apply(self, node_id: NodeId, entry: Entry) -> None:
         """State Machine Safety: no two nodes apply different entries at one index."""

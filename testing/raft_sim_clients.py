@@ -4,6 +4,7 @@ It decides when an operation returns (applied on its proposer, or its read serve
 when it definitely failed (another entry took its index; a read was dropped) and when its outcome
 is unknown (proposer crashed, timeout): such writes stay in the history with return_time = inf.
 """
+
 from __future__ import annotations
 
 import math
@@ -11,10 +12,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from random import Random
 
+from testing.raft_sim_cluster import SimNode
 from utils.linearizability import Operation
 from utils.raft.core import Entry, NodeId, RawNode, ReadState
 from utils.raft.errors import NotLeader
-from testing.raft_sim_cluster import SimNode
 
 KEYS = ("x", "y", "z")
 
@@ -45,8 +46,15 @@ class ClientSlot:
 
 
 class Workload:
-    def __init__(self, rng: Random, node_ids: tuple[NodeId, ...], clients: int, timeout_ticks: int,
-                 trace: Callable[[str], None], acknowledge: Callable[[Entry], None]) -> None:
+    def __init__(
+        self,
+        rng: Random,
+        node_ids: tuple[NodeId, ...],
+        clients: int,
+        timeout_ticks: int,
+        trace: Callable[[str], None],
+        acknowledge: Callable[[Entry], None],
+    ) -> None:
         self.rng = rng
         self.node_ids = node_ids
         self.timeout_ticks = timeout_ticks
@@ -88,8 +96,7 @@ class Workload:
         key = self.rng.choice(KEYS)
         slot.sequence += 1
         value = "" if kind == "get" else f"{slot_index}.{slot.sequence};"
-        op = PendingOp(slot_index, slot.client_id, kind, key, value, 0.0, slot.guess,
-                       tick + self.timeout_ticks)
+        op = PendingOp(slot_index, slot.client_id, kind, key, value, 0.0, slot.guess, tick + self.timeout_ticks)
         try:
             if kind == "get":
                 op.context = f"{slot.client_id}/{slot.sequence}".encode()
@@ -104,8 +111,9 @@ class Workload:
             return
         op.call = self._now()
         slot.pending = op
-        self.trace(f"client c{slot.client_id} invoke {kind} {key} {value or '-'} at={op.node} "
-                   f"term={op.term} index={op.index}")
+        self.trace(
+            f"client c{slot.client_id} invoke {kind} {key} {value or '-'} at={op.node} term={op.term} index={op.index}"
+        )
 
     # --- outcomes ------------------------------------------------------------------------------------
     def _finish(self, op: PendingOp, output: str | None, known: bool, tick: int) -> None:
@@ -123,8 +131,7 @@ class Workload:
             # A client with an operation in limbo is a new client from now on (Jepsen's rule).
             slot.client_id = self.next_client_id
             self.next_client_id += 1
-        self.trace(f"client c{op.client_id} return {op.kind} {op.key} -> "
-                   f"{output if known else 'unknown'}")
+        self.trace(f"client c{op.client_id} return {op.kind} {op.key} -> {output if known else 'unknown'}")
 
     def _abandon(self, op: PendingOp, tick: int) -> None:
         """The operation certainly had no effect: it leaves no trace in the history."""

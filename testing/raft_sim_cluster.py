@@ -138,8 +138,9 @@ def make_node(
 ) -> SimNode:
     """A node started from `restored` (None: fresh), its machine rebuilt from the stored snapshot."""
     config = Config(node_id=node_id, peers=ids, **config_fields)  # type: ignore[arg-type]
-    node = SimNode(node_id, config, RawNode(config, Random(rng.randrange(2**32)), restored), storage,
-                   KeyValueMachine(), [])
+    node = SimNode(
+        node_id, config, RawNode(config, Random(rng.randrange(2**32)), restored), storage, KeyValueMachine(), []
+    )
     if restored is not None and restored.snapshot is not None:
         node.install(restored.snapshot)
     return node

@@ -2,6 +2,7 @@
 
 It decides when (and whether) each message reaches its recipient, from a seeded generator only.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -1,4 +1,5 @@
 """Prints what the simulation tests ran (seeds, ticks, messages, operations) after the test session."""
+
 from __future__ import annotations
 
 from typing import Any

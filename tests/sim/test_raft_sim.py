@@ -3,6 +3,7 @@
 Each seed checks Raft's safety properties at every step, convergence after healing, and the
 linearizability of the clients' key-value history. RAFT_SIM_SEEDS raises the seed count.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -12,10 +13,10 @@ from collections import Counter
 
 import pytest
 
+from testing.raft_sim import FAULT_MIXES, SimOptions, Simulation, SimulationFailure, run_seed
 from tests.sim.conftest import SUMMARY_LINES
 from utils.linearizability import CheckResult
 from utils.raft.core import quorum
-from testing.raft_sim import FAULT_MIXES, SimOptions, Simulation, SimulationFailure, run_seed
 
 SEEDS = int(os.environ.get("RAFT_SIM_SEEDS", "1000"))
 MIXES = sorted(FAULT_MIXES)
@@ -31,16 +32,24 @@ def test_many_seeds_keep_raft_safe_and_the_history_linearizable(mix: str) -> Non
     for seed in seeds:
         result = run_seed(SimOptions(seed=seed, mix=mix))  # raises with seed + trace on failure
         verdicts[result.linearizable] += 1
-        totals.update(ticks=result.ticks, messages=result.messages, lost=result.lost,
-                      completed=result.ops_completed, unknown=result.ops_unknown,
-                      failed=result.ops_failed, checks=result.checks, terms=result.terms,
-                      nodes5=int(result.nodes == 5))
+        totals.update(
+            ticks=result.ticks,
+            messages=result.messages,
+            lost=result.lost,
+            completed=result.ops_completed,
+            unknown=result.ops_unknown,
+            failed=result.ops_failed,
+            checks=result.checks,
+            terms=result.terms,
+            nodes5=int(result.nodes == 5),
+        )
     elapsed = time.monotonic() - started
     SUMMARY_LINES.append(
         f"{mix:>12}: {len(seeds)} seeds, {totals['ticks']} ticks, {totals['messages']} messages "
         f"({totals['lost']} lost), ops {totals['completed']} ok / {totals['unknown']} unknown / "
         f"{totals['failed']} failed, {totals['checks']} safety checks, "
-        f"linearizability {dict((k.value, v) for k, v in verdicts.items())}, {elapsed:.1f}s")
+        f"linearizability {dict((k.value, v) for k, v in verdicts.items())}, {elapsed:.1f}s"
+    )
     assert verdicts[CheckResult.UNKNOWN] <= max(1, len(seeds) // 50)  # the checker decided nearly all
     assert totals["completed"] > 20 * len(seeds)  # the workload really ran
     faults = FAULT_MIXES[mix]
@@ -55,8 +64,7 @@ def test_a_seed_replays_identically() -> None:
     assert first.trace_lines == second.trace_lines and len(first.trace_lines) > 100
 
 
-def test_a_broken_quorum_is_caught_with_the_seed_and_a_replayable_trace(
-        monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_broken_quorum_is_caught_with_the_seed_and_a_replayable_trace(monkeypatch: pytest.MonkeyPatch) -> None:
     """The simulator's checks bite: a core that counts a minority as a quorum fails loudly."""
     monkeypatch.setattr(quorum, "quorum_size", lambda voters_count: max(1, voters_count // 2))
     with pytest.raises(SimulationFailure) as failure:

@@ -65,9 +65,18 @@ def _refusal_reason(refused: RaftUnavailable) -> DropReason:
 
 
 class Driver:
-    def __init__(self, config: Config, addresses: dict[str, str], options: RaftOptions, storage: RaftStorage,
-                 state_machine: StateMachine, send: Callable[[Message], None],
-                 on_role_change: Callable[[Role, int], None], rng: random.Random, drops: DropCounter) -> None:
+    def __init__(
+        self,
+        config: Config,
+        addresses: dict[str, str],
+        options: RaftOptions,
+        storage: RaftStorage,
+        state_machine: StateMachine,
+        send: Callable[[Message], None],
+        on_role_change: Callable[[Role, int], None],
+        rng: random.Random,
+        drops: DropCounter,
+    ) -> None:
         self._config = config
         self._addresses = addresses
         self._options = options
@@ -181,8 +190,9 @@ class Driver:
     def read_at(self, index: int, fn: Callable[[StateMachine], T], timeout_s: float) -> T:
         """fn(state machine) once everything up to `index` is applied; RaftUnavailable after timeout_s."""
         with self._applied_changed:
-            caught_up = self._applied_changed.wait_for(lambda: self._applied >= index or not self.running,
-                                                       timeout=timeout_s)
+            caught_up = self._applied_changed.wait_for(
+                lambda: self._applied >= index or not self.running, timeout=timeout_s
+            )
             if not caught_up or self._applied < index:
                 raise RaftUnavailable("read timed out waiting for the log to apply")
             return fn(self._sm)
@@ -266,8 +276,11 @@ class Driver:
     def persist_ready(self, ready: Ready) -> Persisted:
         self._storage.persist(ready.hard_state, ready.entries, ready.snapshot)
         if ready.soft_state is not None:
-            self._change_role(ready.soft_state.role, ready.soft_state.leader_id,
-                              ready.hard_state.term if ready.hard_state is not None else self._raw.term)
+            self._change_role(
+                ready.soft_state.role,
+                ready.soft_state.leader_id,
+                ready.hard_state.term if ready.hard_state is not None else self._raw.term,
+            )
         return Persisted.CONTINUE
 
     def send_ready(self, ready: Ready) -> None:
@@ -279,8 +292,7 @@ class Driver:
         self._replies.settle()
 
     def apply_ready(self, ready: Ready) -> None:
-        if ready.snapshot is None and not ready.committed_entries and not ready.read_states \
-                and not ready.dropped_reads:
+        if ready.snapshot is None and not ready.committed_entries and not ready.read_states and not ready.dropped_reads:
             return
         with self._applied_changed:
             if ready.snapshot is not None and ready.snapshot.index > self._applied:
@@ -299,8 +311,9 @@ class Driver:
         self._sm.restore(snapshot.data)
         self._applied, self._applied_term = snapshot.index, snapshot.term
         self._snapshot_index = snapshot.index
-        self._waiters.fail_proposals_through(snapshot.index,
-                                             "replaced by a snapshot; the command may or may not have committed")
+        self._waiters.fail_proposals_through(
+            snapshot.index, "replaced by a snapshot; the command may or may not have committed"
+        )
 
     def _apply_entry(self, entry: Entry) -> None:
         assert entry.index == self._applied + 1, f"applying {entry.index} after {self._applied}: a gap"
@@ -336,8 +349,10 @@ class Driver:
         self._storage.compact(snapshot)
         self._raw.compact(snapshot.index, snapshot.data)
         self._snapshot_index = snapshot.index
-        log.info("raft log compacted", extra={"node": self._config.node_id, "index": snapshot.index,
-                                              "snapshot_bytes": len(data)})
+        log.info(
+            "raft log compacted",
+            extra={"node": self._config.node_id, "index": snapshot.index, "snapshot_bytes": len(data)},
+        )
 
     def _fail_everything(self, error: RaftUnavailable) -> None:
         self._running = False
@@ -356,9 +371,19 @@ class Driver:
     def _build_status(self) -> RaftStatus:
         core = self._raw.status()
         return RaftStatus(
-            node_id=self._config.node_id, role=core.role, term=core.term, leader_id=core.leader_id,
+            node_id=self._config.node_id,
+            role=core.role,
+            term=core.term,
+            leader_id=core.leader_id,
             leader_address=self._addresses.get(core.leader_id) if core.leader_id else None,
-            commit_index=core.commit_index, applied_index=self._applied, last_index=core.last_index,
-            snapshot_index=self._snapshot_index, log_entries=self._storage.entry_count,
-            running=self.running, match_index=dict(core.match_index), transferee=core.transferee,
-            peer_heard_at_s=dict(self._heard_at), dropped_by_reason=self._drops.counts())
+            commit_index=core.commit_index,
+            applied_index=self._applied,
+            last_index=core.last_index,
+            snapshot_index=self._snapshot_index,
+            log_entries=self._storage.entry_count,
+            running=self.running,
+            match_index=dict(core.match_index),
+            transferee=core.transferee,
+            peer_heard_at_s=dict(self._heard_at),
+            dropped_by_reason=self._drops.counts(),
+        )

@@ -1,7 +1,9 @@
 """What a service sees when Raft cannot do what it asked: not the leader, or not available now.
 
-NotLeader (raised by the pure core too) carries where to go instead; RaftUnavailable may leave a write's outcome unknown.
+NotLeader (raised by the pure core too) carries where to go instead; RaftUnavailable may leave a write's outcome
+unknown.
 """
+
 from __future__ import annotations
 
 
@@ -12,8 +14,9 @@ class RaftError(Exception):
 class NotLeader(RaftError):
     """This replica is not the leader; the caller should retry at `leader_address` (None: unknown yet)."""
 
-    def __init__(self, leader_id: str | None, leader_address: str | None = None, *,
-                 reason: str = "not the leader") -> None:
+    def __init__(
+        self, leader_id: str | None, leader_address: str | None = None, *, reason: str = "not the leader"
+    ) -> None:
         # The core knows only the leader's id; the runtime re-raises it with the address.
         super().__init__(f"{reason}; leader is {leader_id or 'unknown'} at {leader_address or 'unknown'}")
         self.reason = reason

@@ -3,6 +3,7 @@
 It owns the storage, the driver loop, one sender per peer and the gRPC servicer the service registers
 on its own server. propose() and read() block the calling thread (bounded) and are safe from any thread.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -37,8 +38,15 @@ RoleListener = Callable[[Role, int], None]
 
 
 class RaftNode:
-    def __init__(self, node_id: str, peers: dict[str, str], data_dir: Path, state_machine: StateMachine,
-                 options: RaftOptions = RaftOptions(), rng: random.Random | None = None) -> None:
+    def __init__(
+        self,
+        node_id: str,
+        peers: dict[str, str],
+        data_dir: Path,
+        state_machine: StateMachine,
+        options: RaftOptions = RaftOptions(),
+        rng: random.Random | None = None,
+    ) -> None:
         if node_id not in peers:
             raise ValueError(f"peers must include this node ({node_id!r}); got {sorted(peers)}")
         for peer_id, address in peers.items():
@@ -59,8 +67,7 @@ class RaftNode:
         self._read_ids = itertools.count(1)
         self._lock = threading.Lock()  # start/stop
         self._drops = DropCounter(node_id)  # one count of dropped peer messages for the driver and transport
-        self._servicer = RaftServicer(node_id, frozenset(peers) - {node_id}, self._exchange, self.status,
-                                      self._drops)
+        self._servicer = RaftServicer(node_id, frozenset(peers) - {node_id}, self._exchange, self.status, self._drops)
 
     # ---- wiring and life cycle -----------------------------------------------------------------
 
@@ -75,19 +82,24 @@ class RaftNode:
             o = self._options
             config = o.core_config(self.node_id, tuple(sorted(self._peers)))
             self._storage = RaftStorage(self._data_dir)
-            driver = Driver(config, self._peers, o, self._storage, self._sm, self._send, self._notify, self._rng,
-                            self._drops)
-            self._senders = {peer_id: PeerSender(peer_id, address, o, driver.deliver, self._drops)
-                             for peer_id, address in sorted(self._peers.items()) if peer_id != self.node_id}
+            driver = Driver(
+                config, self._peers, o, self._storage, self._sm, self._send, self._notify, self._rng, self._drops
+            )
+            self._senders = {
+                peer_id: PeerSender(peer_id, address, o, driver.deliver, self._drops)
+                for peer_id, address in sorted(self._peers.items())
+                if peer_id != self.node_id
+            }
             for sender in self._senders.values():
                 sender.start()
-            self._notifier = threading.Thread(target=self._run_notifier, name=f"raft-roles-{self.node_id}",
-                                              daemon=True)
+            self._notifier = threading.Thread(target=self._run_notifier, name=f"raft-roles-{self.node_id}", daemon=True)
             self._notifier.start()
             driver.start()
             self._driver = driver
-            log.info("raft node started", extra={"node": self.node_id, "term": driver.status.term,
-                                                 "applied": driver.status.applied_index})
+            log.info(
+                "raft node started",
+                extra={"node": self.node_id, "term": driver.status.term, "applied": driver.status.applied_index},
+            )
 
     def stop(self, transfer_leadership: bool = True) -> None:
         """Stops the node; a leader first hands leadership to its most caught-up follower (no election gap)."""
@@ -115,11 +127,15 @@ class RaftNode:
         silence_max_s = self._options.election_ticks * self._options.tick_s
         now = time.monotonic()
         status = driver.status
-        followers = {p: m for p, m in status.match_index.items()
-                     if p != self.node_id and now - status.peer_heard_at_s.get(p, -math.inf) <= silence_max_s}
+        followers = {
+            p: m
+            for p, m in status.match_index.items()
+            if p != self.node_id and now - status.peer_heard_at_s.get(p, -math.inf) <= silence_max_s
+        }
         if not followers:
-            log.info("no live follower to hand leadership to; stopping without a transfer",
-                     extra={"node": self.node_id})
+            log.info(
+                "no live follower to hand leadership to; stopping without a transfer", extra={"node": self.node_id}
+            )
             return
         target = max(sorted(followers), key=lambda p: followers[p])  # most caught up; ties by id
         sender = self._senders[target]
@@ -225,15 +241,28 @@ class RaftNode:
     def status(self) -> RaftStatus:
         driver = self._driver
         if driver is None:
-            return RaftStatus(node_id=self.node_id, role=Role.FOLLOWER, term=0, leader_id=None,
-                              leader_address=None, commit_index=0, applied_index=0, last_index=0,
-                              snapshot_index=0, log_entries=0, running=False)
+            return RaftStatus(
+                node_id=self.node_id,
+                role=Role.FOLLOWER,
+                term=0,
+                leader_id=None,
+                leader_address=None,
+                commit_index=0,
+                applied_index=0,
+                last_index=0,
+                snapshot_index=0,
+                log_entries=0,
+                running=False,
+            )
         senders = list(self._senders.values())
         return dataclasses.replace(
-            driver.status, peer_rpcs_sent=sum(p.sent_rpcs for p in senders),
+            driver.status,
+            peer_rpcs_sent=sum(p.sent_rpcs for p in senders),
             peer_rpcs_failed=sum(p.failed_rpcs for p in senders),
             messages_shed=sum(p.dropped_messages + p.superseded_messages for p in senders),
-            dropped_by_reason=self._drops.counts(), inbox_queued=driver.inbox_queued)
+            dropped_by_reason=self._drops.counts(),
+            inbox_queued=driver.inbox_queued,
+        )
 
     def is_leader(self) -> bool:
         status = self.status()

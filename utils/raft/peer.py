@@ -8,6 +8,7 @@ commit index at least as high and is as good a sign of life. A full queue drops 
 (else its oldest message) instead of blocking the driver. Raft tolerates lost messages; the core
 resends what matters.
 """
+
 from __future__ import annotations
 
 import collections
@@ -59,25 +60,44 @@ ENTRY_OVERHEAD_BYTES = 24  # term, index and kind on the wire, roughly
 
 def merge_appends(first: Message, second: Message, entries_max: int, bytes_max: int) -> Message | None:
     """One APPEND equal to sending `first` then `second`, when `second` continues `first` exactly."""
-    if (first.type is not MessageType.APPEND or second.type is not MessageType.APPEND
-            or not first.entries or not second.entries or first.term != second.term
-            or first.context or second.context
-            or len(first.entries) + len(second.entries) > entries_max
-            or entries_bytes(first) + entries_bytes(second) > bytes_max):
+    if (
+        first.type is not MessageType.APPEND
+        or second.type is not MessageType.APPEND
+        or not first.entries
+        or not second.entries
+        or first.term != second.term
+        or first.context
+        or second.context
+        or len(first.entries) + len(second.entries) > entries_max
+        or entries_bytes(first) + entries_bytes(second) > bytes_max
+    ):
         return None
     last = first.entries[-1]
     if second.index != last.index or second.log_term != last.term:
         return None
-    return Message(type=MessageType.APPEND, sender=first.sender, recipient=first.recipient, term=first.term,
-                   log_term=first.log_term, index=first.index, entries=first.entries + second.entries,
-                   commit=max(first.commit, second.commit))
+    return Message(
+        type=MessageType.APPEND,
+        sender=first.sender,
+        recipient=first.recipient,
+        term=first.term,
+        log_term=first.log_term,
+        index=first.index,
+        entries=first.entries + second.entries,
+        commit=max(first.commit, second.commit),
+    )
 
 
 class PeerSender:
     """Sends one peer's messages in order and hands each response message to `deliver`."""
 
-    def __init__(self, peer_id: str, address: str, options: RaftOptions,
-                 deliver: Callable[[Message], None], drops: DropCounter | None = None) -> None:
+    def __init__(
+        self,
+        peer_id: str,
+        address: str,
+        options: RaftOptions,
+        deliver: Callable[[Message], None],
+        drops: DropCounter | None = None,
+    ) -> None:
         self.peer_id = peer_id
         self.address = address
         self._options = options
@@ -142,8 +162,10 @@ class PeerSender:
                     return None
                 queued_at, message = self._queue[0]
                 if is_supersedable(message):
-                    if any(later.type is MessageType.APPEND and later.term == message.term
-                           for _, later in itertools.islice(self._queue, 1, None)):
+                    if any(
+                        later.type is MessageType.APPEND and later.term == message.term
+                        for _, later in itertools.islice(self._queue, 1, None)
+                    ):
                         self._queue.popleft()
                         self.superseded_messages += 1
                         self._drops.drop(DropReason.SUPERSEDED, message)
@@ -154,8 +176,12 @@ class PeerSender:
                         continue
                 self._queue.popleft()
                 while self._queue:
-                    merged = merge_appends(message, self._queue[0][1], self._options.coalesced_entries_max,
-                                           self._options.coalesced_bytes_max)
+                    merged = merge_appends(
+                        message,
+                        self._queue[0][1],
+                        self._options.coalesced_entries_max,
+                        self._options.coalesced_bytes_max,
+                    )
                     if merged is None:
                         break
                     self._queue.popleft()
@@ -186,8 +212,9 @@ class PeerSender:
             elif m.type is MessageType.APPEND:
                 reply = self._stub.AppendEntries(wire.append_request_to_wire(m), timeout=timeout_s)
             elif m.type is MessageType.SNAPSHOT:
-                reply = self._stub.InstallSnapshot(wire.snapshot_request_to_wire(m),
-                                                   timeout=self._options.snapshot_rpc_timeout_s)
+                reply = self._stub.InstallSnapshot(
+                    wire.snapshot_request_to_wire(m), timeout=self._options.snapshot_rpc_timeout_s
+                )
             else:
                 assert m.type is MessageType.TIMEOUT_NOW
                 reply = self._stub.TimeoutNow(wire.timeout_now_to_wire(m), timeout=timeout_s)
@@ -195,8 +222,15 @@ class PeerSender:
             self.failed_rpcs += 1
             if self._reachable:  # log the transition, not every failed heartbeat
                 self._reachable = False
-                log.info("raft peer unreachable", extra={"peer": self.peer_id, "address": self.address,
-                                                         "code": str(error.code()), "rpc": m.type.name})
+                log.info(
+                    "raft peer unreachable",
+                    extra={
+                        "peer": self.peer_id,
+                        "address": self.address,
+                        "code": str(error.code()),
+                        "rpc": m.type.name,
+                    },
+                )
             return None
         self.sent_rpcs += 1
         if not self._reachable:

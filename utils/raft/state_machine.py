@@ -2,6 +2,7 @@
 
 The runtime applies committed commands in log order and snapshots the state to compact the log.
 """
+
 from __future__ import annotations
 
 from typing import Any, Protocol

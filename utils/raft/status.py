@@ -2,6 +2,7 @@
 
 Built by the driver after every loop iteration, so reading it never waits on the loop.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -21,12 +22,12 @@ class RaftStatus:
     applied_index: int
     last_index: int
     snapshot_index: int
-    log_entries: int            # entries retained in the durable log (after compaction)
+    log_entries: int  # entries retained in the durable log (after compaction)
     running: bool = True
     # Transport counters since start (this node's outgoing peer RPCs), for metrics and benchmarks.
     peer_rpcs_sent: int = 0
     peer_rpcs_failed: int = 0
-    messages_shed: int = 0      # dropped from full send queues or superseded by a later APPEND
+    messages_shed: int = 0  # dropped from full send queues or superseded by a later APPEND
     # Added for RaftNode.stop()'s transfer (leader only, else empty / None) and for drop accounting.
     match_index: Mapping[str, int] = field(default_factory=dict)  # highest log index known replicated per peer
     transferee: str | None = None  # leadership transfer target while one is in progress

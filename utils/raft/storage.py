@@ -2,8 +2,10 @@
 
 WAL journal with synchronous=FULL: when `persist` returns, everything it wrote survives a crash or power cut.
 """
+
 from __future__ import annotations
 
+import itertools
 import sqlite3
 from pathlib import Path
 
@@ -61,7 +63,8 @@ class RaftStorage:
         snapshot = Snapshot(index=snap_row[0], term=snap_row[1], data=bytes(snap_row[2])) if snap_row else None
         entries = tuple(
             Entry(term=term, index=idx, kind=EntryKind(kind), data=bytes(data))
-            for idx, term, kind, data in self._db.execute("SELECT idx, term, kind, data FROM entries ORDER BY idx"))
+            for idx, term, kind, data in self._db.execute("SELECT idx, term, kind, data FROM entries ORDER BY idx")
+        )
         expected_first = snapshot.index + 1 if snapshot else 1
         if entries:
             assert entries[0].index == expected_first, f"log starts at {entries[0].index}, expected {expected_first}"
@@ -91,8 +94,11 @@ class RaftStorage:
         """
         if hard_state is None and not entries and snapshot is None:
             return
-        must_sync = bool(entries) or snapshot is not None or (
-            hard_state is not None and (hard_state.term, hard_state.vote) != self._term_and_vote)
+        must_sync = (
+            bool(entries)
+            or snapshot is not None
+            or (hard_state is not None and (hard_state.term, hard_state.vote) != self._term_and_vote)
+        )
         self._set_synchronous("FULL" if must_sync else "NORMAL")
         db = self._db
         db.execute("BEGIN IMMEDIATE")
@@ -102,8 +108,10 @@ class RaftStorage:
             if entries:
                 self._append(entries)
             if hard_state is not None:
-                db.execute("INSERT OR REPLACE INTO hard_state (id, term, vote, commit_index) VALUES (0, ?, ?, ?)",
-                           (hard_state.term, hard_state.vote, hard_state.commit))
+                db.execute(
+                    "INSERT OR REPLACE INTO hard_state (id, term, vote, commit_index) VALUES (0, ?, ?, ?)",
+                    (hard_state.term, hard_state.vote, hard_state.commit),
+                )
             db.execute("COMMIT")
         except BaseException:
             db.execute("ROLLBACK")
@@ -116,7 +124,8 @@ class RaftStorage:
     def compact(self, snapshot: Snapshot) -> None:
         """The application snapshotted its state at `snapshot.index`: store it and drop the log up to there."""
         assert self._first_index - 1 <= snapshot.index <= self._last_index, (
-            f"compacting to {snapshot.index} outside the log ({self._first_index}..{self._last_index})")
+            f"compacting to {snapshot.index} outside the log ({self._first_index}..{self._last_index})"
+        )
         self._set_synchronous("FULL")
         db = self._db
         db.execute("BEGIN IMMEDIATE")
@@ -140,21 +149,26 @@ class RaftStorage:
         self._first_index, self._last_index = snapshot.index + 1, snapshot.index
 
     def _write_snapshot(self, snapshot: Snapshot) -> None:
-        self._db.execute("INSERT OR REPLACE INTO snapshot (id, idx, term, data) VALUES (0, ?, ?, ?)",
-                         (snapshot.index, snapshot.term, snapshot.data))
+        self._db.execute(
+            "INSERT OR REPLACE INTO snapshot (id, idx, term, data) VALUES (0, ?, ?, ?)",
+            (snapshot.index, snapshot.term, snapshot.data),
+        )
 
     def _append(self, entries: tuple[Entry, ...]) -> None:
         first = entries[0].index
-        for previous, entry in zip(entries, entries[1:]):
+        for previous, entry in itertools.pairwise(entries):
             assert entry.index == previous.index + 1, "entries to append must be contiguous"
         assert self._first_index <= first <= self._last_index + 1, (
             f"appending at {first} would leave a gap after {self._last_index} "
-            f"or rewrite the compacted prefix before {self._first_index}")
+            f"or rewrite the compacted prefix before {self._first_index}"
+        )
         if first <= self._last_index:
             # The first new entry overwrites a conflicting suffix (Raft §5.3): truncate from there.
             self._db.execute("DELETE FROM entries WHERE idx >= ?", (first,))
-        self._db.executemany("INSERT INTO entries (idx, term, kind, data) VALUES (?, ?, ?, ?)",
-                             [(e.index, e.term, e.kind.value, e.data) for e in entries])
+        self._db.executemany(
+            "INSERT INTO entries (idx, term, kind, data) VALUES (?, ?, ?, ?)",
+            [(e.index, e.term, e.kind.value, e.data) for e in entries],
+        )
         self._last_index = entries[-1].index
 
     def durability(self) -> tuple[str, int]:

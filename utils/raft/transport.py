@@ -4,6 +4,7 @@ A request becomes one core Message stepped into the driver; the handler waits (b
 response to that sender, which the driver hands back only after persisting what it depends on. No
 response (a stale request, or the wait ran out) is an empty reply, which Raft treats as a lost message.
 """
+
 from __future__ import annotations
 
 import logging
@@ -32,8 +33,14 @@ class PeerExchange(Protocol):
 
 
 class RaftServicer(raft_pb2_grpc.RaftServicer):
-    def __init__(self, node_id: str, peer_ids: frozenset[str], exchange: Callable[[], PeerExchange | None],
-                 status: Callable[[], RaftStatus], drops: DropCounter | None = None) -> None:
+    def __init__(
+        self,
+        node_id: str,
+        peer_ids: frozenset[str],
+        exchange: Callable[[], PeerExchange | None],
+        status: Callable[[], RaftStatus],
+        drops: DropCounter | None = None,
+    ) -> None:
         self._node_id = node_id
         self._peer_ids = peer_ids
         self._exchange = exchange
@@ -46,9 +53,11 @@ class RaftServicer(raft_pb2_grpc.RaftServicer):
             # A misrouted or foreign request: a configuration error, not a protocol event.
             self.rejected_requests += 1
             self._drops.drop(DropReason.UNKNOWN_PEER, message)
-            context.abort(grpc.StatusCode.FAILED_PRECONDITION,
-                          f"raft request from {message.sender!r} for {message.recipient!r} reached "
-                          f"{self._node_id!r}: peer lists differ")
+            context.abort(
+                grpc.StatusCode.FAILED_PRECONDITION,
+                f"raft request from {message.sender!r} for {message.recipient!r} reached "
+                f"{self._node_id!r}: peer lists differ",
+            )
         exchange = self._exchange()
         if exchange is None:
             self._drops.drop(DropReason.NOT_RUNNING, message)
@@ -80,8 +89,17 @@ class RaftServicer(raft_pb2_grpc.RaftServicer):
 
 
 def status_to_wire(s: RaftStatus) -> pb.StatusReply:
-    return pb.StatusReply(node_id=s.node_id, role=s.role.value, term=s.term, leader_id=s.leader_id or "",
-                          leader_address=s.leader_address or "", commit_index=s.commit_index,
-                          applied_index=s.applied_index, last_index=s.last_index,
-                          snapshot_index=s.snapshot_index, log_entries=s.log_entries,
-                          peer_rpcs_sent=s.peer_rpcs_sent, peer_rpcs_failed=s.peer_rpcs_failed)
+    return pb.StatusReply(
+        node_id=s.node_id,
+        role=s.role.value,
+        term=s.term,
+        leader_id=s.leader_id or "",
+        leader_address=s.leader_address or "",
+        commit_index=s.commit_index,
+        applied_index=s.applied_index,
+        last_index=s.last_index,
+        snapshot_index=s.snapshot_index,
+        log_entries=s.log_entries,
+        peer_rpcs_sent=s.peer_rpcs_sent,
+        peer_rpcs_failed=s.peer_rpcs_failed,
+    )

@@ -1,11 +1,12 @@
 """Paper tests of CheckQuorum (Raft thesis §6.2): an isolated leader steps down and serves nothing."""
+
 from __future__ import annotations
 
 import pytest
 
+from testing.raft_sim_cluster import Cluster
 from utils.raft.core import Role
 from utils.raft.errors import NotLeader
-from testing.raft_sim_cluster import Cluster
 
 ELECTION_TICKS = 10
 
@@ -15,8 +16,7 @@ def test_an_isolated_leader_steps_down_within_two_election_timeouts() -> None:
     cluster.elect("a")
     cluster.run(3)
     cluster.isolate("a")
-    ticks = cluster.run_until(lambda: cluster.nodes["a"].raw.role is not Role.LEADER,
-                              ticks_max=2 * ELECTION_TICKS)
+    ticks = cluster.run_until(lambda: cluster.nodes["a"].raw.role is not Role.LEADER, ticks_max=2 * ELECTION_TICKS)
     assert ticks <= 2 * ELECTION_TICKS
     with pytest.raises(NotLeader):
         cluster.propose("a", b"put k v")

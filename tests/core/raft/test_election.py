@@ -1,8 +1,9 @@
 """Paper tests of leader election: Raft §5.2, the election restriction (§5.4.1) and PreVote."""
+
 from __future__ import annotations
 
-from utils.raft.core import Message, MessageType, Role
 from testing.raft_sim_cluster import Cluster
+from utils.raft.core import Message, MessageType, Role
 
 ELECTION_TICKS = 10
 
@@ -15,7 +16,7 @@ def test_initial_election_elects_exactly_one_leader_that_everyone_follows() -> N
     """Raft §5.2: the first timeout starts an election; a majority of votes makes one leader."""
     for seed in range(5):
         cluster = Cluster(["a", "b", "c"], seed=seed)
-        ticks = cluster.run_until(lambda: cluster.leader() is not None)
+        ticks = cluster.run_until(lambda: cluster.leader() is not None)  # noqa: B023 (run before the loop moves on)
         assert ticks < 2 * ELECTION_TICKS + 2  # the earliest randomised timeout wins
         leader = cluster.leader()
         assert _leaders(cluster) == [leader]

@@ -1,8 +1,9 @@
 """Paper tests of durability and compaction: Figure 2's persistent state, §7 snapshots."""
+
 from __future__ import annotations
 
-from utils.raft.core import MessageType, Role
 from testing.raft_sim_cluster import Cluster
+from utils.raft.core import MessageType, Role
 
 
 def test_full_cluster_restart_keeps_every_committed_entry() -> None:

@@ -1,4 +1,5 @@
 """Property tests of the core's building blocks against naive models (hypothesis)."""
+
 from __future__ import annotations
 
 from hypothesis import given, settings
@@ -17,8 +18,11 @@ def test_committed_index_is_the_largest_index_a_majority_holds(matches: list[int
     assert committed_index(matches, len(matches)) == naive
 
 
-@given(st.integers(1, 9).flatmap(lambda n: st.tuples(
-    st.just(n), st.dictionaries(st.sampled_from([f"n{i}" for i in range(n)]), st.booleans()))))
+@given(
+    st.integers(1, 9).flatmap(
+        lambda n: st.tuples(st.just(n), st.dictionaries(st.sampled_from([f"n{i}" for i in range(n)]), st.booleans()))
+    )
+)
 def test_vote_result_matches_counting(case: tuple[int, dict[str, bool]]) -> None:
     voters, votes = case
     granted = sum(votes.values())
@@ -37,8 +41,7 @@ def _log_of(terms: list[int]) -> RaftLog:
 
 
 @given(st.lists(st.integers(1, 6), max_size=30).map(sorted), st.integers(0, 35), st.integers(0, 7))
-def test_find_conflict_by_term_is_the_last_index_with_a_term_at_most(terms: list[int], index: int,
-                                                                      term: int) -> None:
+def test_find_conflict_by_term_is_the_last_index_with_a_term_at_most(terms: list[int], index: int, term: int) -> None:
     log = _log_of(terms)
     found_index, found_term = log.find_conflict_by_term(index, term)
     candidates = [i for i in range(min(index, len(terms)), 0, -1) if terms[i - 1] <= term]
@@ -75,7 +78,7 @@ def test_maybe_append_matches_a_naive_list_log(operations: list[tuple[int, list[
         updated = list(naive)
         for entry in entries:
             if entry.index <= len(updated) and updated[entry.index - 1] != entry.term:
-                del updated[entry.index - 1:]
+                del updated[entry.index - 1 :]
             if entry.index > len(updated):
                 updated.append(entry.term)
         if updated[:naive_commit] != naive[:naive_commit]:
@@ -87,8 +90,12 @@ def test_maybe_append_matches_a_naive_list_log(operations: list[tuple[int, list[
         assert log.committed == naive_commit
 
 
-@given(st.lists(st.one_of(st.tuples(st.just("send"), st.integers(1, 5)),
-                          st.tuples(st.just("ack"), st.integers(0, 60))), max_size=40))
+@given(
+    st.lists(
+        st.one_of(st.tuples(st.just("send"), st.integers(1, 5)), st.tuples(st.just("ack"), st.integers(0, 60))),
+        max_size=40,
+    )
+)
 def test_replicate_window_tracks_unacknowledged_appends(events: list[tuple[str, int]]) -> None:
     """etcd Progress in replicate: the window holds the APPENDs not yet acknowledged, capped."""
     pr = Progress(next_index=1, inflight_max=4)

@@ -1,17 +1,19 @@
 """Paper tests of ReadIndex (Raft thesis §6.4): reads confirmed by a quorum heartbeat round."""
+
 from __future__ import annotations
 
 import pytest
 
+from testing.raft_sim_cluster import Cluster
 from utils.raft.core import Message, MessageType, ReadState, Role
 from utils.raft.errors import NotLeader
-from testing.raft_sim_cluster import Cluster
 
 
 def _read_states(cluster: Cluster, node_id: str) -> list[ReadState]:
     states: list[ReadState] = []
-    cluster.ready_hooks.append(lambda node, ready: states.extend(ready.read_states)
-                               if node.node_id == node_id else None)
+    cluster.ready_hooks.append(
+        lambda node, ready: states.extend(ready.read_states) if node.node_id == node_id else None
+    )
     return states
 
 
@@ -59,8 +61,7 @@ def test_a_deposed_leader_never_serves_a_read_and_fails_it_fast() -> None:
     cluster.deliver_all()
     states = _read_states(cluster, "a")
     dropped: list[bytes] = []
-    cluster.ready_hooks.append(lambda node, ready: dropped.extend(ready.dropped_reads)
-                               if node.node_id == "a" else None)
+    cluster.ready_hooks.append(lambda node, ready: dropped.extend(ready.dropped_reads) if node.node_id == "a" else None)
     assert cluster.nodes["a"].raw.role is Role.LEADER  # still believes it
     cluster.nodes["a"].raw.read_index(b"stale")
     cluster.run(20)

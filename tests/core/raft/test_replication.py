@@ -1,6 +1,8 @@
 """Paper tests of log replication: Raft §5.3 (log matching, conflicts), §5.4.2 (Figure 8), flow control."""
+
 from __future__ import annotations
 
+from testing.raft_sim_cluster import Cluster
 from utils.raft.core import (
     Config,
     Entry,
@@ -11,12 +13,10 @@ from utils.raft.core import (
     PersistedState,
     Role,
 )
-from testing.raft_sim_cluster import Cluster
 
 
 def _entries(terms: list[int]) -> tuple[Entry, ...]:
-    return tuple(Entry(t, i + 1, EntryKind.NORMAL, f"put e{i + 1} t{t}".encode())
-                 for i, t in enumerate(terms))
+    return tuple(Entry(t, i + 1, EntryKind.NORMAL, f"put e{i + 1} t{t}".encode()) for i, t in enumerate(terms))
 
 
 def test_committed_entries_are_applied_in_order_on_every_node() -> None:
@@ -85,8 +85,13 @@ def test_figure_8_an_old_term_entry_on_a_majority_is_not_committed_by_counting()
 
     def not_past_2_for_s3(m: Message) -> bool:
         # s3 first rejects the probe at index 2 it lacks; once it holds 2, index 3 never arrives.
-        return not (m.recipient == "s3" and m.type is MessageType.APPEND and m.entries
-                    and m.entries[-1].index >= 3 and s3.status().last_index >= 2)
+        return not (
+            m.recipient == "s3"
+            and m.type is MessageType.APPEND
+            and m.entries
+            and m.entries[-1].index >= 3
+            and s3.status().last_index >= 2
+        )
 
     cluster.elect("s1", keep=not_past_2_for_s3)
     s1 = cluster.nodes["s1"].raw
@@ -113,6 +118,7 @@ def test_figure_8_commit_rule_in_isolation() -> None:
     from random import Random
 
     from utils.raft.core import RawNode
+
     node = RawNode(Config("s1", ids, entries_per_message_max=1), Random(0), s1_state)
     node.step(Message(MessageType.TIMEOUT_NOW, "s2", "s1", 3))
     for voter in ("s2", "s3"):
@@ -145,15 +151,13 @@ def test_fast_backtracking_of_a_long_divergent_follower_takes_a_round_trip_per_t
     shared = [1] * 10
     leader_log = shared + [3] * 50 + [5] * 50
     follower_log = shared + [2] * 50 + [4] * 50  # 100 entries the leader never had
-    cluster = _cluster_from_logs({"a": leader_log, "b": follower_log, "c": leader_log},
-                                 {"a": 5, "b": 4, "c": 5})
+    cluster = _cluster_from_logs({"a": leader_log, "b": follower_log, "c": leader_log}, {"a": 5, "b": 4, "c": 5})
     cluster.isolate("b")
     cluster.elect("a")
     cluster.heal()
     cluster.sent.clear()
     cluster.run(1)  # the heartbeat round starts probing b
-    rejections = [m for m in cluster.sent if m.type is MessageType.APPEND_RESPONSE and m.reject
-                  and m.sender == "b"]
+    rejections = [m for m in cluster.sent if m.type is MessageType.APPEND_RESPONSE and m.reject and m.sender == "b"]
     assert 1 <= len(rejections) <= 3, rejections  # naive backtracking would need ~100
     print(f"backtracking: {len(rejections)} rejected round trips for 100 divergent entries")
     assert [e.term for e in cluster.nodes["b"].storage.entries] == leader_log + [6]

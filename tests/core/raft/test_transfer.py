@@ -1,11 +1,12 @@
 """Paper tests of leadership transfer (Raft thesis §3.10): catch up, TIMEOUT_NOW, abort on timeout."""
+
 from __future__ import annotations
 
 import pytest
 
+from testing.raft_sim_cluster import Cluster
 from utils.raft.core import MessageType, Role
 from utils.raft.errors import NotLeader
-from testing.raft_sim_cluster import Cluster
 
 ELECTION_TICKS = 10
 

@@ -1,4 +1,5 @@
 """Peer input validation (docs/design.md §10 rule 4): stale and malformed messages are dropped and counted."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -6,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from utils.raft.core import Entry, EntryKind, Message, MessageType, Role, Snapshot
 from testing.raft_sim_cluster import Cluster
+from utils.raft.core import Entry, EntryKind, Message, MessageType, Role, Snapshot
 
 
 def _settled() -> Cluster:
@@ -30,23 +31,32 @@ MALFORMED = [
     pytest.param(lambda t: _append(0), id="term-zero"),
     pytest.param(lambda t: _append(t, index=-3), id="negative-index"),
     pytest.param(lambda t: _append(t, log_term=t + 1, index=1), id="prev-term-from-future"),
-    pytest.param(lambda t: _append(t, index=1, log_term=t,
-                                   entries=(Entry(t, 3, EntryKind.NORMAL, b"put x y"),)),
-                 id="entries-not-contiguous"),
-    pytest.param(lambda t: _append(t, index=1, log_term=t,
-                                   entries=(Entry(t + 1, 2, EntryKind.NORMAL, b"put x y"),)),
-                 id="entry-term-from-future"),
+    pytest.param(
+        lambda t: _append(t, index=1, log_term=t, entries=(Entry(t, 3, EntryKind.NORMAL, b"put x y"),)),
+        id="entries-not-contiguous",
+    ),
+    pytest.param(
+        lambda t: _append(t, index=1, log_term=t, entries=(Entry(t + 1, 2, EntryKind.NORMAL, b"put x y"),)),
+        id="entry-term-from-future",
+    ),
     pytest.param(lambda t: _append(t, index=1, log_term=t, entries=("junk",)), id="entry-not-entry"),
-    pytest.param(lambda t: _append(t, index=1, log_term=t,
-                                   entries=(Entry(t, 2, EntryKind.NORMAL, "str"),)),  # type: ignore[arg-type]
-                 id="entry-data-str"),
+    pytest.param(
+        lambda t: _append(t, index=1, log_term=t, entries=(Entry(t, 2, EntryKind.NORMAL, "str"),)),  # type: ignore[arg-type]
+        id="entry-data-str",
+    ),
     pytest.param(lambda t: Message(MessageType.SNAPSHOT, "a", "b", t), id="snapshot-missing"),
-    pytest.param(lambda t: Message(MessageType.SNAPSHOT, "a", "b", t, snapshot=Snapshot(5, t + 1, b"")),
-                 id="snapshot-term-from-future"),
-    pytest.param(lambda t: Message(MessageType.VOTE, "c", "b", t, entries=(
-        Entry(t, 1, EntryKind.NOOP, b""),)), id="entries-on-vote"),
-    pytest.param(lambda t: dataclasses.replace(_append(t), context="str"),  # type: ignore[arg-type]
-                 id="context-not-bytes"),
+    pytest.param(
+        lambda t: Message(MessageType.SNAPSHOT, "a", "b", t, snapshot=Snapshot(5, t + 1, b"")),
+        id="snapshot-term-from-future",
+    ),
+    pytest.param(
+        lambda t: Message(MessageType.VOTE, "c", "b", t, entries=(Entry(t, 1, EntryKind.NOOP, b""),)),
+        id="entries-on-vote",
+    ),
+    pytest.param(
+        lambda t: dataclasses.replace(_append(t), context="str"),  # type: ignore[arg-type]
+        id="context-not-bytes",
+    ),
 ]
 
 
@@ -70,8 +80,7 @@ def test_a_stale_term_append_is_answered_with_our_term_so_the_old_leader_steps_d
     assert term >= 2
     b.step(Message(MessageType.APPEND, "c", "b", term - 1))
     ready = b.ready()
-    assert [(m.type, m.recipient, m.term) for m in ready.messages] == [
-        (MessageType.APPEND_RESPONSE, "c", term)]
+    assert [(m.type, m.recipient, m.term) for m in ready.messages] == [(MessageType.APPEND_RESPONSE, "c", term)]
     b.advance(ready)
     assert b.term == term and b.leader == "a"
 

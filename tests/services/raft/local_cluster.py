@@ -2,6 +2,7 @@
 
 Members stop and restart on the same port and data folder, like a process restart without the fork.
 """
+
 from __future__ import annotations
 
 import time
@@ -13,12 +14,12 @@ from typing import Any
 
 import grpc
 
+from testing.raft_kv_cluster import free_port
+from testing.raft_kv_state import KvStateMachine, encode_command
 from utils.raft.core import Role
 from utils.raft.errors import NotLeader, RaftUnavailable
 from utils.raft.node import RaftNode
 from utils.raft.options import RaftOptions
-from testing.raft_kv_cluster import free_port
-from testing.raft_kv_state import KvStateMachine, encode_command
 
 FAST = RaftOptions(tick_ms=25, heartbeat_ticks=2, election_ticks=10)
 POLL_S = 0.01
@@ -38,8 +39,9 @@ class Member:
 class LocalCluster:
     def __init__(self, base: Path, size: int = 3, options: RaftOptions = FAST) -> None:
         self.options = options
-        self.members = {f"n{i}": Member(f"n{i}", f"127.0.0.1:{free_port()}", base / f"n{i}")
-                        for i in range(1, size + 1)}
+        self.members = {
+            f"n{i}": Member(f"n{i}", f"127.0.0.1:{free_port()}", base / f"n{i}") for i in range(1, size + 1)
+        }
 
     @property
     def peers(self) -> dict[str, str]:
@@ -88,8 +90,9 @@ class LocalCluster:
         while time.monotonic() < deadline:
             statuses = {n: self.node(n).status() for n in self.running()}
             leaders = [n for n, s in statuses.items() if s.role is Role.LEADER]
-            if len(leaders) == 1 and all(s.leader_id == leaders[0] and s.term == statuses[leaders[0]].term
-                                         for s in statuses.values()):
+            if len(leaders) == 1 and all(
+                s.leader_id == leaders[0] and s.term == statuses[leaders[0]].term for s in statuses.values()
+            ):
                 return leaders[0]
             time.sleep(POLL_S)
         raise TimeoutError("no agreed leader")
@@ -116,5 +119,8 @@ class LocalCluster:
             time.sleep(POLL_S)
 
     def wait_until_applied_everywhere(self, index: int, timeout_s: float = 10.0) -> None:
-        self.wait_until(lambda: all(self.node(n).status().applied_index >= index for n in self.running()),
-                        timeout_s, f"every replica to apply index {index}")
+        self.wait_until(
+            lambda: all(self.node(n).status().applied_index >= index for n in self.running()),
+            timeout_s,
+            f"every replica to apply index {index}",
+        )

@@ -2,6 +2,7 @@
 SIGSTOP/SIGCONT of the next leader. Acknowledged writes survive every fault, a paused old leader
 neither acknowledges a write nor serves a read, replicas converge to one state, and the client history
 recorded throughout is linearizable."""
+
 from __future__ import annotations
 
 import itertools
@@ -14,15 +15,15 @@ from pathlib import Path
 
 import pytest
 
-from utils.linearizability import CheckResult, Operation, check_operations_verbose, kv_model
 from testing.raft_kv_client import KvClient, Outcome
 from testing.raft_kv_cluster import KvCluster
+from utils.linearizability import CheckResult, Operation, check_operations_verbose, kv_model
 
 pytestmark = pytest.mark.timeout(120)
-SHARED_KEYS = ("x", "y")        # puts, appends and gets from every client
-LOG_KEYS = ("log1", "log2")     # appends only: every acknowledged token must survive
+SHARED_KEYS = ("x", "y")  # puts, appends and gets from every client
+LOG_KEYS = ("log1", "log2")  # appends only: every acknowledged token must survive
 WORKERS = 3
-STALE_PROBES = 4                # requests of each kind sent to the paused old leader
+STALE_PROBES = 4  # requests of each kind sent to the paused old leader
 
 
 class History:
@@ -41,8 +42,9 @@ class History:
     def new_client_id(self) -> int:
         return next(self._client_ids)
 
-    def record(self, client_id: int, op: tuple[str, str, str], call: float, output: str | None,
-               returned: float) -> None:
+    def record(
+        self, client_id: int, op: tuple[str, str, str], call: float, output: str | None, returned: float
+    ) -> None:
         with self._lock:
             self.operations.append(Operation(client_id, op, call, output, returned))
             if op[0] == "append" and returned != math.inf:
@@ -107,8 +109,9 @@ def test_faults_lose_no_acknowledged_write_and_the_history_is_linearizable(clust
     checker_client = KvClient(cluster.addresses)
     history = History()
     stop = threading.Event()
-    workers = [threading.Thread(target=run_client, args=(cluster, history, w, stop), daemon=True)
-               for w in range(WORKERS)]
+    workers = [
+        threading.Thread(target=run_client, args=(cluster, history, w, stop), daemon=True) for w in range(WORKERS)
+    ]
     try:
         first = cluster.wait_for_leader(timeout_s=20)
         for worker in workers:
@@ -140,12 +143,18 @@ def test_faults_lose_no_acknowledged_write_and_the_history_is_linearizable(clust
         # messages. Several of each, so some are likely handled while it still believes it leads.
         stale_puts: list[Outcome] = []
         stale_gets: list[str | None] = []
-        probes = [threading.Thread(target=lambda i=i: stale_puts.append(
-                      stale_client.write("put", "fence", f"stale{i}", timeout_s=3, node_id=second)))
-                  for i in range(STALE_PROBES)]
-        probes += [threading.Thread(target=lambda: stale_gets.append(
-                       stale_client.get("fence", timeout_s=3, node_id=second)))
-                   for _ in range(STALE_PROBES)]
+        probes = [
+            threading.Thread(
+                target=lambda i=i: stale_puts.append(
+                    stale_client.write("put", "fence", f"stale{i}", timeout_s=3, node_id=second)
+                )
+            )
+            for i in range(STALE_PROBES)
+        ]
+        probes += [
+            threading.Thread(target=lambda: stale_gets.append(stale_client.get("fence", timeout_s=3, node_id=second)))
+            for _ in range(STALE_PROBES)
+        ]
         for probe in probes:
             probe.start()
         time.sleep(0.2)  # not a wait for a condition: lets the requests reach the paused process's socket
@@ -175,8 +184,10 @@ def test_faults_lose_no_acknowledged_write_and_the_history_is_linearizable(clust
     checker_client.close()
 
     report = check_operations_verbose(kv_model, history.operations, timeout_s=30)
-    print(f"history: {len(history.operations)} operations, "
-          f"{sum(op.return_time == math.inf for op in history.operations)} with unknown outcome: {report.result}")
+    print(
+        f"history: {len(history.operations)} operations, "
+        f"{sum(op.return_time == math.inf for op in history.operations)} with unknown outcome: {report.result}"
+    )
     assert report.result is CheckResult.OK, report
 
 

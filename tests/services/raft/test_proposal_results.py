@@ -2,6 +2,7 @@
 
 The state machine echoes each command, so a result routed to the wrong proposer is caught at once.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -12,9 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from utils.raft.errors import NotLeader, RaftUnavailable
-
 from tests.services.raft.local_cluster import LocalCluster
+from utils.raft.errors import NotLeader, RaftUnavailable
 
 pytestmark = pytest.mark.timeout(120)
 WRITERS = 4
@@ -39,7 +39,8 @@ class EchoStateMachine:
 
 
 def test_every_proposer_gets_its_own_commands_result_through_leader_churn(
-        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     caplog.set_level(logging.CRITICAL, logger="utils.raft.driver")
     cluster = LocalCluster(tmp_path)
     for node_id in cluster.members:
@@ -57,7 +58,7 @@ def test_every_proposer_gets_its_own_commands_result_through_leader_churn(
                 node = cluster.node(cluster.wait_for_leader(timeout_s=2.0))
                 result = node.propose(command, timeout_s=2.0)
             except (NotLeader, RaftUnavailable, TimeoutError, AssertionError):
-                continue   # no leader now, or the outcome is unknown: the next command is a new one
+                continue  # no leader now, or the outcome is unknown: the next command is a new one
             with lock:
                 results.append((command, result))
 
@@ -67,10 +68,11 @@ def test_every_proposer_gets_its_own_commands_result_through_leader_churn(
     rng = random.Random(7)
     try:
         for round_ in range(ROUNDS):
-            cluster.wait_until(lambda: len(results) >= 10 * (round_ + 1), timeout_s=20, what="writes to land")
+            # Waited on before the loop moves on, so the closure sees this round.
+            cluster.wait_until(lambda: len(results) >= 10 * (round_ + 1), timeout_s=20, what="writes to land")  # noqa: B023
             leader = cluster.wait_for_leader()
             if round_ == ROUNDS - 1:
-                for node_id in list(cluster.running()):   # every replica down, then a replay from disk
+                for node_id in list(cluster.running()):  # every replica down, then a replay from disk
                     cluster.stop(node_id)
                 for node_id in cluster.members:
                     cluster.start(node_id, EchoStateMachine())

@@ -3,6 +3,7 @@
 A service that starts leader-only work on the LEADER notification checks status() to know it still
 leads; a stale status made it give up the term it had just won and sit idle while leader.
 """
+
 from __future__ import annotations
 
 import threading
@@ -11,9 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from utils.raft.core import Message, MessageType, Role
-
 from tests.services.raft.local_cluster import LocalCluster
+from utils.raft.core import Message, MessageType, Role
 
 pytestmark = pytest.mark.timeout(60)
 

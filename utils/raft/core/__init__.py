@@ -3,6 +3,7 @@
 No I/O, threads, clocks or global randomness: the runtime feeds ticks and messages into a RawNode
 and carries out each Ready (persist, send, apply, advance).
 """
+
 from utils.raft.core.raw_node import RawNode
 from utils.raft.core.types import (
     CAMPAIGN_TRANSFER_CONTEXT,
@@ -14,8 +15,8 @@ from utils.raft.core.types import (
     MessageType,
     NodeId,
     PersistedState,
-    Ready,
     ReadState,
+    Ready,
     Role,
     Snapshot,
     SoftState,

@@ -3,6 +3,7 @@
 It decides who may become leader: Raft §5.2 (one vote per term) and §5.4.1 (the election
 restriction), plus the PreVote phase (Raft thesis §9.6) that never bumps anyone's term.
 """
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
@@ -39,8 +40,7 @@ def campaign(r: Raft, pre_vote: bool, transfer: bool) -> None:
     context = CAMPAIGN_TRANSFER_CONTEXT if transfer else b""
     last_index, last_term = r.log.last_index, r.log.last_term
     for peer in r.others:
-        r.send(request_type, peer, term=request_term, index=last_index, log_term=last_term,
-               context=context)
+        r.send(request_type, peer, term=request_term, index=last_index, log_term=last_term, context=context)
 
 
 def handle_vote_request(r: Raft, m: Message) -> None:
@@ -48,9 +48,7 @@ def handle_vote_request(r: Raft, m: Message) -> None:
     response_type = MessageType.PRE_VOTE_RESPONSE if is_pre_vote else MessageType.VOTE_RESPONSE
     # Raft §5.2: one vote per term (repeat it to the same candidate); a pre-vote for a future
     # term promises nothing.
-    can_vote = (r.vote == m.sender
-                or (r.vote is None and r.leader is None)
-                or (is_pre_vote and m.term > r.term))
+    can_vote = r.vote == m.sender or (r.vote is None and r.leader is None) or (is_pre_vote and m.term > r.term)
     # Raft §5.4.1: only a candidate whose log is at least as up to date as ours.
     if can_vote and r.log.is_up_to_date(m.index, m.log_term):
         if not is_pre_vote:

@@ -3,6 +3,7 @@
 It decides what to accept, what to truncate and what hint to give on a mismatch so the leader
 can back up a whole term per round trip.
 """
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
@@ -27,8 +28,15 @@ def handle_append(r: Raft, m: Message) -> None:
     # Mismatch at m.index: hint the last index whose term is <= the leader's previous term, so
     # the leader skips every entry of a term we do not share.
     hint_index, hint_term = log.find_conflict_by_term(min(m.index, log.last_index), m.log_term)
-    r.send(MessageType.APPEND_RESPONSE, m.sender, index=m.index, reject=True,
-           reject_hint=hint_index, reject_term=hint_term, context=m.context)
+    r.send(
+        MessageType.APPEND_RESPONSE,
+        m.sender,
+        index=m.index,
+        reject=True,
+        reject_hint=hint_index,
+        reject_term=hint_term,
+        context=m.context,
+    )
 
 
 def handle_snapshot(r: Raft, m: Message) -> None:

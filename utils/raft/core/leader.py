@@ -3,6 +3,7 @@
 It decides when a leader steps down (CheckQuorum), when requests are refused (not leader, or
 mid-transfer), and when batched proposals and reads go out (at flush, once per Ready).
 """
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING

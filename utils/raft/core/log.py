@@ -3,6 +3,7 @@
 It decides log matching, conflict truncation, the election restriction's "up to date" comparison
 and the term search used for fast backtracking; the runtime holds the durable copy.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -17,11 +18,9 @@ class RaftLog:
     except that applied may lag below offset while an installed snapshot awaits advance().
     """
 
-    __slots__ = ("snapshot", "pending_snapshot", "offset", "offset_term", "entries",
-                 "committed", "applied", "stabled")
+    __slots__ = ("snapshot", "pending_snapshot", "offset", "offset_term", "entries", "committed", "applied", "stabled")
 
-    def __init__(self, snapshot: Snapshot | None = None, entries: Sequence[Entry] = (),
-                 commit: int = 0) -> None:
+    def __init__(self, snapshot: Snapshot | None = None, entries: Sequence[Entry] = (), commit: int = 0) -> None:
         self.snapshot: Snapshot | None = snapshot  # latest snapshot (received or from compact)
         self.pending_snapshot: Snapshot | None = None  # received, not yet made durable
         self.offset = snapshot.index if snapshot else 0
@@ -29,8 +28,10 @@ class RaftLog:
         self.entries: list[Entry] = [e for e in entries if e.index > self.offset]
         for position, entry in enumerate(self.entries):
             if entry.index != self.offset + 1 + position:
-                raise ValueError(f"restored log is not contiguous after index {self.offset}: "
-                                 f"found index {entry.index} at position {position}")
+                raise ValueError(
+                    f"restored log is not contiguous after index {self.offset}: "
+                    f"found index {entry.index} at position {position}"
+                )
         self.stabled = self.last_index
         self.committed = max(commit, self.offset)
         if self.committed > self.last_index:
@@ -65,7 +66,7 @@ class RaftLog:
     def slice(self, low: int, high: int) -> tuple[Entry, ...]:
         """Entries low..high inclusive; both must be held."""
         assert self.offset < low and high <= self.last_index, (low, high, self.offset, self.last_index)
-        return tuple(self.entries[low - self.offset - 1:high - self.offset])
+        return tuple(self.entries[low - self.offset - 1 : high - self.offset])
 
     def is_up_to_date(self, index: int, term: int) -> bool:
         """Raft §5.4.1: a candidate's log (last index/term) is at least as up to date as ours."""
@@ -98,7 +99,7 @@ class RaftLog:
     def unstable_entries(self) -> tuple[Entry, ...]:
         if self.stabled >= self.last_index:
             return ()
-        return tuple(self.entries[self.stabled - self.offset:])
+        return tuple(self.entries[self.stabled - self.offset :])
 
     def next_committed_entries(self) -> tuple[Entry, ...]:
         low = max(self.applied, self.offset) + 1
@@ -107,8 +108,7 @@ class RaftLog:
         return self.slice(low, self.committed)
 
     # --- changing ------------------------------------------------------------------------------
-    def maybe_append(self, prev_index: int, prev_term: int, commit: int,
-                     entries: Sequence[Entry]) -> int | None:
+    def maybe_append(self, prev_index: int, prev_term: int, commit: int, entries: Sequence[Entry]) -> int | None:
         """Raft §5.3 AppendEntries receiver: the index of the last new entry, or None on mismatch."""
         if self.term(prev_index) != prev_term:
             return None
@@ -117,7 +117,7 @@ class RaftLog:
         if conflict:
             # Committed entries never change (State Machine Safety); a conflict there is a bug.
             assert conflict > self.committed, (conflict, self.committed)
-            self.append(entries[conflict - prev_index - 1:])
+            self.append(entries[conflict - prev_index - 1 :])
         self.commit_to(min(commit, last_new))
         return last_new
 
@@ -128,7 +128,7 @@ class RaftLog:
         first = entries[0].index
         assert self.offset < first <= self.last_index + 1, (first, self.offset, self.last_index)
         assert first > self.committed, (first, self.committed)
-        del self.entries[first - self.offset - 1:]
+        del self.entries[first - self.offset - 1 :]
         self.entries.extend(entries)
         self.stabled = min(self.stabled, first - 1)
 
@@ -180,6 +180,6 @@ class RaftLog:
         term = self.term(index)
         assert term is not None
         self.snapshot = Snapshot(index=index, term=term, data=data)
-        del self.entries[:index - self.offset]
+        del self.entries[: index - self.offset]
         self.offset = index
         self.offset_term = term

@@ -2,6 +2,7 @@
 
 It decides when the leader may send that follower more entries and how far back to probe.
 """
+
 from __future__ import annotations
 
 import enum
@@ -15,8 +16,18 @@ class ProgressState(enum.Enum):
 
 
 class Progress:
-    __slots__ = ("match", "next", "state", "probe_sent", "inflights", "inflight_max",
-                 "pending_snapshot", "recent_active", "stalled_ticks", "commit_sent")
+    __slots__ = (
+        "match",
+        "next",
+        "state",
+        "probe_sent",
+        "inflights",
+        "inflight_max",
+        "pending_snapshot",
+        "recent_active",
+        "stalled_ticks",
+        "commit_sent",
+    )
 
     def __init__(self, next_index: int, inflight_max: int) -> None:
         self.match = 0
@@ -31,8 +42,10 @@ class Progress:
         self.commit_sent = 0  # highest commit index this follower can have learned from us
 
     def __repr__(self) -> str:
-        return (f"Progress(match={self.match}, next={self.next}, state={self.state.value}, "
-                f"probe_sent={self.probe_sent}, inflights={len(self.inflights)})")
+        return (
+            f"Progress(match={self.match}, next={self.next}, state={self.state.value}, "
+            f"probe_sent={self.probe_sent}, inflights={len(self.inflights)})"
+        )
 
     def become_probe(self) -> None:
         # After a snapshot, probing resumes right after it; otherwise right after the match.

@@ -2,6 +2,7 @@
 
 Raft commits an index once a majority holds it and elects a candidate once a majority grants.
 """
+
 from __future__ import annotations
 
 import enum

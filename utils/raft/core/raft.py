@@ -3,6 +3,7 @@
 It decides term changes (Raft §5.1, with PreVote and the leader lease), role transitions and who
 handles what; election.py, leader.py and follower.py hold the per-role rules.
 """
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
@@ -90,8 +91,9 @@ class Raft:
 
     def in_leader_lease(self) -> bool:
         """etcd's lease check: heard from a live leader within the election timeout."""
-        return (self.config.check_quorum and self.leader is not None
-                and self.election_elapsed < self.config.election_ticks)
+        return (
+            self.config.check_quorum and self.leader is not None and self.election_elapsed < self.config.election_ticks
+        )
 
     # --- role transitions ------------------------------------------------------------------------
     def _reset(self, term: int) -> None:
@@ -239,7 +241,8 @@ class Raft:
             self.become_follower(m.term, m.sender)
             self._step_follower(m)
         elif (m.type is MessageType.VOTE_RESPONSE and self.role is Role.CANDIDATE) or (
-                m.type is MessageType.PRE_VOTE_RESPONSE and self.role is Role.PRE_CANDIDATE):
+            m.type is MessageType.PRE_VOTE_RESPONSE and self.role is Role.PRE_CANDIDATE
+        ):
             election.handle_vote_response(self, m)
         else:
             self.drop(f"{m.type.value} unexpected by a {self.role.value}")

@@ -3,6 +3,7 @@
 It decides what each Ready holds and enforces the Ready/advance handshake; persistence order
 (persist, then send, then apply, then advance) is the runtime's part of the protocol.
 """
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
@@ -95,8 +96,13 @@ class RawNode:
         if log.stabled < log.last_index or log.committed > max(log.applied, log.offset):
             return True
         soft, hard = self._previous_soft, self._previous_hard
-        return (r.role is not soft.role or r.leader != soft.leader_id or r.term != hard.term
-                or r.vote != hard.vote or log.committed != hard.commit)
+        return (
+            r.role is not soft.role
+            or r.leader != soft.leader_id
+            or r.term != hard.term
+            or r.vote != hard.vote
+            or log.committed != hard.commit
+        )
 
     def ready(self) -> Ready:
         """The outputs accumulated so far; call advance(ready) once they are handled."""
@@ -146,8 +152,17 @@ class RawNode:
         r = self._raft
         log = r.log
         return Status(
-            node_id=r.id, role=r.role, term=r.term, leader_id=r.leader, commit_index=log.committed,
-            applied_index=log.applied, last_index=log.last_index, snapshot_index=log.offset,
-            match_index=r.match_index(), dropped_messages=r.dropped_messages,
-            first_index=log.first_index, vote=r.vote, transferee=r.transferee,
+            node_id=r.id,
+            role=r.role,
+            term=r.term,
+            leader_id=r.leader,
+            commit_index=log.committed,
+            applied_index=log.applied,
+            last_index=log.last_index,
+            snapshot_index=log.offset,
+            match_index=r.match_index(),
+            dropped_messages=r.dropped_messages,
+            first_index=log.first_index,
+            vote=r.vote,
+            transferee=r.transferee,
         )

@@ -3,6 +3,7 @@
 A read recorded at commit index i is released once a quorum has answered a heartbeat round that
 started after it; acknowledging a later request releases every earlier one too.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field

@@ -3,6 +3,7 @@
 It decides batching and pipelining (etcd's probe/replicate/snapshot Progress), fast backtracking of
 a divergent follower, snapshot sending when its next entry was compacted, and Raft §5.4.2 commits.
 """
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
@@ -33,8 +34,15 @@ def send_append(r: Raft, to: NodeId, context: bytes = b"") -> bool:
         entries = log.slice(pr.next, min(last_index, prev_index + r.config.entries_per_message_max))
     elif pr.state is ProgressState.REPLICATE:
         return False  # caught up: heartbeats carry liveness and the commit index
-    r.send(MessageType.APPEND, to, index=prev_index, log_term=prev_term, entries=entries,
-           commit=log.committed, context=context)
+    r.send(
+        MessageType.APPEND,
+        to,
+        index=prev_index,
+        log_term=prev_term,
+        entries=entries,
+        commit=log.committed,
+        context=context,
+    )
     pr.commit_sent = max(pr.commit_sent, min(log.committed, prev_index + len(entries)))
     if entries:
         pr.sent_entries(entries[-1].index)
@@ -77,8 +85,7 @@ def send_heartbeat(r: Raft, to: NodeId, context: bytes) -> None:
     prev_term = log.term(prev_index)
     if prev_term is None:  # match point compacted away: a pure liveness ping
         prev_index, prev_term = 0, 0
-    r.send(MessageType.APPEND, to, index=prev_index, log_term=prev_term, commit=log.committed,
-           context=context)
+    r.send(MessageType.APPEND, to, index=prev_index, log_term=prev_term, commit=log.committed, context=context)
     pr.commit_sent = max(pr.commit_sent, min(log.committed, prev_index))
 
 

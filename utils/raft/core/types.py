@@ -2,6 +2,7 @@
 
 These are the agreed contract between the pure core and the runtime that drives it; all immutable.
 """
+
 from __future__ import annotations
 
 import enum

@@ -3,6 +3,7 @@
 A malformed message (wrong types, unknown sender, entries out of sequence, terms from the future)
 is dropped and counted by the caller; nothing a peer sends may trip a core assertion.
 """
+
 from __future__ import annotations
 
 from utils.raft.core.types import Entry, EntryKind, Message, MessageType, NodeId, Snapshot
@@ -20,8 +21,14 @@ def malformed_reason(message: object, self_id: NodeId, peers: frozenset[NodeId])
     if type(m.sender) is not str or m.sender not in peers or m.sender == self_id:
         return "unknown sender"
     # Spelled out rather than looped over names: this runs for every message.
-    if not (type(m.term) is int and type(m.log_term) is int and type(m.index) is int
-            and type(m.commit) is int and type(m.reject_hint) is int and type(m.reject_term) is int):
+    if not (
+        type(m.term) is int
+        and type(m.log_term) is int
+        and type(m.index) is int
+        and type(m.commit) is int
+        and type(m.reject_hint) is int
+        and type(m.reject_term) is int
+    ):
         return "integer field of wrong type"
     if m.term < 1:
         return "term below 1"
