@@ -4,6 +4,7 @@ spelled out, plus the process sets and settings the tests, the benchmarks and th
 
 from __future__ import annotations
 
+import random
 import socket
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -36,10 +37,24 @@ FULL = EXECUTION | {"transaction_verification", "fraud_detection", "suggestions"
 FLEET_ENV = {"FRAUD_CARD_USES_MAX": "100000", "PAYMENT_TERMINATION_AFTER_S": "1.0", "SHUTDOWN_GRACE_S": "1"}
 
 
+# Server ports come from below Linux's ephemeral range (32768-60999): a port the kernel hands out would be free
+# now, yet any client socket on the machine could take it before the service binds it.
+SERVER_PORTS = range(20000, 32768)
+PORT_ATTEMPTS_MAX = 200
+_ports = random.SystemRandom()
+
+
 def free_port(host: str = LOOPBACK) -> int:
-    with socket.socket() as sock:
-        sock.bind((host, 0))
-        return int(sock.getsockname()[1])
+    """A port outside the ephemeral range that nothing holds right now."""
+    for _ in range(PORT_ATTEMPTS_MAX):
+        port = _ports.choice(SERVER_PORTS)
+        with socket.socket() as sock:
+            try:
+                sock.bind((host, port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError(f"no free port in {SERVER_PORTS.start}..{SERVER_PORTS.stop - 1} after {PORT_ATTEMPTS_MAX} tries")
 
 
 def on_loopback(_process: str) -> str:
