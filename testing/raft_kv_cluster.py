@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -17,17 +16,12 @@ from pathlib import Path
 
 import grpc
 
+from testing.fleet_env import free_port
 from testing.pb.raft_kv import raft_kv_pb2, raft_kv_pb2_grpc
 from utils.pb.raft import raft_pb2, raft_pb2_grpc
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 POLL_S = 0.02
-
-
-def free_port(host: str = "127.0.0.1") -> int:
-    with socket.socket() as sock:
-        sock.bind((host, 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass

@@ -14,7 +14,7 @@ from typing import Any
 
 import grpc
 
-from testing.raft_kv_cluster import free_port
+from testing.fleet_env import free_port
 from testing.raft_kv_state import KvStateMachine, encode_command
 from utils.raft.core import Role
 from utils.raft.errors import NotLeader, RaftUnavailable
