@@ -35,14 +35,14 @@ class FleetSettings(BaseSettings):
     frontend_port: int = 8080
     frontend_origin: str = "http://127.0.0.1:8080,http://localhost:8080"
     orchestrator_url: str = "http://127.0.0.1:8081"
-    orchestrator_flow_addr: str = "127.0.0.1:50050"
-    transaction_verification_addr: str = "127.0.0.1:50052"
-    fraud_detection_addr: str = "127.0.0.1:50051"
-    suggestions_addr: str = "127.0.0.1:50053"
-    order_queue_addr: str = "127.0.0.1:50054"
-    payment_service_addr: str = "127.0.0.1:50081"
-    order_executor_peers: str = "executor-1=127.0.0.1:50061,executor-2=127.0.0.1:50062,executor-3=127.0.0.1:50063"
-    books_database_peers: str = "books-1=127.0.0.1:50071,books-2=127.0.0.1:50072,books-3=127.0.0.1:50073"
+    orchestrator_flow_addr: str = "127.0.0.1:15050"
+    transaction_verification_addr: str = "127.0.0.1:15052"
+    fraud_detection_addr: str = "127.0.0.1:15051"
+    suggestions_addr: str = "127.0.0.1:15053"
+    order_queue_addr: str = "127.0.0.1:15054"
+    payment_service_addr: str = "127.0.0.1:15081"
+    order_executor_peers: str = "executor-1=127.0.0.1:15061,executor-2=127.0.0.1:15062,executor-3=127.0.0.1:15063"
+    books_database_peers: str = "books-1=127.0.0.1:15071,books-2=127.0.0.1:15072,books-3=127.0.0.1:15073"
 
     def executor_peers(self) -> dict[str, str]:
         return parse_peers(self.order_executor_peers)
