@@ -127,14 +127,38 @@ class InitOrderResponse(_message.Message):
     def __init__(self, clock: _Optional[_Union[VectorClock, _Mapping]] = ...) -> None: ...
 
 class EventRequest(_message.Message):
-    __slots__ = ("order_id", "clock", "budget_ms")
+    __slots__ = ("order_id", "clock", "budget_ms", "trace")
     ORDER_ID_FIELD_NUMBER: _ClassVar[int]
     CLOCK_FIELD_NUMBER: _ClassVar[int]
     BUDGET_MS_FIELD_NUMBER: _ClassVar[int]
+    TRACE_FIELD_NUMBER: _ClassVar[int]
     order_id: str
     clock: VectorClock
     budget_ms: int
-    def __init__(self, order_id: _Optional[str] = ..., clock: _Optional[_Union[VectorClock, _Mapping]] = ..., budget_ms: _Optional[int] = ...) -> None: ...
+    trace: _containers.RepeatedCompositeFieldContainer[FlowEventRecord]
+    def __init__(self, order_id: _Optional[str] = ..., clock: _Optional[_Union[VectorClock, _Mapping]] = ..., budget_ms: _Optional[int] = ..., trace: _Optional[_Iterable[_Union[FlowEventRecord, _Mapping]]] = ...) -> None: ...
+
+class FlowEventRecord(_message.Message):
+    __slots__ = ("service", "event", "clock", "at_s", "held", "arrived_at_s", "ran_at_s", "passed", "reasons")
+    SERVICE_FIELD_NUMBER: _ClassVar[int]
+    EVENT_FIELD_NUMBER: _ClassVar[int]
+    CLOCK_FIELD_NUMBER: _ClassVar[int]
+    AT_S_FIELD_NUMBER: _ClassVar[int]
+    HELD_FIELD_NUMBER: _ClassVar[int]
+    ARRIVED_AT_S_FIELD_NUMBER: _ClassVar[int]
+    RAN_AT_S_FIELD_NUMBER: _ClassVar[int]
+    PASSED_FIELD_NUMBER: _ClassVar[int]
+    REASONS_FIELD_NUMBER: _ClassVar[int]
+    service: str
+    event: str
+    clock: VectorClock
+    at_s: float
+    held: bool
+    arrived_at_s: float
+    ran_at_s: float
+    passed: bool
+    reasons: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, service: _Optional[str] = ..., event: _Optional[str] = ..., clock: _Optional[_Union[VectorClock, _Mapping]] = ..., at_s: _Optional[float] = ..., held: _Optional[bool] = ..., arrived_at_s: _Optional[float] = ..., ran_at_s: _Optional[float] = ..., passed: _Optional[bool] = ..., reasons: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class EventAck(_message.Message):
     __slots__ = ("delivery",)

@@ -25,19 +25,19 @@ _sym_db = _symbol_database.Default()
 from utils.pb.common import common_pb2 as utils_dot_pb_dot_common_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\'utils/pb/orchestrator/flow_report.proto\x12\x16\x62ookstore.orchestrator\x1a\x1cutils/pb/common/common.proto\"\xe8\x01\n\x0b\x46lowOutcome\x12\x10\n\x08order_id\x18\x01 \x01(\t\x12\x32\n\x06status\x18\x02 \x01(\x0e\x32\".bookstore.orchestrator.FlowStatus\x12\x0f\n\x07reasons\x18\x03 \x03(\t\x12\x34\n\x0bsuggestions\x18\x04 \x03(\x0b\x32\x1f.bookstore.common.SuggestedBook\x12,\n\x05\x63lock\x18\x05 \x01(\x0b\x32\x1d.bookstore.common.VectorClock\x12\x0f\n\x07service\x18\x06 \x01(\t\x12\r\n\x05\x65vent\x18\x07 \x01(\t\"\x1a\n\tReportAck\x12\r\n\x05known\x18\x01 \x01(\x08*u\n\nFlowStatus\x12\x1b\n\x17\x46LOW_STATUS_UNSPECIFIED\x10\x00\x12\x18\n\x14\x46LOW_STATUS_APPROVED\x10\x01\x12\x18\n\x14\x46LOW_STATUS_REJECTED\x10\x02\x12\x16\n\x12\x46LOW_STATUS_FAILED\x10\x03\x32^\n\nFlowReport\x12P\n\x06Report\x12#.bookstore.orchestrator.FlowOutcome\x1a!.bookstore.orchestrator.ReportAckb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\'utils/pb/orchestrator/flow_report.proto\x12\x16\x62ookstore.orchestrator\x1a\x1cutils/pb/common/common.proto\"\x9a\x02\n\x0b\x46lowOutcome\x12\x10\n\x08order_id\x18\x01 \x01(\t\x12\x32\n\x06status\x18\x02 \x01(\x0e\x32\".bookstore.orchestrator.FlowStatus\x12\x0f\n\x07reasons\x18\x03 \x03(\t\x12\x34\n\x0bsuggestions\x18\x04 \x03(\x0b\x32\x1f.bookstore.common.SuggestedBook\x12,\n\x05\x63lock\x18\x05 \x01(\x0b\x32\x1d.bookstore.common.VectorClock\x12\x0f\n\x07service\x18\x06 \x01(\t\x12\r\n\x05\x65vent\x18\x07 \x01(\t\x12\x30\n\x05trace\x18\x08 \x03(\x0b\x32!.bookstore.common.FlowEventRecord\"\x1a\n\tReportAck\x12\r\n\x05known\x18\x01 \x01(\x08*u\n\nFlowStatus\x12\x1b\n\x17\x46LOW_STATUS_UNSPECIFIED\x10\x00\x12\x18\n\x14\x46LOW_STATUS_APPROVED\x10\x01\x12\x18\n\x14\x46LOW_STATUS_REJECTED\x10\x02\x12\x16\n\x12\x46LOW_STATUS_FAILED\x10\x03\x32^\n\nFlowReport\x12P\n\x06Report\x12#.bookstore.orchestrator.FlowOutcome\x1a!.bookstore.orchestrator.ReportAckb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'utils.pb.orchestrator.flow_report_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_FLOWSTATUS']._serialized_start=360
-  _globals['_FLOWSTATUS']._serialized_end=477
+  _globals['_FLOWSTATUS']._serialized_start=410
+  _globals['_FLOWSTATUS']._serialized_end=527
   _globals['_FLOWOUTCOME']._serialized_start=98
-  _globals['_FLOWOUTCOME']._serialized_end=330
-  _globals['_REPORTACK']._serialized_start=332
-  _globals['_REPORTACK']._serialized_end=358
-  _globals['_FLOWREPORT']._serialized_start=479
-  _globals['_FLOWREPORT']._serialized_end=573
+  _globals['_FLOWOUTCOME']._serialized_end=380
+  _globals['_REPORTACK']._serialized_start=382
+  _globals['_REPORTACK']._serialized_end=408
+  _globals['_FLOWREPORT']._serialized_start=529
+  _globals['_FLOWREPORT']._serialized_end=623
 # @@protoc_insertion_point(module_scope)

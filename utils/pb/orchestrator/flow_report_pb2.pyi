@@ -20,7 +20,7 @@ FLOW_STATUS_REJECTED: FlowStatus
 FLOW_STATUS_FAILED: FlowStatus
 
 class FlowOutcome(_message.Message):
-    __slots__ = ("order_id", "status", "reasons", "suggestions", "clock", "service", "event")
+    __slots__ = ("order_id", "status", "reasons", "suggestions", "clock", "service", "event", "trace")
     ORDER_ID_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
     REASONS_FIELD_NUMBER: _ClassVar[int]
@@ -28,6 +28,7 @@ class FlowOutcome(_message.Message):
     CLOCK_FIELD_NUMBER: _ClassVar[int]
     SERVICE_FIELD_NUMBER: _ClassVar[int]
     EVENT_FIELD_NUMBER: _ClassVar[int]
+    TRACE_FIELD_NUMBER: _ClassVar[int]
     order_id: str
     status: FlowStatus
     reasons: _containers.RepeatedScalarFieldContainer[str]
@@ -35,7 +36,8 @@ class FlowOutcome(_message.Message):
     clock: _common_pb2.VectorClock
     service: str
     event: str
-    def __init__(self, order_id: _Optional[str] = ..., status: _Optional[_Union[FlowStatus, str]] = ..., reasons: _Optional[_Iterable[str]] = ..., suggestions: _Optional[_Iterable[_Union[_common_pb2.SuggestedBook, _Mapping]]] = ..., clock: _Optional[_Union[_common_pb2.VectorClock, _Mapping]] = ..., service: _Optional[str] = ..., event: _Optional[str] = ...) -> None: ...
+    trace: _containers.RepeatedCompositeFieldContainer[_common_pb2.FlowEventRecord]
+    def __init__(self, order_id: _Optional[str] = ..., status: _Optional[_Union[FlowStatus, str]] = ..., reasons: _Optional[_Iterable[str]] = ..., suggestions: _Optional[_Iterable[_Union[_common_pb2.SuggestedBook, _Mapping]]] = ..., clock: _Optional[_Union[_common_pb2.VectorClock, _Mapping]] = ..., service: _Optional[str] = ..., event: _Optional[str] = ..., trace: _Optional[_Iterable[_Union[_common_pb2.FlowEventRecord, _Mapping]]] = ...) -> None: ...
 
 class ReportAck(_message.Message):
     __slots__ = ("known",)

@@ -71,3 +71,41 @@ class GetDecisionReply(_message.Message):
     reason: str
     term: int
     def __init__(self, decision: _Optional[_Union[Decision, str]] = ..., reason: _Optional[str] = ..., term: _Optional[int] = ...) -> None: ...
+
+class GetTimelineRequest(_message.Message):
+    __slots__ = ("tx_id",)
+    TX_ID_FIELD_NUMBER: _ClassVar[int]
+    tx_id: str
+    def __init__(self, tx_id: _Optional[str] = ...) -> None: ...
+
+class TimelineEntry(_message.Message):
+    __slots__ = ("kind", "at_s", "node_id", "term", "index", "participant", "ok", "detail", "round")
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    AT_S_FIELD_NUMBER: _ClassVar[int]
+    NODE_ID_FIELD_NUMBER: _ClassVar[int]
+    TERM_FIELD_NUMBER: _ClassVar[int]
+    INDEX_FIELD_NUMBER: _ClassVar[int]
+    PARTICIPANT_FIELD_NUMBER: _ClassVar[int]
+    OK_FIELD_NUMBER: _ClassVar[int]
+    DETAIL_FIELD_NUMBER: _ClassVar[int]
+    ROUND_FIELD_NUMBER: _ClassVar[int]
+    kind: str
+    at_s: float
+    node_id: str
+    term: int
+    index: int
+    participant: str
+    ok: bool
+    detail: str
+    round: int
+    def __init__(self, kind: _Optional[str] = ..., at_s: _Optional[float] = ..., node_id: _Optional[str] = ..., term: _Optional[int] = ..., index: _Optional[int] = ..., participant: _Optional[str] = ..., ok: _Optional[bool] = ..., detail: _Optional[str] = ..., round: _Optional[int] = ...) -> None: ...
+
+class GetTimelineReply(_message.Message):
+    __slots__ = ("node_id", "entries", "dropped")
+    NODE_ID_FIELD_NUMBER: _ClassVar[int]
+    ENTRIES_FIELD_NUMBER: _ClassVar[int]
+    DROPPED_FIELD_NUMBER: _ClassVar[int]
+    node_id: str
+    entries: _containers.RepeatedCompositeFieldContainer[TimelineEntry]
+    dropped: int
+    def __init__(self, node_id: _Optional[str] = ..., entries: _Optional[_Iterable[_Union[TimelineEntry, _Mapping]]] = ..., dropped: _Optional[int] = ...) -> None: ...

@@ -44,6 +44,11 @@ class OrderExecutorStub:
                 request_serializer=utils_dot_pb_dot_order__executor_dot_order__executor__pb2.GetDecisionRequest.SerializeToString,
                 response_deserializer=utils_dot_pb_dot_order__executor_dot_order__executor__pb2.GetDecisionReply.FromString,
                 _registered_method=True)
+        self.GetTimeline = channel.unary_unary(
+                '/bookstore.order_executor.OrderExecutor/GetTimeline',
+                request_serializer=utils_dot_pb_dot_order__executor_dot_order__executor__pb2.GetTimelineRequest.SerializeToString,
+                response_deserializer=utils_dot_pb_dot_order__executor_dot_order__executor__pb2.GetTimelineReply.FromString,
+                _registered_method=True)
 
 
 class OrderExecutorServicer:
@@ -63,6 +68,14 @@ class OrderExecutorServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetTimeline(self, request, context):
+        """What this replica saw of one transaction (its in-memory journal, bounded): the order page's 2PC timeline.
+        Any replica answers from its own memory; the gateway merges the three.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_OrderExecutorServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -75,6 +88,11 @@ def add_OrderExecutorServicer_to_server(servicer, server):
                     servicer.GetDecision,
                     request_deserializer=utils_dot_pb_dot_order__executor_dot_order__executor__pb2.GetDecisionRequest.FromString,
                     response_serializer=utils_dot_pb_dot_order__executor_dot_order__executor__pb2.GetDecisionReply.SerializeToString,
+            ),
+            'GetTimeline': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetTimeline,
+                    request_deserializer=utils_dot_pb_dot_order__executor_dot_order__executor__pb2.GetTimelineRequest.FromString,
+                    response_serializer=utils_dot_pb_dot_order__executor_dot_order__executor__pb2.GetTimelineReply.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -131,6 +149,33 @@ class OrderExecutor:
             '/bookstore.order_executor.OrderExecutor/GetDecision',
             utils_dot_pb_dot_order__executor_dot_order__executor__pb2.GetDecisionRequest.SerializeToString,
             utils_dot_pb_dot_order__executor_dot_order__executor__pb2.GetDecisionReply.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetTimeline(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/bookstore.order_executor.OrderExecutor/GetTimeline',
+            utils_dot_pb_dot_order__executor_dot_order__executor__pb2.GetTimelineRequest.SerializeToString,
+            utils_dot_pb_dot_order__executor_dot_order__executor__pb2.GetTimelineReply.FromString,
             options,
             channel_credentials,
             insecure,
