@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import logging
+import logging.handlers
 import sys
 import time
 from pathlib import Path
@@ -14,6 +15,9 @@ from typing import Any
 
 from utils.rpc.correlation import current_correlation_id
 
+# The local fleet's log files rotate like the containers' json-file logs (docker-compose.yaml): 10 MB, 3 kept.
+LOG_FILE_BYTES_MAX = 10_000_000
+LOG_FILE_BACKUPS = 3
 _STANDARD_ATTRS = frozenset(vars(logging.LogRecord("", 0, "", 0, "", (), None)).keys()) | {"message", "asctime"}
 
 
@@ -45,9 +49,11 @@ class JsonLineFormatter(logging.Formatter):
 
 def configure_logging(service: str, level: str = "INFO", log_file: Path | None = None) -> None:
     handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
-    if log_file is not None:  # the local fleet: a file per service (stderr still catches early crashes)
+    if log_file is not None:  # the local fleet: a rotating file per service
         log_file.parent.mkdir(parents=True, exist_ok=True)
-        handlers = [logging.FileHandler(log_file)]
+        handlers = [
+            logging.handlers.RotatingFileHandler(log_file, maxBytes=LOG_FILE_BYTES_MAX, backupCount=LOG_FILE_BACKUPS)
+        ]
     formatter = JsonLineFormatter(service)
     root = logging.getLogger()
     root.handlers.clear()

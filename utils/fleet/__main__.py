@@ -1,20 +1,38 @@
-"""`python -m utils.fleet run`: starts the whole local fleet on 127.0.0.1 until Ctrl-C.
+"""`python -m utils.fleet run`: starts the whole local fleet on 127.0.0.1 until Ctrl-C, SIGTERM or SIGHUP.
 
-Ports come from variables.env (or the environment); data and logs go under ./data and ./logs.
+Ports come from variables.env (or the environment); data and logs go under ./data and ./logs. One fleet per data
+folder: a second launcher beside a running one says so and exits.
 """
 
 from __future__ import annotations
 
 import argparse
+import fcntl
 import os
 import signal
 import sys
 import time
 from pathlib import Path
+from types import FrameType
+from typing import IO
 
 from utils.fleet.launcher import REPO_ROOT, Fleet
+from utils.fleet.ports import busy_ports
 from utils.fleet.spec import fleet_processes
 from utils.settings import FleetSettings
+
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)  # Ctrl-C, `kill`, a closed terminal
+LOCK_NAME = ".fleet.lock"
+
+
+class StopRequested(Exception):
+    def __init__(self, signum: int) -> None:
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+def _raise_stop(signum: int, _frame: FrameType | None) -> None:
+    raise StopRequested(signum)
 
 
 def load_env_file(path: Path) -> dict[str, str]:
@@ -31,6 +49,31 @@ def load_env_file(path: Path) -> dict[str, str]:
     return {k: v for k, v in values.items() if k not in os.environ}
 
 
+def hold_fleet_lock(data_dir: Path) -> IO[str] | None:
+    """The data folder's lock, held until this process ends (the kernel drops it even after SIGKILL);
+    None when another launcher holds it."""
+    data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    descriptor = os.open(data_dir / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o600)
+    lock = os.fdopen(descriptor, "r+")
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        lock.close()
+        return None
+    lock.seek(0)
+    lock.truncate()
+    lock.write(f"{os.getpid()}\n")
+    lock.flush()
+    return lock
+
+
+def _holder_pid(data_dir: Path) -> str:
+    try:
+        return (data_dir / LOCK_NAME).read_text().strip() or "?"
+    except OSError:
+        return "?"
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(prog="python -m utils.fleet", description=__doc__)
     parser.add_argument("command", choices=["run"])
@@ -39,12 +82,31 @@ def main() -> int:
     parser.add_argument("--env-file", type=Path, default=REPO_ROOT / "variables.env")
     args = parser.parse_args()
 
+    for signum in STOP_SIGNALS:
+        signal.signal(signum, _raise_stop)
+    lock = hold_fleet_lock(args.data)
+    if lock is None:
+        print(
+            f"a fleet is already running with data in {args.data}/ (launcher pid {_holder_pid(args.data)}); "
+            "stop it first (Ctrl-C in its terminal), or give this one other ports and --data/--logs",
+            file=sys.stderr,
+        )
+        return 1
+
     env = load_env_file(args.env_file)
     os.environ.update({k: v for k, v in env.items() if k not in os.environ})
     fleet = Fleet(fleet_processes(FleetSettings()), data_dir=args.data, log_dir=args.logs, env=env)
+    busy = busy_ports(fleet.specs, {**os.environ, **env})
+    if busy:
+        for port in busy:
+            print(f"cannot start: {port}", file=sys.stderr)
+        print("free those ports, or move the fleet's ports in variables.env / the environment", file=sys.stderr)
+        return 1
+
     print(f"starting {len(fleet.specs)} processes; logs in {args.logs}/, data in {args.data}/", flush=True)
-    fleet.start_all()
+    status = 0
     try:
+        fleet.start_all()
         fleet.wait_healthy(timeout_s=60)
         settings = FleetSettings()
         print(
@@ -57,17 +119,18 @@ def main() -> int:
             if gone:
                 print(f"exited: {gone} — see {args.logs}/", file=sys.stderr, flush=True)
             time.sleep(1.0 if not gone else 5.0)
-    except KeyboardInterrupt:
-        pass
+    except StopRequested as stop:
+        print(f"{stop} received", flush=True)
     except (TimeoutError, RuntimeError) as error:
         print(f"fleet failed to start: {error}", file=sys.stderr)
-        fleet.stop_all()
-        return 1
+        status = 1
     finally:
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        for signum in STOP_SIGNALS:  # a second Ctrl-C must not cut the stop short and orphan a child
+            signal.signal(signum, signal.SIG_IGN)
         print("stopping the fleet", flush=True)
         fleet.stop_all()
-    return 0
+        lock.close()
+    return status
 
 
 if __name__ == "__main__":

@@ -10,16 +10,40 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from utils.fleet.child import LAUNCHER_PID_ENV, LIFELINE_FD_ENV, PDEATHSIG_ENV
 from utils.fleet.spec import Probe, ProcessSpec
 from utils.rpc.healthcheck import is_serving
 
 log = logging.getLogger(__name__)
 REPO_ROOT = Path(__file__).resolve().parents[2]
 PROBE_TIMEOUT_S = 1.0
+STDERR_BYTES_MAX = 1_000_000  # a service's stderr file holds what came before its logging: kept small
+
+
+class _Lifeline:
+    """A pipe whose write end only this process holds: every child watches the read end and dies at its EOF,
+    which the kernel delivers when this process ends in any way, SIGKILL included."""
+
+    _lock = threading.Lock()
+    _read_fd: int | None = None
+
+    @classmethod
+    def read_fd(cls) -> int:
+        with cls._lock:
+            if cls._read_fd is None:
+                read_fd, _write_fd = os.pipe()  # both non-inheritable; the write end is never closed
+                cls._read_fd = read_fd
+            return cls._read_fd
+
+
+def _rotate_if_large(path: Path, bytes_max: int) -> None:
+    if path.exists() and path.stat().st_size > bytes_max:
+        path.replace(path.with_name(path.name + ".1"))
 
 
 def is_healthy(spec: ProcessSpec) -> bool:
@@ -54,6 +78,7 @@ class Fleet:
             raise RuntimeError(f"{name} is already running")
         self.log_dir.mkdir(parents=True, exist_ok=True)
         self.data_dir.mkdir(parents=True, exist_ok=True)
+        lifeline = _Lifeline.read_fd()
         env = {
             **os.environ,
             **self.env,
@@ -61,17 +86,26 @@ class Fleet:
             "DATA_DIR": str(self.data_dir),
             "LOG_FILE": str(self.log_path(name)),
             "PYTHONUNBUFFERED": "1",
+            LIFELINE_FD_ENV: str(lifeline),
+            LAUNCHER_PID_ENV: str(os.getpid()),
+            # The kernel's parent-death signal follows the spawning thread: only the main thread lives as long
+            # as this process. Children started from other threads (a test's or the chaos tool's) rely on the
+            # lifeline alone.
+            PDEATHSIG_ENV: "1" if threading.current_thread() is threading.main_thread() else "0",
         }
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH", "")]))
-        # stderr duplicates the log file; it also catches a crash before logging is configured.
-        with open(self.log_dir / f"{name}.stderr", "ab") as stderr:
+        # stderr catches what a service prints before its logging is configured (a crash at import, a bind).
+        stderr_path = self.log_dir / f"{name}.stderr"
+        _rotate_if_large(stderr_path, STDERR_BYTES_MAX)
+        with open(stderr_path, "ab") as stderr:
             self.processes[name] = subprocess.Popen(
-                [sys.executable, "-m", spec.module],
+                [sys.executable, "-m", "utils.fleet.child", spec.module],
                 cwd=REPO_ROOT,
                 env=env,
                 stdout=subprocess.DEVNULL,
                 stderr=stderr,
                 start_new_session=True,
+                pass_fds=(lifeline,),
             )
 
     def start_all(self) -> None:
@@ -85,13 +119,26 @@ class Fleet:
             for name in list(pending):
                 process = self.processes.get(name)
                 if process is not None and process.poll() is not None:
-                    raise RuntimeError(f"{name} exited with {process.returncode}; see {self.log_path(name)}")
+                    raise RuntimeError(
+                        f"{name} exited with {process.returncode}{self._last_words(name)}; see {self.log_path(name)}"
+                    )
                 if is_healthy(self.spec(name)):
                     pending.remove(name)
             if pending and time.monotonic() > deadline:
                 raise TimeoutError(f"not healthy after {timeout_s} s: {', '.join(pending)}")
             if pending:
                 time.sleep(0.1)
+
+    def _last_words(self, name: str) -> str:
+        """The last line a dead process wrote to stderr (a failed bind, an import error), if any."""
+        try:
+            with open(self.log_dir / f"{name}.stderr", "rb") as stderr:
+                stderr.seek(0, os.SEEK_END)
+                stderr.seek(max(0, stderr.tell() - 2000))
+                lines = stderr.read().decode(errors="replace").strip().splitlines()
+        except OSError:
+            return ""
+        return f" ({lines[-1][:300]})" if lines else ""
 
     def signal(self, name: str, sig: signal.Signals) -> None:
         self.processes[name].send_signal(sig)
