@@ -22,55 +22,56 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from utils.pb.twopc import twopc_pb2 as utils_dot_pb_dot_twopc_dot_twopc__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n,utils/pb/books_database/books_database.proto\x12\x18\x62ookstore.books_database\"\x86\x01\n\x04\x42ook\x12\n\n\x02id\x18\x01 \x01(\t\x12\r\n\x05title\x18\x02 \x01(\t\x12\x0e\n\x06\x61uthor\x18\x03 \x01(\t\x12\x10\n\x08\x63\x61tegory\x18\x04 \x01(\t\x12\r\n\x05price\x18\x05 \x01(\t\x12\r\n\x05stock\x18\x06 \x01(\x03\x12\x10\n\x08reserved\x18\x07 \x01(\x03\x12\x11\n\tavailable\x18\x08 \x01(\x03\")\n\x04Item\x12\x0f\n\x07\x62ook_id\x18\x01 \x01(\t\x12\x10\n\x08quantity\x18\x02 \x01(\x03\"#\n\x10ReadStockRequest\x12\x0f\n\x07\x62ook_id\x18\x01 \x01(\t\"X\n\x11ReadStockResponse\x12\x0f\n\x07\x62ook_id\x18\x01 \x01(\t\x12\r\n\x05stock\x18\x02 \x01(\x03\x12\x10\n\x08reserved\x18\x03 \x01(\x03\x12\x11\n\tavailable\x18\x04 \x01(\x03\"\x12\n\x10ListBooksRequest\"B\n\x11ListBooksResponse\x12-\n\x05\x62ooks\x18\x01 \x03(\x0b\x32\x1e.bookstore.books_database.Book\"I\n\x12StockChangeRequest\x12\x0f\n\x07\x62ook_id\x18\x01 \x01(\t\x12\x0e\n\x06\x61mount\x18\x02 \x01(\x03\x12\x12\n\nrequest_id\x18\x03 \x01(\t\"\x9d\x01\n\x13StockChangeResponse\x12\x0f\n\x07success\x18\x01 \x01(\x08\x12\x0f\n\x07\x62ook_id\x18\x02 \x01(\t\x12\r\n\x05stock\x18\x03 \x01(\x03\x12\x10\n\x08reserved\x18\x04 \x01(\x03\x12\x11\n\tavailable\x18\x05 \x01(\x03\x12\x30\n\x06reason\x18\x06 \x01(\x0e\x32 .bookstore.books_database.Reason\"h\n\x0ePrepareRequest\x12\r\n\x05tx_id\x18\x01 \x01(\t\x12-\n\x05items\x18\x02 \x03(\x0b\x32\x1e.bookstore.books_database.Item\x12\x18\n\x10\x63oordinator_term\x18\x03 \x01(\x03\"\x81\x02\n\x0fPrepareResponse\x12\r\n\x05tx_id\x18\x01 \x01(\t\x12,\n\x04vote\x18\x02 \x01(\x0e\x32\x1e.bookstore.books_database.Vote\x12\x34\n\x0creservations\x18\x03 \x03(\x0b\x32\x1e.bookstore.books_database.Item\x12\x30\n\x06reason\x18\x04 \x01(\x0e\x32 .bookstore.books_database.Reason\x12\x0e\n\x06\x64\x65tail\x18\x05 \x01(\t\x12\x39\n\x05state\x18\x06 \x01(\x0e\x32*.bookstore.books_database.TransactionState\"8\n\rCommitRequest\x12\r\n\x05tx_id\x18\x01 \x01(\t\x12\x18\n\x10\x63oordinator_term\x18\x02 \x01(\x03\"7\n\x0c\x41\x62ortRequest\x12\r\n\x05tx_id\x18\x01 \x01(\t\x12\x18\n\x10\x63oordinator_term\x18\x02 \x01(\x03\"^\n\x12TransactionOutcome\x12\r\n\x05tx_id\x18\x01 \x01(\t\x12\x39\n\x05state\x18\x02 \x01(\x0e\x32*.bookstore.books_database.TransactionState\"&\n\x15GetTransactionRequest\x12\r\n\x05tx_id\x18\x01 \x01(\t\"\xdd\x01\n\x16GetTransactionResponse\x12\r\n\x05tx_id\x18\x01 \x01(\t\x12\x39\n\x05state\x18\x02 \x01(\x0e\x32*.bookstore.books_database.TransactionState\x12-\n\x05items\x18\x03 \x03(\x0b\x32\x1e.bookstore.books_database.Item\x12\x18\n\x10\x63oordinator_term\x18\x04 \x01(\x03\x12\x30\n\x06reason\x18\x05 \x01(\x0e\x32 .bookstore.books_database.Reason\"\x0f\n\rStatusRequest\"\x86\x02\n\x0eStatusResponse\x12\x0f\n\x07node_id\x18\x01 \x01(\t\x12\x0f\n\x07\x61\x64\x64ress\x18\x02 \x01(\t\x12\x0c\n\x04role\x18\x03 \x01(\t\x12\x0c\n\x04term\x18\x04 \x01(\x03\x12\x11\n\tleader_id\x18\x05 \x01(\t\x12\x16\n\x0eleader_address\x18\x06 \x01(\t\x12\x14\n\x0c\x63ommit_index\x18\x07 \x01(\x03\x12\x15\n\rapplied_index\x18\x08 \x01(\x03\x12\x10\n\x08log_size\x18\t \x01(\x03\x12\x16\n\x0esnapshot_index\x18\n \x01(\x03\x12\x12\n\nstate_hash\x18\x0b \x01(\t\x12 \n\x18highest_coordinator_term\x18\x0c \x01(\x03*\xad\x01\n\x06Reason\x12\x16\n\x12REASON_UNSPECIFIED\x10\x00\x12\x10\n\x0cUNKNOWN_BOOK\x10\x01\x12\x16\n\x12INSUFFICIENT_STOCK\x10\x02\x12\x13\n\x0f\x41LREADY_ABORTED\x10\x03\x12\x0e\n\nSTALE_TERM\x10\x04\x12\x17\n\x13UNKNOWN_TRANSACTION\x10\x05\x12\x0c\n\x08\x43ONFLICT\x10\x06\x12\x15\n\x11MALFORMED_COMMAND\x10\x07*=\n\x04Vote\x12\x14\n\x10VOTE_UNSPECIFIED\x10\x00\x12\x0f\n\x0bVOTE_COMMIT\x10\x01\x12\x0e\n\nVOTE_ABORT\x10\x02*_\n\x10TransactionState\x12!\n\x1dTRANSACTION_STATE_UNSPECIFIED\x10\x00\x12\x0c\n\x08PREPARED\x10\x01\x12\r\n\tCOMMITTED\x10\x02\x12\x0b\n\x07\x41\x42ORTED\x10\x03\x32\xcc\x07\n\rBooksDatabase\x12\x64\n\tReadStock\x12*.bookstore.books_database.ReadStockRequest\x1a+.bookstore.books_database.ReadStockResponse\x12\x64\n\tListBooks\x12*.bookstore.books_database.ListBooksRequest\x1a+.bookstore.books_database.ListBooksResponse\x12s\n\x0eGetTransaction\x12/.bookstore.books_database.GetTransactionRequest\x1a\x30.bookstore.books_database.GetTransactionResponse\x12m\n\x0e\x44\x65\x63rementStock\x12,.bookstore.books_database.StockChangeRequest\x1a-.bookstore.books_database.StockChangeResponse\x12m\n\x0eIncrementStock\x12,.bookstore.books_database.StockChangeRequest\x1a-.bookstore.books_database.StockChangeResponse\x12i\n\x12PrepareTransaction\x12(.bookstore.books_database.PrepareRequest\x1a).bookstore.books_database.PrepareResponse\x12j\n\x11\x43ommitTransaction\x12\'.bookstore.books_database.CommitRequest\x1a,.bookstore.books_database.TransactionOutcome\x12h\n\x10\x41\x62ortTransaction\x12&.bookstore.books_database.AbortRequest\x1a,.bookstore.books_database.TransactionOutcome\x12[\n\x06Status\x12\'.bookstore.books_database.StatusRequest\x1a(.bookstore.books_database.StatusResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n,utils/pb/books_database/books_database.proto\x12\x18\x62ookstore.books_database\x1a\x1autils/pb/twopc/twopc.proto\"\x86\x01\n\x04\x42ook\x12\n\n\x02id\x18\x01 \x01(\t\x12\r\n\x05title\x18\x02 \x01(\t\x12\x0e\n\x06\x61uthor\x18\x03 \x01(\t\x12\x10\n\x08\x63\x61tegory\x18\x04 \x01(\t\x12\r\n\x05price\x18\x05 \x01(\t\x12\r\n\x05stock\x18\x06 \x01(\x03\x12\x10\n\x08reserved\x18\x07 \x01(\x03\x12\x11\n\tavailable\x18\x08 \x01(\x03\")\n\x04Item\x12\x0f\n\x07\x62ook_id\x18\x01 \x01(\t\x12\x10\n\x08quantity\x18\x02 \x01(\x03\"#\n\x10ReadStockRequest\x12\x0f\n\x07\x62ook_id\x18\x01 \x01(\t\"X\n\x11ReadStockResponse\x12\x0f\n\x07\x62ook_id\x18\x01 \x01(\t\x12\r\n\x05stock\x18\x02 \x01(\x03\x12\x10\n\x08reserved\x18\x03 \x01(\x03\x12\x11\n\tavailable\x18\x04 \x01(\x03\"\x12\n\x10ListBooksRequest\"B\n\x11ListBooksResponse\x12-\n\x05\x62ooks\x18\x01 \x03(\x0b\x32\x1e.bookstore.books_database.Book\"I\n\x12StockChangeRequest\x12\x0f\n\x07\x62ook_id\x18\x01 \x01(\t\x12\x0e\n\x06\x61mount\x18\x02 \x01(\x03\x12\x12\n\nrequest_id\x18\x03 \x01(\t\"\x9d\x01\n\x13StockChangeResponse\x12\x0f\n\x07success\x18\x01 \x01(\x08\x12\x0f\n\x07\x62ook_id\x18\x02 \x01(\t\x12\r\n\x05stock\x18\x03 \x01(\x03\x12\x10\n\x08reserved\x18\x04 \x01(\x03\x12\x11\n\tavailable\x18\x05 \x01(\x03\x12\x30\n\x06reason\x18\x06 \x01(\x0e\x32 .bookstore.books_database.Reason\"}\n\x0ePrepareRequest\x12\r\n\x05tx_id\x18\x01 \x01(\t\x12-\n\x05items\x18\x02 \x03(\x0b\x32\x1e.bookstore.books_database.Item\x12\x18\n\x10\x63oordinator_term\x18\x03 \x01(\x03\x12\x13\n\x0bincarnation\x18\x04 \x01(\t\"\x81\x02\n\x0fPrepareResponse\x12\r\n\x05tx_id\x18\x01 \x01(\t\x12,\n\x04vote\x18\x02 \x01(\x0e\x32\x1e.bookstore.books_database.Vote\x12\x34\n\x0creservations\x18\x03 \x03(\x0b\x32\x1e.bookstore.books_database.Item\x12\x30\n\x06reason\x18\x04 \x01(\x0e\x32 .bookstore.books_database.Reason\x12\x0e\n\x06\x64\x65tail\x18\x05 \x01(\t\x12\x39\n\x05state\x18\x06 \x01(\x0e\x32*.bookstore.books_database.TransactionState\"M\n\rCommitRequest\x12\r\n\x05tx_id\x18\x01 \x01(\t\x12\x18\n\x10\x63oordinator_term\x18\x02 \x01(\x03\x12\x13\n\x0bincarnation\x18\x03 \x01(\t\"L\n\x0c\x41\x62ortRequest\x12\r\n\x05tx_id\x18\x01 \x01(\t\x12\x18\n\x10\x63oordinator_term\x18\x02 \x01(\x03\x12\x13\n\x0bincarnation\x18\x03 \x01(\t\"^\n\x12TransactionOutcome\x12\r\n\x05tx_id\x18\x01 \x01(\t\x12\x39\n\x05state\x18\x02 \x01(\x0e\x32*.bookstore.books_database.TransactionState\"&\n\x15GetTransactionRequest\x12\r\n\x05tx_id\x18\x01 \x01(\t\"\xdd\x01\n\x16GetTransactionResponse\x12\r\n\x05tx_id\x18\x01 \x01(\t\x12\x39\n\x05state\x18\x02 \x01(\x0e\x32*.bookstore.books_database.TransactionState\x12-\n\x05items\x18\x03 \x03(\x0b\x32\x1e.bookstore.books_database.Item\x12\x18\n\x10\x63oordinator_term\x18\x04 \x01(\x03\x12\x30\n\x06reason\x18\x05 \x01(\x0e\x32 .bookstore.books_database.Reason\"\x0f\n\rStatusRequest\"\x9b\x02\n\x0eStatusResponse\x12\x0f\n\x07node_id\x18\x01 \x01(\t\x12\x0f\n\x07\x61\x64\x64ress\x18\x02 \x01(\t\x12\x0c\n\x04role\x18\x03 \x01(\t\x12\x0c\n\x04term\x18\x04 \x01(\x03\x12\x11\n\tleader_id\x18\x05 \x01(\t\x12\x16\n\x0eleader_address\x18\x06 \x01(\t\x12\x14\n\x0c\x63ommit_index\x18\x07 \x01(\x03\x12\x15\n\rapplied_index\x18\x08 \x01(\x03\x12\x10\n\x08log_size\x18\t \x01(\x03\x12\x16\n\x0esnapshot_index\x18\n \x01(\x03\x12\x12\n\nstate_hash\x18\x0b \x01(\t\x12 \n\x18highest_coordinator_term\x18\x0c \x01(\x03\x12\x13\n\x0bincarnation\x18\r \x01(\t*\xc6\x01\n\x06Reason\x12\x16\n\x12REASON_UNSPECIFIED\x10\x00\x12\x10\n\x0cUNKNOWN_BOOK\x10\x01\x12\x16\n\x12INSUFFICIENT_STOCK\x10\x02\x12\x13\n\x0f\x41LREADY_ABORTED\x10\x03\x12\x0e\n\nSTALE_TERM\x10\x04\x12\x17\n\x13UNKNOWN_TRANSACTION\x10\x05\x12\x0c\n\x08\x43ONFLICT\x10\x06\x12\x15\n\x11MALFORMED_COMMAND\x10\x07\x12\x17\n\x13INCARNATION_CHANGED\x10\x08*=\n\x04Vote\x12\x14\n\x10VOTE_UNSPECIFIED\x10\x00\x12\x0f\n\x0bVOTE_COMMIT\x10\x01\x12\x0e\n\nVOTE_ABORT\x10\x02*_\n\x10TransactionState\x12!\n\x1dTRANSACTION_STATE_UNSPECIFIED\x10\x00\x12\x0c\n\x08PREPARED\x10\x01\x12\r\n\tCOMMITTED\x10\x02\x12\x0b\n\x07\x41\x42ORTED\x10\x03\x32\xe2\n\n\rBooksDatabase\x12\x64\n\tReadStock\x12*.bookstore.books_database.ReadStockRequest\x1a+.bookstore.books_database.ReadStockResponse\x12\x64\n\tListBooks\x12*.bookstore.books_database.ListBooksRequest\x1a+.bookstore.books_database.ListBooksResponse\x12s\n\x0eGetTransaction\x12/.bookstore.books_database.GetTransactionRequest\x1a\x30.bookstore.books_database.GetTransactionResponse\x12m\n\x0e\x44\x65\x63rementStock\x12,.bookstore.books_database.StockChangeRequest\x1a-.bookstore.books_database.StockChangeResponse\x12m\n\x0eIncrementStock\x12,.bookstore.books_database.StockChangeRequest\x1a-.bookstore.books_database.StockChangeResponse\x12i\n\x12PrepareTransaction\x12(.bookstore.books_database.PrepareRequest\x1a).bookstore.books_database.PrepareResponse\x12j\n\x11\x43ommitTransaction\x12\'.bookstore.books_database.CommitRequest\x1a,.bookstore.books_database.TransactionOutcome\x12h\n\x10\x41\x62ortTransaction\x12&.bookstore.books_database.AbortRequest\x1a,.bookstore.books_database.TransactionOutcome\x12[\n\x06Status\x12\'.bookstore.books_database.StatusRequest\x1a(.bookstore.books_database.StatusResponse\x12\x44\n\x08GetFence\x12 .bookstore.twopc.GetFenceRequest\x1a\x16.bookstore.twopc.Fence\x12m\n\x13OperatorListInDoubt\x12+.bookstore.twopc.OperatorListInDoubtRequest\x1a).bookstore.twopc.OperatorListInDoubtReply\x12\x61\n\x0fOperatorResolve\x12\'.bookstore.twopc.OperatorResolveRequest\x1a%.bookstore.twopc.OperatorResolveReply\x12|\n\x18OperatorAdoptIncarnation\x12\x30.bookstore.twopc.OperatorAdoptIncarnationRequest\x1a..bookstore.twopc.OperatorAdoptIncarnationReplyb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'utils.pb.books_database.books_database_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_REASON']._serialized_start=1828
-  _globals['_REASON']._serialized_end=2001
-  _globals['_VOTE']._serialized_start=2003
-  _globals['_VOTE']._serialized_end=2064
-  _globals['_TRANSACTIONSTATE']._serialized_start=2066
-  _globals['_TRANSACTIONSTATE']._serialized_end=2161
-  _globals['_BOOK']._serialized_start=75
-  _globals['_BOOK']._serialized_end=209
-  _globals['_ITEM']._serialized_start=211
-  _globals['_ITEM']._serialized_end=252
-  _globals['_READSTOCKREQUEST']._serialized_start=254
-  _globals['_READSTOCKREQUEST']._serialized_end=289
-  _globals['_READSTOCKRESPONSE']._serialized_start=291
-  _globals['_READSTOCKRESPONSE']._serialized_end=379
-  _globals['_LISTBOOKSREQUEST']._serialized_start=381
-  _globals['_LISTBOOKSREQUEST']._serialized_end=399
-  _globals['_LISTBOOKSRESPONSE']._serialized_start=401
-  _globals['_LISTBOOKSRESPONSE']._serialized_end=467
-  _globals['_STOCKCHANGEREQUEST']._serialized_start=469
-  _globals['_STOCKCHANGEREQUEST']._serialized_end=542
-  _globals['_STOCKCHANGERESPONSE']._serialized_start=545
-  _globals['_STOCKCHANGERESPONSE']._serialized_end=702
-  _globals['_PREPAREREQUEST']._serialized_start=704
-  _globals['_PREPAREREQUEST']._serialized_end=808
-  _globals['_PREPARERESPONSE']._serialized_start=811
-  _globals['_PREPARERESPONSE']._serialized_end=1068
-  _globals['_COMMITREQUEST']._serialized_start=1070
-  _globals['_COMMITREQUEST']._serialized_end=1126
-  _globals['_ABORTREQUEST']._serialized_start=1128
-  _globals['_ABORTREQUEST']._serialized_end=1183
-  _globals['_TRANSACTIONOUTCOME']._serialized_start=1185
-  _globals['_TRANSACTIONOUTCOME']._serialized_end=1279
-  _globals['_GETTRANSACTIONREQUEST']._serialized_start=1281
-  _globals['_GETTRANSACTIONREQUEST']._serialized_end=1319
-  _globals['_GETTRANSACTIONRESPONSE']._serialized_start=1322
-  _globals['_GETTRANSACTIONRESPONSE']._serialized_end=1543
-  _globals['_STATUSREQUEST']._serialized_start=1545
-  _globals['_STATUSREQUEST']._serialized_end=1560
-  _globals['_STATUSRESPONSE']._serialized_start=1563
-  _globals['_STATUSRESPONSE']._serialized_end=1825
-  _globals['_BOOKSDATABASE']._serialized_start=2164
-  _globals['_BOOKSDATABASE']._serialized_end=3136
+  _globals['_REASON']._serialized_start=1940
+  _globals['_REASON']._serialized_end=2138
+  _globals['_VOTE']._serialized_start=2140
+  _globals['_VOTE']._serialized_end=2201
+  _globals['_TRANSACTIONSTATE']._serialized_start=2203
+  _globals['_TRANSACTIONSTATE']._serialized_end=2298
+  _globals['_BOOK']._serialized_start=103
+  _globals['_BOOK']._serialized_end=237
+  _globals['_ITEM']._serialized_start=239
+  _globals['_ITEM']._serialized_end=280
+  _globals['_READSTOCKREQUEST']._serialized_start=282
+  _globals['_READSTOCKREQUEST']._serialized_end=317
+  _globals['_READSTOCKRESPONSE']._serialized_start=319
+  _globals['_READSTOCKRESPONSE']._serialized_end=407
+  _globals['_LISTBOOKSREQUEST']._serialized_start=409
+  _globals['_LISTBOOKSREQUEST']._serialized_end=427
+  _globals['_LISTBOOKSRESPONSE']._serialized_start=429
+  _globals['_LISTBOOKSRESPONSE']._serialized_end=495
+  _globals['_STOCKCHANGEREQUEST']._serialized_start=497
+  _globals['_STOCKCHANGEREQUEST']._serialized_end=570
+  _globals['_STOCKCHANGERESPONSE']._serialized_start=573
+  _globals['_STOCKCHANGERESPONSE']._serialized_end=730
+  _globals['_PREPAREREQUEST']._serialized_start=732
+  _globals['_PREPAREREQUEST']._serialized_end=857
+  _globals['_PREPARERESPONSE']._serialized_start=860
+  _globals['_PREPARERESPONSE']._serialized_end=1117
+  _globals['_COMMITREQUEST']._serialized_start=1119
+  _globals['_COMMITREQUEST']._serialized_end=1196
+  _globals['_ABORTREQUEST']._serialized_start=1198
+  _globals['_ABORTREQUEST']._serialized_end=1274
+  _globals['_TRANSACTIONOUTCOME']._serialized_start=1276
+  _globals['_TRANSACTIONOUTCOME']._serialized_end=1370
+  _globals['_GETTRANSACTIONREQUEST']._serialized_start=1372
+  _globals['_GETTRANSACTIONREQUEST']._serialized_end=1410
+  _globals['_GETTRANSACTIONRESPONSE']._serialized_start=1413
+  _globals['_GETTRANSACTIONRESPONSE']._serialized_end=1634
+  _globals['_STATUSREQUEST']._serialized_start=1636
+  _globals['_STATUSREQUEST']._serialized_end=1651
+  _globals['_STATUSRESPONSE']._serialized_start=1654
+  _globals['_STATUSRESPONSE']._serialized_end=1937
+  _globals['_BOOKSDATABASE']._serialized_start=2301
+  _globals['_BOOKSDATABASE']._serialized_end=3679
 # @@protoc_insertion_point(module_scope)

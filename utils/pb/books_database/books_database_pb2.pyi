@@ -1,3 +1,4 @@
+from utils.pb.twopc import twopc_pb2 as _twopc_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from google.protobuf import descriptor as _descriptor
@@ -17,6 +18,7 @@ class Reason(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     UNKNOWN_TRANSACTION: _ClassVar[Reason]
     CONFLICT: _ClassVar[Reason]
     MALFORMED_COMMAND: _ClassVar[Reason]
+    INCARNATION_CHANGED: _ClassVar[Reason]
 
 class Vote(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -38,6 +40,7 @@ STALE_TERM: Reason
 UNKNOWN_TRANSACTION: Reason
 CONFLICT: Reason
 MALFORMED_COMMAND: Reason
+INCARNATION_CHANGED: Reason
 VOTE_UNSPECIFIED: Vote
 VOTE_COMMIT: Vote
 VOTE_ABORT: Vote
@@ -129,14 +132,16 @@ class StockChangeResponse(_message.Message):
     def __init__(self, success: _Optional[bool] = ..., book_id: _Optional[str] = ..., stock: _Optional[int] = ..., reserved: _Optional[int] = ..., available: _Optional[int] = ..., reason: _Optional[_Union[Reason, str]] = ...) -> None: ...
 
 class PrepareRequest(_message.Message):
-    __slots__ = ("tx_id", "items", "coordinator_term")
+    __slots__ = ("tx_id", "items", "coordinator_term", "incarnation")
     TX_ID_FIELD_NUMBER: _ClassVar[int]
     ITEMS_FIELD_NUMBER: _ClassVar[int]
     COORDINATOR_TERM_FIELD_NUMBER: _ClassVar[int]
+    INCARNATION_FIELD_NUMBER: _ClassVar[int]
     tx_id: str
     items: _containers.RepeatedCompositeFieldContainer[Item]
     coordinator_term: int
-    def __init__(self, tx_id: _Optional[str] = ..., items: _Optional[_Iterable[_Union[Item, _Mapping]]] = ..., coordinator_term: _Optional[int] = ...) -> None: ...
+    incarnation: str
+    def __init__(self, tx_id: _Optional[str] = ..., items: _Optional[_Iterable[_Union[Item, _Mapping]]] = ..., coordinator_term: _Optional[int] = ..., incarnation: _Optional[str] = ...) -> None: ...
 
 class PrepareResponse(_message.Message):
     __slots__ = ("tx_id", "vote", "reservations", "reason", "detail", "state")
@@ -155,20 +160,24 @@ class PrepareResponse(_message.Message):
     def __init__(self, tx_id: _Optional[str] = ..., vote: _Optional[_Union[Vote, str]] = ..., reservations: _Optional[_Iterable[_Union[Item, _Mapping]]] = ..., reason: _Optional[_Union[Reason, str]] = ..., detail: _Optional[str] = ..., state: _Optional[_Union[TransactionState, str]] = ...) -> None: ...
 
 class CommitRequest(_message.Message):
-    __slots__ = ("tx_id", "coordinator_term")
+    __slots__ = ("tx_id", "coordinator_term", "incarnation")
     TX_ID_FIELD_NUMBER: _ClassVar[int]
     COORDINATOR_TERM_FIELD_NUMBER: _ClassVar[int]
+    INCARNATION_FIELD_NUMBER: _ClassVar[int]
     tx_id: str
     coordinator_term: int
-    def __init__(self, tx_id: _Optional[str] = ..., coordinator_term: _Optional[int] = ...) -> None: ...
+    incarnation: str
+    def __init__(self, tx_id: _Optional[str] = ..., coordinator_term: _Optional[int] = ..., incarnation: _Optional[str] = ...) -> None: ...
 
 class AbortRequest(_message.Message):
-    __slots__ = ("tx_id", "coordinator_term")
+    __slots__ = ("tx_id", "coordinator_term", "incarnation")
     TX_ID_FIELD_NUMBER: _ClassVar[int]
     COORDINATOR_TERM_FIELD_NUMBER: _ClassVar[int]
+    INCARNATION_FIELD_NUMBER: _ClassVar[int]
     tx_id: str
     coordinator_term: int
-    def __init__(self, tx_id: _Optional[str] = ..., coordinator_term: _Optional[int] = ...) -> None: ...
+    incarnation: str
+    def __init__(self, tx_id: _Optional[str] = ..., coordinator_term: _Optional[int] = ..., incarnation: _Optional[str] = ...) -> None: ...
 
 class TransactionOutcome(_message.Message):
     __slots__ = ("tx_id", "state")
@@ -203,7 +212,7 @@ class StatusRequest(_message.Message):
     def __init__(self) -> None: ...
 
 class StatusResponse(_message.Message):
-    __slots__ = ("node_id", "address", "role", "term", "leader_id", "leader_address", "commit_index", "applied_index", "log_size", "snapshot_index", "state_hash", "highest_coordinator_term")
+    __slots__ = ("node_id", "address", "role", "term", "leader_id", "leader_address", "commit_index", "applied_index", "log_size", "snapshot_index", "state_hash", "highest_coordinator_term", "incarnation")
     NODE_ID_FIELD_NUMBER: _ClassVar[int]
     ADDRESS_FIELD_NUMBER: _ClassVar[int]
     ROLE_FIELD_NUMBER: _ClassVar[int]
@@ -216,6 +225,7 @@ class StatusResponse(_message.Message):
     SNAPSHOT_INDEX_FIELD_NUMBER: _ClassVar[int]
     STATE_HASH_FIELD_NUMBER: _ClassVar[int]
     HIGHEST_COORDINATOR_TERM_FIELD_NUMBER: _ClassVar[int]
+    INCARNATION_FIELD_NUMBER: _ClassVar[int]
     node_id: str
     address: str
     role: str
@@ -228,4 +238,5 @@ class StatusResponse(_message.Message):
     snapshot_index: int
     state_hash: str
     highest_coordinator_term: int
-    def __init__(self, node_id: _Optional[str] = ..., address: _Optional[str] = ..., role: _Optional[str] = ..., term: _Optional[int] = ..., leader_id: _Optional[str] = ..., leader_address: _Optional[str] = ..., commit_index: _Optional[int] = ..., applied_index: _Optional[int] = ..., log_size: _Optional[int] = ..., snapshot_index: _Optional[int] = ..., state_hash: _Optional[str] = ..., highest_coordinator_term: _Optional[int] = ...) -> None: ...
+    incarnation: str
+    def __init__(self, node_id: _Optional[str] = ..., address: _Optional[str] = ..., role: _Optional[str] = ..., term: _Optional[int] = ..., leader_id: _Optional[str] = ..., leader_address: _Optional[str] = ..., commit_index: _Optional[int] = ..., applied_index: _Optional[int] = ..., log_size: _Optional[int] = ..., snapshot_index: _Optional[int] = ..., state_hash: _Optional[str] = ..., highest_coordinator_term: _Optional[int] = ..., incarnation: _Optional[str] = ...) -> None: ...

@@ -4,6 +4,7 @@ import grpc
 import warnings
 
 from utils.pb.books_database import books_database_pb2 as utils_dot_pb_dot_books__database_dot_books__database__pb2
+from utils.pb.twopc import twopc_pb2 as utils_dot_pb_dot_twopc_dot_twopc__pb2
 
 GRPC_GENERATED_VERSION = '1.85.1'
 GRPC_VERSION = grpc.__version__
@@ -79,6 +80,26 @@ class BooksDatabaseStub:
                 request_serializer=utils_dot_pb_dot_books__database_dot_books__database__pb2.StatusRequest.SerializeToString,
                 response_deserializer=utils_dot_pb_dot_books__database_dot_books__database__pb2.StatusResponse.FromString,
                 _registered_method=True)
+        self.GetFence = channel.unary_unary(
+                '/bookstore.books_database.BooksDatabase/GetFence',
+                request_serializer=utils_dot_pb_dot_twopc_dot_twopc__pb2.GetFenceRequest.SerializeToString,
+                response_deserializer=utils_dot_pb_dot_twopc_dot_twopc__pb2.Fence.FromString,
+                _registered_method=True)
+        self.OperatorListInDoubt = channel.unary_unary(
+                '/bookstore.books_database.BooksDatabase/OperatorListInDoubt',
+                request_serializer=utils_dot_pb_dot_twopc_dot_twopc__pb2.OperatorListInDoubtRequest.SerializeToString,
+                response_deserializer=utils_dot_pb_dot_twopc_dot_twopc__pb2.OperatorListInDoubtReply.FromString,
+                _registered_method=True)
+        self.OperatorResolve = channel.unary_unary(
+                '/bookstore.books_database.BooksDatabase/OperatorResolve',
+                request_serializer=utils_dot_pb_dot_twopc_dot_twopc__pb2.OperatorResolveRequest.SerializeToString,
+                response_deserializer=utils_dot_pb_dot_twopc_dot_twopc__pb2.OperatorResolveReply.FromString,
+                _registered_method=True)
+        self.OperatorAdoptIncarnation = channel.unary_unary(
+                '/bookstore.books_database.BooksDatabase/OperatorAdoptIncarnation',
+                request_serializer=utils_dot_pb_dot_twopc_dot_twopc__pb2.OperatorAdoptIncarnationRequest.SerializeToString,
+                response_deserializer=utils_dot_pb_dot_twopc_dot_twopc__pb2.OperatorAdoptIncarnationReply.FromString,
+                _registered_method=True)
 
 
 class BooksDatabaseServicer:
@@ -120,7 +141,8 @@ class BooksDatabaseServicer:
 
     def PrepareTransaction(self, request, context):
         """Two-phase commit participant. coordinator_term is the executor group's Raft term: a call with a
-        term older than the newest seen is refused with FAILED_PRECONDITION (x-reason: STALE_TERM).
+        term older than the newest seen is refused with FAILED_PRECONDITION (x-reason: STALE_TERM); a call from
+        another executor-group incarnation than the one adopted likewise (x-reason: INCARNATION_CHANGED).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -143,6 +165,32 @@ class BooksDatabaseServicer:
     def Status(self, request, context):
         """This replica's view, answered by every replica (not redirected).
         """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetFence(self, request, context):
+        """The executor-group incarnation this participant follows and the newest term seen (read on the primary).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def OperatorListInDoubt(self, request, context):
+        """Operator only (docs/operations.md): after the executor group lost its data. Through the Raft log.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def OperatorResolve(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def OperatorAdoptIncarnation(self, request, context):
+        """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -194,6 +242,26 @@ def add_BooksDatabaseServicer_to_server(servicer, server):
                     servicer.Status,
                     request_deserializer=utils_dot_pb_dot_books__database_dot_books__database__pb2.StatusRequest.FromString,
                     response_serializer=utils_dot_pb_dot_books__database_dot_books__database__pb2.StatusResponse.SerializeToString,
+            ),
+            'GetFence': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetFence,
+                    request_deserializer=utils_dot_pb_dot_twopc_dot_twopc__pb2.GetFenceRequest.FromString,
+                    response_serializer=utils_dot_pb_dot_twopc_dot_twopc__pb2.Fence.SerializeToString,
+            ),
+            'OperatorListInDoubt': grpc.unary_unary_rpc_method_handler(
+                    servicer.OperatorListInDoubt,
+                    request_deserializer=utils_dot_pb_dot_twopc_dot_twopc__pb2.OperatorListInDoubtRequest.FromString,
+                    response_serializer=utils_dot_pb_dot_twopc_dot_twopc__pb2.OperatorListInDoubtReply.SerializeToString,
+            ),
+            'OperatorResolve': grpc.unary_unary_rpc_method_handler(
+                    servicer.OperatorResolve,
+                    request_deserializer=utils_dot_pb_dot_twopc_dot_twopc__pb2.OperatorResolveRequest.FromString,
+                    response_serializer=utils_dot_pb_dot_twopc_dot_twopc__pb2.OperatorResolveReply.SerializeToString,
+            ),
+            'OperatorAdoptIncarnation': grpc.unary_unary_rpc_method_handler(
+                    servicer.OperatorAdoptIncarnation,
+                    request_deserializer=utils_dot_pb_dot_twopc_dot_twopc__pb2.OperatorAdoptIncarnationRequest.FromString,
+                    response_serializer=utils_dot_pb_dot_twopc_dot_twopc__pb2.OperatorAdoptIncarnationReply.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -439,6 +507,114 @@ class BooksDatabase:
             '/bookstore.books_database.BooksDatabase/Status',
             utils_dot_pb_dot_books__database_dot_books__database__pb2.StatusRequest.SerializeToString,
             utils_dot_pb_dot_books__database_dot_books__database__pb2.StatusResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetFence(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/bookstore.books_database.BooksDatabase/GetFence',
+            utils_dot_pb_dot_twopc_dot_twopc__pb2.GetFenceRequest.SerializeToString,
+            utils_dot_pb_dot_twopc_dot_twopc__pb2.Fence.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def OperatorListInDoubt(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/bookstore.books_database.BooksDatabase/OperatorListInDoubt',
+            utils_dot_pb_dot_twopc_dot_twopc__pb2.OperatorListInDoubtRequest.SerializeToString,
+            utils_dot_pb_dot_twopc_dot_twopc__pb2.OperatorListInDoubtReply.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def OperatorResolve(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/bookstore.books_database.BooksDatabase/OperatorResolve',
+            utils_dot_pb_dot_twopc_dot_twopc__pb2.OperatorResolveRequest.SerializeToString,
+            utils_dot_pb_dot_twopc_dot_twopc__pb2.OperatorResolveReply.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def OperatorAdoptIncarnation(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/bookstore.books_database.BooksDatabase/OperatorAdoptIncarnation',
+            utils_dot_pb_dot_twopc_dot_twopc__pb2.OperatorAdoptIncarnationRequest.SerializeToString,
+            utils_dot_pb_dot_twopc_dot_twopc__pb2.OperatorAdoptIncarnationReply.FromString,
             options,
             channel_credentials,
             insecure,

@@ -24,31 +24,31 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n,utils/pb/order_executor/order_executor.proto\x12\x18\x62ookstore.order_executor\"\x0f\n\rStatusRequest\"B\n\x13InFlightTransaction\x12\r\n\x05tx_id\x18\x01 \x01(\t\x12\r\n\x05phase\x18\x02 \x01(\t\x12\r\n\x05\x61ge_s\x18\x03 \x01(\x01\"\xa3\x02\n\x0bStatusReply\x12\x0f\n\x07node_id\x18\x01 \x01(\t\x12\x0c\n\x04role\x18\x02 \x01(\t\x12\x0c\n\x04term\x18\x03 \x01(\x03\x12\x11\n\tleader_id\x18\x04 \x01(\t\x12\x16\n\x0eleader_address\x18\x05 \x01(\t\x12\x14\n\x0c\x63ommit_index\x18\x06 \x01(\x03\x12\x15\n\rapplied_index\x18\x07 \x01(\x03\x12\x16\n\x0elast_log_index\x18\x08 \x01(\x03\x12@\n\tin_flight\x18\t \x03(\x0b\x32-.bookstore.order_executor.InFlightTransaction\x12\x1a\n\x12transactions_begun\x18\n \x01(\x03\x12\x19\n\x11transactions_open\x18\x0b \x01(\x03\"#\n\x12GetDecisionRequest\x12\r\n\x05tx_id\x18\x01 \x01(\t\"f\n\x10GetDecisionReply\x12\x34\n\x08\x64\x65\x63ision\x18\x01 \x01(\x0e\x32\".bookstore.order_executor.Decision\x12\x0e\n\x06reason\x18\x02 \x01(\t\x12\x0c\n\x04term\x18\x03 \x01(\x03\"#\n\x12GetTimelineRequest\x12\r\n\x05tx_id\x18\x01 \x01(\t\"\x99\x01\n\rTimelineEntry\x12\x0c\n\x04kind\x18\x01 \x01(\t\x12\x0c\n\x04\x61t_s\x18\x02 \x01(\x01\x12\x0f\n\x07node_id\x18\x03 \x01(\t\x12\x0c\n\x04term\x18\x04 \x01(\x03\x12\r\n\x05index\x18\x05 \x01(\x03\x12\x13\n\x0bparticipant\x18\x06 \x01(\t\x12\n\n\x02ok\x18\x07 \x01(\x08\x12\x0e\n\x06\x64\x65tail\x18\x08 \x01(\t\x12\r\n\x05round\x18\t \x01(\x05\"n\n\x10GetTimelineReply\x12\x0f\n\x07node_id\x18\x01 \x01(\t\x12\x38\n\x07\x65ntries\x18\x02 \x03(\x0b\x32\'.bookstore.order_executor.TimelineEntry\x12\x0f\n\x07\x64ropped\x18\x03 \x01(\x05*I\n\x08\x44\x65\x63ision\x12\x14\n\x10\x44\x45\x43ISION_UNKNOWN\x10\x00\x12\x13\n\x0f\x44\x45\x43ISION_COMMIT\x10\x01\x12\x12\n\x0e\x44\x45\x43ISION_ABORT\x10\x02\x32\xbb\x02\n\rOrderExecutor\x12X\n\x06Status\x12\'.bookstore.order_executor.StatusRequest\x1a%.bookstore.order_executor.StatusReply\x12g\n\x0bGetDecision\x12,.bookstore.order_executor.GetDecisionRequest\x1a*.bookstore.order_executor.GetDecisionReply\x12g\n\x0bGetTimeline\x12,.bookstore.order_executor.GetTimelineRequest\x1a*.bookstore.order_executor.GetTimelineReplyb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n,utils/pb/order_executor/order_executor.proto\x12\x18\x62ookstore.order_executor\"\x0f\n\rStatusRequest\"B\n\x13InFlightTransaction\x12\r\n\x05tx_id\x18\x01 \x01(\t\x12\r\n\x05phase\x18\x02 \x01(\t\x12\r\n\x05\x61ge_s\x18\x03 \x01(\x01\"\xcc\x02\n\x0bStatusReply\x12\x0f\n\x07node_id\x18\x01 \x01(\t\x12\x0c\n\x04role\x18\x02 \x01(\t\x12\x0c\n\x04term\x18\x03 \x01(\x03\x12\x11\n\tleader_id\x18\x04 \x01(\t\x12\x16\n\x0eleader_address\x18\x05 \x01(\t\x12\x14\n\x0c\x63ommit_index\x18\x06 \x01(\x03\x12\x15\n\rapplied_index\x18\x07 \x01(\x03\x12\x16\n\x0elast_log_index\x18\x08 \x01(\x03\x12@\n\tin_flight\x18\t \x03(\x0b\x32-.bookstore.order_executor.InFlightTransaction\x12\x1a\n\x12transactions_begun\x18\n \x01(\x03\x12\x19\n\x11transactions_open\x18\x0b \x01(\x03\x12\x13\n\x0bincarnation\x18\x0c \x01(\t\x12\x12\n\nfenced_out\x18\r \x01(\t\"8\n\x12GetDecisionRequest\x12\r\n\x05tx_id\x18\x01 \x01(\t\x12\x13\n\x0bincarnation\x18\x02 \x01(\t\"{\n\x10GetDecisionReply\x12\x34\n\x08\x64\x65\x63ision\x18\x01 \x01(\x0e\x32\".bookstore.order_executor.Decision\x12\x0e\n\x06reason\x18\x02 \x01(\t\x12\x0c\n\x04term\x18\x03 \x01(\x03\x12\x13\n\x0bincarnation\x18\x04 \x01(\t\"#\n\x12GetTimelineRequest\x12\r\n\x05tx_id\x18\x01 \x01(\t\"\x99\x01\n\rTimelineEntry\x12\x0c\n\x04kind\x18\x01 \x01(\t\x12\x0c\n\x04\x61t_s\x18\x02 \x01(\x01\x12\x0f\n\x07node_id\x18\x03 \x01(\t\x12\x0c\n\x04term\x18\x04 \x01(\x03\x12\r\n\x05index\x18\x05 \x01(\x03\x12\x13\n\x0bparticipant\x18\x06 \x01(\t\x12\n\n\x02ok\x18\x07 \x01(\x08\x12\x0e\n\x06\x64\x65tail\x18\x08 \x01(\t\x12\r\n\x05round\x18\t \x01(\x05\"n\n\x10GetTimelineReply\x12\x0f\n\x07node_id\x18\x01 \x01(\t\x12\x38\n\x07\x65ntries\x18\x02 \x03(\x0b\x32\'.bookstore.order_executor.TimelineEntry\x12\x0f\n\x07\x64ropped\x18\x03 \x01(\x05*I\n\x08\x44\x65\x63ision\x12\x14\n\x10\x44\x45\x43ISION_UNKNOWN\x10\x00\x12\x13\n\x0f\x44\x45\x43ISION_COMMIT\x10\x01\x12\x12\n\x0e\x44\x45\x43ISION_ABORT\x10\x02\x32\xbb\x02\n\rOrderExecutor\x12X\n\x06Status\x12\'.bookstore.order_executor.StatusRequest\x1a%.bookstore.order_executor.StatusReply\x12g\n\x0bGetDecision\x12,.bookstore.order_executor.GetDecisionRequest\x1a*.bookstore.order_executor.GetDecisionReply\x12g\n\x0bGetTimeline\x12,.bookstore.order_executor.GetTimelineRequest\x1a*.bookstore.order_executor.GetTimelineReplyb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'utils.pb.order_executor.order_executor_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_DECISION']._serialized_start=899
-  _globals['_DECISION']._serialized_end=972
+  _globals['_DECISION']._serialized_start=982
+  _globals['_DECISION']._serialized_end=1055
   _globals['_STATUSREQUEST']._serialized_start=74
   _globals['_STATUSREQUEST']._serialized_end=89
   _globals['_INFLIGHTTRANSACTION']._serialized_start=91
   _globals['_INFLIGHTTRANSACTION']._serialized_end=157
   _globals['_STATUSREPLY']._serialized_start=160
-  _globals['_STATUSREPLY']._serialized_end=451
-  _globals['_GETDECISIONREQUEST']._serialized_start=453
-  _globals['_GETDECISIONREQUEST']._serialized_end=488
-  _globals['_GETDECISIONREPLY']._serialized_start=490
-  _globals['_GETDECISIONREPLY']._serialized_end=592
-  _globals['_GETTIMELINEREQUEST']._serialized_start=594
-  _globals['_GETTIMELINEREQUEST']._serialized_end=629
-  _globals['_TIMELINEENTRY']._serialized_start=632
-  _globals['_TIMELINEENTRY']._serialized_end=785
-  _globals['_GETTIMELINEREPLY']._serialized_start=787
-  _globals['_GETTIMELINEREPLY']._serialized_end=897
-  _globals['_ORDEREXECUTOR']._serialized_start=975
-  _globals['_ORDEREXECUTOR']._serialized_end=1290
+  _globals['_STATUSREPLY']._serialized_end=492
+  _globals['_GETDECISIONREQUEST']._serialized_start=494
+  _globals['_GETDECISIONREQUEST']._serialized_end=550
+  _globals['_GETDECISIONREPLY']._serialized_start=552
+  _globals['_GETDECISIONREPLY']._serialized_end=675
+  _globals['_GETTIMELINEREQUEST']._serialized_start=677
+  _globals['_GETTIMELINEREQUEST']._serialized_end=712
+  _globals['_TIMELINEENTRY']._serialized_start=715
+  _globals['_TIMELINEENTRY']._serialized_end=868
+  _globals['_GETTIMELINEREPLY']._serialized_start=870
+  _globals['_GETTIMELINEREPLY']._serialized_end=980
+  _globals['_ORDEREXECUTOR']._serialized_start=1058
+  _globals['_ORDEREXECUTOR']._serialized_end=1373
 # @@protoc_insertion_point(module_scope)

@@ -31,7 +31,7 @@ class InFlightTransaction(_message.Message):
     def __init__(self, tx_id: _Optional[str] = ..., phase: _Optional[str] = ..., age_s: _Optional[float] = ...) -> None: ...
 
 class StatusReply(_message.Message):
-    __slots__ = ("node_id", "role", "term", "leader_id", "leader_address", "commit_index", "applied_index", "last_log_index", "in_flight", "transactions_begun", "transactions_open")
+    __slots__ = ("node_id", "role", "term", "leader_id", "leader_address", "commit_index", "applied_index", "last_log_index", "in_flight", "transactions_begun", "transactions_open", "incarnation", "fenced_out")
     NODE_ID_FIELD_NUMBER: _ClassVar[int]
     ROLE_FIELD_NUMBER: _ClassVar[int]
     TERM_FIELD_NUMBER: _ClassVar[int]
@@ -43,6 +43,8 @@ class StatusReply(_message.Message):
     IN_FLIGHT_FIELD_NUMBER: _ClassVar[int]
     TRANSACTIONS_BEGUN_FIELD_NUMBER: _ClassVar[int]
     TRANSACTIONS_OPEN_FIELD_NUMBER: _ClassVar[int]
+    INCARNATION_FIELD_NUMBER: _ClassVar[int]
+    FENCED_OUT_FIELD_NUMBER: _ClassVar[int]
     node_id: str
     role: str
     term: int
@@ -54,23 +56,29 @@ class StatusReply(_message.Message):
     in_flight: _containers.RepeatedCompositeFieldContainer[InFlightTransaction]
     transactions_begun: int
     transactions_open: int
-    def __init__(self, node_id: _Optional[str] = ..., role: _Optional[str] = ..., term: _Optional[int] = ..., leader_id: _Optional[str] = ..., leader_address: _Optional[str] = ..., commit_index: _Optional[int] = ..., applied_index: _Optional[int] = ..., last_log_index: _Optional[int] = ..., in_flight: _Optional[_Iterable[_Union[InFlightTransaction, _Mapping]]] = ..., transactions_begun: _Optional[int] = ..., transactions_open: _Optional[int] = ...) -> None: ...
+    incarnation: str
+    fenced_out: str
+    def __init__(self, node_id: _Optional[str] = ..., role: _Optional[str] = ..., term: _Optional[int] = ..., leader_id: _Optional[str] = ..., leader_address: _Optional[str] = ..., commit_index: _Optional[int] = ..., applied_index: _Optional[int] = ..., last_log_index: _Optional[int] = ..., in_flight: _Optional[_Iterable[_Union[InFlightTransaction, _Mapping]]] = ..., transactions_begun: _Optional[int] = ..., transactions_open: _Optional[int] = ..., incarnation: _Optional[str] = ..., fenced_out: _Optional[str] = ...) -> None: ...
 
 class GetDecisionRequest(_message.Message):
-    __slots__ = ("tx_id",)
+    __slots__ = ("tx_id", "incarnation")
     TX_ID_FIELD_NUMBER: _ClassVar[int]
+    INCARNATION_FIELD_NUMBER: _ClassVar[int]
     tx_id: str
-    def __init__(self, tx_id: _Optional[str] = ...) -> None: ...
+    incarnation: str
+    def __init__(self, tx_id: _Optional[str] = ..., incarnation: _Optional[str] = ...) -> None: ...
 
 class GetDecisionReply(_message.Message):
-    __slots__ = ("decision", "reason", "term")
+    __slots__ = ("decision", "reason", "term", "incarnation")
     DECISION_FIELD_NUMBER: _ClassVar[int]
     REASON_FIELD_NUMBER: _ClassVar[int]
     TERM_FIELD_NUMBER: _ClassVar[int]
+    INCARNATION_FIELD_NUMBER: _ClassVar[int]
     decision: Decision
     reason: str
     term: int
-    def __init__(self, decision: _Optional[_Union[Decision, str]] = ..., reason: _Optional[str] = ..., term: _Optional[int] = ...) -> None: ...
+    incarnation: str
+    def __init__(self, decision: _Optional[_Union[Decision, str]] = ..., reason: _Optional[str] = ..., term: _Optional[int] = ..., incarnation: _Optional[str] = ...) -> None: ...
 
 class GetTimelineRequest(_message.Message):
     __slots__ = ("tx_id",)

@@ -63,6 +63,7 @@ class OrderExecutorServicer:
     def GetDecision(self, request, context):
         """Cooperative termination: COMMIT or ABORT once decided, UNKNOWN while begun and undecided. A transaction
         the group never began is decided ABORT on the spot (logged, presumed abort): ask only about one you prepared.
+        FAILED_PRECONDITION when the asker follows another incarnation (see GetDecisionRequest.incarnation).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -22,35 +22,36 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from utils.pb.twopc import twopc_pb2 as utils_dot_pb_dot_twopc_dot_twopc__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n.utils/pb/payment_service/payment_service.proto\x12\x19\x62ookstore.payment_service\"?\n\x0fTokenizeRequest\x12\x13\n\x0b\x63\x61rd_number\x18\x01 \x01(\t\x12\x17\n\x0f\x65xpiration_date\x18\x02 \x01(\t\"2\n\rTokenizeReply\x12\r\n\x05token\x18\x01 \x01(\t\x12\x12\n\ncard_last4\x18\x02 \x01(\t\"^\n\x0ePrepareRequest\x12\r\n\x05tx_id\x18\x01 \x01(\t\x12\r\n\x05token\x18\x02 \x01(\t\x12\x14\n\x0c\x61mount_cents\x18\x03 \x01(\x03\x12\x18\n\x10\x63oordinator_term\x18\x04 \x01(\x03\"\x85\x01\n\x0cPrepareReply\x12-\n\x04vote\x18\x01 \x01(\x0e\x32\x1f.bookstore.payment_service.Vote\x12\x0e\n\x06reason\x18\x02 \x01(\t\x12\x36\n\x05state\x18\x03 \x01(\x0e\x32\'.bookstore.payment_service.PaymentState\":\n\x0f\x44\x65\x63isionRequest\x12\r\n\x05tx_id\x18\x01 \x01(\t\x12\x18\n\x10\x63oordinator_term\x18\x02 \x01(\x03\"X\n\rDecisionReply\x12\x36\n\x05state\x18\x01 \x01(\x0e\x32\'.bookstore.payment_service.PaymentState\x12\x0f\n\x07\x63hanged\x18\x02 \x01(\x08\"\"\n\x11GetPaymentRequest\x12\r\n\x05tx_id\x18\x01 \x01(\t\"\xb8\x01\n\x07Payment\x12\r\n\x05tx_id\x18\x01 \x01(\t\x12\x36\n\x05state\x18\x02 \x01(\x0e\x32\'.bookstore.payment_service.PaymentState\x12\x14\n\x0c\x61mount_cents\x18\x03 \x01(\x03\x12\x12\n\ncard_last4\x18\x04 \x01(\t\x12\x0e\n\x06reason\x18\x05 \x01(\t\x12\x18\n\x10\x63oordinator_term\x18\x06 \x01(\x03\x12\x12\n\nupdated_at\x18\x07 \x01(\x01*=\n\x04Vote\x12\x14\n\x10VOTE_UNSPECIFIED\x10\x00\x12\x0f\n\x0bVOTE_COMMIT\x10\x01\x12\x0e\n\nVOTE_ABORT\x10\x02*x\n\x0cPaymentState\x12\x16\n\x12PAYMENT_STATE_NONE\x10\x00\x12\x1a\n\x16PAYMENT_STATE_PREPARED\x10\x01\x12\x1a\n\x16PAYMENT_STATE_CAPTURED\x10\x02\x12\x18\n\x14PAYMENT_STATE_VOIDED\x10\x03\x32\xf0\x03\n\x0ePaymentService\x12`\n\x08Tokenize\x12*.bookstore.payment_service.TokenizeRequest\x1a(.bookstore.payment_service.TokenizeReply\x12]\n\x07Prepare\x12).bookstore.payment_service.PrepareRequest\x1a\'.bookstore.payment_service.PrepareReply\x12^\n\x06\x43ommit\x12*.bookstore.payment_service.DecisionRequest\x1a(.bookstore.payment_service.DecisionReply\x12]\n\x05\x41\x62ort\x12*.bookstore.payment_service.DecisionRequest\x1a(.bookstore.payment_service.DecisionReply\x12^\n\nGetPayment\x12,.bookstore.payment_service.GetPaymentRequest\x1a\".bookstore.payment_service.Paymentb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n.utils/pb/payment_service/payment_service.proto\x12\x19\x62ookstore.payment_service\x1a\x1autils/pb/twopc/twopc.proto\"k\n\x0fTokenizeRequest\x12\x13\n\x0b\x63\x61rd_number\x18\x01 \x01(\t\x12\x17\n\x0f\x65xpiration_date\x18\x02 \x01(\t\x12\x10\n\x08order_id\x18\x03 \x01(\t\x12\x18\n\x10\x61mount_cents_max\x18\x04 \x01(\x03\"2\n\rTokenizeReply\x12\r\n\x05token\x18\x01 \x01(\t\x12\x12\n\ncard_last4\x18\x02 \x01(\t\"s\n\x0ePrepareRequest\x12\r\n\x05tx_id\x18\x01 \x01(\t\x12\r\n\x05token\x18\x02 \x01(\t\x12\x14\n\x0c\x61mount_cents\x18\x03 \x01(\x03\x12\x18\n\x10\x63oordinator_term\x18\x04 \x01(\x03\x12\x13\n\x0bincarnation\x18\x05 \x01(\t\"\x85\x01\n\x0cPrepareReply\x12-\n\x04vote\x18\x01 \x01(\x0e\x32\x1f.bookstore.payment_service.Vote\x12\x0e\n\x06reason\x18\x02 \x01(\t\x12\x36\n\x05state\x18\x03 \x01(\x0e\x32\'.bookstore.payment_service.PaymentState\"O\n\x0f\x44\x65\x63isionRequest\x12\r\n\x05tx_id\x18\x01 \x01(\t\x12\x18\n\x10\x63oordinator_term\x18\x02 \x01(\x03\x12\x13\n\x0bincarnation\x18\x03 \x01(\t\"X\n\rDecisionReply\x12\x36\n\x05state\x18\x01 \x01(\x0e\x32\'.bookstore.payment_service.PaymentState\x12\x0f\n\x07\x63hanged\x18\x02 \x01(\x08\"\"\n\x11GetPaymentRequest\x12\r\n\x05tx_id\x18\x01 \x01(\t\"\xb8\x01\n\x07Payment\x12\r\n\x05tx_id\x18\x01 \x01(\t\x12\x36\n\x05state\x18\x02 \x01(\x0e\x32\'.bookstore.payment_service.PaymentState\x12\x14\n\x0c\x61mount_cents\x18\x03 \x01(\x03\x12\x12\n\ncard_last4\x18\x04 \x01(\t\x12\x0e\n\x06reason\x18\x05 \x01(\t\x12\x18\n\x10\x63oordinator_term\x18\x06 \x01(\x03\x12\x12\n\nupdated_at\x18\x07 \x01(\x01*=\n\x04Vote\x12\x14\n\x10VOTE_UNSPECIFIED\x10\x00\x12\x0f\n\x0bVOTE_COMMIT\x10\x01\x12\x0e\n\nVOTE_ABORT\x10\x02*x\n\x0cPaymentState\x12\x16\n\x12PAYMENT_STATE_NONE\x10\x00\x12\x1a\n\x16PAYMENT_STATE_PREPARED\x10\x01\x12\x1a\n\x16PAYMENT_STATE_CAPTURED\x10\x02\x12\x18\n\x14PAYMENT_STATE_VOIDED\x10\x03\x32\x86\x07\n\x0ePaymentService\x12`\n\x08Tokenize\x12*.bookstore.payment_service.TokenizeRequest\x1a(.bookstore.payment_service.TokenizeReply\x12]\n\x07Prepare\x12).bookstore.payment_service.PrepareRequest\x1a\'.bookstore.payment_service.PrepareReply\x12^\n\x06\x43ommit\x12*.bookstore.payment_service.DecisionRequest\x1a(.bookstore.payment_service.DecisionReply\x12]\n\x05\x41\x62ort\x12*.bookstore.payment_service.DecisionRequest\x1a(.bookstore.payment_service.DecisionReply\x12^\n\nGetPayment\x12,.bookstore.payment_service.GetPaymentRequest\x1a\".bookstore.payment_service.Payment\x12\x44\n\x08GetFence\x12 .bookstore.twopc.GetFenceRequest\x1a\x16.bookstore.twopc.Fence\x12m\n\x13OperatorListInDoubt\x12+.bookstore.twopc.OperatorListInDoubtRequest\x1a).bookstore.twopc.OperatorListInDoubtReply\x12\x61\n\x0fOperatorResolve\x12\'.bookstore.twopc.OperatorResolveRequest\x1a%.bookstore.twopc.OperatorResolveReply\x12|\n\x18OperatorAdoptIncarnation\x12\x30.bookstore.twopc.OperatorAdoptIncarnationRequest\x1a..bookstore.twopc.OperatorAdoptIncarnationReplyb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'utils.pb.payment_service.payment_service_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_VOTE']._serialized_start=799
-  _globals['_VOTE']._serialized_end=860
-  _globals['_PAYMENTSTATE']._serialized_start=862
-  _globals['_PAYMENTSTATE']._serialized_end=982
-  _globals['_TOKENIZEREQUEST']._serialized_start=77
-  _globals['_TOKENIZEREQUEST']._serialized_end=140
-  _globals['_TOKENIZEREPLY']._serialized_start=142
-  _globals['_TOKENIZEREPLY']._serialized_end=192
-  _globals['_PREPAREREQUEST']._serialized_start=194
-  _globals['_PREPAREREQUEST']._serialized_end=288
-  _globals['_PREPAREREPLY']._serialized_start=291
-  _globals['_PREPAREREPLY']._serialized_end=424
-  _globals['_DECISIONREQUEST']._serialized_start=426
-  _globals['_DECISIONREQUEST']._serialized_end=484
-  _globals['_DECISIONREPLY']._serialized_start=486
-  _globals['_DECISIONREPLY']._serialized_end=574
-  _globals['_GETPAYMENTREQUEST']._serialized_start=576
-  _globals['_GETPAYMENTREQUEST']._serialized_end=610
-  _globals['_PAYMENT']._serialized_start=613
-  _globals['_PAYMENT']._serialized_end=797
-  _globals['_PAYMENTSERVICE']._serialized_start=985
-  _globals['_PAYMENTSERVICE']._serialized_end=1481
+  _globals['_VOTE']._serialized_start=913
+  _globals['_VOTE']._serialized_end=974
+  _globals['_PAYMENTSTATE']._serialized_start=976
+  _globals['_PAYMENTSTATE']._serialized_end=1096
+  _globals['_TOKENIZEREQUEST']._serialized_start=105
+  _globals['_TOKENIZEREQUEST']._serialized_end=212
+  _globals['_TOKENIZEREPLY']._serialized_start=214
+  _globals['_TOKENIZEREPLY']._serialized_end=264
+  _globals['_PREPAREREQUEST']._serialized_start=266
+  _globals['_PREPAREREQUEST']._serialized_end=381
+  _globals['_PREPAREREPLY']._serialized_start=384
+  _globals['_PREPAREREPLY']._serialized_end=517
+  _globals['_DECISIONREQUEST']._serialized_start=519
+  _globals['_DECISIONREQUEST']._serialized_end=598
+  _globals['_DECISIONREPLY']._serialized_start=600
+  _globals['_DECISIONREPLY']._serialized_end=688
+  _globals['_GETPAYMENTREQUEST']._serialized_start=690
+  _globals['_GETPAYMENTREQUEST']._serialized_end=724
+  _globals['_PAYMENT']._serialized_start=727
+  _globals['_PAYMENT']._serialized_end=911
+  _globals['_PAYMENTSERVICE']._serialized_start=1099
+  _globals['_PAYMENTSERVICE']._serialized_end=2001
 # @@protoc_insertion_point(module_scope)

@@ -1,3 +1,4 @@
+from utils.pb.twopc import twopc_pb2 as _twopc_pb2
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
@@ -26,12 +27,16 @@ PAYMENT_STATE_CAPTURED: PaymentState
 PAYMENT_STATE_VOIDED: PaymentState
 
 class TokenizeRequest(_message.Message):
-    __slots__ = ("card_number", "expiration_date")
+    __slots__ = ("card_number", "expiration_date", "order_id", "amount_cents_max")
     CARD_NUMBER_FIELD_NUMBER: _ClassVar[int]
     EXPIRATION_DATE_FIELD_NUMBER: _ClassVar[int]
+    ORDER_ID_FIELD_NUMBER: _ClassVar[int]
+    AMOUNT_CENTS_MAX_FIELD_NUMBER: _ClassVar[int]
     card_number: str
     expiration_date: str
-    def __init__(self, card_number: _Optional[str] = ..., expiration_date: _Optional[str] = ...) -> None: ...
+    order_id: str
+    amount_cents_max: int
+    def __init__(self, card_number: _Optional[str] = ..., expiration_date: _Optional[str] = ..., order_id: _Optional[str] = ..., amount_cents_max: _Optional[int] = ...) -> None: ...
 
 class TokenizeReply(_message.Message):
     __slots__ = ("token", "card_last4")
@@ -42,16 +47,18 @@ class TokenizeReply(_message.Message):
     def __init__(self, token: _Optional[str] = ..., card_last4: _Optional[str] = ...) -> None: ...
 
 class PrepareRequest(_message.Message):
-    __slots__ = ("tx_id", "token", "amount_cents", "coordinator_term")
+    __slots__ = ("tx_id", "token", "amount_cents", "coordinator_term", "incarnation")
     TX_ID_FIELD_NUMBER: _ClassVar[int]
     TOKEN_FIELD_NUMBER: _ClassVar[int]
     AMOUNT_CENTS_FIELD_NUMBER: _ClassVar[int]
     COORDINATOR_TERM_FIELD_NUMBER: _ClassVar[int]
+    INCARNATION_FIELD_NUMBER: _ClassVar[int]
     tx_id: str
     token: str
     amount_cents: int
     coordinator_term: int
-    def __init__(self, tx_id: _Optional[str] = ..., token: _Optional[str] = ..., amount_cents: _Optional[int] = ..., coordinator_term: _Optional[int] = ...) -> None: ...
+    incarnation: str
+    def __init__(self, tx_id: _Optional[str] = ..., token: _Optional[str] = ..., amount_cents: _Optional[int] = ..., coordinator_term: _Optional[int] = ..., incarnation: _Optional[str] = ...) -> None: ...
 
 class PrepareReply(_message.Message):
     __slots__ = ("vote", "reason", "state")
@@ -64,12 +71,14 @@ class PrepareReply(_message.Message):
     def __init__(self, vote: _Optional[_Union[Vote, str]] = ..., reason: _Optional[str] = ..., state: _Optional[_Union[PaymentState, str]] = ...) -> None: ...
 
 class DecisionRequest(_message.Message):
-    __slots__ = ("tx_id", "coordinator_term")
+    __slots__ = ("tx_id", "coordinator_term", "incarnation")
     TX_ID_FIELD_NUMBER: _ClassVar[int]
     COORDINATOR_TERM_FIELD_NUMBER: _ClassVar[int]
+    INCARNATION_FIELD_NUMBER: _ClassVar[int]
     tx_id: str
     coordinator_term: int
-    def __init__(self, tx_id: _Optional[str] = ..., coordinator_term: _Optional[int] = ...) -> None: ...
+    incarnation: str
+    def __init__(self, tx_id: _Optional[str] = ..., coordinator_term: _Optional[int] = ..., incarnation: _Optional[str] = ...) -> None: ...
 
 class DecisionReply(_message.Message):
     __slots__ = ("state", "changed")

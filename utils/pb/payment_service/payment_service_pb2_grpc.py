@@ -4,6 +4,7 @@ import grpc
 import warnings
 
 from utils.pb.payment_service import payment_service_pb2 as utils_dot_pb_dot_payment__service_dot_payment__service__pb2
+from utils.pb.twopc import twopc_pb2 as utils_dot_pb_dot_twopc_dot_twopc__pb2
 
 GRPC_GENERATED_VERSION = '1.85.1'
 GRPC_VERSION = grpc.__version__
@@ -59,6 +60,26 @@ class PaymentServiceStub:
                 request_serializer=utils_dot_pb_dot_payment__service_dot_payment__service__pb2.GetPaymentRequest.SerializeToString,
                 response_deserializer=utils_dot_pb_dot_payment__service_dot_payment__service__pb2.Payment.FromString,
                 _registered_method=True)
+        self.GetFence = channel.unary_unary(
+                '/bookstore.payment_service.PaymentService/GetFence',
+                request_serializer=utils_dot_pb_dot_twopc_dot_twopc__pb2.GetFenceRequest.SerializeToString,
+                response_deserializer=utils_dot_pb_dot_twopc_dot_twopc__pb2.Fence.FromString,
+                _registered_method=True)
+        self.OperatorListInDoubt = channel.unary_unary(
+                '/bookstore.payment_service.PaymentService/OperatorListInDoubt',
+                request_serializer=utils_dot_pb_dot_twopc_dot_twopc__pb2.OperatorListInDoubtRequest.SerializeToString,
+                response_deserializer=utils_dot_pb_dot_twopc_dot_twopc__pb2.OperatorListInDoubtReply.FromString,
+                _registered_method=True)
+        self.OperatorResolve = channel.unary_unary(
+                '/bookstore.payment_service.PaymentService/OperatorResolve',
+                request_serializer=utils_dot_pb_dot_twopc_dot_twopc__pb2.OperatorResolveRequest.SerializeToString,
+                response_deserializer=utils_dot_pb_dot_twopc_dot_twopc__pb2.OperatorResolveReply.FromString,
+                _registered_method=True)
+        self.OperatorAdoptIncarnation = channel.unary_unary(
+                '/bookstore.payment_service.PaymentService/OperatorAdoptIncarnation',
+                request_serializer=utils_dot_pb_dot_twopc_dot_twopc__pb2.OperatorAdoptIncarnationRequest.SerializeToString,
+                response_deserializer=utils_dot_pb_dot_twopc_dot_twopc__pb2.OperatorAdoptIncarnationReply.FromString,
+                _registered_method=True)
 
 
 class PaymentServiceServicer:
@@ -98,6 +119,32 @@ class PaymentServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetFence(self, request, context):
+        """The executor-group incarnation this participant follows and the newest term seen (read-only).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def OperatorListInDoubt(self, request, context):
+        """Operator only (docs/operations.md): after the executor group lost its data.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def OperatorResolve(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def OperatorAdoptIncarnation(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_PaymentServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -125,6 +172,26 @@ def add_PaymentServiceServicer_to_server(servicer, server):
                     servicer.GetPayment,
                     request_deserializer=utils_dot_pb_dot_payment__service_dot_payment__service__pb2.GetPaymentRequest.FromString,
                     response_serializer=utils_dot_pb_dot_payment__service_dot_payment__service__pb2.Payment.SerializeToString,
+            ),
+            'GetFence': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetFence,
+                    request_deserializer=utils_dot_pb_dot_twopc_dot_twopc__pb2.GetFenceRequest.FromString,
+                    response_serializer=utils_dot_pb_dot_twopc_dot_twopc__pb2.Fence.SerializeToString,
+            ),
+            'OperatorListInDoubt': grpc.unary_unary_rpc_method_handler(
+                    servicer.OperatorListInDoubt,
+                    request_deserializer=utils_dot_pb_dot_twopc_dot_twopc__pb2.OperatorListInDoubtRequest.FromString,
+                    response_serializer=utils_dot_pb_dot_twopc_dot_twopc__pb2.OperatorListInDoubtReply.SerializeToString,
+            ),
+            'OperatorResolve': grpc.unary_unary_rpc_method_handler(
+                    servicer.OperatorResolve,
+                    request_deserializer=utils_dot_pb_dot_twopc_dot_twopc__pb2.OperatorResolveRequest.FromString,
+                    response_serializer=utils_dot_pb_dot_twopc_dot_twopc__pb2.OperatorResolveReply.SerializeToString,
+            ),
+            'OperatorAdoptIncarnation': grpc.unary_unary_rpc_method_handler(
+                    servicer.OperatorAdoptIncarnation,
+                    request_deserializer=utils_dot_pb_dot_twopc_dot_twopc__pb2.OperatorAdoptIncarnationRequest.FromString,
+                    response_serializer=utils_dot_pb_dot_twopc_dot_twopc__pb2.OperatorAdoptIncarnationReply.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -262,6 +329,114 @@ class PaymentService:
             '/bookstore.payment_service.PaymentService/GetPayment',
             utils_dot_pb_dot_payment__service_dot_payment__service__pb2.GetPaymentRequest.SerializeToString,
             utils_dot_pb_dot_payment__service_dot_payment__service__pb2.Payment.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetFence(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/bookstore.payment_service.PaymentService/GetFence',
+            utils_dot_pb_dot_twopc_dot_twopc__pb2.GetFenceRequest.SerializeToString,
+            utils_dot_pb_dot_twopc_dot_twopc__pb2.Fence.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def OperatorListInDoubt(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/bookstore.payment_service.PaymentService/OperatorListInDoubt',
+            utils_dot_pb_dot_twopc_dot_twopc__pb2.OperatorListInDoubtRequest.SerializeToString,
+            utils_dot_pb_dot_twopc_dot_twopc__pb2.OperatorListInDoubtReply.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def OperatorResolve(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/bookstore.payment_service.PaymentService/OperatorResolve',
+            utils_dot_pb_dot_twopc_dot_twopc__pb2.OperatorResolveRequest.SerializeToString,
+            utils_dot_pb_dot_twopc_dot_twopc__pb2.OperatorResolveReply.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def OperatorAdoptIncarnation(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/bookstore.payment_service.PaymentService/OperatorAdoptIncarnation',
+            utils_dot_pb_dot_twopc_dot_twopc__pb2.OperatorAdoptIncarnationRequest.SerializeToString,
+            utils_dot_pb_dot_twopc_dot_twopc__pb2.OperatorAdoptIncarnationReply.FromString,
             options,
             channel_credentials,
             insecure,
