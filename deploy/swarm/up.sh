@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Deploys the fleet as a Docker Swarm stack (deploy/swarm/stack.yaml) and returns once every service has its
+# task running and healthy. Usage: deploy/swarm/up.sh [STACK]  (default: bookstore).
+# Needs an engine in swarm mode (`docker swarm init --advertise-addr 127.0.0.1` on one machine) and the image
+# bookstore-checkout:latest on every node that runs a task (`make up` or docker/up.sh builds it).
+# BOOKSTORE_API_PORT / BOOKSTORE_FRONTEND_PORT move the published ports (8081 / 8080);
+# BOOKSTORE_HEALTHY_TIMEOUT_S bounds the wait (180 s).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+stack="${1:-${BOOKSTORE_STACK:-bookstore}}"
+image=bookstore-checkout:latest
+timeout_s="${BOOKSTORE_HEALTHY_TIMEOUT_S:-180}"
+
+if [ "$(docker info --format '{{.Swarm.LocalNodeState}}')" != "active" ]; then
+  echo "this engine is not in a swarm: docker swarm init --advertise-addr 127.0.0.1 (one machine)" >&2; exit 1
+fi
+if ! docker image inspect "$image" >/dev/null 2>&1; then
+  echo "no image $image here: build it with make up (or docker/up.sh)" >&2; exit 1
+fi
+started=$(date +%s)
+# --resolve-image never: the image is local (built offline), there is no registry to ask for its digest.
+docker stack deploy --resolve-image never --prune --compose-file deploy/swarm/stack.yaml "$stack"
+
+deadline=$(( started + timeout_s ))
+while :; do
+  # "<name> <running>/<desired>" per service; a task counts as running once its health check passed.
+  pending=$(docker stack services "$stack" --format '{{.Name}} {{.Replicas}}' | awk '{split($2, r, "/"); if (r[1] != r[2] || r[2] == 0) print $1}')
+  [ -z "$pending" ] && break
+  if [ "$(date +%s)" -ge "$deadline" ]; then
+    echo "not running and healthy after ${timeout_s} s: $(echo $pending)" >&2
+    docker stack ps "$stack" --no-trunc --format '{{.Name}} {{.CurrentState}} {{.Error}}' | head -40 >&2
+    exit 1
+  fi
+  sleep 2
+done
+echo "stack $stack healthy in $(( $(date +%s) - started )) s: storefront http://127.0.0.1:${BOOKSTORE_FRONTEND_PORT:-8080}" \
+     " API http://127.0.0.1:${BOOKSTORE_API_PORT:-8081}"
