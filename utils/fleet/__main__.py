@@ -80,6 +80,9 @@ def main() -> int:
     parser.add_argument("--data", type=Path, default=REPO_ROOT / "data")
     parser.add_argument("--logs", type=Path, default=REPO_ROOT / "logs")
     parser.add_argument("--env-file", type=Path, default=REPO_ROOT / "variables.env")
+    parser.add_argument(
+        "--only", default="", help="comma-separated process names (e.g. books-1,books-2,books-3): start just those"
+    )
     args = parser.parse_args()
 
     for signum in STOP_SIGNALS:
@@ -95,7 +98,13 @@ def main() -> int:
 
     env = load_env_file(args.env_file)
     os.environ.update({k: v for k, v in env.items() if k not in os.environ})
-    fleet = Fleet(fleet_processes(FleetSettings()), data_dir=args.data, log_dir=args.logs, env=env)
+    specs = fleet_processes(FleetSettings())
+    only = {name.strip() for name in args.only.split(",") if name.strip()}
+    unknown = only - {spec.name for spec in specs}
+    if unknown:
+        print(f"--only: no process named {', '.join(sorted(unknown))}", file=sys.stderr)
+        return 2
+    fleet = Fleet([s for s in specs if not only or s.name in only], data_dir=args.data, log_dir=args.logs, env=env)
     busy = busy_ports(fleet.specs, {**os.environ, **env})
     if busy:
         for port in busy:
