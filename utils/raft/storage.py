@@ -1,6 +1,7 @@
 """Durable Raft state in one SQLite file: hard state (term, vote, commit), the log and the latest snapshot.
 
 WAL journal with synchronous=FULL: when `persist` returns, everything it wrote survives a crash or power cut.
+Storage is what the driver needs of it; the simulator's disk model implements it too, with the same fsync rule.
 """
 
 from __future__ import annotations
@@ -8,6 +9,7 @@ from __future__ import annotations
 import itertools
 import sqlite3
 from pathlib import Path
+from typing import Protocol
 
 from utils.raft.core import Entry, EntryKind, HardState, PersistedState, Snapshot
 
@@ -20,6 +22,45 @@ CREATE TABLE IF NOT EXISTS snapshot (
     id INTEGER PRIMARY KEY CHECK (id = 0), idx INTEGER NOT NULL, term INTEGER NOT NULL, data BLOB NOT NULL);
 """
 FILE_NAME = "raft.sqlite3"
+
+
+class Storage(Protocol):
+    """A node's durable state as the driver uses it (only from its own thread)."""
+
+    def load(self) -> PersistedState:
+        """Everything a restarting node needs."""
+        ...
+
+    def persist(self, hard_state: HardState | None, entries: tuple[Entry, ...], snapshot: Snapshot | None) -> None:
+        """Makes one Ready's durable parts durable before returning (see needs_fsync for the one exception)."""
+        ...
+
+    def compact(self, snapshot: Snapshot) -> None:
+        """Stores the application's snapshot and drops the log up to its index, durably."""
+        ...
+
+    @property
+    def entry_count(self) -> int:
+        """Entries retained in the log."""
+        ...
+
+
+def needs_fsync(
+    hard_state: HardState | None,
+    entries: tuple[Entry, ...],
+    snapshot: Snapshot | None,
+    stored_term_and_vote: tuple[int, str | None],
+) -> bool:
+    """Whether persisting this must reach the disk before returning: entries, a snapshot, a new term or vote.
+
+    A change of the commit index alone need not (etcd's MustSync): it is recomputed from a quorum after a
+    power cut, and a process crash (SIGKILL) loses nothing written to the WAL either way.
+    """
+    return (
+        bool(entries)
+        or snapshot is not None
+        or (hard_state is not None and (hard_state.term, hard_state.vote) != stored_term_and_vote)
+    )
 
 
 class RaftStorage:
@@ -88,17 +129,11 @@ class RaftStorage:
     def persist(self, hard_state: HardState | None, entries: tuple[Entry, ...], snapshot: Snapshot | None) -> None:
         """Makes one Ready's durable parts durable, in one transaction (snapshot, then entries, then hard state).
 
-        Fsynced when it holds entries, a snapshot, or a new term or vote. A change of the commit index
-        alone is written without an fsync (etcd's MustSync): it is recomputed from a quorum after a power
-        cut, and a process crash (SIGKILL) loses nothing written to the WAL either way.
+        Fsynced when needs_fsync says so: everything but a change of the commit index alone.
         """
         if hard_state is None and not entries and snapshot is None:
             return
-        must_sync = (
-            bool(entries)
-            or snapshot is not None
-            or (hard_state is not None and (hard_state.term, hard_state.vote) != self._term_and_vote)
-        )
+        must_sync = needs_fsync(hard_state, entries, snapshot, self._term_and_vote)
         self._set_synchronous("FULL" if must_sync else "NORMAL")
         db = self._db
         db.execute("BEGIN IMMEDIATE")
