@@ -1,6 +1,7 @@
 """The one loop per Raft node: inbox → step → Ready (via ready_loop.handle_ready) → compact, and the ticker.
 
 Only this thread touches the core and the storage; other threads reach it through a bounded inbox and futures.
+The simulator runs the same loop without the thread: run_iteration() under its own clock, storage and network.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from utils.raft import wire
-from utils.raft.core import Config, Entry, EntryKind, Message, RawNode, Ready, Role, Snapshot
+from utils.raft.core import Config, Entry, EntryKind, Message, RawNode, Ready, Role, Snapshot, Status
 from utils.raft.drops import DropCounter, DropReason
 from utils.raft.errors import NotLeader, RaftUnavailable
 from utils.raft.options import RaftOptions
@@ -24,7 +25,7 @@ from utils.raft.ready_loop import Persisted, handle_ready
 from utils.raft.replies import ReplySlots
 from utils.raft.state_machine import StateMachine
 from utils.raft.status import RaftStatus
-from utils.raft.storage import RaftStorage
+from utils.raft.storage import Storage
 from utils.raft.waiters import Waiters
 
 log = logging.getLogger(__name__)
@@ -70,12 +71,13 @@ class Driver:
         config: Config,
         addresses: dict[str, str],
         options: RaftOptions,
-        storage: RaftStorage,
+        storage: Storage,
         state_machine: StateMachine,
         send: Callable[[Message], None],
         on_role_change: Callable[[Role, int], None],
         rng: random.Random,
         drops: DropCounter,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._config = config
         self._addresses = addresses
@@ -85,6 +87,7 @@ class Driver:
         self._send = send
         self._on_role_change = on_role_change
         self._drops = drops
+        self._clock = clock  # monotonic seconds; the simulator's own clock in a simulation
         self._inbox: queue.Queue[_Event] = queue.Queue(maxsize=options.inbox_max)
         self._apply_lock = threading.Lock()
         self._applied_changed = threading.Condition(self._apply_lock)  # notified after every applied batch
@@ -97,6 +100,7 @@ class Driver:
         self._leader: str | None = None
         self._running = False
         self._fatal: BaseException | None = None
+        self._next_tick = 0.0  # clock time of the next core tick
         self._thread = threading.Thread(target=self._run, name=f"raft-driver-{config.node_id}", daemon=True)
         self._raw = self._restore(rng)
         # Monotonic time each peer last answered us or sent us a request: stop() transfers only to a live one.
@@ -118,6 +122,11 @@ class Driver:
     def start(self) -> None:
         self._running = True
         self._thread.start()
+
+    def start_stepping(self) -> None:
+        """Starts the node without its thread: the caller runs run_iteration() itself (the simulator)."""
+        self._running = True
+        self._next_tick = self._clock() + self._options.tick_s
 
     def stop(self) -> bool:
         """Stops the loop; False when it did not finish its iteration in time (a stuck apply or disk)."""
@@ -150,25 +159,30 @@ class Driver:
 
     def deliver(self, message: Message) -> None:
         """A response that came back on an outgoing RPC; dropped when the node is busy (Raft resends)."""
-        self._heard_at[message.sender] = time.monotonic()
+        self._heard_at[message.sender] = self._clock()
         try:
             self._submit(_Step(message, None))
         except RaftUnavailable as refused:
             self._drops.drop(_refusal_reason(refused), message)
 
     def exchange(self, message: Message) -> Message | None:
-        self._heard_at[message.sender] = time.monotonic()
+        reply = self.submit_request(message)
+        try:
+            return reply.result(timeout=self._options.reply_wait_s)
+        except TimeoutError:
+            self._drops.drop(DropReason.REPLY_TIMEOUT, message)
+            return None
+
+    def submit_request(self, message: Message) -> Future[Message | None]:
+        """Steps a peer's request; the future gets the core's response once it is persisted (None: none)."""
+        self._heard_at[message.sender] = self._clock()
         reply: Future[Message | None] = Future()
         try:
             self._submit(_Step(message, reply))
         except RaftUnavailable as refused:
             self._drops.drop(_refusal_reason(refused), message)
             raise
-        try:
-            return reply.result(timeout=self._options.reply_wait_s)
-        except TimeoutError:
-            self._drops.drop(DropReason.REPLY_TIMEOUT, message)
-            return None
+        return reply
 
     def propose(self, data: bytes) -> Future[Any]:
         future: Future[Any] = Future()
@@ -205,44 +219,48 @@ class Driver:
     # ---- the loop (driver thread) --------------------------------------------------------------
 
     def _run(self) -> None:
-        tick_s = self._options.tick_s
-        next_tick = time.monotonic() + tick_s
+        self._next_tick = self._clock() + self._options.tick_s
         try:
             while self._running:
-                wait_s = 0.0 if self._raw.has_ready() else max(0.0, next_tick - time.monotonic())
+                wait_s = 0.0 if self._raw.has_ready() else max(0.0, self._next_tick - self._clock())
                 try:
                     event = self._inbox.get(timeout=wait_s)
                 except queue.Empty:
                     event = None
-                if event is not None:
-                    self._handle(event)
-                    # Drain: everything already queued joins this Ready, so the proposals that arrived
-                    # during the last fsync share the next one and the next APPEND to each follower.
-                    for _ in range(self._options.inbox_max):
-                        try:
-                            self._handle(self._inbox.get_nowait())
-                        except queue.Empty:
-                            break
-                now = time.monotonic()
-                if now >= next_tick:
-                    # A stall (GC, SIGSTOP) is not replayed tick by tick: CheckQuorum and elections only
-                    # need time to advance, and safety never depends on it.
-                    elapsed_ticks = int((now - next_tick) / tick_s) + 1
-                    for _ in range(min(elapsed_ticks, self._options.tick_catch_up_max)):
-                        self._raw.tick()
-                    next_tick += elapsed_ticks * tick_s
-                for _ in range(READIES_PER_ITERATION_MAX):  # bounded: the inbox and the ticker never starve
-                    if handle_ready(self._raw, self) is None:
-                        break
-                self._replies.settle()  # a request that produced no Ready has no response
-                self._maybe_compact()
-                self.status = self._build_status()
+                self.run_iteration(event)
         except BaseException as error:  # storage failure or a broken invariant: stop loudly, never limp on
             log.critical("raft driver failed; node stopped", exc_info=True, extra={"node": self._config.node_id})
             self._fatal = error
             self._fail_everything(RaftUnavailable(f"raft node failed: {error!r}"))
         finally:
             self.status = self._build_status()
+
+    def run_iteration(self, event: _Event | None = None) -> None:
+        """One turn of the loop: `event` and everything queued, the ticks due, up to 8 Readys, compaction."""
+        if event is not None:
+            self._handle(event)
+        # Drain: everything already queued joins this Ready, so the proposals that arrived
+        # during the last fsync share the next one and the next APPEND to each follower.
+        for _ in range(self._options.inbox_max):
+            try:
+                self._handle(self._inbox.get_nowait())
+            except queue.Empty:
+                break
+        now = self._clock()
+        tick_s = self._options.tick_s
+        if now >= self._next_tick:
+            # A stall (GC, SIGSTOP) is not replayed tick by tick: CheckQuorum and elections only
+            # need time to advance, and safety never depends on it.
+            elapsed_ticks = int((now - self._next_tick) / tick_s) + 1
+            for _ in range(min(elapsed_ticks, self._options.tick_catch_up_max)):
+                self._raw.tick()
+            self._next_tick += elapsed_ticks * tick_s
+        for _ in range(READIES_PER_ITERATION_MAX):  # bounded: the inbox and the ticker never starve
+            if handle_ready(self._raw, self) is None:
+                break
+        self._replies.settle()  # a request that produced no Ready has no response
+        self._maybe_compact()
+        self.status = self._build_status()
 
     def _handle(self, event: _Event) -> None:
         if isinstance(event, _Step):
@@ -367,6 +385,14 @@ class Driver:
                 waiting.set_exception(error)
         with self._applied_changed:
             self._applied_changed.notify_all()
+
+    def core_status(self) -> Status:
+        """The core's own view right now, between two steps (driver thread only: the simulator's checks)."""
+        return self._raw.status()
+
+    def check_invariants(self) -> None:
+        """Asserts the core's internal invariants (driver thread only: the simulator, after each iteration)."""
+        self._raw.check_invariants()
 
     def _build_status(self) -> RaftStatus:
         core = self._raw.status()
