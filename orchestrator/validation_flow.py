@@ -19,7 +19,9 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from orchestrator.checkout import SuggestedBook, ValidationOutcome
 from orchestrator.checkout_errors import DependencyUnavailable
 from orchestrator.flow_report import FlowReportServicer, FlowWaiters, WaitersFull
+from orchestrator.flow_traces import FlowTrace, FlowTraces, build_trace, gateway_records
 from utils.flow.core.checkout import VALIDATION_SERVICES, Service, message_events
+from utils.flow.core.trace import EventRecord
 from utils.flow.core.vclock import VectorClock
 from utils.flow.outcome import FlowResult, FlowStatus
 from utils.flow.transport import service_address
@@ -73,6 +75,7 @@ class ValidationFlow:
         self.probe_timeout_s = probe_timeout_s
         self.listen = listen or settings.orchestrator_flow_addr
         self.waiters = FlowWaiters(waiting_max)
+        self.traces = FlowTraces()  # each order's event records, for the order page's drawing (docs/drawings.md)
         self._channels = {s: open_channel(service_address(settings, s)) for s in VALIDATION_SERVICES}
         self._stubs = {s: _STUBS[s](self._channels[s]) for s in VALIDATION_SERVICES}
         self._health = {s: health_pb2_grpc.HealthStub(self._channels[s]) for s in VALIDATION_SERVICES}
@@ -126,9 +129,18 @@ class ValidationFlow:
             self._outcomes.add(1, {"outcome": "unavailable"})
             raise DependencyUnavailable("validation_flow", str(full)) from None
         try:
+            init_sent_at_s = time.time()
             init_clock = self._init_services(order_id, order, deadline_s)
+            start_at_s = time.time()
             self._start_flow(order_id, deadline_s, init_clock)
             result = self.waiters.wait(order_id, deadline_s - time.monotonic())
+            self._keep_trace(
+                order_id,
+                result,
+                gateway_records(
+                    init_sent_at_s, start_at_s, init_clock, time.time(), result.clock if result else VectorClock()
+                ),
+            )
         except DependencyUnavailable:
             self._outcomes.add(1, {"outcome": "unavailable"})
             raise
@@ -136,6 +148,15 @@ class ValidationFlow:
             self.waiters.discard(order_id)
         self._duration.record(time.monotonic() - started)
         return self._outcome(order_id, result)
+
+    def flow_trace(self, order_id: str) -> FlowTrace | None:
+        return self.traces.get(order_id)
+
+    def _keep_trace(self, order_id: str, result: FlowResult | None, own: list[EventRecord]) -> None:
+        status = result.status.name.lower() if result else "no outcome"
+        if result is None:
+            own = own[:-1]  # no outcome arrived: no outcome event to draw
+        self.traces.put(build_trace(order_id, status, own, result.trace if result else ()))
 
     def _outcome(self, order_id: str, result: FlowResult | None) -> ValidationOutcome:
         if result is None:

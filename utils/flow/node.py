@@ -12,12 +12,13 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from utils.flow.core import checkout
 from utils.flow.core.causal import CausalGate, Delivery, Released
 from utils.flow.core.checkout import INIT, Service
 from utils.flow.core.order_table import ClearOutcome, OrderTable
+from utils.flow.core.trace import RECORDS_PER_ORDER_MAX, EventRecord, TraceBook
 from utils.flow.core.vclock import VectorClock
 from utils.flow.outcome import EventResult, FlowResult, FlowStatus
 from utils.flow.transport import FlowTransport, SendFailed
@@ -38,12 +39,15 @@ class FlowLimits:
     workers_max: int = 8  # threads running events and their hand-off calls
     sweep_interval_s: float = 0.05  # how often deadlines are checked: a held event expires at most this late
     rpc_timeout_s: float = 2.0  # each hand-off or report call (also capped by the flow's budget)
+    trace_records_per_order_max: int = RECORDS_PER_ORDER_MAX  # event records kept per order for the drawing
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class _Pending:
     context: contextvars.Context  # the request's context: correlation id and trace follow the event
     deadline_s: float  # monotonic time after which the flow is dead
+    arrived_at_s: float = 0.0  # wall time the request to run it arrived (for the drawing)
+    held: bool = False  # set when the gate holds it: it waited for a predecessor
 
 
 class _Instruments:
@@ -79,6 +83,7 @@ class FlowNode:
         transport: FlowTransport,
         limits: FlowLimits = FlowLimits(),
         monotonic: Callable[[], float] = time.monotonic,
+        wall: Callable[[], float] = time.time,
     ) -> None:
         own = {e.name for e in checkout.events_of(service)}
         if set(handlers) != own:
@@ -88,6 +93,7 @@ class FlowNode:
         self.transport = transport
         self.limits = limits
         self._now = monotonic
+        self._wall = wall
         self._lock = threading.Lock()
         self._table: OrderTable[Order] = OrderTable(
             service.value, orders_max=limits.orders_max, order_ttl_s=limits.order_ttl_s
@@ -95,6 +101,8 @@ class FlowNode:
         self._gate: CausalGate[_Pending] = CausalGate(
             checkout.local_graph(service), orders_max=limits.orders_max, held_per_order_max=limits.held_per_order_max
         )
+        # Each event's record (stamp, wall times, held): handed on with the flow and reported (docs/drawings.md).
+        self._trace = TraceBook(orders_max=limits.orders_max, records_per_order_max=limits.trace_records_per_order_max)
         self._pool = ThreadPoolExecutor(limits.workers_max, thread_name_prefix=f"{service.value}-flow")
         self._stopping = threading.Event()
         self._sweeper = threading.Thread(target=self._sweep_loop, name=f"{service.value}-sweeper", daemon=True)
@@ -118,22 +126,32 @@ class FlowNode:
             now = self._now()
             clock = self._table.init(order_id, order, now)
             released = self._gate.record(order_id, INIT, clock, now + budget_s)
+            at_s = self._wall()
+            self._trace.add(order_id, [EventRecord(self.service.value, INIT, clock, at_s, False, at_s, at_s)])
         log.info("order initialised", extra={"order_id": order_id, "clock": str(clock)})
         self._submit_all(released)
         return clock
 
-    def receive(self, name: str, order_id: str, stamp: VectorClock, budget_s: float) -> Delivery | None:
-        """A message starts event `name`, stamped by the sender's event before it. None: the flow has stopped."""
+    def receive(
+        self, name: str, order_id: str, stamp: VectorClock, budget_s: float, trace: tuple[EventRecord, ...] = ()
+    ) -> Delivery | None:
+        """A message starts event `name`, stamped by the sender's event before it. None: the flow has stopped.
+
+        `trace` is what the sender knew of the flow's events: kept to be handed on and reported, never trusted
+        for ordering (the stamp alone decides).
+        """
         announced = checkout.message_announces(name)
         with self._lock:
             now = self._now()
             record = self._table.get(order_id)
             if record is not None and not self._table.is_running(order_id):
                 return None
-            pending = _Pending(contextvars.copy_context(), now + budget_s)
+            pending = _Pending(contextvars.copy_context(), now + budget_s, self._wall())
             released = self._gate.record(order_id, announced, stamp, pending.deadline_s)
             delivery = self._gate.offer(order_id, name, pending.deadline_s, pending)
             missing = self._gate.missing(order_id, name) if delivery is Delivery.HOLD else ()
+            pending.held = delivery is Delivery.HOLD
+            self._trace.add(order_id, trace)
         if delivery is Delivery.HOLD:
             self._instruments.held.add(1, {"service": self.service.value, "event": name})
             log.info("event held", extra={"order_id": order_id, "event": name, "waiting_for": list(missing)})
@@ -149,6 +167,7 @@ class FlowNode:
         with self._lock:
             outcome, clock = self._table.clear(order_id, final)
             dropped = self._gate.forget(order_id)  # the flow is over either way: nothing waits any more
+            self._trace.forget(order_id)  # reported with the outcome already; the gateway keeps it now
         self._instruments.clears.add(1, {"service": self.service.value, "outcome": outcome.value})
         extra = {"order_id": order_id, "clock": str(clock), "final_clock": str(final), "dropped_events": dropped}
         if outcome is ClearOutcome.CONFLICT:
@@ -156,6 +175,11 @@ class FlowNode:
         else:
             log.info("order clear", extra={**extra, "outcome": outcome.value})
         return outcome, clock
+
+    def trace(self, order_id: str) -> tuple[EventRecord, ...]:
+        """The event records this node knows for the order: its own and those handed to it."""
+        with self._lock:
+            return self._trace.records(order_id)
 
     def snapshot(self, order_id: str) -> tuple[VectorClock | None, dict[str, VectorClock], tuple[str, ...]]:
         """The order's clock, the stamps this node knows, and the events it holds (for tests and debugging)."""
@@ -173,9 +197,11 @@ class FlowNode:
         if self._stopping.is_set():
             return
         # Each job runs in its own copy of the request's context (a Context cannot be entered twice at once).
-        self._pool.submit(pending.context.copy().run, self._run_event, order_id, name, pending.deadline_s)
+        self._pool.submit(pending.context.copy().run, self._run_event, order_id, name, pending)
 
-    def _run_event(self, order_id: str, name: str, deadline_s: float) -> None:
+    def _run_event(self, order_id: str, name: str, pending: _Pending) -> None:
+        deadline_s = pending.deadline_s
+        ran_at_s = self._wall()
         token = deadline.set_deadline_in(max(0.0, deadline_s - self._now()))
         try:
             with self._lock:
@@ -191,9 +217,10 @@ class FlowNode:
                 except Exception:  # a bug in a rule must not hang the checkout: the flow fails, loudly
                     log.exception("event handler failed", extra={"order_id": order_id, "event": name})
                     self._instruments.run.add(1, {"service": self.service.value, "event": name, "result": "error"})
-                    self._fail(order_id, name, FlowStatus.FAILED, (f"{name} failed unexpectedly",), self.service.value)
+                    reasons = (f"{name} failed unexpectedly",)
+                    self._fail(order_id, name, FlowStatus.FAILED, reasons, self.service.value, pending)
                     return
-                self._after_event(order_id, name, inputs, result, deadline_s)
+                self._after_event(order_id, name, inputs, result, pending, ran_at_s)
         except Exception:
             log.exception("flow event crashed", extra={"order_id": order_id, "event": name})
             raise
@@ -201,8 +228,9 @@ class FlowNode:
             deadline.reset_deadline(token)
 
     def _after_event(
-        self, order_id: str, name: str, inputs: VectorClock, result: EventResult, deadline_s: float
+        self, order_id: str, name: str, inputs: VectorClock, result: EventResult, pending: _Pending, ran_at_s: float
     ) -> None:
+        deadline_s = pending.deadline_s
         label = "passed" if result.passed else "rejected"
         self._instruments.run.add(1, {"service": self.service.value, "event": name, "result": label})
         released: list[Released[_Pending]] = []
@@ -211,14 +239,31 @@ class FlowNode:
             if not self._table.is_running(order_id):
                 return
             stamp = self._table.advance(order_id, inputs)
+            self._trace.add(
+                order_id,
+                [
+                    EventRecord(
+                        self.service.value,
+                        name,
+                        stamp,
+                        self._wall(),
+                        pending.held,
+                        pending.arrived_at_s or ran_at_s,
+                        ran_at_s,
+                        result.passed,
+                        result.reasons,
+                    )
+                ],
+            )
             if result.passed:
                 released = self._gate.record(order_id, name, stamp, deadline_s)
                 for successor in checkout.successors(name):
                     if successor.service is self.service:
-                        pending = _Pending(contextvars.copy_context(), deadline_s)
-                        delivery = self._gate.offer(order_id, successor.name, deadline_s, pending)
+                        follower = _Pending(contextvars.copy_context(), deadline_s, self._wall())
+                        delivery = self._gate.offer(order_id, successor.name, deadline_s, follower)
+                        follower.held = delivery is Delivery.HOLD
                         if delivery is Delivery.RUN:
-                            local_runs.append((successor.name, pending))
+                            local_runs.append((successor.name, follower))
                         elif delivery is Delivery.HOLD:  # e.g. e after d, while c's message is still on its way
                             self._instruments.held.add(1, {"service": self.service.value, "event": successor.name})
             else:
@@ -242,16 +287,18 @@ class FlowNode:
                 FlowResult(order_id, FlowStatus.APPROVED, (), result.suggestions, stamp, self.service.value, name)
             )
         self._submit_all(released)
-        for successor_name, pending in local_runs:
-            self._submit(order_id, successor_name, pending)
+        for successor_name, follower in local_runs:
+            self._submit(order_id, successor_name, follower)
         for successor in checkout.successors(name):
             if successor.service is not self.service:
                 self._hand_on(order_id, successor.name, stamp)
 
     def _hand_on(self, order_id: str, name: str, stamp: VectorClock) -> None:
         budget_s = deadline.remaining_s() or 0.0
+        with self._lock:
+            trace = self._trace.records(order_id)
         try:
-            self.transport.send_event(name, order_id, stamp, budget_s)
+            self.transport.send_event(name, order_id, stamp, budget_s, trace)
         except SendFailed as failure:
             log.warning(
                 "hand-off failed",
@@ -273,7 +320,15 @@ class FlowNode:
                 )
             )
 
-    def _fail(self, order_id: str, name: str, status: FlowStatus, reasons: tuple[str, ...], service: str) -> None:
+    def _fail(
+        self,
+        order_id: str,
+        name: str,
+        status: FlowStatus,
+        reasons: tuple[str, ...],
+        service: str,
+        pending: _Pending | None = None,
+    ) -> None:
         with self._lock:
             record = self._table.get(order_id)
             if record is None or not self._table.is_running(order_id):
@@ -281,9 +336,17 @@ class FlowNode:
             self._table.stop(order_id)
             self._gate.forget(order_id)
             clock = record.clock
+            # It never ran to a stamp of its own: drawn at the service's clock when it failed, with its reason.
+            now_s = self._wall()
+            arrived_s = pending.arrived_at_s if pending else now_s
+            held = pending.held if pending else False
+            failed = EventRecord(self.service.value, name, clock, now_s, held, arrived_s, 0.0, False, reasons)
+            self._trace.add(order_id, [failed])
         self._report(FlowResult(order_id, status, reasons, (), clock, service, name))
 
     def _report(self, result: FlowResult) -> None:
+        with self._lock:
+            result = replace(result, trace=self._trace.records(result.order_id))
         # A report is small and the orchestrator ignores a late one: it gets its own deadline, not the flow's.
         token = deadline.set_deadline_in(None)
         try:
@@ -309,6 +372,7 @@ class FlowNode:
             expired = self._gate.expire(now)
             for order_id in self._table.expire(now):
                 self._gate.forget(order_id)
+                self._trace.forget(order_id)
                 log.info("order expired", extra={"order_id": order_id})
         for item in expired:
             self._instruments.expired.add(1, {"service": self.service.value, "event": item.event})
@@ -318,5 +382,5 @@ class FlowNode:
                 extra={"order_id": item.order_id, "event": item.event, "waiting_for": list(item.missing)},
             )
             item.payload.context.copy().run(
-                self._fail, item.order_id, item.event, FlowStatus.FAILED, (reason,), self.service.value
+                self._fail, item.order_id, item.event, FlowStatus.FAILED, (reason,), self.service.value, item.payload
             )

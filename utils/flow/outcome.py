@@ -8,7 +8,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import Enum
 
+from utils.flow.core.trace import EventRecord
 from utils.flow.core.vclock import VectorClock
+from utils.flow.trace_wire import records_from_proto, records_to_proto
 from utils.pb.common import common_pb2
 from utils.pb.orchestrator import flow_report_pb2
 
@@ -54,6 +56,7 @@ class FlowResult:
     clock: VectorClock
     service: str  # who reports; for FAILED, the service that could not be reached or timed out
     event: str
+    trace: tuple[EventRecord, ...] = ()  # every event the reporter knows of, for the order page's drawing
 
     def to_proto(self) -> flow_report_pb2.FlowOutcome:
         return flow_report_pb2.FlowOutcome(
@@ -66,6 +69,7 @@ class FlowResult:
             clock=self.clock.to_proto(),
             service=self.service,
             event=self.event,
+            trace=records_to_proto(self.trace),
         )
 
     @classmethod
@@ -81,4 +85,5 @@ class FlowResult:
             clock=VectorClock.from_proto(message.clock),
             service=message.service,
             event=message.event,
+            trace=records_from_proto(message.trace)[0],  # a malformed record costs the drawing, not the verdict
         )

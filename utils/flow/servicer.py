@@ -13,6 +13,7 @@ from utils.flow.core.causal import Delivery, GateFull
 from utils.flow.core.order_table import ClearOutcome, OrderConflict, OrderTableFull
 from utils.flow.core.vclock import VectorClock
 from utils.flow.node import FlowNode
+from utils.flow.trace_wire import records_from_proto
 from utils.order.order import Order
 from utils.order.wire import order_from_proto
 from utils.pb.common import common_pb2
@@ -82,8 +83,9 @@ class FlowServicer:
     ) -> common_pb2.EventAck:
         order_id = _order_id(request.order_id, context)
         stamp = _clock(request.clock, context)
+        trace, _malformed = records_from_proto(request.trace)  # a bad record costs the drawing, never the flow
         try:
-            delivery = self.node.receive(name, order_id, stamp, _budget_s(request.budget_ms, context))
+            delivery = self.node.receive(name, order_id, stamp, _budget_s(request.budget_ms, context), trace)
         except GateFull as full:
             _abort(context, grpc.StatusCode.RESOURCE_EXHAUSTED, str(full))
         return common_pb2.EventAck(delivery=_DELIVERY[delivery])

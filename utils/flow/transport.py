@@ -11,8 +11,10 @@ from typing import Any, Protocol
 import grpc
 
 from utils.flow.core.checkout import Service, event
+from utils.flow.core.trace import EventRecord
 from utils.flow.core.vclock import VectorClock
 from utils.flow.outcome import FlowResult
+from utils.flow.trace_wire import records_to_proto
 from utils.pb.common import common_pb2
 from utils.pb.fraud_detection import fraud_detection_pb2_grpc
 from utils.pb.orchestrator import flow_report_pb2_grpc
@@ -32,8 +34,13 @@ class SendFailed(Exception):
 
 
 class FlowTransport(Protocol):
-    def send_event(self, name: str, order_id: str, stamp: VectorClock, budget_s: float) -> None:
-        """Starts event `name` on its service; `stamp` is the sender's event it comes after. Raises SendFailed."""
+    def send_event(
+        self, name: str, order_id: str, stamp: VectorClock, budget_s: float, trace: tuple[EventRecord, ...] = ()
+    ) -> None:
+        """Starts event `name` on its service; `stamp` is the sender's event it comes after. Raises SendFailed.
+
+        `trace`: the sender's records of the flow so far, handed on so the reporter can send them all.
+        """
 
     def report(self, result: FlowResult) -> None:
         """Tells the orchestrator how the flow ended. Raises SendFailed."""
@@ -74,10 +81,15 @@ class GrpcFlowTransport:
                 self._stubs[service] = _STUBS[service](channel)
             return self._stubs[service]
 
-    def send_event(self, name: str, order_id: str, stamp: VectorClock, budget_s: float) -> None:
+    def send_event(
+        self, name: str, order_id: str, stamp: VectorClock, budget_s: float, trace: tuple[EventRecord, ...] = ()
+    ) -> None:
         target = event(name).service
         request = common_pb2.EventRequest(
-            order_id=order_id, clock=stamp.to_proto(), budget_ms=max(0, int(budget_s * 1000))
+            order_id=order_id,
+            clock=stamp.to_proto(),
+            budget_ms=max(0, int(budget_s * 1000)),
+            trace=records_to_proto(trace),
         )
         try:
             call(getattr(self._stub(target), name), request, timeout_s=self.rpc_timeout_s)
