@@ -1,29 +1,52 @@
-"""A seeded, deterministic simulator of a Raft cluster under faults, checking safety at every step.
+"""A seeded, deterministic simulator of a Raft cluster under faults, running the production runtime.
 
-N RawNodes, a simulated clock (ticks) and network (loss, duplication, delay, reordering, partitions),
-crash-restart from exactly what Readys made durable, pauses (SIGSTOP), and clients whose key-value
-history is checked for linearizability. Replay a seed: `python -m testing.raft_sim --seed 7`.
+N nodes, each the real Driver (utils/raft/driver.py: inbox, Ready loop, waiters, reply matching) stepped
+without threads under a simulated clock, over a disk model that loses every unsynced write in a crash
+(testing/raft_sim_node.py) and a simulated network (loss, duplication, long delays, reordering,
+partitions). Nodes crash at any step boundary of their loop, pause (SIGSTOP) and restart from their
+disk; clients' key-value histories are checked for linearizability. A seed fixes the whole run.
+Replay one: `python -m testing.raft_sim --seed 7 --mix chaos --trace`.
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import os
 import sys
+import time
 from collections.abc import Callable
+from concurrent.futures import Future
 from dataclasses import dataclass
 from random import Random
 
-from testing.raft_sim_checks import SafetyChecker, SafetyViolation
+from testing.raft_sim_checks import SafetyChecker
 from testing.raft_sim_clients import Workload
-from testing.raft_sim_cluster import MemoryStorage, SimNode, make_node
 from testing.raft_sim_faults import FAULT_MIXES, FaultMix
 from testing.raft_sim_network import NetworkFaults, SimNetwork
+from testing.raft_sim_node import CrashPlan, DriverNode, ReadyObserver, SimCrash, SimDisk, start_node
 from utils.linearizability import CheckResult, check_operations_verbose, kv_model
-from utils.raft.core import Message, NodeId, PersistedState, RawNode, Ready, Role
-from utils.raft.ready_loop import Persisted, handle_ready
+from utils.raft import wire
+from utils.raft.core import Message, NodeId, Ready, Role
+from utils.raft.options import RaftOptions
 
-__all__ = ["FAULT_MIXES", "FaultMix", "SimOptions", "SimResult", "Simulation", "SimulationFailure", "run_seed"]
+__all__ = [
+    "FAULT_MIXES",
+    "FaultMix",
+    "SimOptions",
+    "SimResult",
+    "Simulation",
+    "SimulationFailure",
+    "default_ticks",
+    "run_seed",
+]
+
+TICK_MS = 50  # the production default; the clock only ever moves in whole and half ticks
+
+
+def default_ticks() -> int:
+    """Ticks of faults and traffic per run: RAFT_SIM_TICKS, else 300."""
+    return int(os.environ.get("RAFT_SIM_TICKS", "300"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,8 +54,8 @@ class SimOptions:
     seed: int
     mix: str = "chaos"
     nodes: int = 0  # 0: 3 or 5, chosen by the seed
-    ticks: int = 120  # ticks with faults and traffic
-    heal_ticks_max: int = 200  # then faults stop; the cluster must converge within this
+    ticks: int = 300  # ticks with faults and traffic
+    heal_ticks_max: int = 300  # then faults stop; the cluster must converge within this
     clients: int = 4
     election_ticks: int = 10
 
@@ -51,32 +74,38 @@ class SimResult:
     ops_failed: int
     checks: int
     linearizable: CheckResult
+    crashes_in_loop: int = 0  # crashes that struck inside a node's loop (at a step boundary)
+    crash_points: tuple[str, ...] = ()  # the step boundaries those crashes struck at
+    lost_writes: int = 0  # crashes that lost writes not yet fsynced
 
 
 class SimulationFailure(AssertionError):
     pass
 
 
-class Simulation:
+class Simulation(ReadyObserver):
     def __init__(self, options: SimOptions, tracing: bool = False) -> None:
         self.options = options
         self.rng = Random(options.seed)
         rng = self.rng
-        count = options.nodes or rng.choice((3, 3, 5))
+        count = options.nodes or rng.choice((3, 5))
         self.ids: tuple[NodeId, ...] = tuple(f"n{i + 1}" for i in range(count))
         self.mix = FAULT_MIXES[options.mix]
-        self.config_fields = {
-            "election_ticks": options.election_ticks,
-            "heartbeat_ticks": rng.choice((1, 2, 2, 3)),
-            "pre_vote": rng.random() < 0.85,
-            "check_quorum": rng.random() < 0.85,
-            "entries_per_message_max": rng.choice((1, 3, 64)),
-            "inflight_messages_max": rng.choice((1, 2, 8)),
-        }
-        self.compact_every_entries = rng.choice((0, 5, 20))
+        compact_every = rng.choice((0, 5, 20))
+        self.raft_options = RaftOptions(
+            tick_ms=TICK_MS,
+            election_ticks=options.election_ticks,
+            heartbeat_ticks=rng.choice((1, 2, 2, 3)),
+            pre_vote=rng.random() < 0.85,
+            check_quorum=rng.random() < 0.85,
+            entries_per_message_max=rng.choice((1, 3, 64)),
+            inflight_messages_max=rng.choice((1, 2, 8)),
+            snapshot_every_entries=compact_every or 10**9,
+        )
         self.tracing = tracing
         self.trace_lines: list[str] = []
         self.tick = 0
+        self.now_s = 0.0
         self.network = SimNetwork(Random(rng.randrange(2**32)), self.mix.network)
         self.checker = SafetyChecker()
         self.workload = Workload(
@@ -87,15 +116,16 @@ class Simulation:
             trace=self.trace,
             acknowledge=self.checker.on_acknowledged,
         )
-        self.nodes = {n: self._make_node(n, MemoryStorage(), None) for n in self.ids}
+        self.disks = {n: SimDisk(CrashPlan()) for n in self.ids}
+        self.nodes = {n: self._start(n) for n in self.ids}
         self.down_until: dict[NodeId, int] = {}
         self.paused_until: dict[NodeId, int] = {}
         self.partition_until = -1
         self.faults_on = True
         self.leader_commit_seen: dict[NodeId, tuple[int, int]] = {}  # node -> (term, commit) as leader
+        self.crash_points: list[str] = []
         self.trace(
-            f"start nodes={','.join(self.ids)} mix={self.mix.name} "
-            f"config={sorted(self.config_fields.items())} compact={self.compact_every_entries}"
+            f"start nodes={','.join(self.ids)} mix={self.mix.name} options={self.raft_options} compact={compact_every}"
         )
 
     # --- plumbing ---------------------------------------------------------------------------------
@@ -103,14 +133,35 @@ class Simulation:
         if self.tracing:
             self.trace_lines.append(f"t={self.tick:05d} {text}")
 
-    def _make_node(self, node_id: NodeId, storage: MemoryStorage, restored: PersistedState | None) -> SimNode:
-        return make_node(node_id, self.ids, self.config_fields, self.rng, storage, restored)
+    def _clock(self) -> float:
+        return self.now_s
+
+    def _set_clock(self, phase: float) -> None:
+        # Restarts happen at a tick's start, loop iterations half a tick later: a node's next tick is
+        # never within rounding of the clock, so each node ticks exactly once per simulated tick.
+        self.now_s = (self.tick + phase) * self.raft_options.tick_s
+
+    def _start(self, node_id: NodeId) -> DriverNode:
+        disk = self.disks[node_id]
+        return start_node(
+            node_id,
+            self.ids,
+            self.raft_options,
+            disk,
+            disk._crash,
+            self,
+            self.rng,
+            self._clock,
+            lambda message: self.network.send(message, self.tick),
+            self._on_role_change,
+            self._on_machine_apply,
+        )
 
     def _active(self, node_id: NodeId) -> bool:
         return node_id not in self.down_until and node_id not in self.paused_until
 
-    def _reachable(self, node_id: NodeId) -> RawNode | None:
-        return self.nodes[node_id].raw if self._active(node_id) else None
+    def _reachable(self, node_id: NodeId) -> DriverNode | None:
+        return self.nodes[node_id] if self._active(node_id) else None
 
     # --- faults -----------------------------------------------------------------------------------
     def _inject_faults(self) -> None:
@@ -133,41 +184,39 @@ class Simulation:
         faulty = len(self.down_until) + len(self.paused_until)
         if mix.full_restart_rate and not faulty and rng.random() < mix.full_restart_rate:
             for node_id in self.ids:
-                self._crash(node_id, rng.randint(1, 10))
+                self._plan_crash(node_id)
             return
-        if mix.voter_crash_rate and faulty < faulty_max and rng.random() < mix.voter_crash_rate:
-            candidates = [n for n in self.ids if self._active(n) and self.nodes[n].raw.role is Role.CANDIDATE]
-            if candidates:
-                term = self.nodes[candidates[0]].raw.term
-                voters = [
-                    n
-                    for n in self.ids
-                    if self._active(n)
-                    and n not in candidates
-                    and self.nodes[n].storage.hard_state.term == term
-                    and self.nodes[n].storage.hard_state.vote is not None
-                ]
-                if voters:
-                    self._crash(rng.choice(voters), rng.randint(1, mix.down_ticks_max))
-                    return
         if mix.crash_rate and faulty < faulty_max and rng.random() < mix.crash_rate:
-            self._crash(self._victim(), rng.randint(1, mix.down_ticks_max))
+            self._plan_crash(self._victim())
         elif mix.pause_rate and faulty < faulty_max and rng.random() < mix.pause_rate:
             victim = self._victim()
             self.paused_until[victim] = tick + rng.randint(1, mix.pause_ticks_max)
             self.trace(f"{victim} pause until t={self.paused_until[victim]}")
 
     def _victim(self) -> NodeId:
-        candidates = [n for n in self.ids if self._active(n)]
-        leaders = [n for n in candidates if self.nodes[n].raw.role is Role.LEADER]
+        """A node picked by its role at most, never by what it has on disk."""
+        candidates = [n for n in self.ids if self._active(n) and self.nodes[n].crash.countdown is None]
+        leaders = [n for n in candidates if self.nodes[n].role is Role.LEADER]
         if leaders and self.rng.random() < self.mix.leader_victim_rate:
             return leaders[0]
-        return self.rng.choice(candidates)
+        return self.rng.choice(candidates) if candidates else self.rng.choice(self.ids)
+
+    def _plan_crash(self, node_id: NodeId) -> None:
+        """The node dies at a step boundary of its loop a random number of boundaries from now (0: at once)."""
+        node = self.nodes[node_id]
+        if node_id in self.down_until or node.crash.countdown is not None:
+            return
+        boundaries = self.rng.randint(0, self.mix.crash_boundaries_max)
+        if boundaries == 0:
+            self._crash(node_id, "between two iterations")
+        else:
+            node.crash.countdown = boundaries - 1
+            self.trace(f"{node_id} will crash in {boundaries} step boundaries")
 
     def _partition(self, kind: str) -> None:
         ids = list(self.ids)
         self.rng.shuffle(ids)
-        leaders = [n for n in self.ids if self.nodes[n].raw.role is Role.LEADER and self._active(n)]
+        leaders = [n for n in self.ids if self._active(n) and self.nodes[n].role is Role.LEADER]
         minority = (len(ids) - 1) // 2
         if kind == "isolate_leader" and leaders:
             side = [leaders[0]]
@@ -189,115 +238,117 @@ class Simulation:
         self.network.cut(side, [n for n in ids if n not in side])
         self.trace(f"partition {kind}: {sorted(side)} | {sorted(n for n in ids if n not in side)}")
 
-    def _crash(self, node_id: NodeId, down_ticks: int) -> None:
+    def _crash(self, node_id: NodeId, where: str) -> None:
+        node = self.nodes[node_id]
         if node_id in self.down_until:
             return
         self.paused_until.pop(node_id, None)
+        down_ticks = self.rng.randint(1, self.mix.down_ticks_max)
         self.down_until[node_id] = self.tick + down_ticks
-        self.nodes[node_id].alive = False
+        node.alive = False
+        node.crash.countdown = None
+        node.replies.clear()  # the RPCs it was answering die with it
+        self.disks[node_id].crash()
         self.network.drop_to(node_id)
         self.workload.on_crash(node_id, self.tick)
-        self.trace(f"{node_id} crash until t={self.down_until[node_id]}")
+        self.trace(f"{node_id} crash {where} until t={self.down_until[node_id]}")
 
     def _restart(self, node_id: NodeId) -> None:
         del self.down_until[node_id]
         self.leader_commit_seen.pop(node_id, None)
-        storage = self.nodes[node_id].storage
-        self.nodes[node_id] = self._make_node(node_id, storage, storage.persisted())
+        disk = self.disks[node_id]
+        self.nodes[node_id] = self._start(node_id)
         self.trace(
-            f"{node_id} restart term={storage.hard_state.term} commit={storage.hard_state.commit} "
-            f"last={len(storage.entries) + (storage.snapshot.index if storage.snapshot else 0)}"
+            f"{node_id} restart term={disk.hard_state.term} commit={disk.hard_state.commit} last={disk.last_index}"
         )
 
-    # --- one node's Ready: persist, (maybe crash), send, apply, advance ---------------------------
-    def _process_ready(self, node: SimNode) -> None:
-        if handle_ready(node.raw, _SimReady(self, node)) is None:
-            return  # crashed after persisting: nothing sent, applied or advanced
-        node.raw.check_invariants()  # the core's own invariants, cheap enough to check always
-        self.workload.serve_reads(node, self.tick)
-        node.maybe_compact(self.compact_every_entries)
-
-    def _persist(self, node: SimNode, ready: Ready) -> Persisted:
-        raw = node.raw
-        mix = self.mix
-        crash_roll = self.rng.random() if self.faults_on and mix.crash_in_ready_rate else 1.0
-        if crash_roll < mix.crash_in_ready_rate / 2:
-            # Dies while writing: nothing of this Ready is durable, so none of its messages may be out
-            # either (what catches a runtime that sends before it persists, Raft §5.1 Figure 2).
-            self.trace(f"{node.node_id} crash before persisting, {len(ready.messages)} messages unsent")
-            self._crash(node.node_id, self.rng.randint(1, mix.down_ticks_max))
-            return Persisted.CRASHED
-        node.storage.persist(ready)
-        self.checker.on_persist(node.node_id, node.storage, ready.entries)
-        if ready.soft_state is not None:
-            self.trace(
-                f"{node.node_id} role={ready.soft_state.role.value} term={raw.term} leader={ready.soft_state.leader_id}"
-            )
-            if ready.soft_state.role is Role.LEADER:
-                self.checker.on_role(node.node_id, Role.LEADER, raw.term)
-                self.checker.on_elected(node.node_id, node.storage, raw.term)
-        if ready.hard_state is not None and raw.role is Role.LEADER:
-            self.checker.on_leader_commit(node.storage, ready.hard_state.commit, raw.term)
+    # --- what the simulation checks around each part of a Ready (ReadyObserver) ------------------
+    def after_persist(self, node: DriverNode, ready: Ready) -> None:
+        disk = node.disk
+        self.checker.on_persist(node.node_id, disk, ready.entries)
+        status = node.driver.core_status()
+        if ready.hard_state is not None and status.role is Role.LEADER:
+            self.checker.on_leader_commit(disk, ready.hard_state.commit, status.term)
             previous = self.leader_commit_seen.get(node.node_id)
             if (
                 previous is not None
-                and previous[0] == raw.term
+                and previous[0] == status.term
                 and ready.soft_state is None
                 and ready.hard_state.commit > previous[1]
             ):
                 # Leader since the previous Ready in the same term: it advanced the commit itself.
-                self.checker.on_leader_commit_advance(node.node_id, node.storage, ready.hard_state.commit, raw.term)
-        if raw.role is Role.LEADER:
-            self.leader_commit_seen[node.node_id] = (raw.term, raw.status().commit_index)
+                self.checker.on_leader_commit_advance(node.node_id, disk, ready.hard_state.commit, status.term)
+        if status.role is Role.LEADER:
+            self.leader_commit_seen[node.node_id] = (status.term, status.commit_index)
         else:
             self.leader_commit_seen.pop(node.node_id, None)
-        if crash_roll < mix.crash_in_ready_rate:
-            self.trace(f"{node.node_id} crash after persisting, {len(ready.messages)} messages unsent")
-            self._crash(node.node_id, self.rng.randint(1, self.mix.down_ticks_max))
-            return Persisted.CRASHED
-        return Persisted.CONTINUE
 
-    def _apply(self, node: SimNode, ready: Ready) -> None:
-        tick = self.tick
+    def before_apply(self, node: DriverNode, ready: Ready) -> None:
         if ready.snapshot is not None:
-            node.install(ready.snapshot)
             self.trace(f"{node.node_id} install snapshot index={ready.snapshot.index} term={ready.snapshot.term}")
-            self.workload.on_snapshot(node, ready.snapshot.index, tick)
         for entry in ready.committed_entries:
             self.checker.on_apply(node.node_id, entry)
-            node.apply_entry(entry)
-            self.workload.on_apply(node, entry, tick)
-        for state in ready.read_states:
-            self.workload.on_read_state(node, state)
-        for context in ready.dropped_reads:
-            self.workload.on_dropped_read(node, context, tick)
+
+    def _on_role_change(self, node_id: NodeId, role: Role, term: int) -> None:
+        self.trace(f"{node_id} role={role.value} term={term}")
+        if role is Role.LEADER:
+            self.checker.on_role(node_id, Role.LEADER, term)
+            self.checker.on_elected(node_id, self.disks[node_id], term)
+
+    def _on_machine_apply(self, node_id: NodeId, index: int, command: bytes) -> None:
+        pass  # the entries were checked as a whole in before_apply
 
     # --- the clock ----------------------------------------------------------------------------------
+    def _iterate(self, node: DriverNode) -> None:
+        """One turn of the node's driver loop; a planned crash ends it wherever it strikes."""
+        try:
+            node.driver.run_iteration()
+        except SimCrash as crash:
+            self.crash_points.append(str(crash))
+            self._send_replies(node)  # answered before it died: those responses are on the wire
+            self._crash(node.node_id, str(crash))
+            return
+        node.driver.check_invariants()  # the core's own invariants, cheap enough to check always
+        self._send_replies(node)
+        self.workload.poll(node, self.tick)
+
+    def _send_replies(self, node: DriverNode) -> None:
+        if not node.replies:
+            return
+        waiting: list[Future[Message | None]] = []
+        for reply in node.replies:
+            if not reply.done():
+                waiting.append(reply)
+            elif (response := reply.result()) is not None:
+                self.network.send(response, self.tick)
+        node.replies = waiting
+
     def _step_tick(self, issue: bool) -> None:
+        self._set_clock(0.0)
         if self.faults_on:
             self._inject_faults()
+        self._set_clock(0.5)
         if issue:
             self.workload.issue(self.tick, self._reachable)
-        active = [self.nodes[n] for n in self.ids if self._active(n)]
-        for node in active:
-            node.raw.tick()
         held = set(self.paused_until)
-        down = set(self.down_until)
+        for node_id in self.ids:  # the tick: every running node's loop takes its turn
+            if self._active(node_id):
+                self._iterate(self.nodes[node_id])
         for _ in range(64):  # message rounds within one tick; what is left waits for the next
-            progressed = False
-            for node in active:
-                if node.alive and node.node_id not in down and node.raw.has_ready():
-                    self._process_ready(node)
-                    progressed = True
             down = set(self.down_until)
             due = self.network.take_due(self.tick, held | down)
+            if not due:
+                break
             for message in due:
                 self._deliver(message)
-            if not due and not progressed:
-                break
-        for node in active:
-            if node.alive:
-                self.checker.on_role(node.node_id, node.raw.role, node.raw.term)
+            for node_id in self.ids:
+                node = self.nodes[node_id]
+                if self._active(node_id) and node.driver.inbox_queued:
+                    self._iterate(node)
+        for node_id in self.ids:
+            if self._active(node_id):
+                status = self.nodes[node_id].driver.status
+                self.checker.on_role(node_id, status.role, status.term)
         self.workload.expire(self.tick)
         self.tick += 1
 
@@ -313,28 +364,34 @@ class Simulation:
                 f"reject={int(m.reject)} hint={m.reject_hint}/{m.reject_term} "
                 f"context={m.context.decode(errors='replace') or '-'}"
             )
-        node.raw.step(message)
+        if message.type in wire.RESPONSE_TYPES:
+            node.driver.deliver(message)  # came back on one of its own RPCs
+        else:
+            node.replies.append(node.driver.submit_request(message))  # the servicer's exchange()
 
     def _heal_everything(self) -> None:
         self.faults_on = False
+        self._set_clock(0.0)
         self.network.heal()
         self.network.faults = NetworkFaults()
         self.partition_until = -1
+        for node in self.nodes.values():
+            if node.crash.countdown is not None:
+                node.crash.countdown = None  # a crash planned but not struck: called off
         for node_id in sorted(self.down_until):
             self._restart(node_id)
         self.paused_until.clear()
         self.trace("heal everything")
 
     def _converged(self) -> bool:
-        leaders = [n for n in self.nodes.values() if n.raw.role is Role.LEADER]
+        statuses = [n.driver.status for n in self.nodes.values()]
+        leaders = [s for s in statuses if s.role is Role.LEADER]
         if len(leaders) != 1:
             return False
-        leader = leaders[0].raw.status()
-        if self.nodes[leader.node_id].storage.term(leader.commit_index) != leader.term:
+        leader = leaders[0]
+        if self.disks[leader.node_id].term(leader.commit_index) != leader.term:
             return False  # not yet committed in its own term
-        return all(
-            n.applied_index == leader.commit_index and n.raw.leader == leader.node_id for n in self.nodes.values()
-        )
+        return all(s.applied_index == leader.commit_index and s.leader_id == leader.node_id for s in statuses)
 
     def run(self) -> SimResult:
         for _ in range(self.options.ticks):
@@ -345,7 +402,7 @@ class Simulation:
                 break
             self._step_tick(issue=False)
         else:
-            statuses = [self.nodes[n].raw.status() for n in self.ids]
+            statuses = [self.nodes[n].driver.status for n in self.ids]
             raise SimulationFailure(
                 f"liveness: no convergence {self.options.heal_ticks_max} ticks after healing: {statuses}"
             )
@@ -363,46 +420,31 @@ class Simulation:
             ticks=self.tick,
             messages=self.network.sent_count,
             lost=self.network.lost_count,
-            terms=max(n.raw.term for n in self.nodes.values()),
+            terms=max(n.driver.status.term for n in self.nodes.values()),
             ops_completed=self.workload.completed_count,
             ops_unknown=self.workload.unknown_count,
             ops_failed=self.workload.failed_count,
             checks=self.checker.checks_count,
             linearizable=report.result,
+            crashes_in_loop=len(self.crash_points),
+            crash_points=tuple(sorted(set(self.crash_points))),
+            lost_writes=sum(disk.lost_writes for disk in self.disks.values()),
         )
-
-
-class _SimReady:
-    """How the simulator carries out one node's Ready, checking safety as it goes (order: handle_ready's)."""
-
-    __slots__ = ("node", "sim")
-
-    def __init__(self, sim: Simulation, node: SimNode) -> None:
-        self.sim = sim
-        self.node = node
-
-    def persist_ready(self, ready: Ready) -> Persisted:
-        return self.sim._persist(self.node, ready)
-
-    def send_ready(self, ready: Ready) -> None:
-        for message in ready.messages:
-            self.sim.network.send(message, self.sim.tick)
-
-    def apply_ready(self, ready: Ready) -> None:
-        self.sim._apply(self.node, ready)
 
 
 def run_seed(options: SimOptions, trace_lines_max: int = 400) -> SimResult:
     """Runs one seed; on any failure re-runs it with tracing and raises with seed and trace."""
     try:
         return Simulation(options).run()
-    except (SafetyViolation, SimulationFailure, AssertionError) as failure:
-        replay = Simulation(options, tracing=True)
-        try:
-            replay.run()
-        except AssertionError:
-            pass
-        tail = replay.trace_lines[-trace_lines_max:]
+    except Exception as failure:  # any error at all fails the seed, named with its replay
+        tail: list[str] = []
+        if trace_lines_max:
+            replay = Simulation(options, tracing=True)
+            try:
+                replay.run()
+            except AssertionError:
+                pass
+            tail = replay.trace_lines[-trace_lines_max:]
         command = (
             f"python -m testing.raft_sim --seed {options.seed} --mix {options.mix} "
             f"--ticks {options.ticks} --nodes {options.nodes} --trace"
@@ -413,15 +455,44 @@ def run_seed(options: SimOptions, trace_lines_max: int = 400) -> SimResult:
         ) from failure
 
 
+def soak(first_seed: int, seeds: int, ticks: int, nodes: int, out: Callable[[str], None]) -> int:
+    """Runs `seeds` seeds round-robin over every mix; reports seeds/s and each failing seed with its replay."""
+    mixes = sorted(FAULT_MIXES)
+    started = last_report = time.monotonic()
+    failures: list[str] = []
+    for done, seed in enumerate(range(first_seed, first_seed + seeds), start=1):
+        options = SimOptions(seed=seed, mix=mixes[seed % len(mixes)], ticks=ticks, nodes=nodes)
+        try:
+            run_seed(options, trace_lines_max=0)
+        except SimulationFailure as failure:
+            summary = str(failure).split("\n", 2)
+            failures.append(summary[0])
+            out(f"FAILED {summary[0]}")
+            out(f"  {summary[1]}")
+        now = time.monotonic()
+        if now - last_report >= 10.0 or done == seeds:
+            last_report = now
+            out(
+                f"{done}/{seeds} seeds ({first_seed}..{seed}), {done / (now - started):.1f} seeds/s, "
+                f"{len(failures)} failed"
+            )
+    for line in failures:
+        out(f"FAILED {line}")
+    return 1 if failures else 0
+
+
 def main(argv: list[str] | None = None, out: Callable[[str], None] = print) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--seeds", type=int, default=1, help="how many consecutive seeds")
     parser.add_argument("--mix", choices=sorted(FAULT_MIXES), default="chaos")
-    parser.add_argument("--ticks", type=int, default=120)
-    parser.add_argument("--nodes", type=int, default=0)
+    parser.add_argument("--ticks", type=int, default=default_ticks())
+    parser.add_argument("--nodes", type=int, default=0, help="3 or 5; 0: chosen by the seed")
     parser.add_argument("--trace", action="store_true", help="print the full trace of the run")
+    parser.add_argument("--soak", action="store_true", help="every mix round-robin (seed %% mixes), keep going")
     args = parser.parse_args(argv)
+    if args.soak:
+        return soak(args.seed, args.seeds, args.ticks, args.nodes, out)
     for seed in range(args.seed, args.seed + args.seeds):
         options = SimOptions(seed=seed, mix=args.mix, ticks=args.ticks, nodes=args.nodes)
         if args.trace:

@@ -6,8 +6,18 @@ acknowledged command is what each node applies at its index. A violation raises 
 
 from __future__ import annotations
 
-from testing.raft_sim_cluster import MemoryStorage
-from utils.raft.core import Entry, EntryKind, NodeId, Role
+from typing import Protocol
+
+from utils.raft.core import Entry, EntryKind, NodeId, Role, Snapshot
+
+
+class LogView(Protocol):
+    """What the checks read of a node's disk: its snapshot and the term at an index (None: not held)."""
+
+    @property
+    def snapshot(self) -> Snapshot | None: ...
+
+    def term(self, index: int) -> int | None: ...
 
 
 class SafetyViolation(AssertionError):
@@ -21,7 +31,7 @@ class SafetyChecker:
         self.log_entries: dict[tuple[int, int], tuple[EntryKind, bytes, int]] = {}
         self.applied_at: dict[int, Entry] = {}  # the one entry every node applies at an index
         self.committed_term: dict[int, tuple[int, int]] = {}  # index -> (entry term, commit term)
-        self.acknowledged: dict[int, Entry] = {}
+        self.acknowledged: dict[int, bytes] = {}  # index -> the command a client was told committed there
         self.checks_count = 0
 
     def _fail(self, text: str) -> None:
@@ -36,7 +46,7 @@ class SafetyChecker:
         if holder != node_id:
             self._fail(f"election safety: {holder} and {node_id} both lead term {term}")
 
-    def on_persist(self, node_id: NodeId, storage: MemoryStorage, entries: tuple[Entry, ...]) -> None:
+    def on_persist(self, node_id: NodeId, storage: LogView, entries: tuple[Entry, ...]) -> None:
         """Log Matching: one (index, term) names one entry, always after the same previous term."""
         for entry in entries:
             self.checks_count += 1
@@ -50,7 +60,7 @@ class SafetyChecker:
                     f"another log holds {known} at the same index and term"
                 )
 
-    def on_leader_commit(self, storage: MemoryStorage, commit: int, term: int) -> None:
+    def on_leader_commit(self, storage: LogView, commit: int, term: int) -> None:
         """Records that everything up to `commit` was committed by (at the latest) term `term`."""
         for index in range(commit, 0, -1):
             known = self.committed_term.get(index)
@@ -66,7 +76,7 @@ class SafetyChecker:
                 )
             self.committed_term[index] = (entry_term, term if known is None else min(known[1], term))
 
-    def on_leader_commit_advance(self, node_id: NodeId, storage: MemoryStorage, commit: int, term: int) -> None:
+    def on_leader_commit_advance(self, node_id: NodeId, storage: LogView, commit: int, term: int) -> None:
         """Raft §5.4.2 (Figure 8): a leader moves its commit index only onto an entry of its term."""
         self.checks_count += 1
         entry_term = storage.term(commit)
@@ -76,7 +86,7 @@ class SafetyChecker:
                 f"whose entry is of term {entry_term}"
             )
 
-    def on_elected(self, node_id: NodeId, storage: MemoryStorage, term: int) -> None:
+    def on_elected(self, node_id: NodeId, storage: LogView, term: int) -> None:
         """Leader Completeness: a leader of term T holds every entry committed in a term < T."""
         snapshot_index = storage.snapshot.index if storage.snapshot else 0
         for index, (entry_term, commit_term) in self.committed_term.items():
@@ -96,11 +106,12 @@ class SafetyChecker:
         if known != entry:
             self._fail(f"state machine safety: {node_id} applies {entry}, another node applied {known}")
         acknowledged = self.acknowledged.get(entry.index)
-        if acknowledged is not None and acknowledged != entry:
-            self._fail(f"acknowledged write lost: {node_id} applies {entry} where {acknowledged} was acknowledged")
+        if acknowledged is not None and (entry.kind is not EntryKind.NORMAL or acknowledged != entry.data):
+            self._fail(f"acknowledged write lost: {node_id} applies {entry} where {acknowledged!r} was acknowledged")
 
-    def on_acknowledged(self, entry: Entry) -> None:
-        self.acknowledged[entry.index] = entry
-        known = self.applied_at.get(entry.index)
-        if known != entry:
-            self._fail(f"acknowledged {entry} but {known} is what was applied at its index")
+    def on_acknowledged(self, index: int, command: bytes) -> None:
+        """A client was told `command` committed at `index` (the proposer's apply() result)."""
+        self.acknowledged[index] = command
+        known = self.applied_at.get(index)
+        if known is None or known.kind is not EntryKind.NORMAL or known.data != command:
+            self._fail(f"acknowledged {command!r} at {index} but {known} is what was applied there")

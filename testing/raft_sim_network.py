@@ -17,6 +17,8 @@ class NetworkFaults:
     duplicate_rate: float = 0.0  # chance a message is delivered twice
     delay_rate: float = 0.0  # chance a message is held back (which also reorders it)
     delay_ticks_max: int = 0
+    long_delay_rate: float = 0.0  # chance a message is held for up to long_delay_ticks_max (several timeouts)
+    long_delay_ticks_max: int = 0
     reorder: bool = False  # deliver what is due in a shuffled order
 
 
@@ -43,7 +45,9 @@ class SimNetwork:
             self.duplicated_count += 1
         for _ in range(copies):
             delay = 0
-            if faults.delay_rate and rng.random() < faults.delay_rate:
+            if faults.long_delay_rate and rng.random() < faults.long_delay_rate:
+                delay = rng.randint(1, faults.long_delay_ticks_max)
+            elif faults.delay_rate and rng.random() < faults.delay_rate:
                 delay = rng.randint(1, faults.delay_ticks_max)
             self.queue.append((now + delay, message))
 
