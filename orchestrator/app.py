@@ -15,7 +15,7 @@ from orchestrator.metrics import GatewayMetrics
 from orchestrator.problems import register_error_handlers
 from orchestrator.request_context import install_request_context
 from orchestrator.settings import OrchestratorSettings
-from orchestrator.views import books, checkout, cluster, health, orders
+from orchestrator.views import books, checkout, cluster, drawings, health, orders
 from utils.rpc.correlation import HTTP_HEADER
 
 
@@ -30,6 +30,7 @@ def create_app(dependencies: Dependencies, config: OrchestratorSettings, cors_or
     install_request_context(app, config.request_budget_s)
     for blueprint in (checkout.blueprint, orders.blueprint, books.blueprint, cluster.blueprint, health.blueprint):
         app.register_blueprint(blueprint)
+    app.register_blueprint(drawings.blueprint)  # the order page's drawings (docs/drawings.md)
     CORS(
         app,
         origins=cors_origins,

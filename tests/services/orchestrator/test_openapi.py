@@ -15,6 +15,7 @@ import pytest
 
 from testing.orders import seed_order
 from tests.services.orchestrator.conftest import Gateway, build_gateway
+from tests.services.orchestrator.drawing_fakes import install_fakes
 
 jsonschema = pytest.importorskip("jsonschema", reason="jsonschema is a dev dependency: pip install jsonschema")
 yaml = pytest.importorskip("yaml", reason="PyYAML is a dev dependency: pip install pyyaml")
@@ -135,6 +136,10 @@ def _queue_down(g: Gateway) -> None:
     g.queue.down = True
 
 
+def _drawings(g: Gateway) -> None:
+    install_fakes(g.app)
+
+
 def _key_used_with_another_body(g: Gateway) -> None:
     g.client.post("/checkout", json=seed_order(giftWrapping=True), headers={"Idempotency-Key": "k"})
 
@@ -156,6 +161,11 @@ CASES: list[tuple[str, str, int, Call]] = [
     ("/orders/{orderId}", "get", 200, lambda g: g.client.get(f"/orders/{_placed_order_id(g)}")),
     ("/orders/{orderId}", "get", 404, lambda g: g.client.get("/orders/unknown")),
     ("/orders/{orderId}", "get", 503, _with(_queue_down, lambda g: g.client.get("/orders/x"))),
+    ("/orders/{orderId}/trace", "get", 200, _with(_drawings, lambda g: g.client.get("/orders/o-rejected/trace"))),
+    ("/orders/{orderId}/trace", "get", 404, _with(_drawings, lambda g: g.client.get("/orders/unknown/trace"))),
+    ("/orders/{orderId}/twopc", "get", 200, _with(_drawings, lambda g: g.client.get("/orders/o1/twopc"))),
+    ("/orders/{orderId}/twopc", "get", 404, _with(_drawings, lambda g: g.client.get(f"/orders/{'x' * 129}/twopc"))),
+    ("/orders/{orderId}/twopc", "get", 503, lambda g: g.client.get("/orders/o1/twopc")),
     ("/books", "get", 200, lambda g: g.client.get("/books")),
     ("/books", "get", 503, lambda g: build_gateway(books=_DownBooks()).client.get("/books")),
     ("/stock/read", "get", 200, lambda g: g.client.get("/stock/read?book_id=book_101_clean_code")),
