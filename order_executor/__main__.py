@@ -10,13 +10,19 @@ import sys
 from concurrent.futures import ThreadPoolExecutor
 
 from books_database.client import BooksClient
-from order_executor.core.decision_log import DecisionLog
 from order_executor.faults import CrashHook
 from order_executor.participants import BooksParticipant, Participant, PaymentParticipant
 from order_executor.reporting import QueueReporter
-from order_executor.server import SERVICE_NAME, ExecutorServicer
+from order_executor.server import SERVICE_NAME
 from order_executor.settings import ExecutorSettings
-from order_executor.transaction_runner import Timing, TransactionRunner
+from order_executor.timeline import (
+    JournaledDecisionLog,
+    JournalingParticipant,
+    JournalingRunner,
+    TimelineRecorder,
+    TimelineServicer,
+)
+from order_executor.transaction_runner import Timing
 from order_executor.worker import Worker, WorkerOptions
 from order_queue.client import OrderQueueClient
 from utils.pb.order_executor import order_executor_pb2_grpc as pb_grpc
@@ -37,13 +43,16 @@ def main() -> None:
     prepare_process("order_executor", address, runtime)
     data_dir = runtime.data_dir / "order_executor"
 
-    decisions = DecisionLog()
+    recorder = TimelineRecorder(runtime.node_id)  # each transaction's 2PC steps, for the order page (docs/drawings.md)
+    decisions = JournaledDecisionLog(recorder)
     node = RaftNode(runtime.node_id, peers, data_dir / runtime.node_id, decisions)
+    decisions.attach_term(lambda: node.status().term)
     queue = OrderQueueClient(fleet.order_queue_addr, timeout_s=runtime.rpc_timeout_s)
     reporter = QueueReporter(queue)
     books = BooksClient(fleet.database_peers(), timeout_s=own.executor_prepare_timeout_s)
     participants: dict[str, Participant] = {
-        p.name: p for p in (PaymentParticipant(fleet.payment_service_addr), BooksParticipant(books))
+        p.name: JournalingParticipant(p, recorder)
+        for p in (PaymentParticipant(fleet.payment_service_addr), BooksParticipant(books))
     }
     crash = CrashHook.from_settings(own.executor_crash_at, own.executor_crash_signal, data_dir)
     if crash.point is not None:
@@ -62,12 +71,12 @@ def main() -> None:
         log_timeout_s=own.executor_log_timeout_s,
     )
     calls = ThreadPoolExecutor(max_workers=own.executor_concurrency_max * 4, thread_name_prefix="2pc-call")
-    worker.attach(
-        TransactionRunner(node.propose, worker.still_leader, participants, reporter.report, timing, crash, calls)
-    )
+    runner = JournalingRunner(node.propose, worker.still_leader, participants, reporter.report, timing, crash, calls)
+    runner.attach_recorder(recorder)
+    worker.attach(runner)
     node.add_role_listener(worker.on_role_change)
 
-    servicer = ExecutorServicer(node, worker.in_flight)
+    servicer = TimelineServicer(node, worker.in_flight, recorder=recorder)
     service = GrpcService(
         f"order_executor-{runtime.node_id}",
         listen_address(address, runtime),
