@@ -16,7 +16,7 @@ from typing import Any, Protocol
 
 from orchestrator.checkout_errors import DependencyUnavailable
 from utils.catalog import Catalog
-from utils.order.order import CreditCard, Order
+from utils.order.order import Order
 from utils.rpc.correlation import current_correlation_id
 
 log = logging.getLogger("orchestrator.checkout")
@@ -52,15 +52,16 @@ class OrderRequest(Protocol):
 
 
 class Tokenizer(Protocol):
-    def tokenize(self, card: CreditCard) -> str:
-        """The card's payment token. Raises TokenizationUnavailable when it cannot be had now."""
+    def tokenize(self, order: Order) -> str:
+        """The order's card as a payment token for this order and its total only. Raises TokenizationUnavailable
+        when it cannot be had now."""
         ...
 
 
 class NoTokenizer:
     """For gateway tests with fakes: no token (the order still carries the card's last four)."""
 
-    def tokenize(self, card: CreditCard) -> str:
+    def tokenize(self, order: Order) -> str:
         return ""
 
 
@@ -122,7 +123,7 @@ class CheckoutService:
         try:
             if outcome.approved:
                 # Issue 5: the queue holds a payment token and the last four, never the card number or CVV.
-                self._enqueue(order.for_queue(self.tokenizer.tokenize(order.credit_card)))
+                self._enqueue(order.for_queue(self.tokenizer.tokenize(order)))
                 return CheckoutReply(Outcome.APPROVED, approved_body(order.order_id, outcome))
             self._record_rejected(order.for_queue(), outcome.reasons)
             return CheckoutReply(Outcome.REJECTED, rejected_body(order.order_id, outcome))

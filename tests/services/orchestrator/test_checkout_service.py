@@ -18,7 +18,7 @@ from testing.orders import seed_order
 from tests.services.orchestrator.conftest import build_gateway
 from tests.services.orchestrator.fakes import GOOD_CARD, CountingCatalog, FakeFlow, FakeQueue
 from utils.catalog.file import load_catalog
-from utils.order.order import CreditCard, Order
+from utils.order.order import Order
 
 ITEMS = [
     {"name": "Clean Architecture", "quantity": 1},
@@ -61,8 +61,8 @@ def test_the_queue_gets_no_card_number_or_cvv_only_the_last_four_and_token() -> 
     given: list[Order] = []
 
     class Tokens:
-        def tokenize(self, card: CreditCard) -> str:
-            assert card.number == GOOD_CARD  # the payment service is the one place the number goes
+        def tokenize(self, order: Order) -> str:
+            assert order.credit_card.number == GOOD_CARD  # the payment service is the one place the number goes
             return "tok-1"
 
     class Recording(QueueAdapter):
@@ -124,7 +124,7 @@ def test_domain_errors_map_to_the_problems_the_api_answered_before(
 
 def test_a_tokenizer_down_is_503_through_the_api_and_nothing_is_queued() -> None:
     class Down:
-        def tokenize(self, card: CreditCard) -> str:
+        def tokenize(self, order: Order) -> str:
             raise TokenizationUnavailable("payment_service unavailable")
 
     gateway = build_gateway(tokenizer=Down())
