@@ -139,3 +139,13 @@ export function normalizeCluster(raw) {
 export async function fetchCluster(timeoutMs) {
   return normalizeCluster(await request("/cluster", { timeoutMs }));
 }
+
+/** GET /orders/{id}/trace: the validation flow's events with their vector clocks (the space-time diagram's data). */
+export async function fetchOrderTrace(orderId, timeoutMs) {
+  return request(`/orders/${encodeURIComponent(orderId)}/trace`, { timeoutMs });
+}
+
+/** GET /orders/{id}/twopc: the order's two-phase commit as the executor replicas saw it (the timeline's data). */
+export async function fetchOrderTwoPc(orderId, timeoutMs) {
+  return request(`/orders/${encodeURIComponent(orderId)}/twopc`, { timeoutMs });
+}
