@@ -23,6 +23,7 @@ from testing.fleet_env import EXECUTION, FLEET_ENV
 from testing.local_fleet import Shop, running_fleet
 from testing.orders import GOOD_CARD, queue_order
 from utils.catalog.file import load_catalog
+from utils.order.order import to_cents
 from utils.pb.order_queue import order_queue_pb2 as queue_pb
 from utils.pb.payment_service import payment_service_pb2 as pay_pb
 
@@ -51,11 +52,14 @@ def main() -> int:
         shop = Shop(rf)
         leader, term = shop.executor_leader()
         queue = OrderQueueClient(rf.settings.order_queue_addr, timeout_s=5)
-        tokens = [shop.payment.Tokenize(pay_pb.TokenizeRequest(card_number=GOOD_CARD), timeout=5) for _ in range(8)]
         ids = [uuid.uuid4().hex for _ in range(args.orders)]
 
         def enqueue(i: int) -> None:
-            token = tokens[i % len(tokens)]
+            # A token pays for one order only, for at most its total (docs/operations.md).
+            request = pay_pb.TokenizeRequest(
+                card_number=GOOD_CARD, order_id=ids[i], amount_cents_max=to_cents(books[i % len(books)].price)
+            )
+            token = shop.payment.Tokenize(request, timeout=5)
             queue.enqueue(queue_order(ids[i], [(books[i % len(books)].id, 1)], token.token, token.card_last4))
 
         started = time.time()
