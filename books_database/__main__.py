@@ -13,12 +13,16 @@ from books_database.core.state_machine import BooksStateMachine
 from books_database.server import BooksDatabaseServicer
 from books_database.settings import BooksDatabaseSettings
 from books_database.store import BooksStore
+from books_database.termination import BooksInDoubt
 from utils.catalog.file import load_catalog
+from utils.datafiles import secure_process_files
 from utils.pb.books_database import books_database_pb2, books_database_pb2_grpc
 from utils.raft.node import RaftNode
 from utils.rpc.bootstrap import listen_address, prepare_process
 from utils.rpc.server import GrpcService
 from utils.settings import FleetSettings, RuntimeSettings
+from utils.twopc.decision_client import ExecutorDecisionClient
+from utils.twopc.termination import TerminationPace, Terminator
 
 log = logging.getLogger("books_database")
 SERVICE_NAME = books_database_pb2.DESCRIPTOR.services_by_name["BooksDatabase"].full_name
@@ -61,6 +65,7 @@ def main() -> None:
         raise SystemExit(f"NODE_ID={runtime.node_id!r} is not in BOOKS_DATABASE_PEERS ({', '.join(peers)})")
     address = peers[runtime.node_id]
     prepare_process("books_database", address, runtime)
+    secure_process_files(runtime.data_dir, runtime.data_dir / runtime.node_id)  # owner-only data (docs/operations.md)
 
     store = BooksStore(BooksStateMachine(load_catalog()))
     node = RaftNode(runtime.node_id, peers, runtime.data_dir / runtime.node_id, store, own.raft_options())
@@ -70,17 +75,32 @@ def main() -> None:
         listen=listen_address(address, runtime),
         registrars=[lambda s: books_database_pb2_grpc.add_BooksDatabaseServicer_to_server(servicer, s), node.register],
         service_names=[SERVICE_NAME],
+        message_bytes_max=own.raft_options().message_bytes_max,  # the port carries Raft's snapshots
         workers_max=runtime.grpc_workers_max,
         shutdown_grace_s=runtime.shutdown_grace_s,
     )
     watch = PrimaryWatch(node, service, own.books_health_poll_s)
+    # docs/design.md §4 cooperative termination, the same loop as the payment service's (utils/twopc/termination.py).
+    executors = ExecutorDecisionClient(fleet.executor_peers(), timeout_s=runtime.rpc_timeout_s)
+    in_doubt = BooksInDoubt(node, own.books_request_timeout_s)
+    terminator = Terminator(
+        in_doubt,
+        lambda tx_id: executors.get_decision(tx_id, in_doubt.incarnation()),
+        TerminationPace(
+            own.books_termination_after_s,
+            own.books_termination_interval_s,
+            own.books_termination_backoff_max_s,
+            own.books_termination_batch_max,
+        ),
+    )
     # Stop order: health NOT_SERVING (by the service), stop flipping it back, hand leadership on, then the server.
-    service.on_stop.extend([watch.stop, lambda: node.stop(transfer_leadership=True)])
+    service.on_stop.extend([watch.stop, terminator.stop, lambda: node.stop(transfer_leadership=True), executors.close])
 
     service.start()
     service.set_serving(False)  # not before a primary is known
     node.start()
     watch.start()
+    terminator.start()
     log.info("books database replica up", extra={"node": runtime.node_id, "address": address, "peers": peers})
 
     stop_requested = threading.Event()

@@ -6,14 +6,16 @@ Built on utils.rpc.leader_client; stock writes carry a request id, so a retry is
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 import grpc
 
 from utils.pb.books_database import books_database_pb2 as pb
 from utils.pb.books_database import books_database_pb2_grpc as pb_grpc
+from utils.pb.twopc import twopc_pb2 as twopc_pb
 from utils.rpc.leader_client import LeaderClient, RetryPolicy
 from utils.settings import FleetSettings
+from utils.tls import FleetTls
 
 DEFAULT_TIMEOUT_S = 3.0
 STATUS_TIMEOUT_S = 0.5
@@ -24,9 +26,16 @@ class BooksClient:
     GroupUnavailable (UNAVAILABLE) when no primary answered within `timeout_s`."""
 
     def __init__(
-        self, peers: dict[str, str], timeout_s: float = DEFAULT_TIMEOUT_S, policy: RetryPolicy = RetryPolicy()
+        self,
+        peers: dict[str, str],
+        timeout_s: float = DEFAULT_TIMEOUT_S,
+        policy: RetryPolicy = RetryPolicy(),
+        tls: FleetTls | None = None,  # the identity to call as; None = the process's own
+        channel_factory: Callable[[str, str], grpc.Channel] | None = None,  # (address, replica id); tests
     ) -> None:
-        self.group: LeaderClient[pb_grpc.BooksDatabaseStub] = LeaderClient(peers, pb_grpc.BooksDatabaseStub, policy)
+        self.group: LeaderClient[pb_grpc.BooksDatabaseStub] = LeaderClient(
+            peers, pb_grpc.BooksDatabaseStub, policy, channel_factory=channel_factory, tls=tls
+        )
         self.timeout_s = timeout_s
 
     @classmethod
@@ -87,27 +96,46 @@ class BooksClient:
     # ---- 2PC participant (idempotent per tx id, so retries are safe) ---------------------------
 
     def prepare(
-        self, tx_id: str, items: Iterable[tuple[str, int]], coordinator_term: int, timeout_s: float | None = None
+        self,
+        tx_id: str,
+        items: Iterable[tuple[str, int]],
+        coordinator_term: int,
+        timeout_s: float | None = None,
+        incarnation: str = "",
     ) -> pb.PrepareResponse:
         request = pb.PrepareRequest(
-            tx_id=tx_id, coordinator_term=coordinator_term, items=[pb.Item(book_id=b, quantity=q) for b, q in items]
+            tx_id=tx_id,
+            coordinator_term=coordinator_term,
+            items=[pb.Item(book_id=b, quantity=q) for b, q in items],
+            incarnation=incarnation,
         )
         reply: pb.PrepareResponse = self.group.call(
             lambda s: s.PrepareTransaction, request, timeout_s=self._timeout(timeout_s)
         )
         return reply
 
-    def commit(self, tx_id: str, coordinator_term: int, timeout_s: float | None = None) -> pb.TransactionOutcome:
-        request = pb.CommitRequest(tx_id=tx_id, coordinator_term=coordinator_term)
+    def commit(
+        self, tx_id: str, coordinator_term: int, timeout_s: float | None = None, incarnation: str = ""
+    ) -> pb.TransactionOutcome:
+        request = pb.CommitRequest(tx_id=tx_id, coordinator_term=coordinator_term, incarnation=incarnation)
         reply: pb.TransactionOutcome = self.group.call(
             lambda s: s.CommitTransaction, request, timeout_s=self._timeout(timeout_s)
         )
         return reply
 
-    def abort(self, tx_id: str, coordinator_term: int, timeout_s: float | None = None) -> pb.TransactionOutcome:
-        request = pb.AbortRequest(tx_id=tx_id, coordinator_term=coordinator_term)
+    def abort(
+        self, tx_id: str, coordinator_term: int, timeout_s: float | None = None, incarnation: str = ""
+    ) -> pb.TransactionOutcome:
+        request = pb.AbortRequest(tx_id=tx_id, coordinator_term=coordinator_term, incarnation=incarnation)
         reply: pb.TransactionOutcome = self.group.call(
             lambda s: s.AbortTransaction, request, timeout_s=self._timeout(timeout_s)
+        )
+        return reply
+
+    def fence(self, timeout_s: float | None = None) -> twopc_pb.Fence:
+        """The executor-group incarnation the database follows, and the newest term seen (read on the primary)."""
+        reply: twopc_pb.Fence = self.group.call(
+            lambda s: s.GetFence, twopc_pb.GetFenceRequest(), timeout_s=self._timeout(timeout_s)
         )
         return reply
 

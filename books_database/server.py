@@ -13,6 +13,7 @@ import grpc
 
 from books_database.core.commands import (
     AbortTransaction,
+    AdoptIncarnation,
     Command,
     CommandError,
     CommitTransaction,
@@ -20,10 +21,12 @@ from books_database.core.commands import (
     IncrementStock,
     Item,
     PrepareTransaction,
+    ResolveTransaction,
     encode_command,
 )
 from books_database.core.results import (
     BookView,
+    FenceAdopted,
     Reason,
     Refused,
     StockChanged,
@@ -35,6 +38,7 @@ from books_database.core.results import (
 from books_database.core.state_machine import BooksStateMachine
 from utils.pb.books_database import books_database_pb2 as pb
 from utils.pb.books_database import books_database_pb2_grpc as pb_grpc
+from utils.pb.twopc import twopc_pb2 as twopc_pb
 from utils.raft.errors import NotLeader, RaftUnavailable
 from utils.raft.status import RaftStatus
 from utils.rpc.status import RaftErrorWire, Unavailability, abort, abort_for_raft_error
@@ -43,6 +47,8 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 REPLY_MARGIN_S = 0.05  # answer this long before the caller's deadline, so it gets our status, not its own timeout
+IN_DOUBT_LISTED_MAX = 1_000  # PREPARED transactions one OperatorListInDoubt returns; the operator runs again for more
+ASKED_MAX = 1_000  # ids one OperatorListInDoubt may ask about
 
 _REFUSAL_CODES: dict[Reason, grpc.StatusCode] = {
     Reason.UNKNOWN_BOOK: grpc.StatusCode.NOT_FOUND,
@@ -50,8 +56,15 @@ _REFUSAL_CODES: dict[Reason, grpc.StatusCode] = {
     Reason.STALE_TERM: grpc.StatusCode.FAILED_PRECONDITION,
     Reason.CONFLICT: grpc.StatusCode.FAILED_PRECONDITION,
     Reason.MALFORMED_COMMAND: grpc.StatusCode.INTERNAL,
+    Reason.INCARNATION_CHANGED: grpc.StatusCode.FAILED_PRECONDITION,
 }
 _TX_STATES = {TxState.PREPARED: pb.PREPARED, TxState.COMMITTED: pb.COMMITTED, TxState.ABORTED: pb.ABORTED}
+_SHARED_STATES = {
+    None: twopc_pb.TX_STATE_NONE,
+    TxState.PREPARED: twopc_pb.TX_STATE_PREPARED,
+    TxState.COMMITTED: twopc_pb.TX_STATE_COMMITTED,
+    TxState.ABORTED: twopc_pb.TX_STATE_ABORTED,
+}
 
 
 class ReplicaNode(Protocol):
@@ -120,7 +133,10 @@ class BooksDatabaseServicer(pb_grpc.BooksDatabaseServicer):
         command = _parse(
             context,
             lambda: PrepareTransaction.of(
-                request.tx_id, [Item(i.book_id, i.quantity) for i in request.items], request.coordinator_term
+                request.tx_id,
+                [Item(i.book_id, i.quantity) for i in request.items],
+                request.coordinator_term,
+                request.incarnation,
             ),
         )
         result = self._propose(context, command)
@@ -136,11 +152,15 @@ class BooksDatabaseServicer(pb_grpc.BooksDatabaseServicer):
         )
 
     def CommitTransaction(self, request: pb.CommitRequest, context: grpc.ServicerContext) -> pb.TransactionOutcome:
-        command = _parse(context, lambda: CommitTransaction(request.tx_id, request.coordinator_term))
+        command = _parse(
+            context, lambda: CommitTransaction(request.tx_id, request.coordinator_term, request.incarnation)
+        )
         return _outcome(context, self._propose(context, command))
 
     def AbortTransaction(self, request: pb.AbortRequest, context: grpc.ServicerContext) -> pb.TransactionOutcome:
-        command = _parse(context, lambda: AbortTransaction(request.tx_id, request.coordinator_term))
+        command = _parse(
+            context, lambda: AbortTransaction(request.tx_id, request.coordinator_term, request.incarnation)
+        )
         return _outcome(context, self._propose(context, command))
 
     # ---- this replica --------------------------------------------------------------------------
@@ -161,12 +181,67 @@ class BooksDatabaseServicer(pb_grpc.BooksDatabaseServicer):
         )
         try:
             applied, (state_hash, fence) = self._node.read_local(
-                lambda store: store.query(lambda m: (m.state_hash(), m.highest_coordinator_term))
+                lambda store: store.query(lambda m: (m.state_hash(), m.fence))
             )
         except RaftUnavailable:
             return reply  # stopping: the Raft fields still help an operator
-        reply.applied_index, reply.state_hash, reply.highest_coordinator_term = applied, state_hash, fence
+        reply.applied_index, reply.state_hash, reply.highest_coordinator_term = applied, state_hash, fence.newest
+        reply.incarnation = fence.incarnation
         return reply
+
+    # ---- the fence, and the operator's recovery after the executor group lost its data (docs/operations.md) ----
+
+    def GetFence(self, request: twopc_pb.GetFenceRequest, context: grpc.ServicerContext) -> twopc_pb.Fence:
+        fence = self._read(context, lambda m: m.fence)
+        return twopc_pb.Fence(incarnation=fence.incarnation, newest_term=fence.newest)
+
+    def OperatorListInDoubt(
+        self, request: twopc_pb.OperatorListInDoubtRequest, context: grpc.ServicerContext
+    ) -> twopc_pb.OperatorListInDoubtReply:
+        if len(request.tx_ids) > ASKED_MAX:
+            abort(context, grpc.StatusCode.INVALID_ARGUMENT, f"at most {ASKED_MAX} tx_ids per call")
+        limit = min(request.limit or IN_DOUBT_LISTED_MAX, IN_DOUBT_LISTED_MAX)
+        asked_ids = list(request.tx_ids)
+        in_doubt, asked, fence = self._read(
+            context, lambda m: (m.in_doubt(), [m.transaction(tx) for tx in asked_ids], m.fence)
+        )
+        return twopc_pb.OperatorListInDoubtReply(
+            in_doubt=[_shared(t.tx_id, t) for t in in_doubt[:limit]],
+            asked=[_shared(tx_id, t) for tx_id, t in zip(asked_ids, asked, strict=True)],
+            fence=twopc_pb.Fence(incarnation=fence.incarnation, newest_term=fence.newest),
+            truncated=len(in_doubt) > limit,
+        )
+
+    def OperatorResolve(
+        self, request: twopc_pb.OperatorResolveRequest, context: grpc.ServicerContext
+    ) -> twopc_pb.OperatorResolveReply:
+        command = _parse(context, lambda: ResolveTransaction(request.tx_id, request.commit))
+        before = self._read(context, lambda m: m.transaction(request.tx_id))
+        result = self._propose(context, command)
+        if not isinstance(result, TransactionEnded):
+            _refuse(context, result)
+        log.warning(
+            "in-doubt transaction resolved by the operator",
+            extra={"tx_id": request.tx_id, "commit": request.commit, "state": result.state.value},
+        )
+        changed = before is None or before.state is not result.state
+        return twopc_pb.OperatorResolveReply(state=_SHARED_STATES[result.state], changed=changed)
+
+    def OperatorAdoptIncarnation(
+        self, request: twopc_pb.OperatorAdoptIncarnationRequest, context: grpc.ServicerContext
+    ) -> twopc_pb.OperatorAdoptIncarnationReply:
+        command = _parse(context, lambda: AdoptIncarnation(request.incarnation, request.coordinator_term))
+        result = self._propose(context, command)
+        if not isinstance(result, FenceAdopted):
+            _refuse(context, result)
+        log.warning(
+            "executor-group incarnation adopted by the operator",
+            extra={"before": result.before[0], "after": result.after[0], "term": result.after[1]},
+        )
+        return twopc_pb.OperatorAdoptIncarnationReply(
+            before=twopc_pb.Fence(incarnation=result.before[0], newest_term=result.before[1]),
+            after=twopc_pb.Fence(incarnation=result.after[0], newest_term=result.after[1]),
+        )
 
     # ---- Raft, with errors mapped to status codes ----------------------------------------------
 
@@ -239,6 +314,14 @@ def _outcome(context: grpc.ServicerContext, result: Any) -> pb.TransactionOutcom
     if not isinstance(result, TransactionEnded):
         _refuse(context, result)
     return pb.TransactionOutcome(tx_id=result.tx_id, state=_TX_STATES[result.state])
+
+
+def _shared(tx_id: str, tx: Transaction | None) -> twopc_pb.TxStateRecord:
+    return twopc_pb.TxStateRecord(
+        tx_id=tx_id,
+        state=_SHARED_STATES[tx.state if tx is not None else None],
+        coordinator_term=tx.coordinator_term if tx is not None else 0,
+    )
 
 
 def _book(book: BookView) -> pb.Book:

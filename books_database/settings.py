@@ -21,6 +21,12 @@ class BooksDatabaseSettings(BaseSettings):
     books_raft_election_ticks: int = Field(default=10, gt=0)
     books_snapshot_every_entries: int = Field(default=10_000, gt=0)
     books_health_poll_s: float = Field(default=0.1, gt=0)  # how often health re-checks that a primary is known
+    # Cooperative termination (as the payment service's): a transaction PREPARED this long on the primary asks the
+    # executor group for its decision, every interval, backing off per transaction up to backoff_max.
+    books_termination_after_s: float = Field(default=3.0, gt=0)
+    books_termination_interval_s: float = Field(default=0.5, gt=0)
+    books_termination_backoff_max_s: float = Field(default=5.0, gt=0)
+    books_termination_batch_max: int = Field(default=100, gt=0)
 
     def raft_options(self) -> RaftOptions:
         return RaftOptions(

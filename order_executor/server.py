@@ -20,6 +20,7 @@ from utils.pb.order_executor import order_executor_pb2_grpc as pb_grpc
 from utils.raft.errors import NotLeader, RaftUnavailable
 from utils.raft.node import RaftNode
 from utils.rpc.status import RaftErrorWire, Unavailability, abort, abort_for_raft_error
+from utils.twopc.core.participant import INCARNATION_CHANGED, OPERATOR_COMMAND
 
 log = logging.getLogger(__name__)
 SERVICE_NAME = "bookstore.order_executor.OrderExecutor"
@@ -30,16 +31,23 @@ RAFT_ERROR_WIRE = RaftErrorWire(Unavailability.PLAIN)
 
 
 class ExecutorServicer(pb_grpc.OrderExecutorServicer):
-    def __init__(self, node: RaftNode, in_flight: Callable[[], list[Flight]]) -> None:
+    def __init__(
+        self,
+        node: RaftNode,
+        in_flight: Callable[[], list[Flight]],
+        fenced_out: Callable[[], str] = str,
+    ) -> None:
         self._node = node
         self._in_flight = in_flight
+        self._fenced_out = fenced_out
 
     def Status(self, request: pb.StatusRequest, context: grpc.ServicerContext) -> pb.StatusReply:
         status = self._node.status()
         begun = still_open = 0
+        incarnation = ""
         if status.running:
             try:
-                _, (begun, still_open) = self._node.read_local(lambda sm: sm.counts())
+                _, (begun, still_open, incarnation) = self._node.read_local(lambda sm: (*sm.counts(), sm.incarnation))
             except RaftUnavailable:
                 pass
         now = time.time()
@@ -59,6 +67,8 @@ class ExecutorServicer(pb_grpc.OrderExecutorServicer):
             ],
             transactions_begun=begun,
             transactions_open=still_open,
+            incarnation=incarnation,
+            fenced_out=self._fenced_out(),
         )
 
     def GetDecision(self, request: pb.GetDecisionRequest, context: grpc.ServicerContext) -> pb.GetDecisionReply:
@@ -66,7 +76,23 @@ class ExecutorServicer(pb_grpc.OrderExecutorServicer):
             abort(context, grpc.StatusCode.INVALID_ARGUMENT, "tx_id is required")
         timeout_s = max(0.1, (context.time_remaining() or 2.0) - 0.05)
         try:
-            record: TxRecord | None = self._node.read(lambda sm: _record(sm, request.tx_id), timeout_s=timeout_s)
+            record, incarnation = self._node.read(
+                lambda sm: (_record(sm, request.tx_id), sm.incarnation), timeout_s=timeout_s
+            )
+            if request.incarnation and request.incarnation != incarnation:
+                # Another incarnation's transaction: this group never knew it, so it must not presume abort on it
+                # (the old group may have committed it at the other participant). Nothing is logged.
+                log.warning(
+                    "decision asked by a participant of another incarnation",
+                    extra={"tx_id": request.tx_id, "asker_follows": request.incarnation, "ours": incarnation},
+                )
+                abort(
+                    context,
+                    grpc.StatusCode.FAILED_PRECONDITION,
+                    f"{INCARNATION_CHANGED}: the participant follows {request.incarnation}, this group is "
+                    f"{incarnation or 'not yet incarnated'}; resolve with `{OPERATOR_COMMAND}`",
+                    reason="INCARNATION_CHANGED",
+                )
             if record is None:
                 # Nobody began it here, so nobody can commit it: log ABORT first, so a later lease finds it decided.
                 applied: Applied = self._node.propose(
@@ -84,6 +110,7 @@ class ExecutorServicer(pb_grpc.OrderExecutorServicer):
             decision=_DECISION_TO_PB[decision] if decision else pb.DECISION_UNKNOWN,
             reason=record.reason if record is not None else "",
             term=term,
+            incarnation=incarnation,
         )
 
 

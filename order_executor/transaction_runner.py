@@ -26,7 +26,7 @@ from order_executor.core.recovery import (
     plan_for,
 )
 from order_executor.faults import CrashHook, CrashPoint
-from order_executor.participants import Fenced, NoAnswer, Participant, Refused, VoteReply
+from order_executor.participants import Fenced, IncarnationRefused, NoAnswer, Participant, Refused, VoteReply
 from utils.raft.errors import NotLeader, RaftUnavailable
 from utils.telemetry import meter
 
@@ -87,6 +87,7 @@ class TransactionRunner:
         timing: Timing,
         crash: CrashHook,
         calls: ThreadPoolExecutor,
+        fenced_out: Callable[[str], None] = lambda _refusal: None,
     ) -> None:
         self._propose_raw = propose
         self._still_leader = still_leader
@@ -95,6 +96,7 @@ class TransactionRunner:
         self._timing = timing
         self._crash = crash
         self._calls = calls  # participant RPCs run here, so a slow one never blocks the others
+        self._fenced_out = fenced_out  # told when a participant refuses this group's incarnation
 
     # ---- entry points ---------------------------------------------------------------------------------------------
     def run_new(self, session: Session, flight: Flight, order: OrderSummary) -> None:
@@ -124,6 +126,20 @@ class TransactionRunner:
             self._report(action.order, action.outcome, action.reason, flight.lease_id)
         else:
             assert isinstance(action, AlreadyRunning)
+
+    def abort_unpriceable(self, session: Session, flight: Flight, order_id: str, reason: str) -> None:
+        """An order this executor cannot price is aborted through the decision log like any other: ABORT is
+        proposed (the first decision logged wins), then whatever the log holds is carried out and reported, so the
+        queue never hears ABORTED for an order the log has COMMIT for (docs/design.md §4)."""
+        applied = self._propose(session, encode_decision(order_id, Outcome.ABORT, reason))
+        record = applied.record
+        assert record is not None and record.decision is not None, applied.error
+        if record.decision is not Outcome.ABORT:
+            log.error(
+                "an unpriceable order has a logged decision: the log decides",
+                extra={"tx_id": order_id, "decision": record.decision.value},
+            )
+        self.run_action(session, flight, plan_for(record.order, record, set()))
 
     # ---- the loop: step the core, carry out its effects, feed back the results -------------------------------------
     def _drive(self, session: Session, flight: Flight, tx: c.Transaction, first: c.Input) -> None:
@@ -212,6 +228,9 @@ class TransactionRunner:
     def _vote_of(self, name: str, future: Future[VoteReply]) -> c.Vote:
         try:
             reply = future.result()
+        except IncarnationRefused as error:
+            self._fenced_out(str(error))
+            raise LostLeadership(str(error)) from None
         except Fenced as error:
             log.warning("fenced by a participant: deposed", extra={"participant": name, "error": str(error)})
             raise LostLeadership(str(error)) from None
@@ -244,6 +263,9 @@ class TransactionRunner:
             try:
                 future.result()
                 acks.append(c.Ack(name))
+            except IncarnationRefused as error:
+                self._fenced_out(str(error))
+                raise LostLeadership(str(error)) from None
             except Fenced as error:
                 log.warning("fenced by a participant: deposed", extra={"participant": name, "error": str(error)})
                 raise LostLeadership(str(error)) from None

@@ -8,15 +8,18 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
 
 import grpc
 
-from order_executor.core.order import OrderSummary, Outcome, TxRecord
+from order_executor.core.decision_log import encode_incarnation
+from order_executor.core.order import TxRecord
 from order_executor.core.pricing import Unpriceable, price_order
 from order_executor.core.recovery import Action, plan_recovery
+from order_executor.participants import FenceProbe, NoAnswer
 from order_executor.reporting import QueueReporter
 from order_executor.transaction_runner import Flight, LostLeadership, Session, TransactionRunner
 from order_queue.client import OrderQueueClient
@@ -25,6 +28,7 @@ from utils.pb.order_queue import order_queue_pb2 as queue_pb
 from utils.raft.core import Role
 from utils.raft.errors import NotLeader, RaftUnavailable
 from utils.raft.node import RaftNode
+from utils.twopc.core.participant import Fence
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +39,8 @@ class WorkerOptions:
     lease_s: float = 4.0  # an order not acked within this returns to the queue
     idle_poll_s: float = 0.1  # wait between Lease calls when the queue is empty or down
     recovery_wait_s: float = 10.0  # recovery runs first; leasing starts once it is done or after this long
+    fence_poll_s: float = 1.0  # while a participant refuses this group's incarnation, ask again this often
+    fence_probe_timeout_s: float = 1.0  # one GetFence call
 
 
 class Worker:
@@ -45,6 +51,8 @@ class Worker:
         queue: OrderQueueClient,
         reporter: QueueReporter,
         options: WorkerOptions = WorkerOptions(),
+        probes: Sequence[FenceProbe] = (),
+        new_incarnation: Callable[[], str] = lambda: uuid.uuid4().hex,
     ) -> None:
         self._node_id = node_id
         self._node = node
@@ -56,6 +64,10 @@ class Worker:
         self._session: Session | None = None
         self._draining = threading.Event()
         self._pool = ThreadPoolExecutor(max_workers=options.concurrency_max * 2, thread_name_prefix="tx")
+        self._probes = tuple(sorted(probes, key=lambda p: p.name))
+        self._new_incarnation = new_incarnation
+        self._incarnation = ""  # the group's, once read from the log (it never changes after that)
+        self._fenced_out = ""  # a participant's refusal of this incarnation; "" while admitted
 
     def attach(self, runner: TransactionRunner) -> None:
         """The runner needs still_leader() from this worker, so it is built after it."""
@@ -101,6 +113,25 @@ class Worker:
         self.on_role_change(Role.FOLLOWER, 0)
         self._pool.shutdown(wait=False, cancel_futures=True)
 
+    def incarnation(self) -> str:
+        """The group's incarnation for every 2PC message ("" before this replica has read it from the log)."""
+        if not self._incarnation:
+            try:
+                self._incarnation = self._node.read_local(lambda sm: sm.incarnation)[1]
+            except RaftUnavailable:
+                return ""
+        return self._incarnation
+
+    def fenced_out(self) -> str:
+        """Non-empty while a participant refuses this group's incarnation (shown by Status and GET /cluster)."""
+        return self._fenced_out
+
+    def on_fenced_out(self, refusal: str) -> None:
+        """The runner's report of a refusal: leasing pauses until the participants follow this incarnation."""
+        if not self._fenced_out:
+            log.error("a participant refuses this executor group's incarnation", extra={"refusal": refusal})
+        self._fenced_out = refusal
+
     def in_flight(self) -> list[Flight]:
         session = self._session
         if session is None:
@@ -111,12 +142,57 @@ class Worker:
     # ---- the leader's loop -------------------------------------------------------------------------------------------
     def _lead(self, session: Session) -> None:
         try:
+            self._ensure_incarnation(session)
+            self._wait_until_admitted(session)
             self._recover(session)
             self._lease_loop(session)
         except LostLeadership as error:
             log.info("leadership lost", extra={"term": session.term, "why": str(error)})
         except Exception:
             log.exception("leader loop failed", extra={"term": session.term})
+
+    def _ensure_incarnation(self, session: Session) -> None:
+        """The group's incarnation is made once, by its first leader, through the log (the first one logged wins)."""
+        while True:
+            self._check(session)
+            try:
+                logged: str = self._node.read(lambda sm: sm.incarnation)
+                if logged:
+                    self._incarnation = logged
+                    log.info("executor group incarnation", extra={"incarnation": logged, "term": session.term})
+                    return
+                self._node.propose(encode_incarnation(self._new_incarnation()), timeout_s=3.0)
+            except (NotLeader, RaftUnavailable) as error:
+                log.info("incarnation not readable yet", extra={"term": session.term, "error": str(error)})
+                session.stopped.wait(0.1)
+
+    def _fence_refusal(self) -> str:
+        """A participant's refusal of this incarnation, asked before anything is logged about a transaction: so a
+        group that lost its data never presumes abort on what another incarnation may have committed."""
+        mine = self._incarnation
+        for probe in self._probes:
+            try:
+                followed, newest = probe.fence(self._options.fence_probe_timeout_s)
+            except NoAnswer as error:
+                # Unknown is not refused: the participant still checks every message it gets.
+                log.info("fence not known", extra={"participant": probe.name, "error": str(error)})
+                continue
+            fence = Fence(newest, followed)
+            if not fence.admits(newest, mine):
+                return f"{probe.name}: {fence.refusal(newest, mine)}"
+        return ""
+
+    def _wait_until_admitted(self, session: Session) -> None:
+        while True:
+            self._check(session)
+            refusal = self._fence_refusal()
+            if not refusal:
+                if self._fenced_out:
+                    log.warning("the participants follow this incarnation now", extra={"term": session.term})
+                self._fenced_out = ""
+                return
+            self.on_fenced_out(refusal)
+            session.stopped.wait(self._options.fence_poll_s)
 
     def _recover(self, session: Session) -> None:
         # A linearizable read: the new leader has committed an entry of its own term, so every decision an earlier
@@ -146,6 +222,8 @@ class Worker:
         slots = threading.BoundedSemaphore(self._options.concurrency_max)
         while not session.stopped.is_set() and not self._draining.is_set():
             self._check(session)
+            if self._fenced_out:
+                self._wait_until_admitted(session)
             if not slots.acquire(timeout=self._options.idle_poll_s):
                 continue
             try:
@@ -192,7 +270,7 @@ class Worker:
                 priced = Unpriceable(str(error))
             if isinstance(priced, Unpriceable):
                 log.warning("order cannot be priced", extra={"tx_id": order_id, "reason": priced.reason})
-                self._reporter.report(OrderSummary(order_id, (), 0), Outcome.ABORT, priced.reason, flight.lease_id)
+                self.runner.abort_unpriceable(session, flight, order_id, priced.reason)
             else:
                 self.runner.run_new(session, flight, priced)
         except LostLeadership as error:

@@ -6,10 +6,9 @@ Wires the SQLite ledger, the servicer and the cooperative-termination loop; SIGT
 from __future__ import annotations
 
 import logging
-import secrets
 
 from payment_service.core.ledger import Limits
-from payment_service.decision_client import ExecutorDecisionClient
+from payment_service.keys import load_fingerprint_key
 from payment_service.server import SERVICE_NAME, Faults, PaymentServicer
 from payment_service.settings import PaymentSettings
 from payment_service.store import LedgerStore
@@ -17,7 +16,9 @@ from payment_service.termination import TerminationPace, Terminator
 from utils.pb.payment_service import payment_service_pb2_grpc as pb_grpc
 from utils.rpc.bootstrap import listen_address, prepare_process
 from utils.rpc.server import GrpcService
+from utils.datafiles import secure_process_files
 from utils.settings import FleetSettings, RuntimeSettings
+from utils.twopc.decision_client import ExecutorDecisionClient
 
 log = logging.getLogger("payment_service")
 
@@ -25,8 +26,10 @@ log = logging.getLogger("payment_service")
 def main() -> None:
     fleet, runtime, own = FleetSettings(), RuntimeSettings(), PaymentSettings()
     prepare_process("payment_service", fleet.payment_service_addr, runtime)
-    store = LedgerStore(runtime.data_dir / "payment_service" / "ledger.sqlite3")
-    key = store.secret("card_fingerprint_key", lambda: secrets.token_hex(32)).encode()
+    folder = runtime.data_dir / "payment_service"
+    secure_process_files(runtime.data_dir, folder)  # owner-only data (docs/operations.md)
+    store = LedgerStore(folder / "ledger.sqlite3")
+    key = load_fingerprint_key(folder, store, own.payment_fingerprint_key.get_secret_value())
     faults = Faults(own.payment_decline_percent, own.payment_delay_ms, own.payment_unreachable)
     if faults != Faults():
         log.warning(
@@ -41,7 +44,7 @@ def main() -> None:
     executors = ExecutorDecisionClient(fleet.executor_peers(), timeout_s=runtime.rpc_timeout_s)
     terminator = Terminator(
         store,
-        executors.get_decision,
+        lambda tx_id: executors.get_decision(tx_id, store.fence().incarnation),
         TerminationPace(
             own.payment_termination_after_s,
             own.payment_termination_interval_s,
@@ -60,7 +63,11 @@ def main() -> None:
     )
     log.info(
         "ledger opened",
-        extra={"payments": {s.value: n for s, n in store.counts().items()}, "term_seen": store.term_seen()},
+        extra={
+            "payments": {s.value: n for s, n in store.counts().items()},
+            "term_seen": store.term_seen(),
+            "incarnation": store.fence().incarnation,
+        },
     )
     terminator.start()
     service.run()

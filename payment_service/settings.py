@@ -5,7 +5,7 @@ Read once in main(); every variable is the field name in upper case.
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -13,6 +13,8 @@ class PaymentSettings(BaseSettings):
     model_config = SettingsConfigDict(extra="ignore", frozen=True)
 
     payment_amount_max_cents: int = Field(default=1_000_000, gt=0)  # Prepare above this votes ABORT
+    # The card-fingerprint key; empty: its own file, DATA_DIR/payment_service/fingerprint.key (docs/operations.md).
+    payment_fingerprint_key: SecretStr = SecretStr("")
     # Cooperative termination: a PREPARED payment with no decision after this long asks the executor group.
     payment_termination_after_s: float = Field(default=3.0, gt=0)
     payment_termination_interval_s: float = Field(default=0.5, gt=0)

@@ -36,9 +36,15 @@ def new_token() -> str:
 
 
 def tokenize(
-    number: str, expiration_date: str, fingerprint_key: bytes, make_token: Callable[[], str] = new_token
+    number: str,
+    expiration_date: str,
+    fingerprint_key: bytes,
+    order_id: str = "",
+    amount_cents_max: int = 0,
+    make_token: Callable[[], str] = new_token,
 ) -> TokenRecord:
-    """A fresh token per call (like a card processor's single-use token); the same card keeps its fingerprint."""
+    """A fresh token per call (like a card processor's single-use token), bound to one order and the most it may
+    hold; the same card keeps its fingerprint."""
     digits = normalise_number(number)
     expiry = expiration_date.strip()
     if expiry and not _EXPIRY.match(expiry):
@@ -50,4 +56,6 @@ def tokenize(
         fingerprint=fingerprint,
         declined=digits == DECLINED_TEST_CARD,
         expiration_date=expiry,
+        order_id=order_id,
+        amount_cents_max=amount_cents_max,
     )

@@ -12,6 +12,7 @@ from typing import Any
 
 REQUEST_ID_CHARS_MAX = 128
 TX_ID_CHARS_MAX = 128
+INCARNATION_CHARS_MAX = 64
 BOOK_ID_CHARS_MAX = 128
 BOOKS_PER_TRANSACTION_MAX = 100  # distinct books in one 2PC transaction (an order's lines, summed per book)
 AMOUNT_MAX = 1_000_000  # copies in one stock change or one item
@@ -34,6 +35,10 @@ def _check_count(name: str, value: int) -> None:
 def _check_term(value: int) -> None:
     if not isinstance(value, int) or isinstance(value, bool) or value < 0:
         raise CommandError(f"coordinator_term must be a non-negative integer, got {value!r}")
+
+
+def _check_incarnation(value: str, *, empty_ok: bool = True) -> None:
+    _check_id("incarnation", value, INCARNATION_CHARS_MAX, empty_ok=empty_ok)
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,19 +94,21 @@ class PrepareTransaction:
     tx_id: str
     items: tuple[Item, ...]
     coordinator_term: int
+    incarnation: str = ""  # the executor group's (utils/twopc/core/participant.py Fence); "" in older log entries
 
     def __post_init__(self) -> None:
         _check_id("tx_id", self.tx_id, TX_ID_CHARS_MAX)
         _check_term(self.coordinator_term)
+        _check_incarnation(self.incarnation)
         if not 0 < len(self.items) <= BOOKS_PER_TRANSACTION_MAX:
             raise CommandError(f"a transaction has 1..{BOOKS_PER_TRANSACTION_MAX} items, got {len(self.items)}")
         if self.items != merge_items(self.items):
             raise CommandError("items must name each book once, sorted by book id (use PrepareTransaction.of)")
 
     @classmethod
-    def of(cls, tx_id: str, items: Iterable[Item], coordinator_term: int) -> PrepareTransaction:
+    def of(cls, tx_id: str, items: Iterable[Item], coordinator_term: int, incarnation: str = "") -> PrepareTransaction:
         """Builds a Prepare from items in any order, merging repeated books."""
-        return cls(tx_id, merge_items(items), coordinator_term)
+        return cls(tx_id, merge_items(items), coordinator_term, incarnation)
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,10 +117,12 @@ class CommitTransaction:
 
     tx_id: str
     coordinator_term: int
+    incarnation: str = ""
 
     def __post_init__(self) -> None:
         _check_id("tx_id", self.tx_id, TX_ID_CHARS_MAX)
         _check_term(self.coordinator_term)
+        _check_incarnation(self.incarnation)
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,15 +131,52 @@ class AbortTransaction:
 
     tx_id: str
     coordinator_term: int
+    incarnation: str = ""
 
     def __post_init__(self) -> None:
         _check_id("tx_id", self.tx_id, TX_ID_CHARS_MAX)
         _check_term(self.coordinator_term)
+        _check_incarnation(self.incarnation)
 
 
-Command = DecrementStock | IncrementStock | PrepareTransaction | CommitTransaction | AbortTransaction
+@dataclass(frozen=True, slots=True)
+class ResolveTransaction:
+    """An operator's resolution of an in-doubt transaction (docs/operations.md): the participant's own Commit
+    (commit=True) or Abort rule, outside the fence."""
+
+    tx_id: str
+    commit: bool
+
+    def __post_init__(self) -> None:
+        _check_id("tx_id", self.tx_id, TX_ID_CHARS_MAX)
+        if not isinstance(self.commit, bool):
+            raise CommandError(f"commit must be a boolean, got {self.commit!r}")
+
+
+@dataclass(frozen=True, slots=True)
+class AdoptIncarnation:
+    """An operator's adoption of a new executor-group incarnation, from `coordinator_term` on."""
+
+    incarnation: str
+    coordinator_term: int
+
+    def __post_init__(self) -> None:
+        _check_incarnation(self.incarnation, empty_ok=False)
+        _check_term(self.coordinator_term)
+
+
+Command = (
+    DecrementStock
+    | IncrementStock
+    | PrepareTransaction
+    | CommitTransaction
+    | AbortTransaction
+    | ResolveTransaction
+    | AdoptIncarnation
+)
 StockCommand = DecrementStock | IncrementStock
 TransactionCommand = PrepareTransaction | CommitTransaction | AbortTransaction
+OperatorCommand = ResolveTransaction | AdoptIncarnation
 
 _KINDS: dict[str, type[Command]] = {
     "decrement": DecrementStock,
@@ -138,7 +184,11 @@ _KINDS: dict[str, type[Command]] = {
     "prepare": PrepareTransaction,
     "commit": CommitTransaction,
     "abort": AbortTransaction,
+    "resolve": ResolveTransaction,
+    "adopt": AdoptIncarnation,
 }
+# Fields added after the first release: an older log entry without them decodes with the default.
+_OPTIONAL_FIELDS = frozenset({"incarnation"})
 _KIND_OF: dict[type[Command], str] = {cls: kind for kind, cls in _KINDS.items()}
 
 
@@ -155,7 +205,8 @@ def command_from_json(body: Any) -> Command:
         raise CommandError(f"not a books command: {body!r:.200}")
     cls = _KINDS[body["kind"]]
     fields = {k: v for k, v in body.items() if k != "kind"}
-    if set(fields) != set(cls.__dataclass_fields__):
+    missing_ok = _OPTIONAL_FIELDS & set(cls.__dataclass_fields__)
+    if not set(cls.__dataclass_fields__) - missing_ok <= set(fields) <= set(cls.__dataclass_fields__):
         raise CommandError(f"{body['kind']}: fields {sorted(fields)} do not match {sorted(cls.__dataclass_fields__)}")
     try:
         if "items" in fields:

@@ -12,14 +12,25 @@ from typing import Any
 
 from books_database.core.commands import (
     AbortTransaction,
+    AdoptIncarnation,
     CommitTransaction,
     Item,
+    OperatorCommand,
     PrepareTransaction,
     TransactionCommand,
 )
-from books_database.core.results import Reason, Refused, Result, Transaction, TransactionEnded, TxState, Vote
+from books_database.core.results import (
+    FenceAdopted,
+    Reason,
+    Refused,
+    Result,
+    Transaction,
+    TransactionEnded,
+    TxState,
+    Vote,
+)
 from books_database.core.stock import Stock
-from utils.twopc.core.participant import Fence, ParticipantTable, Rule
+from utils.twopc.core.participant import Admission, Fence, ParticipantTable, Rule
 
 
 class Phase(Enum):
@@ -130,10 +141,32 @@ class BooksParticipant:
         self._fence = fence
 
     def step(self, command: TransactionCommand, stock: Stock) -> Result:
-        # docs/design.md §4 fencing: a deposed coordinator (older executor term) cannot drive a transaction.
-        if not self._fence.admits(command.coordinator_term):
+        # docs/design.md §4 fencing: a deposed coordinator (older executor term) cannot drive a transaction, nor can
+        # another executor-group incarnation (the group lost its data: docs/operations.md).
+        admission = self._fence.admission(command.coordinator_term, command.incarnation)
+        if admission is Admission.INCARNATION_CHANGED:
+            return Refused(
+                Reason.INCARNATION_CHANGED, self._fence.refusal(command.coordinator_term, command.incarnation)
+            )
+        if admission is Admission.STALE_TERM:
             return Refused(Reason.STALE_TERM, f"{self._fence.refusal(command.coordinator_term)}, the newest seen")
-        self._fence = self._fence.seen(command.coordinator_term)
+        self._fence = self._fence.seen(command.coordinator_term, command.incarnation)
+        return self._apply(command, stock)
+
+    def operate(self, command: OperatorCommand, stock: Stock) -> Result:
+        """The operator's commands (docs/operations.md), outside the fence: they are how a fence is moved."""
+        if isinstance(command, AdoptIncarnation):
+            before = self._fence
+            self._fence = before.adopt(command.incarnation, command.coordinator_term)
+            return FenceAdopted((before.incarnation, before.newest), (self._fence.incarnation, self._fence.newest))
+        known = self._transactions.get(command.tx_id)
+        term = known.coordinator_term if known else 0  # a resolution keeps the term that last moved it
+        decision: TransactionCommand = (
+            CommitTransaction(command.tx_id, term) if command.commit else AbortTransaction(command.tx_id, term)
+        )
+        return self._apply(decision, stock)
+
+    def _apply(self, command: TransactionCommand, stock: Stock) -> Result:
         known = self._transactions.get(command.tx_id)
         kind, message = classify(known, command, stock)
         rule = PARTICIPANT.rule(phase_of(known), kind)
@@ -151,6 +184,14 @@ class BooksParticipant:
     def highest_coordinator_term(self) -> int:
         return self._fence.newest
 
+    @property
+    def fence(self) -> Fence:
+        return self._fence
+
+    def in_doubt(self) -> tuple[Transaction, ...]:
+        """The PREPARED transactions, waiting for a decision (ordered by id: every replica lists the same)."""
+        return tuple(sorted((t for t in self._transactions.values() if t.state is TxState.PREPARED), key=_tx_key))
+
     def reserved_by_book(self) -> dict[str, int]:
         """What the prepared transactions hold: the stock's reserved counts must equal it."""
         reserved: dict[str, int] = {}
@@ -160,7 +201,7 @@ class BooksParticipant:
                     reserved[item.book_id] = reserved.get(item.book_id, 0) + item.quantity
         return reserved
 
-    # ---- snapshot encoding (the "transactions" and "highest_coordinator_term" fields of version 1) -----
+    # ---- snapshot encoding (the "transactions", "highest_coordinator_term" and "incarnation" fields) -----
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -175,6 +216,7 @@ class BooksParticipant:
                 for t in self._transactions.values()
             ],
             "highest_coordinator_term": self._fence.newest,
+            "incarnation": self._fence.incarnation,
         }
 
     @classmethod
@@ -186,8 +228,13 @@ class BooksParticipant:
                 )
                 for t in body["transactions"]
             ),
-            Fence(body["highest_coordinator_term"]),
+            # A snapshot from before incarnations has none: the first one seen is adopted.
+            Fence(body["highest_coordinator_term"], str(body.get("incarnation", ""))),
         )
+
+
+def _tx_key(tx: Transaction) -> str:
+    return tx.tx_id
 
 
 # ---- the effects: each returns the reply and the record to write (None: the record is unchanged) -------

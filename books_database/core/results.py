@@ -27,6 +27,7 @@ class Reason(Enum):
     UNKNOWN_TRANSACTION = "UNKNOWN_TRANSACTION"  # a Commit for a transaction never prepared
     CONFLICT = "CONFLICT"  # Commit after Abort; a Prepare or request id reused differently
     MALFORMED_COMMAND = "MALFORMED_COMMAND"  # a log entry this version cannot decode
+    INCARNATION_CHANGED = "INCARNATION_CHANGED"  # fenced: another executor-group incarnation than the adopted one
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,4 +101,12 @@ class Transaction:
     reason: Reason | None = None  # why it was aborted by this participant's vote, if it was
 
 
-Result = StockChanged | Vote | TransactionEnded | Refused
+@dataclass(frozen=True, slots=True)
+class FenceAdopted:
+    """An AdoptIncarnation outcome: the fence before and after, as (incarnation, newest term)."""
+
+    before: tuple[str, int]
+    after: tuple[str, int]
+
+
+Result = StockChanged | Vote | TransactionEnded | Refused | FenceAdopted

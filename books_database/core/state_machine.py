@@ -9,15 +9,26 @@ import hashlib
 import json
 from typing import Any
 
-from books_database.core.commands import Command, CommandError, DecrementStock, IncrementStock, decode_command
+from books_database.core.commands import (
+    AdoptIncarnation,
+    Command,
+    CommandError,
+    DecrementStock,
+    IncrementStock,
+    ResolveTransaction,
+    decode_command,
+)
 from books_database.core.participant import BooksParticipant
 from books_database.core.results import BookView, Reason, Refused, Result, Transaction
 from books_database.core.stock import REQUESTS_REMEMBERED_MAX, Stock
 from utils.catalog import Catalog
+from utils.twopc.core.participant import Fence
 
 __all__ = ["REQUESTS_REMEMBERED_MAX", "SNAPSHOT_VERSION", "BooksStateMachine"]
 
-SNAPSHOT_VERSION = 1  # the layout: "books" and "requests" (stock.py), "transactions" and the fence (participant.py)
+# The layout: "books" and "requests" (stock.py), "transactions" and the fence (participant.py); the fence's
+# "incarnation" was added within version 1 (an older snapshot without it reads as none adopted yet).
+SNAPSHOT_VERSION = 1
 
 
 class BooksStateMachine:
@@ -61,6 +72,8 @@ class BooksStateMachine:
         """Applies one decoded command (apply() without the log index; tests drive this directly)."""
         if isinstance(command, (DecrementStock, IncrementStock)):
             return self._stock.write(command)
+        if isinstance(command, (ResolveTransaction, AdoptIncarnation)):
+            return self._participant.operate(command, self._stock)
         return self._participant.step(command, self._stock)
 
     # ---- queries (reads) -------------------------------------------------------------------------
@@ -77,6 +90,13 @@ class BooksStateMachine:
     @property
     def highest_coordinator_term(self) -> int:
         return self._participant.highest_coordinator_term
+
+    @property
+    def fence(self) -> Fence:
+        return self._participant.fence
+
+    def in_doubt(self) -> tuple[Transaction, ...]:
+        return self._participant.in_doubt()
 
     @property
     def applied_index(self) -> int:

@@ -1,4 +1,5 @@
-"""The executor group's replicated state: per transaction BEGIN (order summary), DECISION (first wins), END.
+"""The executor group's replicated state: per transaction BEGIN (order summary), DECISION (first wins), END; and
+the group's incarnation, made by its first leader (first wins), which every 2PC message carries.
 
 A Raft state machine: every replica applies the same commands in log order; a new leader reads it to recover.
 """
@@ -37,6 +38,14 @@ def encode_end(tx_id: str) -> bytes:
     return json.dumps({"op": "end", "tx": tx_id}, sort_keys=True).encode()
 
 
+def encode_incarnation(incarnation: str) -> bytes:
+    """The group's incarnation id (random, made by the adapter): the first one logged is the group's for good."""
+    return json.dumps({"op": "incarnate", "id": incarnation}, sort_keys=True).encode()
+
+
+INCARNATION_CHARS_MAX = 64
+
+
 class DecisionLog:
     """Implements utils.raft.StateMachine. The runtime serialises apply() with reads (its apply lock)."""
 
@@ -44,6 +53,7 @@ class DecisionLog:
         self._records: dict[str, TxRecord] = {}
         self._open: set[str] = set()  # begun and not ended
         self._applied_index = 0
+        self._incarnation = ""  # "" until the first leader logged one
 
     # ---- StateMachine ---------------------------------------------------------------------------------------------
     def apply(self, index: int, command: bytes) -> Applied:
@@ -58,6 +68,8 @@ class DecisionLog:
                 return self._decide(str(body["tx"]), Outcome(body["outcome"]), str(body.get("reason", "")), index)
             if op == "end":
                 return self._end(str(body["tx"]))
+            if op == "incarnate":
+                return self._incarnate(str(body["id"]))
         except (ValueError, KeyError, TypeError) as error:
             # Deterministic on every replica: a malformed entry is refused, never half-applied.
             return Applied(None, False, f"malformed command: {error}")
@@ -69,6 +81,7 @@ class DecisionLog:
                 "version": SNAPSHOT_VERSION,
                 "applied_index": self._applied_index,
                 "records": [r.to_dict() for r in self._records.values()],
+                "incarnation": self._incarnation,
             },
             sort_keys=True,
             separators=(",", ":"),
@@ -82,6 +95,7 @@ class DecisionLog:
         self._records = {r.tx_id: r for r in records}
         self._open = {r.tx_id for r in records if not r.ended}
         self._applied_index = int(body["applied_index"])
+        self._incarnation = str(body.get("incarnation", ""))  # a snapshot from before incarnations: none yet
 
     # ---- commands ---------------------------------------------------------------------------------------------------
     def _begin(self, order: OrderSummary, index: int) -> Applied:
@@ -118,7 +132,19 @@ class DecisionLog:
         self._open.discard(tx_id)
         return Applied(record, True)
 
+    def _incarnate(self, incarnation: str) -> Applied:
+        if not incarnation or len(incarnation) > INCARNATION_CHARS_MAX:
+            return Applied(None, False, f"incarnation must have 1 to {INCARNATION_CHARS_MAX} characters")
+        if self._incarnation:
+            return Applied(None, False)  # made once, at bootstrap: a second leader's proposal changes nothing
+        self._incarnation = incarnation
+        return Applied(None, True)
+
     # ---- queries ----------------------------------------------------------------------------------------------------
+    @property
+    def incarnation(self) -> str:
+        return self._incarnation
+
     def record(self, tx_id: str) -> TxRecord | None:
         return self._records.get(tx_id)
 
@@ -136,4 +162,9 @@ class DecisionLog:
 
     def describe(self) -> dict[str, Any]:
         begun, still_open = self.counts()
-        return {"begun": begun, "open": still_open, "applied_index": self._applied_index}
+        return {
+            "begun": begun,
+            "open": still_open,
+            "applied_index": self._applied_index,
+            "incarnation": self._incarnation,
+        }

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from enum import Enum
 
-from utils.twopc.core.participant import Fence, ParticipantTable
+from utils.twopc.core.participant import Admission, Fence, ParticipantTable
 
 DECLINED_TEST_CARD = "4000000000000002"  # the well-known "card declined" test number
 
@@ -44,6 +44,7 @@ class Reply(Enum):
     ACK = "ACK"
     REFUSED = "REFUSED"  # illegal for this transaction's state (FAILED_PRECONDITION)
     STALE_TERM = "STALE_TERM"  # fenced: the coordinator's term is older than one already seen
+    INCARNATION_CHANGED = "INCARNATION_CHANGED"  # fenced: another executor-group incarnation than the adopted one
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +99,10 @@ class CardFacts:
     token: str
     card_last4: str
     declined: bool  # the declined test card
+    # docs/operations.md "payment tokens": a token serves one order, for at most what checkout authorised.
+    order_id: str = ""  # the order it was issued for ("" only for a token made before tokens were bound)
+    amount_cents_max: int = 0  # the most it may hold (0: not bound, a token from before)
+    used_by: str = ""  # another transaction that holds or captured with this token ("" when none)
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,18 +128,21 @@ class Prepare:
     term: int
     card: CardFacts | None  # None: the token is unknown here
     injected_decline: bool = False  # fault injection (PAYMENT_DECLINE_PERCENT), decided by the caller
+    incarnation: str = ""  # the executor group's incarnation (utils/twopc/core/participant.py Fence)
 
 
 @dataclass(frozen=True, slots=True)
 class Commit:
     tx_id: str
     term: int
+    incarnation: str = ""
 
 
 @dataclass(frozen=True, slots=True)
 class Abort:
     tx_id: str
     term: int
+    incarnation: str = ""
 
 
 Message = Prepare | Commit | Abort
@@ -148,6 +156,7 @@ class Outcome:
     event: str  # fixed-shape log event
     persist: PaymentRecord | None  # write this (durably) before replying; None: the record is unchanged
     term_seen: int  # the newest coordinator term after this step (persist when it grew)
+    fence: Fence = Fence()  # the fence after this step (persist when it changed: a first incarnation adopted)
 
 
 def decline_reason(message: Prepare, limits: Limits) -> str:
@@ -156,6 +165,13 @@ def decline_reason(message: Prepare, limits: Limits) -> str:
         return "unknown payment token"
     if message.amount_cents <= 0:
         return "invalid amount"
+    card = message.card
+    if card.order_id and card.order_id != message.tx_id:
+        return "the payment token was issued for another order"
+    if card.used_by:
+        return "the payment token was already used by another order"
+    if card.amount_cents_max and message.amount_cents > card.amount_cents_max:
+        return f"amount above the {card.amount_cents_max / 100:.2f} authorised at checkout"
     if message.card.declined:
         return "card declined"
     if message.amount_cents > limits.amount_cents_max:
@@ -178,14 +194,24 @@ def classify(record: PaymentRecord, message: Message, limits: Limits) -> tuple[I
     return (InputKind.PREPARE_DECLINED, reason) if reason else (InputKind.PREPARE, "")
 
 
-def step(record: PaymentRecord | None, term_seen: int, message: Message, limits: Limits = Limits()) -> Outcome:
-    """One message for one transaction: fence by term, then look the row up in TABLE."""
+def step(record: PaymentRecord | None, fence: Fence | int, message: Message, limits: Limits = Limits()) -> Outcome:
+    """One message for one transaction: fence by incarnation and term, then look the row up in TABLE.
+
+    `fence` is the participant's (an int: the newest term, no incarnation adopted yet).
+    """
     current = record or PaymentRecord(message.tx_id, PARTICIPANT.never_seen)
     if record is not None and record.tx_id != message.tx_id:
         raise ValueError(f"record {record.tx_id!r} given for message about {message.tx_id!r}")
-    fence = Fence(term_seen)
-    if not fence.admits(message.term):
-        return Outcome(Reply.STALE_TERM, fence.refusal(message.term), current.state, "stale_term", None, term_seen)
+    fence = fence if isinstance(fence, Fence) else Fence(fence)
+    admission = fence.admission(message.term, message.incarnation)
+    if admission is not Admission.ADMIT:
+        reply, event = (
+            (Reply.STALE_TERM, "stale_term")
+            if admission is Admission.STALE_TERM
+            else (Reply.INCARNATION_CHANGED, "incarnation_changed")
+        )
+        refusal = fence.refusal(message.term, message.incarnation)
+        return Outcome(reply, refusal, current.state, event, None, fence.newest, fence)
     kind, reason = classify(current, message, limits)
     rule = PARTICIPANT.rule(current.state, kind)
     persist = _record_after(current, message, rule, reason)
@@ -193,7 +219,20 @@ def step(record: PaymentRecord | None, term_seen: int, message: Message, limits:
     PARTICIPANT.check_applied(rule, current.state, persist.state if persist else None)
     if persist is None:
         reason = _explain(rule, current)
-    return Outcome(rule.reply, reason, rule.next_state, rule.event, persist, fence.seen(message.term).newest)
+    after = fence.seen(message.term, message.incarnation)
+    return Outcome(rule.reply, reason, rule.next_state, rule.event, persist, after.newest, after)
+
+
+def resolve(record: PaymentRecord | None, fence: Fence, tx_id: str, commit: bool) -> Outcome:
+    """An operator's resolution of an in-doubt transaction (docs/operations.md), outside any coordinator's fence:
+    the table's own Commit or Abort row, so a resolution does exactly what the decision would have done. The
+    fence is left as it is (adopting an incarnation is a separate step)."""
+    message: Message = Commit(tx_id, 0) if commit else Abort(tx_id, 0)
+    current = record or PaymentRecord(tx_id, PARTICIPANT.never_seen)
+    outcome = step(record, Fence(0, ""), message)
+    # The record keeps the term of the coordinator that last moved it: an operator has no term.
+    persist = replace(outcome.persist, term=current.term) if outcome.persist is not None else None
+    return replace(outcome, persist=persist, fence=fence, term_seen=fence.newest)
 
 
 def _record_after(current: PaymentRecord, message: Message, rule: Rule, reason: str) -> PaymentRecord | None:

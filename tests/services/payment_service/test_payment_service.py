@@ -15,6 +15,7 @@ import pytest
 from payment_service.core.ledger import Limits, PaymentState
 from payment_service.server import SERVICE_NAME, Faults, PaymentServicer
 from payment_service.store import LedgerStore
+from testing.pki import RoutedChannel
 from utils.pb.payment_service import payment_service_pb2 as pb
 from utils.pb.payment_service import payment_service_pb2_grpc as pb_grpc
 from utils.rpc.server import GrpcService
@@ -33,9 +34,10 @@ class Running:
             [lambda s: pb_grpc.add_PaymentServiceServicer_to_server(servicer, s)],
             [SERVICE_NAME],
             shutdown_grace_s=0.2,
+            identity="payment_service",
         )
         port = self.service.start()
-        self.channel = grpc.insecure_channel(f"127.0.0.1:{port}")
+        self.channel = RoutedChannel(f"127.0.0.1:{port}", "payment_service")
         self.stub = pb_grpc.PaymentServiceStub(self.channel)
 
     def close(self) -> None:
@@ -43,10 +45,11 @@ class Running:
         self.service.stop()
         self.store.close()
 
-    def token(self, number: str = CARD) -> str:
-        return str(
-            self.stub.Tokenize(pb.TokenizeRequest(card_number=number, expiration_date="12/2030"), timeout=2).token
+    def token(self, number: str = CARD, order: str = "o1", cents: int = 4999) -> str:
+        request = pb.TokenizeRequest(
+            card_number=number, expiration_date="12/2030", order_id=order, amount_cents_max=cents
         )
+        return str(self.stub.Tokenize(request, timeout=2).token)
 
     def prepare(self, tx: str, token: str, cents: int = 4999, term: int = 1) -> pb.PrepareReply:
         reply: pb.PrepareReply = self.stub.Prepare(
@@ -74,9 +77,10 @@ def svc(tmp_path: Path) -> Iterator[Running]:
 
 
 def test_tokenize_keeps_only_the_token_last_four_and_a_fingerprint(svc: Running, tmp_path: Path) -> None:
-    reply = svc.stub.Tokenize(pb.TokenizeRequest(card_number=CARD, expiration_date="12/30"), timeout=2)
+    request = pb.TokenizeRequest(card_number=CARD, expiration_date="12/30", order_id="o1", amount_cents_max=100)
+    reply = svc.stub.Tokenize(request, timeout=2)
     assert reply.card_last4 == "1111" and reply.token.startswith("tok_")
-    other = svc.stub.Tokenize(pb.TokenizeRequest(card_number=CARD, expiration_date="12/30"), timeout=2)
+    other = svc.stub.Tokenize(request, timeout=2)
     assert other.token != reply.token
     first, second = svc.store.token(reply.token), svc.store.token(other.token)
     assert first is not None and second is not None and first.fingerprint == second.fingerprint
@@ -88,7 +92,12 @@ def test_tokenize_keeps_only_the_token_last_four_and_a_fingerprint(svc: Running,
 
 def test_tokenize_rejects_a_malformed_number_without_echoing_it(svc: Running) -> None:
     with pytest.raises(grpc.RpcError) as error:
-        svc.stub.Tokenize(pb.TokenizeRequest(card_number="4111-abcd-9999", expiration_date="12/30"), timeout=2)
+        svc.stub.Tokenize(
+            pb.TokenizeRequest(
+                card_number="4111-abcd-9999", expiration_date="12/30", order_id="o1", amount_cents_max=1
+            ),
+            timeout=2,
+        )
     assert error.value.code() is grpc.StatusCode.INVALID_ARGUMENT and "9999" not in str(error.value.details())
 
 
@@ -111,7 +120,7 @@ def test_declined_test_card_votes_abort_with_a_reason(svc: Running) -> None:
 def test_amount_over_the_limit_votes_abort(tmp_path: Path) -> None:
     running = Running(tmp_path / "l.sqlite3", limits=Limits(amount_cents_max=1000))
     try:
-        reply = running.prepare("o1", running.token(), cents=1001)
+        reply = running.prepare("o1", running.token(cents=1001), cents=1001)
         assert reply.vote == pb.VOTE_ABORT and "limit" in reply.reason
     finally:
         running.close()
@@ -122,7 +131,7 @@ def test_stale_prepare_after_abort_and_abort_after_commit_change_nothing(svc: Ru
     svc.abort("o1")  # the coordinator gave up before the Prepare arrived
     late = svc.prepare("o1", token)
     assert (late.vote, svc.state("o1")) == (pb.VOTE_ABORT, pb.PAYMENT_STATE_VOIDED)
-    svc.prepare("o2", token)
+    svc.prepare("o2", svc.token(order="o2"))
     svc.commit("o2")
     with pytest.raises(grpc.RpcError) as error:
         svc.abort("o2")

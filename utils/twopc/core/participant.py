@@ -98,19 +98,57 @@ class ParticipantTable(Generic[S, K, R]):
         assert after is rule.next_state, f"{rule.effect} left the transaction {after}, the table says {rule.next_state}"
 
 
+# The command an operator runs once the executor group lost its data (docs/operations.md); refusals name it.
+OPERATOR_COMMAND = "python -m order_executor.recover"
+INCARNATION_CHANGED = "the executor group's incarnation changed"  # every such refusal starts with this
+
+
+class Admission(Enum):
+    ADMIT = "ADMIT"
+    STALE_TERM = "STALE_TERM"  # an older coordinator term of the incarnation this participant follows
+    INCARNATION_CHANGED = "INCARNATION_CHANGED"  # another executor group (it lost its data, or never was ours)
+
+
 @dataclass(frozen=True, slots=True)
 class Fence:
-    """docs/design.md §4 fencing by term: the newest coordinator term seen; an older one is refused."""
+    """docs/design.md §4 fencing, and docs/operations.md: the executor group's incarnation this participant follows
+    and the newest coordinator term seen within it.
+
+    The first incarnation seen is adopted (a fresh fleet, or data from before incarnations); after that a call
+    from any other incarnation, or with none, is refused until an operator adopts the new one. Terms only compare
+    within one incarnation: a new group's Raft terms start again at 1.
+    """
 
     newest: int = 0
+    incarnation: str = ""  # "" until the first incarnation is seen
 
-    def admits(self, term: int) -> bool:
-        return term >= self.newest
+    def admission(self, term: int, incarnation: str = "") -> Admission:
+        if self.incarnation and incarnation != self.incarnation:
+            return Admission.INCARNATION_CHANGED
+        if term < self.newest:
+            return Admission.STALE_TERM
+        return Admission.ADMIT
 
-    def seen(self, term: int) -> Fence:
-        """The fence after admitting `term` (a refused call does not lower or raise it)."""
-        assert self.admits(term), f"term {term} is fenced off by {self.newest}"
-        return Fence(term)
+    def admits(self, term: int, incarnation: str = "") -> bool:
+        return self.admission(term, incarnation) is Admission.ADMIT
 
-    def refusal(self, term: int) -> str:
+    def seen(self, term: int, incarnation: str = "") -> Fence:
+        """The fence after admitting the call (a refused call does not change it); the first incarnation sticks."""
+        assert self.admits(term, incarnation), self.refusal(term, incarnation)
+        return Fence(term, self.incarnation or incarnation)
+
+    def adopt(self, incarnation: str, term: int = 0) -> Fence:
+        """An operator's decision (docs/operations.md): follow `incarnation` from `term` on; the old terms are gone."""
+        if not incarnation:
+            raise ValueError("an incarnation to adopt must not be empty")
+        return Fence(term, incarnation)
+
+    def refusal(self, term: int, incarnation: str = "") -> str:
+        admission = self.admission(term, incarnation)
+        if admission is Admission.INCARNATION_CHANGED:
+            sent = f"incarnation {incarnation}" if incarnation else "no incarnation"
+            return (
+                f"{INCARNATION_CHANGED}: this participant follows {self.incarnation}, the call carries {sent}; "
+                f"if the executor group lost its data, resolve and adopt it with `{OPERATOR_COMMAND}`"
+            )
         return f"coordinator term {term} is older than {self.newest}"
