@@ -13,10 +13,10 @@ from payment_service.server import SERVICE_NAME, Faults, PaymentServicer
 from payment_service.settings import PaymentSettings
 from payment_service.store import LedgerStore
 from payment_service.termination import TerminationPace, Terminator
+from utils.datafiles import secure_process_files
 from utils.pb.payment_service import payment_service_pb2_grpc as pb_grpc
 from utils.rpc.bootstrap import listen_address, prepare_process
 from utils.rpc.server import GrpcService
-from utils.datafiles import secure_process_files
 from utils.settings import FleetSettings, RuntimeSettings
 from utils.twopc.decision_client import ExecutorDecisionClient
 
