@@ -6,12 +6,14 @@ The page calls the orchestrator at ORCHESTRATOR_URL (told to it by /config.js).
 from __future__ import annotations
 
 import logging
+import signal
 import sys
 
 from frontend.app import create_app
 from frontend.settings import FrontendSettings
 from utils.logs import configure_logging
 from utils.settings import FleetSettings, RuntimeSettings
+from utils.web.server import HttpLimits, WsgiServer
 
 log = logging.getLogger(__name__)
 
@@ -23,9 +25,13 @@ def main() -> int:
         fleet.orchestrator_url, own.frontend_cluster_poll_ms, own.frontend_order_poll_ms, own.frontend_order_watch_s
     )
     host = runtime.listen_host or fleet.frontend_host
-    log.info("serving the storefront", extra={"host": host, "port": fleet.frontend_port, "api": fleet.orchestrator_url})
-    # Flask's threaded server is enough for static files; the page's load goes to the orchestrator.
-    app.run(host=host, port=fleet.frontend_port, threaded=True, use_reloader=False)
+    # The gateway's server (utils/web/server.py): the same deadlines and bounds; GETs of static files need few threads.
+    limits = HttpLimits(body_bytes_max=16 * 1024, connections_max=4096, threads=8)
+    server = WsgiServer(app, host, fleet.frontend_port, limits, name="frontend", stop_grace_s=runtime.shutdown_grace_s)
+    server.bind()
+    log.info("serving the storefront", extra={"host": host, "port": server.port, "api": fleet.orchestrator_url})
+    server.run(stop_signals=(signal.SIGTERM, signal.SIGINT))
+    log.info("stopped")
     return 0
 
 

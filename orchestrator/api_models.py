@@ -17,10 +17,21 @@ from utils.order.order import ITEMS_MAX, Address, Order, resolve_item
 from utils.order.order import CreditCard as OrderCard
 from utils.order.order import User as OrderUser
 
-TEXT_CHARS_MAX = 500
+INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1  # the wire's int32: beyond it a number is malformed, not just invalid
 
 M = TypeVar("M", bound=BaseModel)
-Text = Annotated[StrictStr, Field(max_length=TEXT_CHARS_MAX)]
+
+
+# String fields by what they hold: longer → 400 naming the field, before any work (so no stored or echoed reason
+# carries more of what the shopper sent than these bounds).
+Name = Annotated[StrictStr, Field(max_length=200)]  # a person's name, a book's title, a street
+Short = Annotated[StrictStr, Field(max_length=100)]  # a city, a state, a country
+Code = Annotated[StrictStr, Field(max_length=32)]  # a zip code, a shipping method
+BookId = Annotated[StrictStr, Field(max_length=64)]
+Contact = Annotated[StrictStr, Field(max_length=254)]  # the longest e-mail address (RFC 5321)
+CardNumber = Annotated[StrictStr, Field(max_length=32)]  # 19 digits at most, with room for spaces or dashes
+CardShort = Annotated[StrictStr, Field(max_length=16)]  # an expiry date, a CVV
+Quantity = Annotated[StrictInt, Field(ge=INT32_MIN, le=INT32_MAX)]
 
 
 class _Body(BaseModel):
@@ -28,9 +39,9 @@ class _Body(BaseModel):
 
 
 class CheckoutItem(_Body):
-    name: Text | None = None
-    bookId: Text | None = None
-    quantity: StrictInt
+    name: Name | None = None
+    bookId: BookId | None = None
+    quantity: Quantity  # 1..100 is the validation flow's rule (→ "Order Rejected"); outside int32 → 400 here
 
     @model_validator(mode="after")
     def _names_a_book(self) -> CheckoutItem:
@@ -40,22 +51,22 @@ class CheckoutItem(_Body):
 
 
 class User(_Body):
-    name: Text | None = None
-    contact: Text | None = None
+    name: Name | None = None
+    contact: Contact | None = None
 
 
 class CreditCard(_Body):
-    number: Text | None = None
-    expirationDate: Text | None = None
-    cvv: Text | None = None
+    number: CardNumber | None = None
+    expirationDate: CardShort | None = None
+    cvv: CardShort | None = None
 
 
 class BillingAddress(_Body):
-    street: Text | None = None
-    city: Text | None = None
-    state: Text | None = None
-    zip: Text | None = None
-    country: Text | None = None
+    street: Name | None = None
+    city: Short | None = None
+    state: Short | None = None
+    zip: Code | None = None
+    country: Short | None = None
 
 
 class CheckoutRequest(_Body):
@@ -63,7 +74,7 @@ class CheckoutRequest(_Body):
     user: User | None = None
     creditCard: CreditCard | None = None
     billingAddress: BillingAddress | None = None
-    shippingMethod: Text | None = None
+    shippingMethod: Code | None = None
     giftWrapping: StrictBool | None = None
     termsAndConditionsAccepted: StrictBool | None = None
     termsAccepted: StrictBool | None = None  # the course frontend's spelling
@@ -103,7 +114,7 @@ class CheckoutRequest(_Body):
 
 
 class StockIncrementRequest(_Body):
-    book_id: Annotated[StrictStr, Field(min_length=1, max_length=TEXT_CHARS_MAX)]
+    book_id: Annotated[StrictStr, Field(min_length=1, max_length=64)]
     amount: Annotated[StrictInt, Field(ge=1, le=1_000_000)]
 
 

@@ -11,6 +11,7 @@ from flask_cors import CORS
 from opentelemetry.instrumentation.flask import FlaskInstrumentor
 
 from orchestrator.dependencies import EXTENSION, Dependencies
+from orchestrator.edge_guards import EdgeGuards, install_edge_guards
 from orchestrator.metrics import GatewayMetrics
 from orchestrator.problems import register_error_handlers
 from orchestrator.request_context import install_request_context
@@ -28,6 +29,7 @@ def create_app(dependencies: Dependencies, config: OrchestratorSettings, cors_or
     app.extensions["bookstore.metrics"] = GatewayMetrics(lambda: _queue_depth(dependencies, config.probe_timeout_s))
     register_error_handlers(app)
     install_request_context(app, config.request_budget_s)
+    install_edge_guards(app, EdgeGuards(frozenset(cors_origins), config.operator_secret(), config.operator_loopback))
     for blueprint in (checkout.blueprint, orders.blueprint, books.blueprint, cluster.blueprint, health.blueprint):
         app.register_blueprint(blueprint)
     app.register_blueprint(drawings.blueprint)  # the order page's drawings (docs/drawings.md)

@@ -12,10 +12,10 @@ from flask import Flask, Response, json
 from werkzeug.exceptions import HTTPException
 
 from orchestrator.checkout_errors import CheckoutUnavailable, DependencyUnavailable, QueueFull, TokenizationUnavailable
+from utils.web.problem import PROBLEM_MEDIA_TYPE, problem_body
 
 log = logging.getLogger("orchestrator")
-PROBLEM_MEDIA_TYPE = "application/problem+json"
-_TYPE_PREFIX = "urn:bookstore:problem:"
+__all__ = ["PROBLEM_MEDIA_TYPE", "Problem", "checkout_problem", "problem_body", "problem_response"]
 
 
 class Problem(Exception):
@@ -39,20 +39,6 @@ class Problem(Exception):
         self.detail = detail
         self.headers = headers or {}
         self.extra = extra or {}
-
-
-def problem_body(
-    status: int, code: str, title: str, detail: str, extra: dict[str, Any] | None = None
-) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "type": _TYPE_PREFIX + code.lower().replace("_", "-"),
-        "title": title,
-        "status": status,
-        "detail": detail,
-        "error": {"code": code, "message": detail},
-    }
-    body.update(extra or {})
-    return body
 
 
 def problem_response(problem: Problem) -> Response:
@@ -91,14 +77,17 @@ def checkout_problem(error: CheckoutUnavailable) -> Problem:
     )
 
 
-# Codes for the HTTP errors Werkzeug raises itself (routing, body size, bad request lines).
+# Codes for the HTTP errors Werkzeug raises itself (routing, body size, bad request lines); the server answers
+# oversized requests before the app (utils/web/server.py) with the same codes.
 _HTTP_CODES = {
     400: "INVALID_REQUEST",
     404: "NOT_FOUND",
     405: "METHOD_NOT_ALLOWED",
     413: "PAYLOAD_TOO_LARGE",
+    414: "URI_TOO_LONG",
     415: "UNSUPPORTED_MEDIA_TYPE",
     429: "TOO_MANY_REQUESTS",
+    431: "HEADERS_TOO_LARGE",
 }
 
 

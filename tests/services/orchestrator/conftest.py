@@ -38,8 +38,10 @@ def build_gateway(
     probes: dict[str, Callable[[], bool]] | None = None,
     catalog: Catalog | None = None,
     tokenizer: Tokenizer = NoTokenizer(),
+    settings: OrchestratorSettings | None = None,
+    flow: FakeFlow | None = None,
 ) -> Gateway:
-    flow, queue = FakeFlow(), FakeQueue()
+    flow, queue = flow or FakeFlow(), FakeQueue()
     idempotency = IdempotencyStore(None, keys_max=100, ttl_s=3600)
     # The fake queue speaks the queue's proto, as the real client does: the real adapter converts and maps errors.
     checkout = CheckoutService(flow, QueueAdapter(queue), catalog or load_catalog(), tokenizer=tokenizer)
@@ -52,7 +54,7 @@ def build_gateway(
         checkout=checkout,
         probes=probes or {},
     )
-    app = create_app(dependencies, OrchestratorSettings(body_bytes_max=body_bytes_max), [FRONTEND])
+    app = create_app(dependencies, settings or OrchestratorSettings(body_bytes_max=body_bytes_max), [FRONTEND])
     return Gateway(app, app.test_client(), flow, queue, idempotency)
 
 

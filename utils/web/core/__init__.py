@@ -1,0 +1,1 @@
+"""Pure HTTP-edge policy: no sockets, threads or clocks."""
