@@ -20,7 +20,9 @@ from orchestrator.metrics import GatewayMetrics
 from orchestrator.payments import PaymentTokenizer
 from orchestrator.queue_adapter import QueueAdapter
 from orchestrator.settings import OrchestratorSettings
+from orchestrator.twopc_timelines import ExecutorTimelines
 from orchestrator.validation_flow import ValidationFlow
+from orchestrator.views.drawings import DrawingSources, install
 from order_queue.client import OrderQueueClient
 from utils.catalog.file import load_catalog
 from utils.logs import configure_logging
@@ -66,6 +68,8 @@ def main() -> None:
         probes={"payment_service": lambda: is_serving(fleet.payment_service_addr, own.probe_timeout_s)},
     )
     app = create_app(dependencies, own, origins_from(fleet.frontend_origin))
+    timelines = ExecutorTimelines(fleet.executor_peers(), own.probe_timeout_s)  # the order page's 2PC timeline
+    install(app, DrawingSources(traces=flow, timelines=timelines))
     host = runtime.listen_host or fleet.orchestrator_host
     server = WsgiServer(
         app,
@@ -86,6 +90,7 @@ def main() -> None:
     finally:
         flow.stop()
         cluster.close()
+        timelines.close()
         queue.close()
         idempotency.close()
         tokenizer.close()
