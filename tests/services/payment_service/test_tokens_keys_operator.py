@@ -104,7 +104,7 @@ def _invoke(stub: Any) -> Any:
 class FakeBooks:
     """The books participant's operator view, as a table (the real one is tested in tests/core)."""
 
-    def __init__(self, states: dict[str, twopc_pb.TxState.ValueType]) -> None:
+    def __init__(self, states: dict[str, Any]) -> None:
         self.states, self.resolved, self.adopted = states, [], ""  # type: ignore[var-annotated]
 
     def __call__(self, method: str, request: Any) -> Any:
