@@ -1,4 +1,5 @@
-"""What `GET /cluster` shows: each Raft replica's role, term, leader and log position, and the queue depth.
+"""What `GET /cluster` shows: each Raft replica's role, term, leader and log position, and the queue depth; for the
+executor group also its incarnation and, while a participant refuses it, the refusal (docs/operations.md).
 
 Every replica serves the Raft service's Status RPC on its own port; a replica that does not answer
 within the probe deadline is "unreachable". One replica's silence never delays the others' (probes
@@ -14,6 +15,7 @@ from typing import Any, Protocol
 
 import grpc
 
+from utils.pb.order_executor import order_executor_pb2, order_executor_pb2_grpc
 from utils.pb.raft import raft_pb2, raft_pb2_grpc
 from utils.rpc.client import call, open_channel
 from utils.settings import FleetSettings
@@ -75,6 +77,7 @@ class ProbingClusterView:
         self.queue = queue
         self.probe_timeout_s = probe_timeout_s
         self._stubs: dict[str, raft_pb2_grpc.RaftStub] = {}
+        self._executor_stubs: dict[str, order_executor_pb2_grpc.OrderExecutorStub] = {}
         self._lock = threading.Lock()
         self._pool = ThreadPoolExecutor(max_workers=PROBE_WORKERS_MAX, thread_name_prefix="cluster-probe")
 
@@ -88,18 +91,36 @@ class ProbingClusterView:
         }
         queue = self._pool.submit(self._queue_stats)
         groups = {group: group_json([f.result() for f in pending]) for group, pending in futures.items()}
+        groups["order_executor"].update(self._executor_fence(groups["order_executor"]["leaderId"]))
         return {"groups": groups, "queue": queue.result()}
 
-    def _stub(self, address: str) -> raft_pb2_grpc.RaftStub:
+    def _executor_fence(self, leader_id: str | None) -> dict[str, Any]:
+        """The executor leader's incarnation, and a participant's refusal of it (the group lost its data): then the
+        operator command is due, and the leader leases nothing."""
+        address = self.groups["order_executor"].get(leader_id or "")
+        if leader_id is None or address is None:
+            return {"incarnation": None, "fencedOut": None}
+        with self._lock:
+            stub = self._executor_stubs.get(address)
+            if stub is None:
+                channel = open_channel(address, leader_id, retries=False)
+                stub = self._executor_stubs[address] = order_executor_pb2_grpc.OrderExecutorStub(channel)
+        try:
+            status = call(stub.Status, order_executor_pb2.StatusRequest(), timeout_s=self.probe_timeout_s)
+        except grpc.RpcError:
+            return {"incarnation": None, "fencedOut": None}
+        return {"incarnation": status.incarnation or None, "fencedOut": status.fenced_out or None}
+
+    def _stub(self, node_id: str, address: str) -> raft_pb2_grpc.RaftStub:
         with self._lock:
             stub = self._stubs.get(address)
             if stub is None:
-                stub = self._stubs[address] = raft_pb2_grpc.RaftStub(open_channel(address, retries=False))
+                stub = self._stubs[address] = raft_pb2_grpc.RaftStub(open_channel(address, node_id, retries=False))
             return stub
 
     def _probe(self, node_id: str, address: str) -> ReplicaView:
         try:
-            status = call(self._stub(address).Status, raft_pb2.StatusRequest(), timeout_s=self.probe_timeout_s)
+            status = call(self._stub(node_id, address).Status, raft_pb2.StatusRequest(), timeout_s=self.probe_timeout_s)
         except grpc.RpcError:
             return ReplicaView(node_id, address, "unreachable")
         return ReplicaView(
