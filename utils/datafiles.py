@@ -40,7 +40,10 @@ def secure_process_files(data_dir: Path, own: Path | None = None) -> int:
     if own is None:
         return secure_tree(data_dir)
     data_dir.mkdir(parents=True, exist_ok=True)
-    return _chmod(data_dir, FOLDER_MODE) + secure_tree(own)
+    # A cluster volume's root may belong to root and reach the service through its group (Kubernetes fsGroup,
+    # deploy/k8s): changing its mode would fail, and what the service keeps inside it is owner-only anyway.
+    ours = data_dir.stat().st_uid == os.geteuid()
+    return (_chmod(data_dir, FOLDER_MODE) if ours else 0) + secure_tree(own)
 
 
 def write_secret(path: Path, data: bytes) -> None:
