@@ -50,6 +50,12 @@ bench: $(STAMP)
 chaos: $(STAMP)
 	$(PY) -m chaos $(ARGS)
 
+# Each safety rule broken on purpose in a scratch copy; every mutation must be killed by its tests (minutes).
+# Options: make mutate ARGS="--only raft-election-restriction" or ARGS="--fast" (the CI subset) or ARGS="--list"
+.PHONY: mutate
+mutate: $(STAMP)
+	$(PY) -m testing.mutate $(ARGS)
+
 clean:
 	rm -rf data logs .pytest_cache .mypy_cache
 
