@@ -38,7 +38,7 @@ cd "$repo"  # utils.tls is imported from the checkout
 "$PYTHON" -m utils.tls issue --ca-dir "$ca_dir" --out "$k8s/operator/tls" operator
 
 new_secret() {  # 32 random bytes as hex, made once
-  [[ -s "$1" ]] || "$PYTHON" -c 'import secrets; print(secrets.token_hex(32))' > "$1"
+  [[ -s "$1" ]] || "$PYTHON" -c 'import secrets; print(secrets.token_hex(32), end="")' > "$1"
 }
 new_secret "$k8s/base/secrets/payment/fingerprint.key"
 new_secret "$k8s/base/secrets/operator/token"
