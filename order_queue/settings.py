@@ -16,3 +16,7 @@ class OrderQueueSettings(BaseSettings):
     final_records_max: int = Field(default=100_000, ge=1)  # finished orders kept for GET /orders
     lease_s_max: float = Field(default=300.0, gt=0)  # longest lease a worker may ask for
     aging_points_per_s: float = Field(default=1.0, gt=0)  # priority gained per second of waiting
+    # Personal data (name, contact, billing address) is erased from an order this long after it was enqueued
+    # (docs/operations.md); the purge runs every retention_scan_s.
+    personal_data_retention_s: float = Field(default=7 * 24 * 3600.0, gt=0)
+    retention_scan_s: float = Field(default=60.0, gt=0)

@@ -38,6 +38,8 @@ CREATE TABLE IF NOT EXISTS orders (
 );
 CREATE INDEX IF NOT EXISTS orders_by_rank ON orders (state, rank_key DESC, seq);
 """
+# Added after the first release (ALTER TABLE on open): 1 once the order's personal data is erased (retention.py).
+_REDACTED_COLUMN = "redacted INTEGER NOT NULL DEFAULT 0"
 _WAITING = ("QUEUED", "LEASED", "EXECUTING")
 _HELD = ("LEASED", "EXECUTING")
 _FINAL = tuple(s.value for s in lease_table.FINAL_STATES)
@@ -111,7 +113,11 @@ class QueueStore:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")  # an acknowledged enqueue survives a crash of the machine too
         self._db.execute("PRAGMA busy_timeout=5000")
+        self._db.execute("PRAGMA secure_delete=ON")  # erased personal data is overwritten, not left in free pages
         self._db.executescript(_SCHEMA)
+        if "redacted" not in {row[1] for row in self._db.execute("PRAGMA table_info(orders)")}:
+            self._db.execute(f"ALTER TABLE orders ADD COLUMN {_REDACTED_COLUMN}")
+        self._db.execute("CREATE INDEX IF NOT EXISTS orders_to_redact ON orders (redacted, enqueued_at)")
 
     def close(self) -> None:
         with self._lock:
@@ -255,6 +261,23 @@ class QueueStore:
         self._inserts += 1
         if self._inserts % _PRUNE_EVERY_INSERTS == 0:
             self._prune_final(db)
+
+    def redact_older_than(self, cutoff: float, redact: Callable[[bytes], bytes], batch_max: int) -> int:
+        """Rewrites the payload of up to `batch_max` orders enqueued before `cutoff` with `redact` (docs/operations.md
+        retention); returns how many. The WAL is checkpointed after, so no copy of the old bytes stays in it."""
+        with self._transaction() as db:
+            rows = db.execute(
+                "SELECT seq, payload FROM orders WHERE redacted = 0 AND enqueued_at < ? ORDER BY enqueued_at LIMIT ?",
+                (cutoff, batch_max),
+            ).fetchall()
+            db.executemany(
+                "UPDATE orders SET payload = ?, redacted = 1 WHERE seq = ?",
+                [(redact(bytes(payload)), seq) for seq, payload in rows],
+            )
+        if rows:
+            with self._lock:
+                self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        return len(rows)
 
     def _prune_final(self, db: sqlite3.Connection) -> None:
         """Forgets the oldest finished orders beyond final_records_max, so the file stays bounded."""
