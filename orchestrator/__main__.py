@@ -25,6 +25,7 @@ from orchestrator.validation_flow import ValidationFlow
 from orchestrator.views.drawings import DrawingSources, install
 from order_queue.client import OrderQueueClient
 from utils.catalog.file import load_catalog
+from utils.datafiles import secure_process_files
 from utils.logs import configure_logging
 from utils.rpc.bootstrap import listen_address
 from utils.rpc.healthcheck import is_serving
@@ -40,6 +41,7 @@ def main() -> None:
     fleet, runtime, own = FleetSettings(), RuntimeSettings(), OrchestratorSettings()
     configure_logging("orchestrator", runtime.log_level, runtime.log_file)
     configure_telemetry("orchestrator", runtime.otel_exporter_otlp_endpoint)
+    secure_process_files(runtime.data_dir, runtime.data_dir / "orchestrator")  # owner-only (docs/operations.md)
     catalog = load_catalog()
     flow = ValidationFlow(
         fleet,
