@@ -56,6 +56,12 @@ chaos: $(STAMP)
 mutate: $(STAMP)
 	$(PY) -m testing.mutate $(ARGS)
 
+# The Raft simulation for as long as you like: RAFT_SIM_SEEDS seeds (every mix, from seed RAFT_SIM_FIRST_SEED)
+# of RAFT_SIM_TICKS ticks; prints seeds/s, and each failing seed with the command that replays it.
+.PHONY: soak
+soak: $(STAMP)
+	$(PY) -m testing.raft_sim --soak --seed $${RAFT_SIM_FIRST_SEED:-0} --seeds $${RAFT_SIM_SEEDS:-20000}
+
 clean:
 	rm -rf data logs .pytest_cache .mypy_cache
 
