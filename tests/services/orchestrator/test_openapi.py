@@ -149,6 +149,7 @@ CASES: list[tuple[str, str, int, Call]] = [
     ("/checkout", "post", 200, _checkout(seed_order(termsAndConditionsAccepted=False))),
     ("/checkout", "post", 400, _checkout(seed_order(items=[{"name": "Clean Code", "quantity": "2"}]))),
     ("/checkout", "post", 400, _checkout(b"[]")),
+    ("/checkout", "post", 403, _checkout(seed_order(), headers={"Origin": "http://elsewhere.test"})),
     ("/checkout", "post", 409, _checkout_while_another_runs),
     ("/checkout", "post", 413, _checkout(seed_order(padding="x" * 70_000))),
     (
@@ -182,6 +183,19 @@ CASES: list[tuple[str, str, int, Call]] = [
     (
         "/stock/increment",
         "post",
+        401,
+        lambda g: g.client.post("/stock/increment", json={"book_id": "b", "amount": 1}, environ_base=_REMOTE),
+    ),
+    (
+        "/stock/increment",
+        "post",
+        403,
+        lambda g: g.client.post("/stock/increment", json={}, headers={"Origin": "http://elsewhere.test"}),
+    ),
+    ("/stock/increment", "post", 413, lambda g: g.client.post("/stock/increment", data=b"{" + b" " * 70_000)),
+    (
+        "/stock/increment",
+        "post",
         404,
         lambda g: g.client.post("/stock/increment", json={"book_id": "nope", "amount": 2}),
     ),
@@ -197,6 +211,9 @@ CASES: list[tuple[str, str, int, Call]] = [
     ("/readyz", "get", 503, _with(_queue_down, lambda g: g.client.get("/readyz"))),
     ("/metrics", "get", 200, lambda g: g.client.get("/metrics")),
 ]
+
+
+_REMOTE = {"REMOTE_ADDR": "192.0.2.7"}  # not loopback: the operator token is needed
 
 
 class _DownBooks:
