@@ -13,7 +13,11 @@ from books_database.core.commands import DecrementStock, Item, StockCommand, com
 from books_database.core.results import BookView, Reason, Refused, StockChanged
 from utils.catalog import Catalog
 
-REQUESTS_REMEMBERED_MAX = 10_000  # stock writes whose result is kept for replays of the same request id
+# The window of remembered stock-write request ids (docs/operations.md): the last this many writes that carried a
+# request id keep their result, in log order on every replica and in snapshots, so a retry with the same id is
+# answered instead of applied again. A retry that arrives after this many other such writes falls outside the window
+# and is applied anew; clients retry within seconds (utils/rpc retry budget), far inside it. About 200 B per entry.
+REQUESTS_REMEMBERED_MAX = 10_000
 
 
 @dataclass(frozen=True, slots=True)
