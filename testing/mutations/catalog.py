@@ -32,6 +32,8 @@ PARTICIPANTS = (
     "tests/core/test_twopc_participant.py",
     "tests/core/test_payment_ledger.py",
     "tests/core/test_books_participant.py",
+    "tests/core/test_books_state_machine.py",
+    "tests/core/test_incarnation_fence.py",
 )
 TWOPC = (*COORDINATOR, *PARTICIPANTS)
 
