@@ -14,12 +14,15 @@ from pathlib import Path
 import grpc
 import pytest
 
+from books_database.client import BooksClient
 from testing.fleet_env import FLEET_ENV, FULL
 from testing.local_fleet import Shop, running_fleet, wait_until
 from testing.orders import DECLINED_CARD
 from tests.e2e.execution import DATABASES, EXECUTORS, book
 from utils.pb.books_database import books_database_pb2 as books_pb
 from utils.pb.payment_service import payment_service_pb2 as pay_pb
+from utils.pb.payment_service import payment_service_pb2_grpc as pay_grpc
+from utils.rpc.client import open_channel
 
 pytestmark = [pytest.mark.fleet, pytest.mark.timeout(240)]
 
@@ -81,23 +84,37 @@ def test_duplicate_and_late_messages_change_nothing_and_are_logged(shop: Shop) -
     before = int(shop.stock(book_id).stock)
     committed, aborted = shop.checkout(title), shop.checkout(title, card=DECLINED_CARD)
     shop.check_invariants([committed, aborted], {book_id: before})
-    _, term = shop.executor_leader()
-    token = shop.payment.Tokenize(pay_pb.TokenizeRequest(card_number="4111111111111111"), timeout=5).token
-    # Commit twice: acknowledged, nothing changes.
-    reply = shop.payment.Commit(pay_pb.DecisionRequest(tx_id=committed, coordinator_term=term), timeout=5)
-    assert (reply.state, reply.changed) == (pay_pb.PAYMENT_STATE_CAPTURED, False)
-    assert shop.books.commit(committed, term).state == books_pb.COMMITTED
-    # A stale Prepare after Abort: ABORT again, nothing held.
-    late = shop.payment.Prepare(
-        pay_pb.PrepareRequest(tx_id=aborted, token=token, amount_cents=100, coordinator_term=term), timeout=5
+    # As the coordinator would send them: from an executor's identity, with the group's incarnation.
+    leader, term = shop.executor_leader()
+    status = shop.executor_status()[leader]
+    assert status is not None and status.incarnation
+    incarnation = status.incarnation
+    as_executor = shop.rf.tls(leader)
+    payment = pay_grpc.PaymentServiceStub(
+        open_channel(shop.rf.settings.payment_service_addr, "payment_service", tls=as_executor)
     )
+    books = BooksClient(shop.rf.settings.database_peers(), timeout_s=5.0, tls=as_executor)
+    # Commit twice: acknowledged, nothing changes.
+    reply = payment.Commit(
+        pay_pb.DecisionRequest(tx_id=committed, coordinator_term=term, incarnation=incarnation), timeout=5
+    )
+    assert (reply.state, reply.changed) == (pay_pb.PAYMENT_STATE_CAPTURED, False)
+    assert books.commit(committed, term, incarnation=incarnation).state == books_pb.COMMITTED
+    # A stale Prepare after Abort: ABORT again, nothing held.
+    stale = pay_pb.PrepareRequest(
+        tx_id=aborted, token="tok_any", amount_cents=100, coordinator_term=term, incarnation=incarnation
+    )
+    late = payment.Prepare(stale, timeout=5)
     assert late.vote == pay_pb.VOTE_ABORT
-    assert shop.books.prepare(aborted, [(book_id, 1)], term).vote == books_pb.VOTE_ABORT
+    assert books.prepare(aborted, [(book_id, 1)], term, incarnation=incarnation).vote == books_pb.VOTE_ABORT
     # Abort after Commit: refused by the payment service, ignored by the books database.
     with pytest.raises(grpc.RpcError) as error:
-        shop.payment.Abort(pay_pb.DecisionRequest(tx_id=committed, coordinator_term=term), timeout=5)
+        payment.Abort(
+            pay_pb.DecisionRequest(tx_id=committed, coordinator_term=term, incarnation=incarnation), timeout=5
+        )
     assert error.value.code() is grpc.StatusCode.FAILED_PRECONDITION
-    assert shop.books.abort(committed, term).state == books_pb.COMMITTED
+    assert books.abort(committed, term, incarnation=incarnation).state == books_pb.COMMITTED
+    books.close()
     shop.check_invariants([committed, aborted], {book_id: before})
     events = _log_events(shop.rf.fleet.log_path("payment_service"), {committed, aborted})
     assert {"duplicate_commit", "stale_prepare_after_abort", "abort_after_commit"} <= events
