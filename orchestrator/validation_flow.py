@@ -21,9 +21,10 @@ from orchestrator.checkout_errors import DependencyUnavailable
 from orchestrator.flow_report import FlowReportServicer, FlowWaiters, WaitersFull
 from orchestrator.flow_traces import FlowTrace, FlowTraces, build_trace, gateway_records
 from utils.flow.core.checkout import VALIDATION_SERVICES, Service, message_events
-from utils.flow.core.trace import EventRecord
+from utils.flow.core.trace import OUTCOME, EventRecord
 from utils.flow.core.vclock import VectorClock
 from utils.flow.outcome import FlowResult, FlowStatus
+from utils.flow.trace_wire import records_from_proto
 from utils.flow.transport import service_address
 from utils.order.order import Order
 from utils.order.wire import order_to_proto
@@ -130,7 +131,7 @@ class ValidationFlow:
             raise DependencyUnavailable("validation_flow", str(full)) from None
         try:
             init_sent_at_s = time.time()
-            init_clock = self._init_services(order_id, order, deadline_s)
+            init_clock, init_records = self._init_services(order_id, order, deadline_s)
             start_at_s = time.time()
             self._start_flow(order_id, deadline_s, init_clock)
             result = self.waiters.wait(order_id, deadline_s - time.monotonic())
@@ -139,7 +140,8 @@ class ValidationFlow:
                 result,
                 gateway_records(
                     init_sent_at_s, start_at_s, init_clock, time.time(), result.clock if result else VectorClock()
-                ),
+                )
+                + init_records,
             )
         except DependencyUnavailable:
             self._outcomes.add(1, {"outcome": "unavailable"})
@@ -155,7 +157,7 @@ class ValidationFlow:
     def _keep_trace(self, order_id: str, result: FlowResult | None, own: list[EventRecord]) -> None:
         status = result.status.name.lower() if result else "no outcome"
         if result is None:
-            own = own[:-1]  # no outcome arrived: no outcome event to draw
+            own = [r for r in own if r.event != OUTCOME]  # no outcome arrived: no outcome event to draw
         self.traces.put(build_trace(order_id, status, own, result.trace if result else ()))
 
     def _outcome(self, order_id: str, result: FlowResult | None) -> ValidationOutcome:
@@ -199,10 +201,11 @@ class ValidationFlow:
     def _budget_ms(self, deadline_s: float) -> int:
         return max(0, int((deadline_s - time.monotonic()) * 1000))
 
-    def _init_services(self, order_id: str, order: Order, deadline_s: float) -> VectorClock:
+    def _init_services(self, order_id: str, order: Order, deadline_s: float) -> tuple[VectorClock, list[EventRecord]]:
         """InitOrder on the three services at once; each keeps its view of the order and starts its clock.
 
-        Returns the merge of their clocks: the flow starts after every init, and its stamps say so.
+        Returns the merge of their clocks (the flow starts after every init, and its stamps say so) and each
+        service's record of its InitOrder event, for the drawing.
         """
         timeout_s = self._timeout_s(deadline_s)
         calls = [
@@ -222,9 +225,11 @@ class ValidationFlow:
         ]
         replies = self._await_all(order_id, calls)
         try:
-            return VectorClock().merge(*(VectorClock.from_proto(reply.clock) for reply in replies))
+            clock = VectorClock().merge(*(VectorClock.from_proto(reply.clock) for reply in replies))
         except ValueError as error:
             raise DependencyUnavailable("validation_flow", f"a service sent a bad clock: {error}") from None
+        records, _malformed = records_from_proto(reply.record for reply in replies if reply.HasField("record"))
+        return clock, list(records)
 
     def _start_flow(self, order_id: str, deadline_s: float, init_clock: VectorClock) -> None:
         """Sends the root events (a, b) to transaction_verification; from there the services hand it on.

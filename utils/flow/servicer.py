@@ -10,10 +10,11 @@ from collections.abc import Callable
 import grpc
 
 from utils.flow.core.causal import Delivery, GateFull
+from utils.flow.core.checkout import INIT
 from utils.flow.core.order_table import ClearOutcome, OrderConflict, OrderTableFull
 from utils.flow.core.vclock import VectorClock
 from utils.flow.node import FlowNode
-from utils.flow.trace_wire import records_from_proto
+from utils.flow.trace_wire import record_to_proto, records_from_proto
 from utils.order.order import Order
 from utils.order.wire import order_from_proto
 from utils.pb.common import common_pb2
@@ -76,7 +77,8 @@ class FlowServicer:
             _abort(context, grpc.StatusCode.ALREADY_EXISTS, str(conflict))
         except ValueError as error:
             _abort(context, grpc.StatusCode.INVALID_ARGUMENT, str(error))
-        return common_pb2.InitOrderResponse(clock=clock.to_proto())
+        own = [r for r in self.node.trace(order_id) if r.event == INIT and r.service == self.node.service.value]
+        return common_pb2.InitOrderResponse(clock=clock.to_proto(), record=record_to_proto(own[0]) if own else None)
 
     def handle_event(
         self, name: str, request: common_pb2.EventRequest, context: grpc.ServicerContext

@@ -37,9 +37,12 @@ class FakeTraces:
 class FakeTimelines:
     def __init__(self) -> None:
         self.asked: list[str] = []
+        self.down = False  # every replica unreachable
 
     def timeline(self, order_id: str) -> TwoPcTimeline:
         self.asked.append(order_id)
+        if self.down:
+            return TwoPcTimeline(order_id, (), {"executor-1": "unreachable", "executor-2": "unreachable"}, 0)
         leader = [
             Step(Kind.BEGIN_LOGGED, 1.0, "executor-1", term=2, index=7),
             Step(Kind.PREPARE_SENT, 1.1, "executor-1", term=2, participant="books_database"),

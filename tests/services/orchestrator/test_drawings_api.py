@@ -41,6 +41,14 @@ def test_the_twopc_timeline_shows_the_vote_and_the_decision_with_its_term_and_in
     assert {"id": "executor-3", "status": "unreachable"} in body["replicas"]
 
 
-def test_without_an_executor_source_the_timeline_is_503() -> None:
-    reply = build_gateway().client.get("/orders/o1/twopc")
+def test_the_timeline_is_503_when_no_executor_replica_answers() -> None:
+    gateway = build_gateway()
+    _, timelines = install_fakes(gateway.app)
+    timelines.down = True
+    reply = gateway.client.get("/orders/o1/twopc")
     assert reply.status_code == 503 and reply.headers["Retry-After"] == "1"
+
+
+def test_a_gateway_without_executors_shows_an_empty_timeline() -> None:
+    body = build_gateway().client.get("/orders/o1/twopc").get_json()
+    assert body["steps"] == [] and body["decision"] is None

@@ -140,6 +140,10 @@ def _drawings(g: Gateway) -> None:
     install_fakes(g.app)
 
 
+def _executors_down(g: Gateway) -> None:
+    install_fakes(g.app)[1].down = True
+
+
 def _key_used_with_another_body(g: Gateway) -> None:
     g.client.post("/checkout", json=seed_order(giftWrapping=True), headers={"Idempotency-Key": "k"})
 
@@ -166,7 +170,7 @@ CASES: list[tuple[str, str, int, Call]] = [
     ("/orders/{orderId}/trace", "get", 404, _with(_drawings, lambda g: g.client.get("/orders/unknown/trace"))),
     ("/orders/{orderId}/twopc", "get", 200, _with(_drawings, lambda g: g.client.get("/orders/o1/twopc"))),
     ("/orders/{orderId}/twopc", "get", 404, _with(_drawings, lambda g: g.client.get(f"/orders/{'x' * 129}/twopc"))),
-    ("/orders/{orderId}/twopc", "get", 503, lambda g: g.client.get("/orders/o1/twopc")),
+    ("/orders/{orderId}/twopc", "get", 503, _with(_executors_down, lambda g: g.client.get("/orders/o1/twopc"))),
     ("/books", "get", 200, lambda g: g.client.get("/books")),
     ("/books", "get", 503, lambda g: build_gateway(books=_DownBooks()).client.get("/books")),
     ("/stock/read", "get", 200, lambda g: g.client.get("/stock/read?book_id=book_101_clean_code")),

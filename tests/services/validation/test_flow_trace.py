@@ -52,3 +52,5 @@ def test_a_rejected_orders_trace_stops_at_the_failing_event_with_its_reason(
     assert [(r.service, r.event) for r in failed] == [(TV, "VerifyCreditCardFormat")]
     assert failed[0].reasons == ("Invalid credit card number: the check digit is wrong",)
     assert not {"CheckCreditCardData", "GetSuggestions"} & {r.event for r in trace.records}
+    # Every service's InitOrder is drawn even when the flow never reached it: its InitOrder reply carried it.
+    assert {(s, INIT) for s in (TV, FD, S)} <= {(r.service, r.event) for r in trace.records}

@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1cutils/pb/common/common.proto\x12\x10\x62ookstore.common\"}\n\x0bVectorClock\x12=\n\x08\x63ounters\x18\x01 \x03(\x0b\x32+.bookstore.common.VectorClock.CountersEntry\x1a/\n\rCountersEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x03:\x02\x38\x01\"y\n\tOrderItem\x12\x0f\n\x07\x62ook_id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x10\n\x08quantity\x18\x03 \x01(\x03\x12\x12\n\ncatalog_id\x18\x04 \x01(\t\x12\r\n\x05title\x18\x05 \x01(\t\x12\x18\n\x10unit_price_cents\x18\x06 \x01(\x03\"%\n\x04User\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0f\n\x07\x63ontact\x18\x02 \x01(\t\"B\n\nCreditCard\x12\x0e\n\x06number\x18\x01 \x01(\t\x12\x17\n\x0f\x65xpiration_date\x18\x02 \x01(\t\x12\x0b\n\x03\x63vv\x18\x03 \x01(\t\"T\n\x07\x41\x64\x64ress\x12\x0e\n\x06street\x18\x01 \x01(\t\x12\x0c\n\x04\x63ity\x18\x02 \x01(\t\x12\r\n\x05state\x18\x03 \x01(\t\x12\x0b\n\x03zip\x18\x04 \x01(\t\x12\x0f\n\x07\x63ountry\x18\x05 \x01(\t\"\x8c\x02\n\tOrderData\x12*\n\x05items\x18\x01 \x03(\x0b\x32\x1b.bookstore.common.OrderItem\x12$\n\x04user\x18\x02 \x01(\x0b\x32\x16.bookstore.common.User\x12\x31\n\x0b\x63redit_card\x18\x03 \x01(\x0b\x32\x1c.bookstore.common.CreditCard\x12\x32\n\x0f\x62illing_address\x18\x04 \x01(\x0b\x32\x19.bookstore.common.Address\x12\x17\n\x0fshipping_method\x18\x05 \x01(\t\x12\x15\n\rgift_wrapping\x18\x06 \x01(\x08\x12\x16\n\x0eterms_accepted\x18\x07 \x01(\x08\"c\n\x10InitOrderRequest\x12\x10\n\x08order_id\x18\x01 \x01(\t\x12*\n\x05order\x18\x02 \x01(\x0b\x32\x1b.bookstore.common.OrderData\x12\x11\n\tbudget_ms\x18\x03 \x01(\x03\"A\n\x11InitOrderResponse\x12,\n\x05\x63lock\x18\x01 \x01(\x0b\x32\x1d.bookstore.common.VectorClock\"\x93\x01\n\x0c\x45ventRequest\x12\x10\n\x08order_id\x18\x01 \x01(\t\x12,\n\x05\x63lock\x18\x02 \x01(\x0b\x32\x1d.bookstore.common.VectorClock\x12\x11\n\tbudget_ms\x18\x03 \x01(\x03\x12\x30\n\x05trace\x18\x04 \x03(\x0b\x32!.bookstore.common.FlowEventRecord\"\xc4\x01\n\x0f\x46lowEventRecord\x12\x0f\n\x07service\x18\x01 \x01(\t\x12\r\n\x05\x65vent\x18\x02 \x01(\t\x12,\n\x05\x63lock\x18\x03 \x01(\x0b\x32\x1d.bookstore.common.VectorClock\x12\x0c\n\x04\x61t_s\x18\x04 \x01(\x01\x12\x0c\n\x04held\x18\x05 \x01(\x08\x12\x14\n\x0c\x61rrived_at_s\x18\x06 \x01(\x01\x12\x10\n\x08ran_at_s\x18\x07 \x01(\x01\x12\x0e\n\x06passed\x18\x08 \x01(\x08\x12\x0f\n\x07reasons\x18\t \x03(\t\"8\n\x08\x45ventAck\x12,\n\x08\x64\x65livery\x18\x01 \x01(\x0e\x32\x1a.bookstore.common.Delivery\"Y\n\x11\x43learOrderRequest\x12\x10\n\x08order_id\x18\x01 \x01(\t\x12\x32\n\x0b\x66inal_clock\x18\x02 \x01(\x0b\x32\x1d.bookstore.common.VectorClock\"s\n\x12\x43learOrderResponse\x12/\n\x07outcome\x18\x01 \x01(\x0e\x32\x1e.bookstore.common.ClearOutcome\x12,\n\x05\x63lock\x18\x02 \x01(\x0b\x32\x1d.bookstore.common.VectorClock\"?\n\rSuggestedBook\x12\x0f\n\x07\x62ook_id\x18\x01 \x01(\t\x12\r\n\x05title\x18\x02 \x01(\t\x12\x0e\n\x06\x61uthor\x18\x03 \x01(\t*w\n\x08\x44\x65livery\x12\x18\n\x14\x44\x45LIVERY_UNSPECIFIED\x10\x00\x12\x10\n\x0c\x44\x45LIVERY_RUN\x10\x01\x12\x11\n\rDELIVERY_HELD\x10\x02\x12\x16\n\x12\x44\x45LIVERY_DUPLICATE\x10\x03\x12\x14\n\x10\x44\x45LIVERY_STOPPED\x10\x04*\x85\x01\n\x0c\x43learOutcome\x12\x1d\n\x19\x43LEAR_OUTCOME_UNSPECIFIED\x10\x00\x12\x19\n\x15\x43LEAR_OUTCOME_CLEARED\x10\x01\x12\x1a\n\x16\x43LEAR_OUTCOME_CONFLICT\x10\x02\x12\x1f\n\x1b\x43LEAR_OUTCOME_UNKNOWN_ORDER\x10\x03\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1cutils/pb/common/common.proto\x12\x10\x62ookstore.common\"}\n\x0bVectorClock\x12=\n\x08\x63ounters\x18\x01 \x03(\x0b\x32+.bookstore.common.VectorClock.CountersEntry\x1a/\n\rCountersEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x03:\x02\x38\x01\"y\n\tOrderItem\x12\x0f\n\x07\x62ook_id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x10\n\x08quantity\x18\x03 \x01(\x03\x12\x12\n\ncatalog_id\x18\x04 \x01(\t\x12\r\n\x05title\x18\x05 \x01(\t\x12\x18\n\x10unit_price_cents\x18\x06 \x01(\x03\"%\n\x04User\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0f\n\x07\x63ontact\x18\x02 \x01(\t\"B\n\nCreditCard\x12\x0e\n\x06number\x18\x01 \x01(\t\x12\x17\n\x0f\x65xpiration_date\x18\x02 \x01(\t\x12\x0b\n\x03\x63vv\x18\x03 \x01(\t\"T\n\x07\x41\x64\x64ress\x12\x0e\n\x06street\x18\x01 \x01(\t\x12\x0c\n\x04\x63ity\x18\x02 \x01(\t\x12\r\n\x05state\x18\x03 \x01(\t\x12\x0b\n\x03zip\x18\x04 \x01(\t\x12\x0f\n\x07\x63ountry\x18\x05 \x01(\t\"\x8c\x02\n\tOrderData\x12*\n\x05items\x18\x01 \x03(\x0b\x32\x1b.bookstore.common.OrderItem\x12$\n\x04user\x18\x02 \x01(\x0b\x32\x16.bookstore.common.User\x12\x31\n\x0b\x63redit_card\x18\x03 \x01(\x0b\x32\x1c.bookstore.common.CreditCard\x12\x32\n\x0f\x62illing_address\x18\x04 \x01(\x0b\x32\x19.bookstore.common.Address\x12\x17\n\x0fshipping_method\x18\x05 \x01(\t\x12\x15\n\rgift_wrapping\x18\x06 \x01(\x08\x12\x16\n\x0eterms_accepted\x18\x07 \x01(\x08\"c\n\x10InitOrderRequest\x12\x10\n\x08order_id\x18\x01 \x01(\t\x12*\n\x05order\x18\x02 \x01(\x0b\x32\x1b.bookstore.common.OrderData\x12\x11\n\tbudget_ms\x18\x03 \x01(\x03\"t\n\x11InitOrderResponse\x12,\n\x05\x63lock\x18\x01 \x01(\x0b\x32\x1d.bookstore.common.VectorClock\x12\x31\n\x06record\x18\x02 \x01(\x0b\x32!.bookstore.common.FlowEventRecord\"\x93\x01\n\x0c\x45ventRequest\x12\x10\n\x08order_id\x18\x01 \x01(\t\x12,\n\x05\x63lock\x18\x02 \x01(\x0b\x32\x1d.bookstore.common.VectorClock\x12\x11\n\tbudget_ms\x18\x03 \x01(\x03\x12\x30\n\x05trace\x18\x04 \x03(\x0b\x32!.bookstore.common.FlowEventRecord\"\xc4\x01\n\x0f\x46lowEventRecord\x12\x0f\n\x07service\x18\x01 \x01(\t\x12\r\n\x05\x65vent\x18\x02 \x01(\t\x12,\n\x05\x63lock\x18\x03 \x01(\x0b\x32\x1d.bookstore.common.VectorClock\x12\x0c\n\x04\x61t_s\x18\x04 \x01(\x01\x12\x0c\n\x04held\x18\x05 \x01(\x08\x12\x14\n\x0c\x61rrived_at_s\x18\x06 \x01(\x01\x12\x10\n\x08ran_at_s\x18\x07 \x01(\x01\x12\x0e\n\x06passed\x18\x08 \x01(\x08\x12\x0f\n\x07reasons\x18\t \x03(\t\"8\n\x08\x45ventAck\x12,\n\x08\x64\x65livery\x18\x01 \x01(\x0e\x32\x1a.bookstore.common.Delivery\"Y\n\x11\x43learOrderRequest\x12\x10\n\x08order_id\x18\x01 \x01(\t\x12\x32\n\x0b\x66inal_clock\x18\x02 \x01(\x0b\x32\x1d.bookstore.common.VectorClock\"s\n\x12\x43learOrderResponse\x12/\n\x07outcome\x18\x01 \x01(\x0e\x32\x1e.bookstore.common.ClearOutcome\x12,\n\x05\x63lock\x18\x02 \x01(\x0b\x32\x1d.bookstore.common.VectorClock\"?\n\rSuggestedBook\x12\x0f\n\x07\x62ook_id\x18\x01 \x01(\t\x12\r\n\x05title\x18\x02 \x01(\t\x12\x0e\n\x06\x61uthor\x18\x03 \x01(\t*w\n\x08\x44\x65livery\x12\x18\n\x14\x44\x45LIVERY_UNSPECIFIED\x10\x00\x12\x10\n\x0c\x44\x45LIVERY_RUN\x10\x01\x12\x11\n\rDELIVERY_HELD\x10\x02\x12\x16\n\x12\x44\x45LIVERY_DUPLICATE\x10\x03\x12\x14\n\x10\x44\x45LIVERY_STOPPED\x10\x04*\x85\x01\n\x0c\x43learOutcome\x12\x1d\n\x19\x43LEAR_OUTCOME_UNSPECIFIED\x10\x00\x12\x19\n\x15\x43LEAR_OUTCOME_CLEARED\x10\x01\x12\x1a\n\x16\x43LEAR_OUTCOME_CONFLICT\x10\x02\x12\x1f\n\x1b\x43LEAR_OUTCOME_UNKNOWN_ORDER\x10\x03\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -33,10 +33,10 @@ if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_VECTORCLOCK_COUNTERSENTRY']._loaded_options = None
   _globals['_VECTORCLOCK_COUNTERSENTRY']._serialized_options = b'8\001'
-  _globals['_DELIVERY']._serialized_start=1612
-  _globals['_DELIVERY']._serialized_end=1731
-  _globals['_CLEAROUTCOME']._serialized_start=1734
-  _globals['_CLEAROUTCOME']._serialized_end=1867
+  _globals['_DELIVERY']._serialized_start=1663
+  _globals['_DELIVERY']._serialized_end=1782
+  _globals['_CLEAROUTCOME']._serialized_start=1785
+  _globals['_CLEAROUTCOME']._serialized_end=1918
   _globals['_VECTORCLOCK']._serialized_start=50
   _globals['_VECTORCLOCK']._serialized_end=175
   _globals['_VECTORCLOCK_COUNTERSENTRY']._serialized_start=128
@@ -54,17 +54,17 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_INITORDERREQUEST']._serialized_start=764
   _globals['_INITORDERREQUEST']._serialized_end=863
   _globals['_INITORDERRESPONSE']._serialized_start=865
-  _globals['_INITORDERRESPONSE']._serialized_end=930
-  _globals['_EVENTREQUEST']._serialized_start=933
-  _globals['_EVENTREQUEST']._serialized_end=1080
-  _globals['_FLOWEVENTRECORD']._serialized_start=1083
-  _globals['_FLOWEVENTRECORD']._serialized_end=1279
-  _globals['_EVENTACK']._serialized_start=1281
-  _globals['_EVENTACK']._serialized_end=1337
-  _globals['_CLEARORDERREQUEST']._serialized_start=1339
-  _globals['_CLEARORDERREQUEST']._serialized_end=1428
-  _globals['_CLEARORDERRESPONSE']._serialized_start=1430
-  _globals['_CLEARORDERRESPONSE']._serialized_end=1545
-  _globals['_SUGGESTEDBOOK']._serialized_start=1547
-  _globals['_SUGGESTEDBOOK']._serialized_end=1610
+  _globals['_INITORDERRESPONSE']._serialized_end=981
+  _globals['_EVENTREQUEST']._serialized_start=984
+  _globals['_EVENTREQUEST']._serialized_end=1131
+  _globals['_FLOWEVENTRECORD']._serialized_start=1134
+  _globals['_FLOWEVENTRECORD']._serialized_end=1330
+  _globals['_EVENTACK']._serialized_start=1332
+  _globals['_EVENTACK']._serialized_end=1388
+  _globals['_CLEARORDERREQUEST']._serialized_start=1390
+  _globals['_CLEARORDERREQUEST']._serialized_end=1479
+  _globals['_CLEARORDERRESPONSE']._serialized_start=1481
+  _globals['_CLEARORDERRESPONSE']._serialized_end=1596
+  _globals['_SUGGESTEDBOOK']._serialized_start=1598
+  _globals['_SUGGESTEDBOOK']._serialized_end=1661
 # @@protoc_insertion_point(module_scope)

@@ -121,10 +121,12 @@ class InitOrderRequest(_message.Message):
     def __init__(self, order_id: _Optional[str] = ..., order: _Optional[_Union[OrderData, _Mapping]] = ..., budget_ms: _Optional[int] = ...) -> None: ...
 
 class InitOrderResponse(_message.Message):
-    __slots__ = ("clock",)
+    __slots__ = ("clock", "record")
     CLOCK_FIELD_NUMBER: _ClassVar[int]
+    RECORD_FIELD_NUMBER: _ClassVar[int]
     clock: VectorClock
-    def __init__(self, clock: _Optional[_Union[VectorClock, _Mapping]] = ...) -> None: ...
+    record: FlowEventRecord
+    def __init__(self, clock: _Optional[_Union[VectorClock, _Mapping]] = ..., record: _Optional[_Union[FlowEventRecord, _Mapping]] = ...) -> None: ...
 
 class EventRequest(_message.Message):
     __slots__ = ("order_id", "clock", "budget_ms", "trace")
