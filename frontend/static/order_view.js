@@ -1,10 +1,12 @@
 // One order: the checkout's verdict and suggestions, then its live state from GET /orders/{id}
 // (QUEUED → EXECUTING → COMMITTED, or ABORTED with its reason), polled until final or for a bounded time.
 
-import { ApiError, FINAL_STATES, fetchOrder } from "./api.js";
+import { ApiError, FINAL_STATES, fetchOrder, fetchOrderTrace, fetchOrderTwoPc } from "./api.js";
 import { config } from "/config.js";
 import { announce, byId, formatPrice, formatTime, h, replaceChildren } from "./dom.js";
 import { Poller } from "./poller.js";
+import { spaceTimeDiagram } from "./spacetime.js";
+import { twoPcTimeline } from "./twopc_timeline.js";
 
 const HAPPY_PATH = ["QUEUED", "EXECUTING", "COMMITTED"];
 const STATE_WORDS = {
@@ -25,6 +27,7 @@ export class OrderView {
     this.poller = null;
     this.watch = "";
     this.progressShown = "";
+    this.drawings = { orderId: null, trace: null, twopc: null }; // fetched once per order (docs/drawings.md)
   }
 
   /** Remembers a fresh checkout reply so its verdict and suggestions show beside the live state. */
@@ -93,6 +96,7 @@ export class OrderView {
     if (order.state !== previous) {
       announce(`Order ${orderId}: ${STATE_WORDS[order.state] ?? order.state}${order.reason ? ` (${order.reason})` : ""}`);
       if (final) this.onFinal(order);
+      if (final) this.loadTwoPc(orderId, order.state);
     }
     return final;
   }
@@ -111,8 +115,59 @@ export class OrderView {
       reply ? this.verdict(reply) : null,
       h("div", { id: "order-progress" }),
       reply ? this.suggestions(reply) : null,
-      reply ? this.clock(reply) : null);
+      reply ? this.clock(reply) : null,
+      h("section", { class: "drawings", "aria-labelledby": "drawings-title" },
+        h("h2", { id: "drawings-title" }, "Watch it think"),
+        h("div", { id: "flow-slot" }, h("p", { class: "hint" }, "Loading the validation flow…")),
+        h("div", { id: "twopc-slot" }, h("p", { class: "hint" }, "The two-phase commit shows once the order is final."))));
     this.renderProgress();
+    this.loadTrace(this.orderId);
+    if (FINAL_STATES.includes(this.order?.state)) this.loadTwoPc(this.orderId, this.order.state);
+  }
+
+  drawingsFor(orderId) {
+    if (this.drawings.orderId !== orderId) this.drawings = { orderId, trace: null, twopc: null };
+    return this.drawings;
+  }
+
+  /** The validation flow's space-time diagram, from the services' own records as the gateway keeps them. */
+  async loadTrace(orderId) {
+    const drawings = this.drawingsFor(orderId);
+    if (!drawings.trace) {
+      try {
+        drawings.trace = await fetchOrderTrace(orderId, 4000);
+      } catch (error) {
+        if (orderId !== this.orderId) return;
+        const slot = document.getElementById("flow-slot");
+        if (slot) replaceChildren(slot, h("p", { class: "hint" }, error instanceof ApiError && error.status === 404
+          ? "The gateway no longer keeps this order's validation trace."
+          : `Cannot load the validation flow (${error.message}).`));
+        return;
+      }
+    }
+    const slot = document.getElementById("flow-slot");
+    if (slot && orderId === this.orderId) replaceChildren(slot, spaceTimeDiagram(drawings.trace));
+  }
+
+  /** The two-phase commit's timeline, once the order is final (the executor replicas' journals, merged). */
+  async loadTwoPc(orderId, state) {
+    const slot = () => (orderId === this.orderId ? document.getElementById("twopc-slot") : null);
+    if (state === "REJECTED") {
+      if (slot()) replaceChildren(slot(), h("p", { class: "hint", id: "twopc-none" }, "Rejected at validation: no two-phase commit ran."));
+      return;
+    }
+    const drawings = this.drawingsFor(orderId);
+    if (!drawings.twopc) {
+      try {
+        drawings.twopc = await fetchOrderTwoPc(orderId, 4000);
+      } catch (error) {
+        if (slot()) replaceChildren(slot(), h("p", { class: "hint" }, `Cannot load the two-phase commit (${error.message}).`));
+        return;
+      }
+    }
+    if (!slot()) return;
+    replaceChildren(slot(), drawings.twopc.steps?.length ? twoPcTimeline(drawings.twopc)
+      : h("p", { class: "hint", id: "twopc-none" }, "The executor replicas hold no two-phase commit for this order."));
   }
 
   /** Only the live part, and only when it changed, so keyboard focus elsewhere in the view survives polling. */
