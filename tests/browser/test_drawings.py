@@ -72,8 +72,9 @@ def _arrows(store: Storefront) -> set[tuple[str, str]]:
 
 def _steps(store: Storefront) -> list[dict[str, str | None]]:
     steps: list[dict[str, str | None]] = store.page.locator("#twopc-svg g.step").evaluate_all(
-        """gs => gs.map(g => ({kind: g.dataset.kind, participant: g.dataset.participant ?? null, ok: g.dataset.ok,
-              term: g.dataset.term ?? null, index: g.dataset.index ?? null, text: g.querySelector("title").textContent}))"""
+        """gs => gs.map(g => ({kind: g.dataset.kind, participant: g.dataset.participant ?? null,
+              ok: g.dataset.ok, term: g.dataset.term ?? null, index: g.dataset.index ?? null,
+              text: g.querySelector("title").textContent}))"""
     )
     return steps
 
