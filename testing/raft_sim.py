@@ -20,7 +20,7 @@ from concurrent.futures import Future
 from dataclasses import dataclass
 from random import Random
 
-from testing.raft_sim_checks import SafetyChecker
+from testing.raft_sim_checks import SafetyChecker, SafetyViolation, undurable_message
 from testing.raft_sim_clients import Workload
 from testing.raft_sim_faults import FAULT_MIXES, FaultMix
 from testing.raft_sim_network import NetworkFaults, SimNetwork
@@ -124,6 +124,7 @@ class Simulation(ReadyObserver):
         self.faults_on = True
         self.leader_commit_seen: dict[NodeId, tuple[int, int]] = {}  # node -> (term, commit) as leader
         self.crash_points: list[str] = []
+        self.undurable: list[str] = []  # messages handed out before what they vouch for was durable
         self.trace(
             f"start nodes={','.join(self.ids)} mix={self.mix.name} options={self.raft_options} compact={compact_every}"
         )
@@ -152,10 +153,19 @@ class Simulation(ReadyObserver):
             self,
             self.rng,
             self._clock,
-            lambda message: self.network.send(message, self.tick),
+            lambda message: self._hand_out(node_id, message),
             self._on_role_change,
             self._on_machine_apply,
         )
+
+    def _hand_out(self, node_id: NodeId, message: Message) -> None:
+        """A request the driver sends: checked against the disk at this very moment, then on the wire."""
+        self._check_durable(node_id, message)
+        self.network.send(message, self.tick)
+
+    def _check_durable(self, node_id: NodeId, message: Message | None) -> None:
+        if message is not None and (reason := undurable_message(self.disks[node_id], message)) is not None:
+            self.undurable.append(f"{node_id}: {reason}")
 
     def _active(self, node_id: NodeId) -> bool:
         return node_id not in self.down_until and node_id not in self.paused_until
@@ -307,10 +317,16 @@ class Simulation(ReadyObserver):
             self.crash_points.append(str(crash))
             self._send_replies(node)  # answered before it died: those responses are on the wire
             self._crash(node.node_id, str(crash))
+            self._fail_on_undurable()
             return
+        self._fail_on_undurable()
         node.driver.check_invariants()  # the core's own invariants, cheap enough to check always
         self._send_replies(node)
         self.workload.poll(node, self.tick)
+
+    def _fail_on_undurable(self) -> None:
+        if self.undurable:
+            raise SafetyViolation(f"durability before sending (Raft Figure 2): {self.undurable[0]}")
 
     def _send_replies(self, node: DriverNode) -> None:
         if not node.replies:
@@ -367,7 +383,11 @@ class Simulation(ReadyObserver):
         if message.type in wire.RESPONSE_TYPES:
             node.driver.deliver(message)  # came back on one of its own RPCs
         else:
-            node.replies.append(node.driver.submit_request(message))  # the servicer's exchange()
+            reply = node.driver.submit_request(message)  # the servicer's exchange()
+            node_id = node.node_id
+            # Runs inside the driver the moment it hands the response to the waiting RPC.
+            reply.add_done_callback(lambda done: self._check_durable(node_id, done.result()))
+            node.replies.append(reply)
 
     def _heal_everything(self) -> None:
         self.faults_on = False

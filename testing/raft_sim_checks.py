@@ -1,14 +1,15 @@
 """Raft's safety properties (Figure 3 of the paper), checked at every step of a simulation.
 
-Election Safety, Log Matching, Leader Completeness, State Machine Safety, and that every
-acknowledged command is what each node applies at its index. A violation raises SafetyViolation.
+Election Safety, Log Matching, Leader Completeness, State Machine Safety, that every acknowledged
+command is what each node applies at its index, and that every message leaves only once what it
+vouches for is durable. A violation raises SafetyViolation.
 """
 
 from __future__ import annotations
 
 from typing import Protocol
 
-from utils.raft.core import Entry, EntryKind, NodeId, Role, Snapshot
+from utils.raft.core import Entry, EntryKind, Message, MessageType, NodeId, Role, Snapshot
 
 
 class LogView(Protocol):
@@ -115,3 +116,40 @@ class SafetyChecker:
         known = self.applied_at.get(index)
         if known is None or known.kind is not EntryKind.NORMAL or known.data != command:
             self._fail(f"acknowledged {command!r} at {index} but {known} is what was applied there")
+
+
+class DurableView(Protocol):
+    """What a power cut now would leave on a node's disk, and what the node reads there."""
+
+    def durable_term_and_vote(self) -> tuple[int, str | None]: ...
+
+    def durably_holds(self, index: int) -> bool: ...
+
+
+def undurable_message(disk: DurableView, m: Message) -> str | None:
+    """Raft §5.1, Figure 2: the term, vote and log a message vouches for are durable when it leaves.
+
+    Checked at the moment the runtime hands the message out (to the network, or to the RPC waiting for
+    it), against what a crash at that moment would leave; None when it is covered. A message of a term
+    the node has durably left promises nothing more: whoever counts it (a leader of that term) has been
+    superseded, as if the message had been delayed past the node's next step (which Raft allows).
+    """
+    if m.type in (MessageType.PRE_VOTE, MessageType.PRE_VOTE_RESPONSE):
+        return None  # a pre-vote promises nothing and changes no state
+    term, vote = disk.durable_term_and_vote()
+    if term < m.term:
+        return f"{m.type.value} of term {m.term} sent while the durable term is {term}"
+    if term > m.term:
+        return None
+    if m.type is MessageType.VOTE and (term, vote) != (m.term, m.sender):
+        return f"vote request of term {m.term} sent before its own vote was durable (durable: {term}, {vote})"
+    if m.type is MessageType.VOTE_RESPONSE and not m.reject and (term, vote) != (m.term, m.recipient):
+        return f"vote for {m.recipient} in term {m.term} granted before it was durable (durable: {term}, {vote})"
+    if m.type is MessageType.APPEND and m.entries:
+        last = m.entries[-1]
+        if not disk.durably_holds(last.index):
+            return f"entry {last.index} of term {last.term} sent to {m.recipient} before it was durable"
+    if m.type in (MessageType.APPEND_RESPONSE, MessageType.SNAPSHOT_RESPONSE) and not m.reject:
+        if not disk.durably_holds(m.index):
+            return f"{m.type.value} acknowledging index {m.index} sent before that entry was durable"
+    return None

@@ -123,6 +123,23 @@ class SimDisk:
             return self.entries[index - offset - 1].term
         return None
 
+    def durable_term_and_vote(self) -> tuple[int, str | None]:
+        """What a power cut now would leave of the term and vote."""
+        hard_state = self._unsynced.hard_state if self._unsynced is not None else self.hard_state
+        return hard_state.term, hard_state.vote
+
+    def durably_holds(self, index: int) -> bool:
+        """Whether a power cut now would leave the entry at `index` as it is now (or a snapshot past it)."""
+        lost = self._unsynced
+        if lost is None or lost.entries is None:
+            return index <= self.offset or self.term(index) is not None
+        offset = lost.snapshot.index if lost.snapshot else 0
+        if index <= offset:
+            return True
+        if index > offset + len(lost.entries):
+            return False
+        return lost.entries[index - offset - 1].term == self.term(index)
+
     def _remember_durable(self, touches_log: bool) -> None:
         if self._unsynced is None:
             self._unsynced = _Durable(self.hard_state, self.snapshot, None)
