@@ -357,6 +357,25 @@ def check_settings(variables: dict[str, str], compose: dict[str, ComposeService]
     return problems
 
 
+def check_service_environment(compose: dict[str, ComposeService], k8s: dict[str, Workload]) -> list[str]:
+    """What compose sets for one service only (NODE_ID, the gateway's operator settings) the manifests set for
+    that workload too: the same value, or from the pod (valueFrom), or, for a secret, its file (KEY_FILE)."""
+    problems = []
+    shared = set.intersection(*(set(s.environment) for s in compose.values())) if compose else set()
+    for service in compose.values():
+        workload = k8s.get(service.module)
+        if workload is None:
+            continue
+        env = {e["name"]: e for e in workload.container.get("env", [])}
+        for key in sorted(set(service.environment) - shared):
+            given = env.get(key) or env.get(f"{key}_FILE")
+            if given is None:
+                problems.append(f"{service.module}: compose's {service.name} sets {key}, the manifests do not")
+            elif "value" in given and given["name"] == key and given["value"] != service.environment[key]:
+                problems.append(f"{service.module}: {key}={given['value']!r}, compose {service.environment[key]!r}")
+    return problems
+
+
 def check_all(variables: dict[str, str], compose_yaml: dict[str, Any], docs: list[Manifest]) -> list[str]:
     compose = compose_services(compose_yaml)
     k8s = workloads(docs)
@@ -366,4 +385,5 @@ def check_all(variables: dict[str, str], compose_yaml: dict[str, Any], docs: lis
         + check_peer_lists(variables, compose, docs, k8s)
         + check_health_ports(k8s)
         + check_settings(variables, compose, docs)
+        + check_service_environment(compose, k8s)
     )

@@ -175,6 +175,20 @@ def test_a_setting_only_the_cluster_changes_is_found(
     assert any(p.startswith("RPC_TIMEOUT_S") for p in problems), problems
 
 
+def test_a_service_setting_compose_sets_and_the_manifests_do_not_is_found(
+    kubectl: str, prepared: Path, tmp_path: Path, variables: dict[str, str], compose: dict[str, Any]
+) -> None:
+    tree = mutated_copy(
+        prepared,
+        tmp_path,
+        "base/orchestrator.yaml",
+        '{name: ORCHESTRATOR_OPERATOR_LOOPBACK, value: "false"}',
+        '{name: ORCHESTRATOR_OPERATOR_LOOPBACK, value: "true"}',
+    )
+    problems = consistency.check_all(variables, compose, render(kubectl, tree / "overlays" / "dev"))
+    assert any("ORCHESTRATOR_OPERATOR_LOOPBACK" in p for p in problems), problems
+
+
 # ---- what every pod must be ----
 
 
