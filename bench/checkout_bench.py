@@ -74,8 +74,8 @@ def timed(fn: Callable[[], Any]) -> float:
     return (time.perf_counter() - started) * 1000
 
 
-def grpc_round_trips(address: str, count: int) -> list[float]:
-    stub = health_pb2_grpc.HealthStub(open_channel(address))
+def grpc_round_trips(address: str, peer: str, count: int) -> list[float]:
+    stub = health_pb2_grpc.HealthStub(open_channel(address, peer))
     request = health_pb2.HealthCheckRequest()
     for _ in range(20):  # warm the connection
         call(stub.Check, request, timeout_s=TIMEOUT_S)
@@ -111,7 +111,7 @@ def checkouts(api: str, count: int, concurrency: int) -> tuple[list[float], floa
 
 
 def run(rf: RunningFleet, count: int) -> None:
-    report("gRPC health Check round trip", grpc_round_trips(rf.settings.order_queue_addr, 500))
+    report("gRPC health Check round trip", grpc_round_trips(rf.settings.order_queue_addr, "order_queue", 500))
     report("HTTP GET /healthz round trip", http_round_trips(rf.api, 300))
     checkouts(rf.api, 20, 1)  # warm-up: connections, caches, JIT-free but import-heavy first calls
     for concurrency in (1, 16):

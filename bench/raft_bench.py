@@ -20,6 +20,7 @@ from typing import Any
 import grpc
 
 from testing.pb.raft_kv import raft_kv_pb2, raft_kv_pb2_grpc
+from testing.pki import harness_tls
 from testing.raft_kv_client import KvClient, Outcome
 from testing.raft_kv_cluster import KvCluster
 
@@ -29,9 +30,9 @@ def percentile(samples: list[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
 
 
-def load(address: str, outstanding: int, seconds: float) -> tuple[int, int, list[float]]:
+def load(address: str, node_id: str, outstanding: int, seconds: float) -> tuple[int, int, list[float]]:
     """Keeps `outstanding` puts in flight for `seconds`; (committed, failed, latencies in s)."""
-    channel = grpc.insecure_channel(address)
+    channel = harness_tls().secure_channel(address, node_id)
     stub = raft_kv_pb2_grpc.RaftKVStub(channel)
     slots = threading.Semaphore(outstanding)
     lock = threading.Lock()
@@ -101,11 +102,11 @@ def measure_election_rpcs(cluster: KvCluster) -> None:
 def measure_throughput(cluster: KvCluster, seconds: float) -> None:
     leader = cluster.wait_for_leader(timeout_s=20)
     address = cluster.replicas[leader].address
-    load(address, 8, 1.0)  # warm up connections and the code paths
+    load(address, leader, 8, 1.0)  # warm up connections and the code paths
     for outstanding in (1, 64):
         term_before = cluster.status(leader).term  # type: ignore[union-attr]
         started = time.monotonic()
-        committed, failed, latencies = load(address, outstanding, seconds)
+        committed, failed, latencies = load(address, leader, outstanding, seconds)
         elapsed = time.monotonic() - started
         after = cluster.status(leader)
         elections = "none" if after is not None and after.term == term_before and after.role == "leader" else "SOME"

@@ -58,7 +58,7 @@ class Participants:
         address = self._payment_addr()
         with self._lock:
             if self._payment is None or self._payment[0] != address:
-                self._payment = (address, pay_grpc.PaymentServiceStub(open_channel(address)))
+                self._payment = (address, pay_grpc.PaymentServiceStub(open_channel(address, "payment_service")))
             return self._payment[1]
 
     @property
@@ -123,7 +123,7 @@ class Participants:
         return books + executors
 
     def _books_status(self, node_id: str, address: str) -> ReplicaFact:
-        stub = books_grpc.BooksDatabaseStub(open_channel(address, retries=False))
+        stub = books_grpc.BooksDatabaseStub(open_channel(address, node_id, retries=False))
         try:
             reply = call(stub.Status, books_pb.StatusRequest(), timeout_s=READ_TIMEOUT_S)
         except grpc.RpcError:
@@ -131,7 +131,7 @@ class Participants:
         return ReplicaFact("books_database", node_id, True, int(reply.applied_index), reply.state_hash)
 
     def _raft_status(self, group: str, node_id: str, address: str) -> ReplicaFact:
-        stub = raft_pb2_grpc.RaftStub(open_channel(address, retries=False))
+        stub = raft_pb2_grpc.RaftStub(open_channel(address, node_id, retries=False))
         try:
             reply = call(stub.Status, raft_pb2.StatusRequest(), timeout_s=READ_TIMEOUT_S)
         except grpc.RpcError:

@@ -21,6 +21,7 @@ QUIET_FRAUD_ENV = {"FRAUD_CARD_USES_MAX": "1000000"}
 class Layout:
     env: dict[str, str]  # fleet-wide environment: every address
     metrics_ports: dict[str, str]  # process name → METRICS_PORT
+    health_ports: dict[str, str]  # process name → HEALTH_PORT
     host_octet: int
 
     def host(self, name: str) -> str:
@@ -31,7 +32,7 @@ def plan_layout(rng: random.Random, extra_env: dict[str, str] | None = None) -> 
     """Addresses for one run: 127.0.R.x with R random (a second run at the same time gets other addresses)."""
     octet = rng.randint(100, 250)
     planned = fleet_env(lambda name: f"127.0.{octet}.{PROCESSES[name]}", {**QUIET_FRAUD_ENV, **(extra_env or {})})
-    return Layout(planned.env, planned.metrics_ports, octet)
+    return Layout(planned.env, planned.metrics_ports, planned.health_ports, octet)
 
 
 def build_fleet(layout: Layout, workdir: Path) -> Fleet:
@@ -39,4 +40,5 @@ def build_fleet(layout: Layout, workdir: Path) -> Fleet:
     specs = fleet_processes(settings_from(layout.env))
     for spec in specs:
         spec.env["METRICS_PORT"] = layout.metrics_ports.get(spec.name, "0")
+        spec.env["HEALTH_PORT"] = layout.health_ports.get(spec.name, "0")
     return Fleet(specs, data_dir=workdir / "data", log_dir=workdir / "logs", env=layout.env)

@@ -29,10 +29,10 @@ class StatusProbe:
         self._lock = threading.Lock()
         self._pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="chaos-status")
 
-    def _stub(self, address: str) -> raft_pb2_grpc.RaftStub:
+    def _stub(self, node_id: str, address: str) -> raft_pb2_grpc.RaftStub:
         with self._lock:
             if address not in self._stubs:
-                self._stubs[address] = raft_pb2_grpc.RaftStub(open_channel(address, retries=False))
+                self._stubs[address] = raft_pb2_grpc.RaftStub(open_channel(address, node_id, retries=False))
             return self._stubs[address]
 
     def close(self) -> None:
@@ -40,7 +40,7 @@ class StatusProbe:
 
     def sample(self, at_s: float) -> list[StatusSample]:
         jobs = [
-            (group, node_id, self._pool.submit(self._probe, address))
+            (group, node_id, self._pool.submit(self._probe, node_id, address))
             for group, peers in sorted(self.groups().items())
             for node_id, address in sorted(peers.items())
         ]
@@ -57,10 +57,10 @@ class StatusProbe:
                 )
         return samples
 
-    def _probe(self, address: str) -> raft_pb2.StatusReply | None:
+    def _probe(self, node_id: str, address: str) -> raft_pb2.StatusReply | None:
         try:
             reply: raft_pb2.StatusReply = call(
-                self._stub(address).Status, raft_pb2.StatusRequest(), timeout_s=PROBE_TIMEOUT_S
+                self._stub(node_id, address).Status, raft_pb2.StatusRequest(), timeout_s=PROBE_TIMEOUT_S
             )
             return reply
         except grpc.RpcError:

@@ -29,6 +29,7 @@ from utils.datafiles import secure_process_files
 from utils.logs import configure_logging
 from utils.rpc.bootstrap import listen_address
 from utils.rpc.healthcheck import is_serving
+from utils.rpc.trust import install_trust, trust_from
 from utils.settings import FleetSettings, RuntimeSettings
 from utils.telemetry import configure_telemetry
 from utils.web.core.admission import AdmissionBound
@@ -42,6 +43,7 @@ def main() -> None:
     configure_logging("orchestrator", runtime.log_level, runtime.log_file)
     configure_telemetry("orchestrator", runtime.otel_exporter_otlp_endpoint)
     secure_process_files(runtime.data_dir, runtime.data_dir / "orchestrator")  # owner-only (docs/operations.md)
+    install_trust(trust_from(runtime, fleet, "orchestrator"))
     catalog = load_catalog()
     flow = ValidationFlow(
         fleet,
@@ -67,7 +69,11 @@ def main() -> None:
         cluster=cluster,
         idempotency=idempotency,
         checkout=checkout,
-        probes={"payment_service": lambda: is_serving(fleet.payment_service_addr, own.probe_timeout_s)},
+        probes={
+            "payment_service": lambda: is_serving(
+                fleet.payment_service_addr, own.probe_timeout_s, peer="payment_service"
+            )
+        },
     )
     app = create_app(dependencies, own, origins_from(fleet.frontend_origin))
     timelines = ExecutorTimelines(fleet.executor_peers(), own.probe_timeout_s)  # the order page's 2PC timeline

@@ -120,7 +120,8 @@ class ExecutorTimelines:
         with self._lock:
             stub = self._stubs.get(address)
             if stub is None:
-                channel = open_channel(address, retries=False)
+                node_id = next(n for n, a in self.peers.items() if a == address)  # its certificate names it
+                channel = open_channel(address, node_id, retries=False)
                 self._channels.append(channel)
                 stub = self._stubs[address] = pb_grpc.OrderExecutorStub(channel)
             return stub

@@ -35,6 +35,7 @@ from utils.pb.suggestions import suggestions_pb2_grpc
 from utils.pb.transaction_verification import transaction_verification_pb2_grpc
 from utils.rpc.client import call, open_channel
 from utils.rpc.server import GrpcService
+from utils.rpc.trust import installed_trust
 from utils.settings import FleetSettings
 from utils.telemetry import meter
 
@@ -77,7 +78,9 @@ class ValidationFlow:
         self.listen = listen or settings.orchestrator_flow_addr
         self.waiters = FlowWaiters(waiting_max)
         self.traces = FlowTraces()  # each order's event records, for the order page's drawing (docs/drawings.md)
-        self._channels = {s: open_channel(service_address(settings, s)) for s in VALIDATION_SERVICES}
+        # The flow services take InitOrder, the start and ClearOrder from the orchestrator's identity alone.
+        own = installed_trust().tls.as_identity(Service.ORCHESTRATOR.value)
+        self._channels = {s: open_channel(service_address(settings, s), s.value, tls=own) for s in VALIDATION_SERVICES}
         self._stubs = {s: _STUBS[s](self._channels[s]) for s in VALIDATION_SERVICES}
         self._health = {s: health_pb2_grpc.HealthStub(self._channels[s]) for s in VALIDATION_SERVICES}
         # Bounds the background clears: beyond it a clear is skipped (logged, counted); the services' ttl ends it.
@@ -108,6 +111,7 @@ class ValidationFlow:
             [FLOW_REPORT_SERVICE],
             workers_max=16,
             shutdown_grace_s=1.0,
+            identity=Service.ORCHESTRATOR.value,  # the name the flow services dial (utils/flow/transport.py)
         )
         return self._server.start()
 

@@ -12,13 +12,22 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from utils.pb.order_queue import order_queue_pb2 as pb
 from utils.pb.order_queue import order_queue_pb2_grpc as pb_grpc
 from utils.rpc.client import call, open_channel
+from utils.tls import FleetTls
+
+PEER = "order_queue"  # the identity its certificate names
 
 
 class OrderQueueClient:
-    def __init__(self, address: str, timeout_s: float = 2.0) -> None:
+    def __init__(
+        self,
+        address: str,
+        timeout_s: float = 2.0,
+        tls: FleetTls | None = None,  # the identity to call as; None = the process's own
+        channel: grpc.Channel | None = None,  # instead of opening one (tests)
+    ) -> None:
         self.address = address
         self.timeout_s = timeout_s
-        self._channel = open_channel(address)
+        self._channel = channel or open_channel(address, PEER, tls=tls)
         self._stub = pb_grpc.OrderQueueStub(self._channel)
         self._health = health_pb2_grpc.HealthStub(self._channel)
 

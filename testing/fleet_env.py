@@ -65,6 +65,8 @@ def on_loopback(_process: str) -> str:
 class FleetEnv:
     env: dict[str, str]  # fleet-wide environment: every address
     metrics_ports: dict[str, str]  # process name → METRICS_PORT, free on its host
+    # process name → HEALTH_PORT, free on its host: the default (gRPC port + 2000) could land in the ephemeral range
+    health_ports: dict[str, str]
 
 
 def fleet_env(host: Callable[[str], str] = on_loopback, extra: Mapping[str, str] | None = None) -> FleetEnv:
@@ -96,7 +98,11 @@ def fleet_env(host: Callable[[str], str] = on_loopback, extra: Mapping[str, str]
         "OPENAI_API_KEY": "",
         **(extra or {}),
     }
-    return FleetEnv(env, {name: str(free_port(host(name))) for name in PROCESSES})
+    return FleetEnv(
+        env,
+        {name: str(free_port(host(name))) for name in PROCESSES},
+        {name: str(free_port(host(name))) for name in PROCESSES},
+    )
 
 
 def settings_from(env: Mapping[str, str]) -> FleetSettings:

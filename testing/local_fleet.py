@@ -35,16 +35,19 @@ from testing.evidence import (
 from testing.fleet_env import fleet_env, free_port, settings_from
 from testing.invariants import check_all
 from testing.orders import GOOD_CARD, OrderKind, checkout_body, queue_order
-from utils.catalog.file import load_catalog
+from testing.pki import RoutedChannel, routed
 from utils.fleet.launcher import Fleet
 from utils.fleet.spec import fleet_processes
-from utils.order.order import to_cents
 from utils.pb.books_database import books_database_pb2 as books_pb
 from utils.pb.order_executor import order_executor_pb2 as exec_pb
 from utils.pb.order_executor import order_executor_pb2_grpc as exec_grpc
 from utils.pb.payment_service import payment_service_pb2 as pay_pb
 from utils.pb.payment_service import payment_service_pb2_grpc as pay_grpc
+from utils.rpc.client import open_channel
+from utils.rpc.trust import Trust, install_trust, installed_trust_or_none, roster_from
 from utils.settings import FleetSettings
+from utils.tls import FleetTls
+from utils.tls.fleet import OPERATOR, ensure_fleet_pki
 
 __all__ = ["RunningFleet", "Shop", "free_port", "running_fleet", "wait_until"]  # free_port: for the services' tests
 
@@ -58,6 +61,10 @@ class RunningFleet:
     @property
     def api(self) -> str:
         return f"http://127.0.0.1:{self.settings.orchestrator_port}"
+
+    def tls(self, identity: str = OPERATOR) -> FleetTls:
+        """The fleet's own certificates (made by the launcher in its data folder), presenting `identity`."""
+        return FleetTls(Path(self.fleet.env["TLS_DIR"]), identity)
 
 
 @contextmanager
@@ -75,13 +82,21 @@ def running_fleet(
     fleet = Fleet(specs, data_dir=workdir / "data", log_dir=workdir / "logs", env=env)
     for spec in specs:
         spec.env.setdefault("METRICS_PORT", planned.metrics_ports.get(spec.name, "0"))
+        spec.env.setdefault("HEALTH_PORT", planned.health_ports.get(spec.name, "0"))
     saved = {k: os.environ.get(k) for k in env}
     os.environ.update(env)  # so clients built in the test read the same settings
+    trust_before = installed_trust_or_none()
     try:
+        # Every process's certificate, also of those not started: a test may act as any of them.
+        ensure_fleet_pki(fleet.data_dir, [s.name for s in fleet_processes(settings)])
         fleet.start_all()
+        # The test speaks to this fleet as its operator, with the fleet's own CA (docs/trust.md).
+        running = RunningFleet(fleet, settings, env)
+        install_trust(Trust(running.tls(), roster_from(settings), health_port=None))
         fleet.wait_healthy(timeout_s=healthy_timeout_s)
-        yield RunningFleet(fleet, settings, env)
+        yield running
     finally:
+        install_trust(trust_before)
         fleet.stop_all()
         for key, value in saved.items():
             if value is None:
@@ -114,9 +129,15 @@ class Shop:
     payment: pay_grpc.PaymentServiceStub = field(init=False)
 
     def __post_init__(self) -> None:
-        self.books = BooksClient(self.rf.settings.database_peers(), timeout_s=5.0)
-        self.queue = OrderQueueClient(self.rf.settings.order_queue_addr)
-        self.payment = pay_grpc.PaymentServiceStub(grpc.insecure_channel(self.rf.settings.payment_service_addr))
+        settings, tls_dir = self.rf.settings, self.rf.tls().tls_dir
+        # The shop's clients act as whoever the table lets make each call: the gateway tokenizes and enqueues,
+        # an executor sends 2PC messages (the tests' duplicates and late messages), the operator reads.
+        self.books = BooksClient(settings.database_peers(), timeout_s=5.0, channel_factory=routed(tls_dir))
+        queue_address = settings.order_queue_addr
+        self.queue = OrderQueueClient(queue_address, channel=RoutedChannel(queue_address, "order_queue", tls_dir))
+        self.payment = pay_grpc.PaymentServiceStub(
+            RoutedChannel(settings.payment_service_addr, "payment_service", tls_dir)
+        )
         self.http = requests.Session()
         self.http.mount("http://", requests.adapters.HTTPAdapter(pool_maxsize=64))
 
@@ -144,13 +165,7 @@ class Shop:
     ) -> str:
         """Straight to the queue, as the gateway does after validation (tokenized card, last four only)."""
         order_id = order_id or uuid.uuid4().hex
-        # A token is bound to one order and its total (docs/operations.md); an unknown book's order totals 0.
-        book = load_catalog().find(book_id=book_id)
-        amount = max(1, to_cents(book.price) * quantity if book else 0)
-        pb_request = pay_pb.TokenizeRequest(
-            card_number=card, expiration_date="12/30", order_id=order_id, amount_cents_max=amount
-        )
-        token = self.payment.Tokenize(pb_request, timeout=5)
+        token = self.payment.Tokenize(pay_pb.TokenizeRequest(card_number=card, expiration_date="12/30"), timeout=5)
         self.queue.enqueue(queue_order(order_id, [(book_id, quantity)], token.token, token.card_last4, shipping))
         return order_id
 
@@ -186,7 +201,7 @@ class Shop:
         replies: dict[str, exec_pb.StatusReply | None] = {}
         for node_id, address in self.rf.settings.executor_peers().items():
             try:
-                with grpc.insecure_channel(address) as channel:
+                with open_channel(address, node_id, retries=False, tls=self.rf.tls()) as channel:
                     replies[node_id] = exec_grpc.OrderExecutorStub(channel).Status(exec_pb.StatusRequest(), timeout=1)
             except grpc.RpcError:
                 replies[node_id] = None
@@ -194,7 +209,9 @@ class Shop:
 
     def decision(self, order_id: str) -> str | None:
         """The executor group's decision for an order (GetDecision, as a participant in doubt asks it)."""
-        client = ExecutorDecisionClient(self.rf.settings.executor_peers(), timeout_s=3.0)
+        client = ExecutorDecisionClient(
+            self.rf.settings.executor_peers(), timeout_s=3.0, tls=self.rf.tls("payment_service")
+        )
         try:
             return client.get_decision(order_id).outcome
         except DecisionUnavailable:

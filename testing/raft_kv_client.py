@@ -13,6 +13,7 @@ import time
 import grpc
 
 from testing.pb.raft_kv import raft_kv_pb2, raft_kv_pb2_grpc
+from testing.pki import harness_tls
 from utils.rpc.status import NOT_APPLIED, RAFT_OUTCOME_KEY, leader_hint, metadata_value
 
 RETRY_PAUSE_S = 0.02
@@ -45,8 +46,8 @@ class KvClient:
     def __init__(self, addresses: dict[str, str], rpc_timeout_s: float = 1.0) -> None:
         self._ids = sorted(addresses)
         self._channels = {
-            n: grpc.insecure_channel(
-                a, options=[("grpc.initial_reconnect_backoff_ms", 50), ("grpc.max_reconnect_backoff_ms", 200)]
+            n: harness_tls().secure_channel(
+                a, n, [("grpc.initial_reconnect_backoff_ms", 50), ("grpc.max_reconnect_backoff_ms", 200)]
             )
             for n, a in addresses.items()
         }

@@ -18,6 +18,7 @@ import grpc
 
 from testing.fleet_env import free_port
 from testing.pb.raft_kv import raft_kv_pb2, raft_kv_pb2_grpc
+from testing.pki import harness_tls, harness_tls_dir
 from utils.pb.raft import raft_pb2, raft_pb2_grpc
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -35,8 +36,10 @@ class Replica:
     channel: grpc.Channel = field(init=False)
 
     def __post_init__(self) -> None:
-        self.channel = grpc.insecure_channel(
-            self.address, options=[("grpc.initial_reconnect_backoff_ms", 50), ("grpc.max_reconnect_backoff_ms", 200)]
+        self.channel = harness_tls().secure_channel(
+            self.address,
+            self.node_id,
+            [("grpc.initial_reconnect_backoff_ms", 50), ("grpc.max_reconnect_backoff_ms", 200)],
         )
         self.raft = raft_pb2_grpc.RaftStub(self.channel)
         self.kv = raft_kv_pb2_grpc.RaftKVStub(self.channel)
@@ -85,6 +88,8 @@ class KvCluster:
                 peers,
                 "--data",
                 str(replica.data_dir),
+                "--tls-dir",
+                str(harness_tls_dir()),
                 *self._args,
             ],
             cwd=REPO_ROOT,

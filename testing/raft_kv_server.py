@@ -1,6 +1,7 @@
 """A replicated key-value server over utils/raft, for tests and benchmarks of the runtime over real processes.
 
 python -m testing.raft_kv_server --id n1 --listen 127.0.0.1:PORT --peers n1=HOST:P1,n2=...,n3=... --data DIR
+--tls-dir DIR. Mutual TLS as in the fleet: the peers are one Raft group, the operator calls RaftKV.
 SIGTERM stops gracefully (leadership transfer first); SIGKILL is the crash the tests inflict.
 """
 
@@ -23,10 +24,19 @@ from testing.raft_kv_state import KvStateMachine, encode_command
 from utils.raft.errors import NotLeader, RaftUnavailable
 from utils.raft.node import RaftNode
 from utils.raft.options import RaftOptions
+from utils.rpc.authz import AuthorizationInterceptor
+from utils.rpc.core.authz import Role, Roster
 from utils.rpc.status import abort, abort_for_raft_error
+from utils.rpc.trust import Trust
+from utils.tls import FleetTls
 
 log = logging.getLogger("raft_kv_server")
 SERVER_WORKERS_MAX = 256  # blocked proposals hold a worker each: the benchmark keeps 64 in flight
+# This test service's own rows of the authorization table: the operator (tests, benchmarks) reads and writes.
+KV_RULES = {
+    f"/bookstore.raft_kv.RaftKV/{method}": frozenset({Role.OPERATOR})
+    for method in ("Put", "Append", "Get", "Digest", "Load")
+}
 
 
 class RaftKvServicer(raft_kv_pb2_grpc.RaftKVServicer):
@@ -138,6 +148,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--listen", required=True, help="host:port to serve on")
     parser.add_argument("--peers", required=True, type=parse_peers, help="id=host:port,... including this node")
     parser.add_argument("--data", required=True, type=Path)
+    parser.add_argument("--tls-dir", required=True, type=Path, help="ca.crt and <id>.crt/.key (testing/pki.py)")
     parser.add_argument("--snapshot-every", type=int, default=RaftOptions().snapshot_every_entries)
     parser.add_argument("--tick-ms", type=int, default=RaftOptions().tick_ms)
     parser.add_argument("--log-level", default="WARNING")
@@ -146,6 +157,8 @@ def main(argv: list[str] | None = None) -> int:
         level=args.log_level, stream=sys.stderr, format=f"%(asctime)s {args.id} %(levelname)s %(name)s %(message)s"
     )
 
+    tls = FleetTls(args.tls_dir, args.id)
+    trust = Trust(tls, Roster(frozenset(), frozenset(), (frozenset(args.peers),)), None, KV_RULES)
     state = KvStateMachine()
     node = RaftNode(
         args.id,
@@ -153,11 +166,20 @@ def main(argv: list[str] | None = None) -> int:
         args.data,
         state,
         RaftOptions(snapshot_every_entries=args.snapshot_every, tick_ms=args.tick_ms),
+        tls=tls,
     )
-    server = grpc.server(futures.ThreadPoolExecutor(max_workers=SERVER_WORKERS_MAX), options=[("grpc.so_reuseport", 0)])
+    server = grpc.server(
+        futures.ThreadPoolExecutor(max_workers=SERVER_WORKERS_MAX),
+        interceptors=[AuthorizationInterceptor(trust.policy, args.id, "raft_kv")],
+        options=[
+            ("grpc.so_reuseport", 0),
+            ("grpc.max_receive_message_length", RaftOptions().message_bytes_max),
+            ("grpc.max_send_message_length", RaftOptions().message_bytes_max),
+        ],
+    )
     raft_kv_pb2_grpc.add_RaftKVServicer_to_server(RaftKvServicer(node, state), server)
     node.register(server)
-    if server.add_insecure_port(args.listen) == 0:
+    if server.add_secure_port(args.listen, tls.server_credentials()) == 0:
         raise SystemExit(f"cannot listen on {args.listen}")
     server.start()
     node.start()

@@ -66,3 +66,6 @@ class RuntimeSettings(BaseSettings):
     grpc_workers_max: int = Field(default=32, ge=1)
     shutdown_grace_s: float = Field(default=5.0, ge=0)
     rpc_timeout_s: float = Field(default=2.0, gt=0)
+    tls_dir: str = ""  # ca.crt, <identity>.crt and <identity>.key (docs/trust.md); every gRPC API needs it
+    tls_identity: str = ""  # empty = NODE_ID for a replica, else the service's own name
+    health_port: int = Field(default=0, ge=0)  # plaintext health-only port; 0 = the gRPC port + 2000

@@ -18,6 +18,9 @@ from pathlib import Path
 from utils.fleet.child import LAUNCHER_PID_ENV, LIFELINE_FD_ENV, PDEATHSIG_ENV
 from utils.fleet.spec import Probe, ProcessSpec
 from utils.rpc.healthcheck import is_serving
+from utils.rpc.server import READY
+from utils.rpc.trust import HEALTH_PORT_OFFSET
+from utils.tls.fleet import ensure_fleet_pki
 
 log = logging.getLogger(__name__)
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -47,9 +50,12 @@ def _rotate_if_large(path: Path, bytes_max: int) -> None:
 
 
 def is_healthy(spec: ProcessSpec) -> bool:
-    """One health probe: gRPC health SERVING, or HTTP /healthz answering 200."""
-    target = f"http://{spec.address}/healthz" if spec.probe is Probe.HTTP else spec.address
-    return is_serving(target, PROBE_TIMEOUT_S)
+    """One health probe: "ready" on the plaintext health-only port (docs/trust.md), or HTTP /healthz answering 200."""
+    if spec.probe is Probe.HTTP:
+        return is_serving(f"http://{spec.address}/healthz", PROBE_TIMEOUT_S)
+    host, _, port = spec.address.rpartition(":")
+    health_port = int(spec.env.get("HEALTH_PORT") or 0) or int(port) + HEALTH_PORT_OFFSET
+    return is_serving(f"{host}:{health_port}", PROBE_TIMEOUT_S, READY)
 
 
 @dataclass
@@ -109,6 +115,10 @@ class Fleet:
             )
 
     def start_all(self) -> None:
+        # Mutual TLS (docs/trust.md): the CA and a certificate per process, made on first start, kept after.
+        tls_dir = self.env.get("TLS_DIR") or os.environ.get("TLS_DIR") or None
+        made = ensure_fleet_pki(self.data_dir, [s.name for s in self.specs], Path(tls_dir) if tls_dir else None)
+        self.env["TLS_DIR"] = str(made)
         for spec in self.specs:
             self.start(spec.name)
 

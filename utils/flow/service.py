@@ -25,6 +25,7 @@ def flow_service(
 ) -> GrpcService:
     """`register` adds the servicer to a server; `service_name` is its full proto name (health, reflection)."""
     runtime = runtime or RuntimeSettings()
+    transport.present_as(node.service.value)  # the flow's peers allow each event only from its sender's service
     node.start()
     return GrpcService(
         node.service.value,
@@ -34,4 +35,5 @@ def flow_service(
         workers_max=runtime.grpc_workers_max,
         shutdown_grace_s=runtime.shutdown_grace_s,
         on_stop=[node.stop, transport.close],
+        identity=node.service.value,  # the name its peers dial (utils/flow/transport.py)
     )

@@ -21,6 +21,7 @@ from utils.pb.orchestrator import flow_report_pb2_grpc
 from utils.pb.suggestions import suggestions_pb2_grpc
 from utils.pb.transaction_verification import transaction_verification_pb2_grpc
 from utils.rpc.client import call, open_channel
+from utils.rpc.trust import installed_trust
 from utils.settings import FleetSettings
 
 
@@ -72,11 +73,17 @@ class GrpcFlowTransport:
         self._stubs: dict[Service, Any] = {}
         self._channels: list[grpc.Channel] = []
         self._lock = threading.Lock()
+        self._identity: str | None = None  # None: the process's own identity
+
+    def present_as(self, identity: str) -> None:
+        """The identity this node's messages carry (its service's name): set before the first send."""
+        self._identity = identity
 
     def _stub(self, service: Service) -> Any:
         with self._lock:
             if service not in self._stubs:
-                channel = open_channel(service_address(self.settings, service))
+                tls = installed_trust().tls.as_identity(self._identity) if self._identity else None
+                channel = open_channel(service_address(self.settings, service), service.value, tls=tls)
                 self._channels.append(channel)
                 self._stubs[service] = _STUBS[service](channel)
             return self._stubs[service]

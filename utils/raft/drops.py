@@ -25,6 +25,7 @@ class DropReason(enum.Enum):
     SENDER_STOPPED = "sender_stopped"  # queued for a peer whose sender was already stopped
     UNKNOWN_PEER = "unknown_peer"  # a request from or for a node outside the configured group
     MALFORMED = "malformed"  # a request or reply that does not decode into a core message
+    FORGED_SENDER = "forged_sender"  # the sender a request names is not the identity of its TLS certificate
 
 
 class DropCounter:

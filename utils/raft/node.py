@@ -31,6 +31,8 @@ from utils.raft.state_machine import StateMachine
 from utils.raft.status import RaftStatus
 from utils.raft.storage import RaftStorage
 from utils.raft.transport import PeerExchange, RaftServicer
+from utils.rpc.trust import installed_trust
+from utils.tls import FleetTls
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -46,6 +48,7 @@ class RaftNode:
         state_machine: StateMachine,
         options: RaftOptions = RaftOptions(),
         rng: random.Random | None = None,
+        tls: FleetTls | None = None,  # None: the process's TLS folder, presenting `node_id`
     ) -> None:
         if node_id not in peers:
             raise ValueError(f"peers must include this node ({node_id!r}); got {sorted(peers)}")
@@ -58,6 +61,7 @@ class RaftNode:
         self._sm = state_machine
         self._options = options
         self._rng = rng if rng is not None else random.Random()
+        self._tls = tls
         self._driver: Driver | None = None
         self._storage: RaftStorage | None = None
         self._senders: dict[str, PeerSender] = {}
@@ -80,13 +84,14 @@ class RaftNode:
             if self._driver is not None:
                 raise RuntimeError("RaftNode already started")
             o = self._options
+            tls = self._tls or installed_trust().tls.as_identity(self.node_id)
             config = o.core_config(self.node_id, tuple(sorted(self._peers)))
             self._storage = RaftStorage(self._data_dir)
             driver = Driver(
                 config, self._peers, o, self._storage, self._sm, self._send, self._notify, self._rng, self._drops
             )
             self._senders = {
-                peer_id: PeerSender(peer_id, address, o, driver.deliver, self._drops)
+                peer_id: PeerSender(peer_id, address, o, driver.deliver, self._drops, tls)
                 for peer_id, address in sorted(self._peers.items())
                 if peer_id != self.node_id
             }

@@ -40,7 +40,8 @@ class RaftOptions:
     reply_wait_s: float = 0.5  # a peer RPC handler waits this long for the driver's response
     transfer_timeout_s: float = 2.0  # graceful stop waits this long for the new leader
     stop_timeout_s: float = 5.0
-    message_bytes_max: int = 64 * 1024 * 1024  # gRPC send limit on peer channels (snapshots)
+    # gRPC message limit on peer channels and on a Raft server's port, both ways: a snapshot goes whole in one message.
+    message_bytes_max: int = 16 * 1024 * 1024
 
     def __post_init__(self) -> None:
         if self.tick_ms <= 0 or self.heartbeat_ticks <= 0:

@@ -26,6 +26,8 @@ from utils.raft import wire
 from utils.raft.core import Message, MessageType
 from utils.raft.drops import DropCounter, DropReason
 from utils.raft.options import RaftOptions
+from utils.rpc.trust import installed_trust
+from utils.tls import FleetTls
 
 log = logging.getLogger(__name__)
 
@@ -97,6 +99,7 @@ class PeerSender:
         options: RaftOptions,
         deliver: Callable[[Message], None],
         drops: DropCounter | None = None,
+        tls: FleetTls | None = None,  # the sending node's own identity; None = the process's
     ) -> None:
         self.peer_id = peer_id
         self.address = address
@@ -107,7 +110,8 @@ class PeerSender:
         self._hold_s = options.empty_append_hold_ms / 1000.0
         self._cond = threading.Condition()
         self._stopped = False
-        self._channel = grpc.insecure_channel(address, options=channel_options(options))
+        own = tls or installed_trust().tls
+        self._channel = own.secure_channel(address, peer_id, list(channel_options(options)))
         self._stub = raft_pb2_grpc.RaftStub(self._channel)
         self._thread = threading.Thread(target=self._run, name=f"raft-send-{peer_id}", daemon=True)
         self._reachable = True

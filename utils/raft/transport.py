@@ -20,6 +20,9 @@ from utils.raft.core import Message
 from utils.raft.drops import DropCounter, DropReason
 from utils.raft.errors import RaftUnavailable
 from utils.raft.status import RaftStatus
+from utils.rpc.authz import refuse
+from utils.rpc.core.authz import Verdict, raft_sender_is
+from utils.tls import peer_identity
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +52,14 @@ class RaftServicer(raft_pb2_grpc.RaftServicer):
         self.rejected_requests = 0
 
     def _handle(self, message: Message, context: grpc.ServicerContext) -> pb.PeerReply:
+        identity = peer_identity(context)
+        if not raft_sender_is(message.sender, identity):
+            # docs/trust.md: a member may speak only for itself; the group check is the server's authz table.
+            self.rejected_requests += 1
+            self._drops.drop(DropReason.FORGED_SENDER, message)
+            refuse(
+                context, Verdict.PERMISSION_DENIED, identity, f"raft {message.type.value} as {message.sender!r}", "raft"
+            )
         if message.recipient != self._node_id or message.sender not in self._peer_ids:
             # A misrouted or foreign request: a configuration error, not a protocol event.
             self.rejected_requests += 1

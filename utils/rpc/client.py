@@ -1,4 +1,4 @@
-"""Client channels: correlation id and retries built in, and a deadline on every call.
+"""Client channels: mutual TLS to a named peer identity, correlation id and retries built in, a deadline per call.
 
 Retries of UNAVAILABLE come from one gRPC service config (bounded attempts, backoff, throttling).
 """
@@ -14,6 +14,8 @@ from opentelemetry.instrumentation.grpc import GrpcInstrumentorClient
 
 from utils.rpc.deadline import budget_s
 from utils.rpc.interceptors import ClientInterceptor
+from utils.rpc.trust import installed_trust
+from utils.tls import FleetTls
 
 Response = TypeVar("Response")
 
@@ -36,7 +38,7 @@ _SERVICE_CONFIG = json.dumps(
         "retryThrottling": {"maxTokens": 10, "tokenRatio": 0.5},
     }
 )
-_CHANNEL_OPTIONS = [
+_CHANNEL_OPTIONS: list[tuple[str, str | int]] = [
     ("grpc.service_config", _SERVICE_CONFIG),
     ("grpc.enable_retries", 1),
     ("grpc.keepalive_time_ms", 30_000),
@@ -49,8 +51,9 @@ _CHANNEL_OPTIONS = [
 _instrumented = False
 
 
-def open_channel(target: str, retries: bool = True) -> grpc.Channel:
-    """An insecure channel to `target` (host:port) with the shared retry policy and interceptors."""
+def open_channel(target: str, peer: str, *, retries: bool = True, tls: FleetTls | None = None) -> grpc.Channel:
+    """A mutual-TLS channel to `target` (host:port) that accepts only `peer`'s certificate, with the shared retry
+    policy and interceptors. `tls`: the identity to present (default: the process's own)."""
     global _instrumented
     if not _instrumented:
         GrpcInstrumentorClient().instrument()
@@ -59,7 +62,8 @@ def open_channel(target: str, retries: bool = True) -> grpc.Channel:
     if not retries:
         options = [o for o in options if o[0] not in ("grpc.service_config", "grpc.enable_retries")]
         options.append(("grpc.enable_retries", 0))
-    return grpc.intercept_channel(grpc.insecure_channel(target, options=options), ClientInterceptor())
+    own = tls or installed_trust().tls
+    return grpc.intercept_channel(own.secure_channel(target, peer, options), ClientInterceptor())
 
 
 def call(

@@ -19,6 +19,7 @@ import grpc
 from utils.rpc.client import open_channel
 from utils.rpc.deadline import budget_s
 from utils.rpc.status import OUTCOME_UNKNOWN_KEY, leader_hint, metadata_value
+from utils.tls import FleetTls
 
 # metadata_value lives in utils.rpc.status; still exported here, where its callers found it.
 __all__ = ["GroupUnavailable", "LeaderClient", "RetryPolicy", "may_have_applied", "metadata_value"]
@@ -79,7 +80,8 @@ class LeaderClient(Generic[Stub]):
         stub_factory: Callable[[grpc.Channel], Stub],
         policy: RetryPolicy = RetryPolicy(),
         rng: random.Random | None = None,
-        channel_factory: Callable[[str], grpc.Channel] | None = None,
+        channel_factory: Callable[[str, str], grpc.Channel] | None = None,
+        tls: FleetTls | None = None,
     ) -> None:
         if not peers:
             raise ValueError("a replica group needs at least one address")
@@ -88,8 +90,12 @@ class LeaderClient(Generic[Stub]):
         self._stub_factory = stub_factory
         self._policy = policy
         self._rng = rng or random.Random()
+        # Each replica's certificate names its id; a redirect names an address, so the id is found by address.
+        self._ids = {address: node_id for node_id, address in peers.items()}
         # The group's own retry loop replaces the channel's retry policy: it must also follow redirects.
-        self._channel_factory = channel_factory or (lambda address: open_channel(address, retries=False))
+        self._channel_factory = channel_factory or (
+            lambda address, node_id: open_channel(address, node_id, retries=False, tls=tls)
+        )
         self._lock = threading.Lock()
         self._channels: dict[str, grpc.Channel] = {}
         self._stubs: dict[str, Stub] = {}
@@ -104,7 +110,11 @@ class LeaderClient(Generic[Stub]):
         with self._lock:
             stub = self._stubs.get(address)
             if stub is None:
-                channel = self._channel_factory(address)
+                node_id = self._ids.get(address)
+                if node_id is None:
+                    # A leader hint outside the configured group: never dialled, whatever certificate it has.
+                    raise GroupUnavailable(f"{address} is not a replica of this group")
+                channel = self._channel_factory(address, node_id)
                 self._channels[address] = channel
                 stub = self._stubs[address] = self._stub_factory(channel)
             return stub

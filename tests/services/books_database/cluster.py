@@ -11,10 +11,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import grpc
-
 from books_database.client import BooksClient
 from testing.local_fleet import RunningFleet, running_fleet
+from testing.pki import RoutedChannel, routed
 from utils.pb.books_database import books_database_pb2 as pb
 from utils.pb.books_database import books_database_pb2_grpc as pb_grpc
 from utils.rpc.leader_client import RetryPolicy
@@ -32,12 +31,14 @@ def books_fleet(tmp_path: Path) -> Iterator[RunningFleet]:
 
 
 def client_for(rf: RunningFleet, timeout_s: float = 5.0) -> BooksClient:
-    return BooksClient(rf.settings.database_peers(), timeout_s=timeout_s, policy=TEST_POLICY)
+    return BooksClient(
+        rf.settings.database_peers(), timeout_s=timeout_s, policy=TEST_POLICY, channel_factory=routed(rf.tls().tls_dir)
+    )
 
 
 def stub(rf: RunningFleet, node_id: str) -> pb_grpc.BooksDatabaseStub:
     """A plain stub to one replica: no redirects, no retries (to talk to a deposed primary on purpose)."""
-    return pb_grpc.BooksDatabaseStub(grpc.insecure_channel(rf.settings.database_peers()[node_id]))
+    return pb_grpc.BooksDatabaseStub(RoutedChannel(rf.settings.database_peers()[node_id], node_id, rf.tls().tls_dir))
 
 
 def statuses(client: BooksClient, among: tuple[str, ...] = REPLICAS) -> dict[str, pb.StatusResponse]:

@@ -112,6 +112,7 @@ def fake_group(size: int = 3, request_timeout_s: float = 1.0) -> Iterator[FakeGr
                 ["bookstore.books_database.BooksDatabase"],
                 workers_max=8,
                 shutdown_grace_s=0.2,
+                identity=node_id,
             )
             svc.start()
             servicer._address = f"127.0.0.1:{svc.port}"

@@ -11,6 +11,7 @@ import pytest
 
 from books_database.client import BooksClient
 from orchestrator.books_source import BooksUnavailable, DatabaseBooksSource, UnknownBook
+from testing.pki import routed
 from tests.services.books_database.fake_group import CATALOG, FakeGroup, fake_group
 from utils.rpc.leader_client import RetryPolicy
 
@@ -23,7 +24,9 @@ def group() -> Iterator[FakeGroup]:
 
 @pytest.fixture
 def source(group: FakeGroup) -> Iterator[DatabaseBooksSource]:
-    client = BooksClient(group.peers, policy=RetryPolicy(attempt_timeout_s=0.3, backoff_initial_s=0.01))
+    client = BooksClient(
+        group.peers, policy=RetryPolicy(attempt_timeout_s=0.3, backoff_initial_s=0.01), channel_factory=routed()
+    )
     yield DatabaseBooksSource(CATALOG, client, timeout_s=0.5)
     client.close()
 
@@ -39,7 +42,7 @@ def test_reads_and_restocks_go_to_the_primary(group: FakeGroup, source: Database
 
 
 def test_stock_is_what_a_buyer_can_get(source: DatabaseBooksSource, group: FakeGroup) -> None:
-    BooksClient(group.peers).prepare("t1", [("a", 2)], coordinator_term=1)
+    BooksClient(group.peers, channel_factory=routed()).prepare("t1", [("a", 2)], coordinator_term=1)
     assert source.read_stock("a") == 3
 
 

@@ -148,7 +148,8 @@ def test_a_paused_primary_cannot_acknowledge_and_a_new_one_serves(tmp_path: Path
             error = pytest.raises(
                 grpc.RpcError, paused.DecrementStock, pb.StockChangeRequest(book_id=BOOK, amount=1), timeout=1.5
             ).value
-            assert error.code() is grpc.StatusCode.DEADLINE_EXCEEDED
+            # No answer: the deadline passes, or (a new connection) the TLS handshake with the stopped process fails.
+            assert error.code() in (grpc.StatusCode.DEADLINE_EXCEEDED, grpc.StatusCode.UNAVAILABLE)
             started = time.monotonic()
             assert client.decrement_stock(BOOK, 1).success  # found the new primary within its budget
             print(f"\nnew primary served {time.monotonic() - started:.2f} s after the pause was noticed")

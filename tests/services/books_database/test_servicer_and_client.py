@@ -12,6 +12,7 @@ import grpc
 import pytest
 
 from books_database.client import BooksClient
+from testing.pki import RoutedChannel, routed
 from tests.services.books_database.fake_group import FakeGroup, fake_group
 from utils.pb.books_database import books_database_pb2 as pb
 from utils.pb.books_database import books_database_pb2_grpc as pb_grpc
@@ -28,13 +29,13 @@ def group() -> Iterator[FakeGroup]:
 
 @pytest.fixture
 def client(group: FakeGroup) -> Iterator[BooksClient]:
-    c = BooksClient(group.peers, timeout_s=2.0, policy=FAST)
+    c = BooksClient(group.peers, timeout_s=2.0, policy=FAST, channel_factory=routed())
     yield c
     c.close()
 
 
 def _stub(group: FakeGroup, node_id: str) -> pb_grpc.BooksDatabaseStub:
-    return pb_grpc.BooksDatabaseStub(grpc.insecure_channel(group.peers[node_id]))
+    return pb_grpc.BooksDatabaseStub(RoutedChannel(group.peers[node_id], node_id))
 
 
 def _error(call: object) -> grpc.RpcError:
@@ -190,7 +191,9 @@ def test_a_write_retried_after_an_unknown_outcome_is_applied_once(group: FakeGro
 
 def test_a_non_idempotent_call_is_not_resent_after_an_unknown_outcome(group: FakeGroup) -> None:
     group.nodes["books-1"].fail_after_apply = 1
-    raw: LeaderClient[pb_grpc.BooksDatabaseStub] = LeaderClient(group.peers, pb_grpc.BooksDatabaseStub, FAST)
+    raw: LeaderClient[pb_grpc.BooksDatabaseStub] = LeaderClient(
+        group.peers, pb_grpc.BooksDatabaseStub, FAST, channel_factory=routed()
+    )
     try:
         error = _error(
             lambda: raw.call(
@@ -224,7 +227,7 @@ def test_status_all_marks_a_dead_replica(group: FakeGroup, client: BooksClient) 
 
 class fake_client:  # noqa: N801 - used as a context manager
     def __init__(self, group: FakeGroup, policy: RetryPolicy) -> None:
-        self.client = BooksClient(group.peers, timeout_s=3.0, policy=policy)
+        self.client = BooksClient(group.peers, timeout_s=3.0, policy=policy, channel_factory=routed())
 
     def __enter__(self) -> BooksClient:
         return self.client

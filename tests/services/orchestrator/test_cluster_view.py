@@ -43,7 +43,12 @@ def replicas() -> Iterator[dict[str, str]]:
     ):
         servicer = FakeRaft(node_id, role, term, "executor-1" if role != "pre_candidate" else "")
         service = GrpcService(
-            node_id, "127.0.0.1:0", [_registrar(servicer)], ["bookstore.raft.Raft"], shutdown_grace_s=0.1
+            node_id,
+            "127.0.0.1:0",
+            [_registrar(servicer)],
+            ["bookstore.raft.Raft"],
+            shutdown_grace_s=0.1,
+            identity=node_id,
         )
         addresses[node_id] = f"127.0.0.1:{service.start()}"
         services.append(service)

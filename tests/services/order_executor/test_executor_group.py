@@ -16,6 +16,7 @@ from order_executor.core.order import Item, OrderSummary, Outcome
 from order_executor.server import NO_RECORD_REASON, SERVICE_NAME, ExecutorServicer
 from payment_service.decision_client import ExecutorDecisionClient
 from testing.local_fleet import free_port
+from testing.pki import RoutedChannel, harness_tls
 from utils.pb.order_executor import order_executor_pb2 as pb
 from utils.pb.order_executor import order_executor_pb2_grpc as pb_grpc
 from utils.raft.node import RaftNode
@@ -34,6 +35,7 @@ class Replica:
             [lambda s: pb_grpc.add_OrderExecutorServicer_to_server(servicer, s), self.node.register],
             [SERVICE_NAME],
             shutdown_grace_s=0.1,
+            identity=node_id,
         )
         self.service.start()
         self.node.start()
@@ -70,7 +72,7 @@ def test_get_decision_follows_the_log_and_presumes_abort_for_unknown_transaction
     leader.node.propose(encode_begin(OrderSummary("o1", (Item("b", 1, 100),), 100)))
     leader.node.propose(encode_decision("o1", Outcome.COMMIT, ""))
     leader.node.propose(encode_begin(OrderSummary("o2", (Item("b", 1, 100),), 100)))
-    client = ExecutorDecisionClient(peers, timeout_s=5.0)
+    client = ExecutorDecisionClient(peers, timeout_s=5.0, tls=harness_tls("payment_service"))
     try:
         assert client.get_decision("o1").outcome == "COMMIT"
         assert client.get_decision("o2").outcome is None, "begun, undecided: the leader will decide"
@@ -93,7 +95,7 @@ def test_followers_redirect_to_the_leader_and_every_replica_reports_status(
     deadline = time.monotonic() + 10
     while follower.node.leader_id != leader.node.node_id and time.monotonic() < deadline:
         time.sleep(0.05)  # the follower learns the leader from its first heartbeat
-    with grpc.insecure_channel(peers[follower.node.node_id]) as channel:
+    with RoutedChannel(peers[follower.node.node_id], follower.node.node_id) as channel:
         stub = pb_grpc.OrderExecutorStub(channel)
         with pytest.raises(grpc.RpcError) as error:
             stub.GetDecision(pb.GetDecisionRequest(tx_id="o1"), timeout=5)

@@ -10,11 +10,12 @@ from pathlib import Path
 import grpc
 import pytest
 
-from order_queue.client import OrderQueueClient
+from order_queue.client import PEER, OrderQueueClient
 from order_queue.core.policy import PriorityPolicy
 from order_queue.server import SERVICE_NAME, OrderQueueServicer
 from order_queue.store import QueueStore
 from testing.local_fleet import running_fleet
+from testing.pki import RoutedChannel
 from utils.order.order import ITEMS_MAX
 from utils.pb.order_queue import order_queue_pb2 as pb
 from utils.pb.order_queue import order_queue_pb2_grpc as pb_grpc
@@ -43,9 +44,10 @@ def client(tmp_path: Path) -> Iterator[OrderQueueClient]:
         [lambda s: pb_grpc.add_OrderQueueServicer_to_server(servicer, s)],
         [SERVICE_NAME],
         shutdown_grace_s=0.2,
+        identity=PEER,
     )
     port = service.start()
-    queue = OrderQueueClient(f"127.0.0.1:{port}")
+    queue = OrderQueueClient(f"127.0.0.1:{port}", channel=RoutedChannel(f"127.0.0.1:{port}", PEER))
     yield queue
     queue.close()
     service.stop()
@@ -140,7 +142,8 @@ def test_bad_input_answers_invalid_argument_and_unknown_ids_not_found(client: Or
 @pytest.mark.fleet
 def test_queued_orders_survive_sigkill_and_restart_of_the_process(tmp_path: Path) -> None:
     with running_fleet(tmp_path, only={"order_queue"}) as rf:
-        queue = OrderQueueClient(rf.settings.order_queue_addr)
+        address = rf.settings.order_queue_addr
+        queue = OrderQueueClient(address, channel=RoutedChannel(address, PEER, rf.tls().tls_dir))
         queue.enqueue(_order("standard"))
         queue.enqueue(_order("express", shipping="express"))
         queue.record_rejected(_order("rejected"), "terms not accepted")

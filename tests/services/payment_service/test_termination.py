@@ -16,6 +16,7 @@ from payment_service.core.ledger import CardFacts, PaymentState, Prepare, step
 from payment_service.decision_client import DecisionAnswer, DecisionUnavailable, ExecutorDecisionClient
 from payment_service.store import LedgerStore
 from payment_service.termination import TerminationPace, Terminator
+from testing.pki import harness_tls
 from utils.pb.order_executor import order_executor_pb2 as pb
 from utils.pb.order_executor import order_executor_pb2_grpc as pb_grpc
 from utils.rpc.server import GrpcService
@@ -47,6 +48,7 @@ def group() -> Iterator[tuple[FakeExecutor, FakeExecutor, dict[str, str]]]:
             [lambda s, f=fake: pb_grpc.add_OrderExecutorServicer_to_server(f, s)],  # type: ignore[misc]
             ["bookstore.order_executor.OrderExecutor"],
             shutdown_grace_s=0.1,
+            identity=f"executor-{i}",
         )
         for i, fake in enumerate((follower, leader))
     ]
@@ -71,7 +73,7 @@ def test_in_doubt_payments_follow_the_groups_decision(
     follower, leader, peers = group
     leader.decisions = {"o1": pb.DECISION_COMMIT, "o2": pb.DECISION_ABORT}
     store = prepared_store(tmp_path, "o1", "o2", "o3")
-    client = ExecutorDecisionClient(peers)
+    client = ExecutorDecisionClient(peers, tls=harness_tls("payment_service"))
     terminator = Terminator(store, client.get_decision, TerminationPace(after_s=0.0, interval_s=0.1))
     assert terminator.scan_once() == 2
     states = {tx: store.get(tx).record.state for tx in ("o1", "o2", "o3")}  # type: ignore[union-attr]

@@ -1,4 +1,5 @@
-"""An in-process Raft group for tests: each member is a RaftNode on its own gRPC server on loopback.
+"""An in-process Raft group for tests: each member is a RaftNode on its own gRPC server on loopback, over mutual
+TLS with its own certificate (testing/pki.py) and the fleet's authorization table.
 
 Members stop and restart on the same port and data folder, like a process restart without the fork.
 """
@@ -15,11 +16,13 @@ from typing import Any
 import grpc
 
 from testing.fleet_env import free_port
+from testing.pki import harness_tls, harness_trust
 from testing.raft_kv_state import KvStateMachine, encode_command
 from utils.raft.core import Role
 from utils.raft.errors import NotLeader, RaftUnavailable
 from utils.raft.node import RaftNode
 from utils.raft.options import RaftOptions
+from utils.rpc.authz import AuthorizationInterceptor
 
 FAST = RaftOptions(tick_ms=25, heartbeat_ticks=2, election_ticks=10)
 POLL_S = 0.01
@@ -52,11 +55,16 @@ class LocalCluster:
         assert member.node is None, f"{node_id} is running"
         member.state = state_machine if state_machine is not None else KvStateMachine()
         member.roles = []
-        member.server = grpc.server(futures.ThreadPoolExecutor(max_workers=32), options=[("grpc.so_reuseport", 0)])
-        member.node = RaftNode(node_id, self.peers, member.data_dir, member.state, self.options)
+        tls = harness_tls(node_id)
+        member.server = grpc.server(
+            futures.ThreadPoolExecutor(max_workers=32),
+            interceptors=[AuthorizationInterceptor(harness_trust().policy, node_id, "raft-test")],
+            options=[("grpc.so_reuseport", 0)],
+        )
+        member.node = RaftNode(node_id, self.peers, member.data_dir, member.state, self.options, tls=tls)
         member.node.add_role_listener(lambda role, term: member.roles.append((role, term)))
         member.node.register(member.server)
-        assert member.server.add_insecure_port(member.address) != 0
+        assert member.server.add_secure_port(member.address, tls.server_credentials()) != 0
         member.server.start()
         member.node.start()
 

@@ -7,7 +7,6 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
-import grpc
 import pytest
 
 from testing.raft_kv_state import KvStateMachine, encode_command
@@ -16,6 +15,7 @@ from utils.pb.raft import raft_pb2, raft_pb2_grpc
 from utils.raft.core import Role
 from utils.raft.errors import NotLeader, RaftUnavailable
 from utils.raft.options import RaftOptions
+from utils.rpc.client import open_channel
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -133,7 +133,7 @@ def test_a_full_restart_rebuilds_the_state_from_disk(cluster: LocalCluster) -> N
 def test_the_status_rpc_reports_the_replica(cluster: LocalCluster) -> None:
     leader = cluster.wait_for_leader()
     last = cluster.write("k", "v")
-    with grpc.insecure_channel(cluster.members[leader].address) as channel:
+    with open_channel(cluster.members[leader].address, leader) as channel:
         reply = raft_pb2_grpc.RaftStub(channel).Status(raft_pb2.StatusRequest(), timeout=2)
     assert (reply.node_id, reply.role, reply.leader_id) == (leader, "leader", leader)
     assert reply.commit_index >= last and reply.applied_index >= last and reply.log_entries >= last

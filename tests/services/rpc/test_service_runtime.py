@@ -1,10 +1,12 @@
-"""The shared gRPC runtime: health, reflection, correlation ids across hops, deadlines, graceful stop.
+"""The shared gRPC runtime: health (API port and health-only port), reflection, correlation ids across hops,
+deadlines, graceful stop.
 
 A raw-bytes echo method stands in for a service, so these tests need no generated code.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 from collections.abc import Iterator
@@ -14,11 +16,23 @@ import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
+from testing.pki import harness_trust
 from utils.rpc import correlation, deadline
-from utils.rpc.client import call, open_channel
-from utils.rpc.server import GrpcService
+from utils.rpc.client import call
+from utils.rpc.client import open_channel as open_tls_channel
+from utils.rpc.core.authz import Role
+from utils.rpc.server import READY, GrpcService
 
 SERVICE = "test.Echo"
+SERVER = "suggestions"  # the certificate the echo server presents
+# The echo methods are not the fleet's: this server's table opens them to the operator (the test's identity).
+TRUST = dataclasses.replace(
+    harness_trust(), extra_rules={f"/{SERVICE}/{m}": frozenset({Role.OPERATOR}) for m in ("Echo", "Fail")}
+)
+
+
+def open_channel(target: str) -> grpc.Channel:
+    return open_tls_channel(target, SERVER)
 
 
 def _echo_handler(request: bytes, context: grpc.ServicerContext) -> bytes:
@@ -44,7 +58,7 @@ def _register(server: grpc.Server) -> None:
 
 @pytest.fixture
 def service() -> Iterator[GrpcService]:
-    svc = GrpcService("echo", "127.0.0.1:0", [_register], [SERVICE], shutdown_grace_s=0.5)
+    svc = GrpcService("echo", "127.0.0.1:0", [_register], [SERVICE], shutdown_grace_s=0.5, identity=SERVER, trust=TRUST)
     svc.start()
     yield svc
     svc.stop()
@@ -57,7 +71,7 @@ def _echo(channel: grpc.Channel, body: str, timeout_s: float, method: str = "Ech
 
 
 def test_health_is_serving_for_the_server_and_each_service(service: GrpcService) -> None:
-    with grpc.insecure_channel(f"127.0.0.1:{service.port}") as channel:
+    with open_channel(f"127.0.0.1:{service.port}") as channel:
         stub = health_pb2_grpc.HealthStub(channel)
         for name in ("", SERVICE):
             reply = stub.Check(health_pb2.HealthCheckRequest(service=name), timeout=2)
@@ -68,7 +82,7 @@ def test_health_is_serving_for_the_server_and_each_service(service: GrpcService)
 
 
 def test_reflection_lists_the_service_and_health(service: GrpcService) -> None:
-    with grpc.insecure_channel(f"127.0.0.1:{service.port}") as channel:
+    with open_channel(f"127.0.0.1:{service.port}") as channel:
         stub = reflection_pb2_grpc.ServerReflectionStub(channel)
         replies = stub.ServerReflectionInfo(iter([reflection_pb2.ServerReflectionRequest(list_services="")]), timeout=2)
         names = {s.name for r in replies for s in r.list_services_response.service}
@@ -115,5 +129,42 @@ def test_stop_runs_hooks_and_reports_not_serving(service: GrpcService) -> None:
     service.on_stop.append(lambda: ran.append("handoff"))
     service.stop()
     assert ran == ["handoff"]
-    with grpc.insecure_channel(f"127.0.0.1:{service.port}") as channel, pytest.raises(grpc.RpcError):
+    with open_channel(f"127.0.0.1:{service.port}") as channel, pytest.raises(grpc.RpcError):
         health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(), timeout=0.5)
+    with grpc.insecure_channel(f"127.0.0.1:{service.health_port}") as channel, pytest.raises(grpc.RpcError):
+        health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(), timeout=0.5)
+
+
+def _probe(service: GrpcService, name: str) -> int:
+    with grpc.insecure_channel(f"127.0.0.1:{service.health_port}") as channel:
+        reply = health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(service=name), timeout=2)
+        return int(reply.status)
+
+
+def test_the_health_port_serves_liveness_and_readiness_without_a_certificate(service: GrpcService) -> None:
+    assert service.health_port not in (0, service.port)
+    assert _probe(service, "") == health_pb2.HealthCheckResponse.SERVING
+    assert _probe(service, READY) == health_pb2.HealthCheckResponse.SERVING
+    service.set_serving(False)  # what a replica does while it knows no leader
+    assert _probe(service, READY) == health_pb2.HealthCheckResponse.NOT_SERVING
+    assert _probe(service, "") == health_pb2.HealthCheckResponse.SERVING, "still alive: liveness stays up"
+    service.set_serving(True)
+    assert _probe(service, READY) == health_pb2.HealthCheckResponse.SERVING
+
+
+def test_the_health_port_serves_nothing_else_and_the_api_port_takes_no_plaintext(service: GrpcService) -> None:
+    identity = lambda b: b  # noqa: E731
+    with grpc.insecure_channel(f"127.0.0.1:{service.health_port}") as channel:
+        echo = channel.unary_unary(f"/{SERVICE}/Echo", request_serializer=identity, response_deserializer=identity)
+        with pytest.raises(grpc.RpcError) as refused:
+            echo(b"x", timeout=2)
+        assert refused.value.code() is grpc.StatusCode.UNIMPLEMENTED
+    with grpc.insecure_channel(f"127.0.0.1:{service.port}") as channel, pytest.raises(grpc.RpcError) as plain:
+        health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(), timeout=2)
+    assert plain.value.code() is grpc.StatusCode.UNAVAILABLE  # the TLS handshake never completes
+
+
+def test_a_message_over_the_bound_is_refused_before_the_handler(service: GrpcService) -> None:
+    with pytest.raises(grpc.RpcError) as refused:
+        _echo(open_channel(f"127.0.0.1:{service.port}"), "x" * (service.message_bytes_max + 1), timeout_s=2)
+    assert refused.value.code() is grpc.StatusCode.RESOURCE_EXHAUSTED

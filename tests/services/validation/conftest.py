@@ -146,7 +146,9 @@ def fake_service(kind: str, listen: str, recorder: Recorder) -> GrpcService:
         }[kind]
         servicer = _fake_flow_servicer(getattr(module, base), recorder)
         register = lambda s: getattr(module, add)(servicer, s)  # noqa: E731
-    service = GrpcService(f"fake-{kind}", listen, [register], [name], workers_max=4, shutdown_grace_s=0.1)
+    service = GrpcService(
+        f"fake-{kind}", listen, [register], [name], workers_max=4, shutdown_grace_s=0.1, identity=kind
+    )
     service.start()
     return service
 

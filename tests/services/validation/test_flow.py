@@ -9,13 +9,13 @@ import logging
 import threading
 from collections.abc import Callable, Iterator, Sequence
 
-import grpc
 import pytest
 
 from orchestrator.checkout import SuggestedBook
 from orchestrator.checkout_errors import DependencyUnavailable
 from orchestrator.validation_flow import ValidationFlow
 from suggestions.core.recommender import CatalogRecommender
+from testing.pki import RoutedChannel
 from tests.services.validation.conftest import (
     SEED_ORDER,
     Recorder,
@@ -94,7 +94,7 @@ def test_several_checkouts_at_once_each_get_their_own_outcome(start_fleet: Calla
 
 
 def _clear(fleet: ValidationFleet, order_id: str, final: dict[str, int]) -> int:
-    with grpc.insecure_channel(fleet.settings.fraud_detection_addr) as channel:
+    with RoutedChannel(fleet.settings.fraud_detection_addr, "fraud_detection") as channel:
         stub = fraud_detection_pb2_grpc.FraudDetectionStub(channel)
         request = common_pb2.ClearOrderRequest(order_id=order_id, final_clock=common_pb2.VectorClock(counters=final))
         return int(stub.ClearOrder(request, timeout=2).outcome)
@@ -240,7 +240,7 @@ def test_the_flow_client_sends_each_service_only_what_it_needs() -> None:
 
 def test_open_channel_is_lazy_so_the_client_builds_before_the_services_start() -> None:
     # ValidationFlow opens its channels in __init__: that must not need the services up.
-    channel = open_channel("127.0.0.1:1")
+    channel = open_channel("127.0.0.1:1", "transaction_verification")
     channel.close()
 
 

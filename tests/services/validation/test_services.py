@@ -12,6 +12,7 @@ from typing import Any
 import grpc
 import pytest
 
+from testing.pki import RoutedChannel
 from tests.services.validation.conftest import (
     REAL,
     SEED_ORDER,
@@ -52,7 +53,7 @@ class Harness:
         service = REAL[real](self.settings)
         service.start()
         self.services.append(service)
-        self.channel = grpc.insecure_channel(getattr(self.settings, f"{real}_addr"))
+        self.channel = RoutedChannel(getattr(self.settings, f"{real}_addr"), real)
 
     def stub(self, stub_class: Any) -> Any:
         return stub_class(self.channel)

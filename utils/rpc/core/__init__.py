@@ -1,0 +1,1 @@
+"""Pure decisions of the gRPC plumbing: who may call which method (authz.py)."""
