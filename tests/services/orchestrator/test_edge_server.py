@@ -80,7 +80,7 @@ def test_thousands_of_half_sent_requests_do_not_stall_checkouts() -> None:
         pytest.skip(f"RLIMIT_NOFILE hard limit {hard} < {wanted}")
     resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, wanted), hard))
     gateway = build_gateway()
-    limits = HttpLimits(header_timeout_s=4.0, body_timeout_s=4.0, connections_max=HALF_OPEN + 100, threads=8)
+    limits = HttpLimits(header_timeout_s=3.0, body_timeout_s=3.0, connections_max=HALF_OPEN + 100, threads=8)
     sockets: list[socket.socket] = []
     try:
         with serving(gateway.app, limits) as server:
@@ -195,7 +195,8 @@ def test_a_normal_request_still_works_through_the_same_server(edge: WsgiServer) 
     try:
         for _ in range(3):  # keep-alive: several requests on one connection
             conn.request("GET", "/healthz")
-            assert conn.getresponse().read() == b'{"status":"ok"}\n' or True
+            response = conn.getresponse()
+            assert (response.status, json.loads(response.read())) == (200, {"status": "ok"})
     finally:
         conn.close()
 
@@ -218,7 +219,7 @@ def no_undocumented_server_error(ctx: Any, response: Any, case: Any) -> None:
 
 
 @SCHEMA.parametrize()
-@settings(max_examples=8, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+@settings(max_examples=5, deadline=None, suppress_health_check=list(HealthCheck), database=None)
 def test_the_api_document_holds_with_no_server_error(case: Any, edge: WsgiServer) -> None:
     response = case.call(base_url=f"http://{HOST}:{edge.port}", timeout=10)
     case.validate_response(response, checks=[no_undocumented_server_error])
