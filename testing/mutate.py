@@ -69,9 +69,13 @@ def check_catalog(mutations: Iterable[Mutation], root: Path = ROOT) -> list[str]
         count = path.read_text(encoding="utf-8").count(m.original)
         if count != 1:
             problems.append(f"{m.id}: the original text occurs {count} times in {m.file} (must be exactly once)")
-        for test in m.tests:
-            if not (root / test.split("::", 1)[0]).exists():
+        paths = [Path(test.split("::", 1)[0]) for test in m.tests]
+        for test, test_path in zip(m.tests, paths, strict=True):
+            if not (root / test_path).exists():
                 problems.append(f"{m.id}: test path {test} does not exist")
+            if any(other != test_path and other in test_path.parents for other in paths):
+                # pytest would collect it in its folder's order, so "fastest first" would not hold.
+                problems.append(f"{m.id}: test path {test} is inside another of its test paths")
     return problems
 
 

@@ -15,7 +15,9 @@ class Mutation:
     file: str  # relative to the repository root
     original: str  # must occur exactly once in `file`
     replacement: str
-    tests: tuple[str, ...]  # pytest paths or node ids, fastest killers first (the run stops at the first failure)
+    # pytest paths or node ids, fastest killers first (the run stops at the first failure); never a file together
+    # with its folder: pytest then collects the file in the folder's order.
+    tests: tuple[str, ...]
     fast: bool = False  # part of the CI subset (python -m testing.mutate --fast)
     timeout_s: float = 300.0  # the whole test run's budget; past it the mutation counts as a timeout
     env: tuple[tuple[str, str], ...] = field(default=())  # extra environment for the test run
@@ -43,6 +45,7 @@ _RAFT = "utils/raft/core/raft.py"
 _REPLICATION = "utils/raft/core/replication.py"
 _LEADER = "utils/raft/core/leader.py"
 _FOLLOWER = "utils/raft/core/follower.py"
+_STORAGE = "utils/raft/storage.py"
 _COORDINATOR = "order_executor/core/coordinator.py"
 _DECISION_LOG = "order_executor/core/decision_log.py"
 _FENCE = "utils/twopc/core/participant.py"
@@ -128,24 +131,48 @@ RAFT_MUTATIONS: tuple[Mutation, ...] = (
         timeout_s=600.0,
     ),
     Mutation(
+        id="raft-fsync-vote",
+        rule="Figure 2: a vote is fsynced before it is handed out (the storage's fsync rule; the simulation alone)",
+        file=_STORAGE,
+        original="or (hard_state is not None and (hard_state.term, hard_state.vote) != stored_term_and_vote)",
+        replacement="or (hard_state is not None and hard_state.term != stored_term_and_vote[0])",
+        tests=(RAFT_SIM,),
+    ),
+    Mutation(
+        id="raft-fsync-entries",
+        rule="Figure 2: entries are fsynced before they are acknowledged (the fsync rule; the simulation alone)",
+        file=_STORAGE,
+        original="""        bool(entries)
+        or snapshot is not None""",
+        replacement="""        False
+        or snapshot is not None""",
+        tests=(RAFT_SIM,),
+    ),
+    Mutation(
+        id="raft-vote-in-hard-state-sim",
+        rule="Figure 2: the vote is part of the durable hard state (the simulation alone must catch it)",
+        file=_RAFT,
+        original="return HardState(term=self.term, vote=self.vote, commit=self.log.committed)",
+        replacement="return HardState(term=self.term, vote=None, commit=self.log.committed)",
+        tests=(RAFT_SIM,),
+    ),
+    Mutation(
         id="raft-storage-keeps-vote",
         rule="Figure 2: the driver's storage writes the vote durably",
-        file="utils/raft/storage.py",
+        file=_STORAGE,
         original="(hard_state.term, hard_state.vote, hard_state.commit),",
         replacement="(hard_state.term, None, hard_state.commit),",
-        tests=(RAFT_STORAGE, RAFT_PROCESSES),
-        timeout_s=600.0,
+        tests=(RAFT_STORAGE,),
     ),
     Mutation(
         id="raft-storage-snapshot-replaces-log",
         rule="Raft §7: an installed snapshot replaces the whole durable log",
-        file="utils/raft/storage.py",
+        file=_STORAGE,
         original="""        self._db.execute("DELETE FROM entries")
         self._write_snapshot(snapshot)""",
         replacement="""        self._db.execute("DELETE FROM entries WHERE idx <= ?", (snapshot.index,))
         self._write_snapshot(snapshot)""",
-        tests=(RAFT_STORAGE, RAFT_PROCESSES),
-        timeout_s=600.0,
+        tests=(RAFT_STORAGE,),
     ),
     Mutation(
         id="raft-follower-commit-bound",
