@@ -22,6 +22,9 @@ from chaos.scenario import LoadProfile, Options, parse_faults, parse_schedule
 from testing.fleet_env import settings_from
 from utils.fleet.__main__ import load_env_file
 from utils.fleet.launcher import REPO_ROOT
+from utils.rpc.trust import Trust, install_trust, roster_from
+from utils.tls import FleetTls
+from utils.tls.fleet import OPERATOR
 
 EXIT_PASSED, EXIT_VIOLATED, EXIT_ERROR = 0, 1, 2
 
@@ -115,7 +118,11 @@ def open_fleet(args: argparse.Namespace) -> FleetHandle:
 
         return open_docker_fleet(args.api or "http://127.0.0.1:8081")
     # The process environment wins over variables.env, as for `make run`.
-    settings = settings_from({**load_env_file(REPO_ROOT / "variables.env"), **os.environ})
+    env = {**load_env_file(REPO_ROOT / "variables.env"), **os.environ}
+    settings = settings_from(env)
+    # The running fleet's certificates (TLS_DIR, `make run`: data/tls), presented as the operator (docs/trust.md).
+    tls_dir = Path(env.get("TLS_DIR") or REPO_ROOT / "data" / "tls")
+    install_trust(Trust(FleetTls(tls_dir, OPERATOR), roster_from(settings), health_port=None))
     return attach(args.api or settings.orchestrator_url, settings)
 
 

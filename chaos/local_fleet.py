@@ -12,6 +12,9 @@ from pathlib import Path
 from testing.fleet_env import PROCESSES, fleet_env, settings_from
 from utils.fleet.launcher import Fleet
 from utils.fleet.spec import fleet_processes
+from utils.rpc.trust import Trust, install_trust, roster_from
+from utils.tls import FleetTls
+from utils.tls.fleet import OPERATOR, ensure_fleet_pki
 
 # The chaos load uses a fresh card per order, but the declined test card repeats: lift its velocity limit.
 QUIET_FRAUD_ENV = {"FRAUD_CARD_USES_MAX": "1000000"}
@@ -37,8 +40,14 @@ def plan_layout(rng: random.Random, extra_env: dict[str, str] | None = None) -> 
 
 def build_fleet(layout: Layout, workdir: Path) -> Fleet:
     """The Fleet object for the layout (not started): processes whose package exists, each with its metrics port."""
-    specs = fleet_processes(settings_from(layout.env))
+    settings = settings_from(layout.env)
+    specs = fleet_processes(settings)
     for spec in specs:
         spec.env["METRICS_PORT"] = layout.metrics_ports.get(spec.name, "0")
         spec.env["HEALTH_PORT"] = layout.health_ports.get(spec.name, "0")
-    return Fleet(specs, data_dir=workdir / "data", log_dir=workdir / "logs", env=layout.env)
+    fleet = Fleet(specs, data_dir=workdir / "data", log_dir=workdir / "logs", env=layout.env)
+    # The run's own PKI (docs/trust.md); this tool speaks to its fleet as the operator.
+    tls_dir = ensure_fleet_pki(fleet.data_dir, [s.name for s in specs])
+    fleet.env["TLS_DIR"] = str(tls_dir)
+    install_trust(Trust(FleetTls(tls_dir, OPERATOR), roster_from(settings), health_port=None))
+    return fleet
