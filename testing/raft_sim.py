@@ -114,7 +114,7 @@ class Simulation(ReadyObserver):
             options.clients,
             timeout_ticks=3 * options.election_ticks,
             trace=self.trace,
-            acknowledge=self.checker.on_acknowledged,
+            acknowledge=self._on_acknowledged,
         )
         self.disks = {n: SimDisk(CrashPlan()) for n in self.ids}
         self.nodes = {n: self._start(n) for n in self.ids}
@@ -304,6 +304,18 @@ class Simulation(ReadyObserver):
         if role is Role.LEADER:
             self.checker.on_role(node_id, Role.LEADER, term)
             self.checker.on_elected(node_id, self.disks[node_id], term)
+
+    def _on_acknowledged(self, node_id: NodeId, index: int, command: bytes) -> None:
+        self.checker.on_acknowledged(index, command)
+        rate = self.mix.crash_after_ack_rate
+        if self.faults_on and rate and self.rng.random() < rate:
+            # The leader dies right after telling a client: its followers may not know the commit yet,
+            # which is when a new leader must not answer reads from its older commit index.
+            faulty = len(self.down_until) + len(self.paused_until)
+            node = self.nodes[node_id]
+            if faulty < (len(self.ids) - 1) // 2 and node.crash.countdown is None:
+                node.crash.countdown = 0  # at its next step boundary: before it tells anyone else
+                self.trace(f"{node_id} will crash right after acknowledging index {index}")
 
     def _on_machine_apply(self, node_id: NodeId, index: int, command: bytes) -> None:
         pass  # the entries were checked as a whole in before_apply

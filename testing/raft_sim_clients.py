@@ -55,7 +55,7 @@ class Workload:
         clients: int,
         timeout_ticks: int,
         trace: Callable[[str], None],
-        acknowledge: Callable[[int, bytes], None],
+        acknowledge: Callable[[NodeId, int, bytes], None],
     ) -> None:
         self.rng = rng
         self.node_ids = node_ids
@@ -161,7 +161,7 @@ class Workload:
                 continue
             ops.remove(op)
             if error is None:
-                self.acknowledge(future.result(), op.command)
+                self.acknowledge(node.node_id, future.result(), op.command)
                 self._finish(op, None, True, tick)
             elif isinstance(error, NotLeader):
                 self._abandon(op, tick, error.leader_id)

@@ -27,6 +27,7 @@ class FaultMix:
     pause_ticks_max: int = 30
     partition_kinds: tuple[str, ...] = ("minority", "split", "isolate_leader", "bridge", "one_way")
     leader_victim_rate: float = 0.5  # chance a crash or pause picks the leader
+    crash_after_ack_rate: float = 0.0  # chance a node crashes right after a client's write was acknowledged
 
 
 # Every mix but calm holds a few messages for up to three or four election timeouts (10 ticks each).
@@ -46,7 +47,9 @@ FAULT_MIXES: dict[str, FaultMix] = {
     "calm": FaultMix("calm", NetworkFaults(duplicate_rate=0.01, reorder=True)),
     "lossy": FaultMix("lossy", _LOSSY),
     "partitions": FaultMix("partitions", _JITTER, partition_rate=0.04),
-    "crashes": FaultMix("crashes", _JITTER, crash_rate=0.03, full_restart_rate=0.003, pause_rate=0.01),
+    "crashes": FaultMix(
+        "crashes", _JITTER, crash_rate=0.03, full_restart_rate=0.003, pause_rate=0.01, crash_after_ack_rate=0.02
+    ),
     "chaos": FaultMix("chaos", _LOSSY, partition_rate=0.02, crash_rate=0.015, full_restart_rate=0.002, pause_rate=0.01),
     # Crashes in the middle of elections: short outages and stalled leaders, so campaigns overlap
     # restarts and a delayed vote request reaches a voter that has just restarted.
@@ -58,6 +61,7 @@ FAULT_MIXES: dict[str, FaultMix] = {
         pause_rate=0.04,
         pause_ticks_max=25,
         leader_victim_rate=0.7,
+        crash_after_ack_rate=0.03,
     ),
     # Deposed leaders that still believe they lead: what ReadIndex and CheckQuorum must defeat.
     "stale_leader": FaultMix(
