@@ -36,8 +36,10 @@ from testing.fleet_env import fleet_env, free_port, settings_from
 from testing.invariants import check_all
 from testing.orders import GOOD_CARD, OrderKind, checkout_body, queue_order
 from testing.pki import RoutedChannel, routed
+from utils.catalog.file import load_catalog
 from utils.fleet.launcher import Fleet
 from utils.fleet.spec import fleet_processes
+from utils.order.order import to_cents
 from utils.pb.books_database import books_database_pb2 as books_pb
 from utils.pb.order_executor import order_executor_pb2 as exec_pb
 from utils.pb.order_executor import order_executor_pb2_grpc as exec_grpc
@@ -165,7 +167,15 @@ class Shop:
     ) -> str:
         """Straight to the queue, as the gateway does after validation (tokenized card, last four only)."""
         order_id = order_id or uuid.uuid4().hex
-        token = self.payment.Tokenize(pay_pb.TokenizeRequest(card_number=card, expiration_date="12/30"), timeout=5)
+        # A token is bound to one order and its total (docs/operations.md); an unknown book's order totals 0.
+        book = load_catalog().find(book_id=book_id)
+        amount = max(1, to_cents(book.price) * quantity if book else 0)
+        token = self.payment.Tokenize(
+            pay_pb.TokenizeRequest(
+                card_number=card, expiration_date="12/30", order_id=order_id, amount_cents_max=amount
+            ),
+            timeout=5,
+        )
         self.queue.enqueue(queue_order(order_id, [(book_id, quantity)], token.token, token.card_last4, shipping))
         return order_id
 
