@@ -21,6 +21,7 @@ from order_executor.timeline import (
     JournalingRunner,
     TimelineRecorder,
     TimelineServicer,
+    term_stamped,
 )
 from order_executor.transaction_runner import Timing
 from order_executor.worker import Worker, WorkerOptions
@@ -77,7 +78,14 @@ def main() -> None:
     )
     calls = ThreadPoolExecutor(max_workers=own.executor_concurrency_max * 4, thread_name_prefix="2pc-call")
     runner = JournalingRunner(
-        node.propose, worker.still_leader, participants, reporter.report, timing, crash, calls, worker.on_fenced_out
+        term_stamped(node.propose, lambda: node.status().term),
+        worker.still_leader,
+        participants,
+        reporter.report,
+        timing,
+        crash,
+        calls,
+        worker.on_fenced_out,
     )
     runner.attach_recorder(recorder)
     worker.attach(runner)

@@ -56,6 +56,23 @@ class TimelineRecorder:
             )
 
 
+def term_stamped(
+    propose: Callable[[bytes, float], Applied], term_of: Callable[[], int]
+) -> Callable[[bytes, float], Applied]:
+    """The leader's propose, with its term written into the command: every replica that applies the entry then
+    journals the term it was logged in, even one that applies it only after the leader died (in a later term).
+
+    The decision log reads only the members it knows, so the extra member changes nothing it decides.
+    """
+
+    def stamped(command: bytes, timeout_s: float) -> Applied:
+        body = json.loads(command)
+        body["term"] = term_of()
+        return propose(json.dumps(body, sort_keys=True).encode(), timeout_s)
+
+    return stamped
+
+
 class JournaledDecisionLog(DecisionLog):
     """The decision log, journaling each command that changed it: on every replica, so any of them can show it."""
 
@@ -71,8 +88,11 @@ class JournaledDecisionLog(DecisionLog):
     def apply(self, index: int, command: bytes) -> Applied:
         applied = super().apply(index, command)
         if applied.changed and applied.record is not None:
-            op = json.loads(command).get("op")
-            tx_id, term = applied.record.tx_id, self._term_of()
+            body = json.loads(command)
+            op = body.get("op")
+            # The proposing leader's term when it stamped one (exact), else this replica's (an upper bound).
+            term = body.get("term") if isinstance(body.get("term"), int) else self._term_of()
+            tx_id = applied.record.tx_id
             if op == "begin":
                 self._recorder.record(tx_id, Kind.BEGIN_LOGGED, term=term, index=index)
             elif op == "decide" and applied.record.decision is not None:

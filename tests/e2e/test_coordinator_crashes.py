@@ -79,7 +79,20 @@ def test_narrative_coordinator_fails_mid_2pc_killed_after_the_decision_is_logged
         crashed, oid = _crash_then_recover(shop, book_id)
         orders = shop.check_invariants([oid], {book_id: before})
         assert orders[oid]["state"] == "COMMITTED", "the new leader resends the logged COMMIT"
+        _timeline_shows_the_recovery(shop, oid, crashed)
         _restart_and_commit_another(shop, crashed, book_id, before, oid)
+
+
+def _timeline_shows_the_recovery(shop: Shop, oid: str, crashed: str) -> None:
+    """The order page's 2PC timeline (docs/drawings.md) survives the leader: the survivors applied the decision,
+    and the new leader's recovery and acks follow it, in a later term."""
+    steps = shop.http.get(f"{shop.rf.api}/orders/{oid}/twopc", timeout=10).json()["steps"]
+    decision = next(s for s in steps if s["kind"] == "decision_logged")
+    recovery = next(s for s in steps if s["kind"] == "recovery")
+    assert decision["detail"].startswith("COMMIT") and decision["index"] and crashed not in recovery["node"]
+    assert recovery["term"] > decision["term"] and recovery["detail"] == "resend the logged decision COMMIT"
+    acks = {s["participant"] for s in steps if s["kind"] == "ack" and s["ok"] and s["node"] == recovery["node"]}
+    assert acks == {"books_database", "payment_service"}
 
 
 def test_coordinator_killed_during_phase2_the_new_leader_finishes_it(tmp_path: Path) -> None:
