@@ -15,7 +15,7 @@ import pytest
 
 from order_executor.recover import OperatorParticipant, recover
 from payment_service.keys import KEY_FILE, KEY_NAME, load_fingerprint_key
-from payment_service.store import LedgerStore
+from payment_service.store import LedgerStore, TokenRecord
 from tests.services.payment_service.test_payment_service import Running
 from utils.datafiles import secure_process_files
 from utils.pb.payment_service import payment_service_pb2 as pb
@@ -52,9 +52,9 @@ def test_idempotent_repeats_of_the_same_prepare_and_commit_still_succeed(svc: Ru
 def test_a_token_from_before_binding_is_used_by_one_transaction_only(tmp_path: Path) -> None:
     running = Running(tmp_path / "ledger.sqlite3")
     try:
-        token = running.token(order="o1")
-        # An older token has no order: simulate it, then spend it on one transaction.
-        running.store._db.execute("UPDATE tokens SET order_id = '', amount_cents_max = 0 WHERE token = ?", (token,))
+        # A token stored by an older version has no order and no amount: it may serve one transaction only.
+        token = "tok_from_before"
+        running.store.save_token(TokenRecord(token, "1111", "fingerprint", False, "12/30"))
         assert running.prepare("a", token).vote == pb.VOTE_COMMIT
         second = running.prepare("b", token)
         assert second.vote == pb.VOTE_ABORT and "already used" in second.reason
