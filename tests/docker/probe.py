@@ -10,6 +10,7 @@ import functools
 import json
 import sys
 import time
+from pathlib import Path
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -20,7 +21,10 @@ from utils.pb.books_database import books_database_pb2 as books_pb
 from utils.pb.payment_service import payment_service_pb2 as pay_pb
 from utils.pb.payment_service import payment_service_pb2_grpc as pay_grpc
 from utils.rpc.client import call, open_channel
-from utils.settings import FleetSettings
+from utils.rpc.trust import Trust, install_trust, roster_from
+from utils.settings import FleetSettings, RuntimeSettings
+from utils.tls import FleetTls
+from utils.tls.fleet import OPERATOR
 
 READ_TIMEOUT_S = 3.0
 READ_DEADLINE_S = 30.0  # a leader change right after a fault heals: keep asking this long
@@ -48,8 +52,12 @@ def retried(read: Callable[[], T]) -> T:
 
 def main(order_ids: list[str]) -> dict[str, Any]:
     fleet = FleetSettings()
+    # As the operator (GetPayment, GetTransaction are the operator's reads): TLS_DIR must hold operator.crt/.key,
+    # e.g. run in the compose `operator` container (docs/trust.md).
+    runtime = RuntimeSettings()
+    install_trust(Trust(FleetTls(Path(runtime.tls_dir), OPERATOR), roster_from(fleet)))
     books = BooksClient.from_settings(fleet, timeout_s=READ_TIMEOUT_S)
-    payment = pay_grpc.PaymentServiceStub(open_channel(fleet.payment_service_addr))
+    payment = pay_grpc.PaymentServiceStub(open_channel(fleet.payment_service_addr, "payment_service"))
     stock = {b.id: {"stock": int(b.stock), "reserved": int(b.reserved)} for b in retried(books.list_books)}
     payments: dict[str, Any] = {}
     transactions: dict[str, Any] = {}
