@@ -172,7 +172,7 @@ RAFT_MUTATIONS: tuple[Mutation, ...] = (
         self._write_snapshot(snapshot)""",
         replacement="""        self._db.execute("DELETE FROM entries WHERE idx <= ?", (snapshot.index,))
         self._write_snapshot(snapshot)""",
-        tests=(RAFT_STORAGE,),
+        tests=("tests/services/raft/test_storage_snapshot.py", RAFT_STORAGE),
     ),
     Mutation(
         id="raft-follower-commit-bound",
