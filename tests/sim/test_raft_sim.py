@@ -18,7 +18,9 @@ from testing.raft_sim import FAULT_MIXES, SimOptions, Simulation, SimulationFail
 from testing.raft_sim_node import CrashPlan, SimCrash, SimDisk
 from tests.sim.conftest import SUMMARY_LINES
 from utils.linearizability import CheckResult
-from utils.raft.core import Entry, EntryKind, HardState, quorum
+from utils.raft import driver
+from utils.raft.core import Entry, EntryKind, HardState, RawNode, Ready, quorum
+from utils.raft.ready_loop import ReadyHandler
 
 SEEDS = int(os.environ.get("RAFT_SIM_SEEDS", "280"))
 TICKS = default_ticks()
@@ -116,6 +118,24 @@ def test_a_broken_quorum_is_caught_with_the_seed_and_a_replayable_trace(monkeypa
     assert "seed=" in text and "replay: python -m testing.raft_sim --seed" in text
     trace = [line for line in text.splitlines() if line.startswith("t=")]
     assert len(trace) == 50 and all(line[2:7].isdigit() for line in trace)
+
+
+def test_a_driver_that_sends_before_it_persists_fails_the_first_seed(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The simulation runs the production driver: break its Ready order and a seed fails at once."""
+
+    def send_first(raw: RawNode, handler: ReadyHandler) -> Ready | None:
+        if not raw.has_ready():
+            return None
+        ready = raw.ready()
+        handler.send_ready(ready)
+        handler.persist_ready(ready)
+        handler.apply_ready(ready)
+        raw.advance(ready)
+        return ready
+
+    monkeypatch.setattr(driver, "handle_ready", send_first)
+    with pytest.raises(SimulationFailure, match="durability before sending"):
+        run_seed(SimOptions(seed=0, mix="calm", ticks=50), trace_lines_max=0)
 
 
 def test_sim_options_are_plain_data() -> None:
