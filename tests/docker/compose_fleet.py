@@ -1,28 +1,34 @@
-"""The compose fleet under test, scoped to one compose project: bring it up and down, find a service's
-container, and hurt it (docker kill / start / pause / unpause / network disconnect / connect / restart).
+"""The compose fleet under test, scoped to one compose project: bring it up and down (docker/up.sh, down.sh),
+find a service's container, and hurt it through the Docker SDK (kill / start / pause / unpause / network
+disconnect / connect / restart).
 
-Every docker command names a container of this project (found by its compose labels), so nothing here
-can touch another project's containers.
+Every container is found by this project's compose labels, so nothing here can touch another project's
+containers. The engine is reached through the Docker SDK; only the compose scripts run as commands.
 """
 
 from __future__ import annotations
 
-import json
+import functools
 import os
 import re
+import secrets
 import subprocess
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import requests
+from docker.errors import APIError, ContainerError, DockerException
+from docker.models.containers import Container
 
+import docker
 from testing.fleet_env import free_port
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 COMPOSE = str(REPO_ROOT / "docker" / "compose.sh")
+PROJECT_LABEL = "com.docker.compose.project"
 PROJECT_PREFIX = "bookstore-test-"  # + the pytest process id: parallel runs never share a fleet
 DOCKER_TIMEOUT_S = 120.0
 HEALTHY_TIMEOUT_S = 150.0
@@ -50,17 +56,64 @@ class DockerError(RuntimeError):
     pass
 
 
+@functools.cache
+def engine() -> docker.DockerClient:
+    """One SDK client per process (it pools its connections to the engine); raises DockerException when none answers."""
+    client = docker.from_env(timeout=int(DOCKER_TIMEOUT_S))
+    client.ping()
+    return client
+
+
+def exec_in(container: Container, command: list[str]) -> str:
+    """Runs `command` in a running container; its stdout, or DockerError with its stderr when it fails."""
+    result = container.exec_run(command, demux=True)
+    code = result.exit_code
+    out, err = cast("tuple[bytes | None, bytes | None]", result.output)  # demux: (stdout, stderr)
+    if code != 0:
+        detail = (err or out or b"").decode(errors="replace").strip()[-2000:]
+        raise DockerError(f"{' '.join(command)[:80]}… in {container.name} exited {code}: {detail}")
+    return (out or b"").decode().strip()
+
+
+def container_env(container: Container) -> dict[str, str]:
+    """The environment the engine started the container with (the fleet's addresses among it)."""
+    pairs = (item.partition("=") for item in container.attrs["Config"].get("Env") or ())
+    return {key: value for key, _, value in pairs}
+
+
+def operator_python(
+    beside: Container, network: str, tls_mount: dict[str, dict[str, str]], script: str, *args: str
+) -> str:
+    """Runs `script` in a one-off container of `beside`'s image and environment on the fleet's `network`, as the
+    operator: `tls_mount` puts the operator's certificate at /tls (read-only), and nothing else of the fleet's.
+    Its stdout; DockerError with its stderr when it fails."""
+    env = {**container_env(beside), "TLS_DIR": "/tls", "TLS_IDENTITY": "operator", "NODE_ID": ""}
+    try:
+        out = engine().containers.run(
+            str(beside.attrs["Image"]),
+            ["python", "-c", script, *args],
+            environment=env,
+            network=network,
+            volumes=tls_mount,
+            remove=True,
+            stdout=True,
+            stderr=False,
+        )
+    except ContainerError as error:
+        raise DockerError(f"the operator's python exited {error.exit_status}: {str(error.stderr)[-2000:]}") from error
+    return out.decode().strip()
+
+
 def run(
     command: list[str],
     env: Mapping[str, str] | None = None,
     timeout_s: float = DOCKER_TIMEOUT_S,
-    stdin: str | None = None,
 ) -> str:
+    """Runs one of the fleet's own scripts (docker/up.sh, down.sh, compose.sh, build-*.sh); its stdout."""
     done = subprocess.run(
         command,
         cwd=REPO_ROOT,
         env=dict(env) if env is not None else None,
-        input=stdin,
         capture_output=True,
         text=True,
         timeout=timeout_s,
@@ -75,8 +128,8 @@ def run(
 def engine_answers() -> str | None:
     """None when a Docker engine and a compose client answer; otherwise why not."""
     try:
-        run(["docker", "info", "--format", "{{.ServerVersion}}"], timeout_s=20.0)
-    except (OSError, subprocess.TimeoutExpired, DockerError) as error:
+        engine()
+    except DockerException as error:
         return f"no Docker engine answers ({error})"
     try:
         run([COMPOSE, "version"], timeout_s=20.0)
@@ -87,13 +140,14 @@ def engine_answers() -> str | None:
 
 def stale_projects() -> set[str]:
     """This suite's projects whose pytest process is gone (killed before its teardown ran)."""
-    names: set[str] = set()
-    label = '{{.Label "com.docker.compose.project"}}'
-    for kind in (["ps", "-a"], ["volume", "ls"], ["network", "ls"]):
-        listed = run(
-            ["docker", *kind, "--filter", "label=com.docker.compose.project", "--format", label], timeout_s=30.0
-        )
-        names |= {n for n in listed.split() if n.startswith(PROJECT_PREFIX)}
+    client = engine()
+    has_project: dict[str, str | list[str] | bool] = {"label": PROJECT_LABEL}
+    labels = [c.labels for c in client.containers.list(all=True, filters=has_project)]
+    labels += [v.attrs.get("Labels") or {} for v in client.volumes.list(filters=has_project)]
+    labels += [n.attrs.get("Labels") or {} for n in client.networks.list(filters=has_project)]
+    names = {
+        str(found[PROJECT_LABEL]) for found in labels if str(found.get(PROJECT_LABEL, "")).startswith(PROJECT_PREFIX)
+    }
     stale = set()
     for name in names:
         match = re.fullmatch(re.escape(PROJECT_PREFIX) + r"(\d+)", name)
@@ -118,6 +172,7 @@ class ComposeFleet:
     api_port: int
     frontend_port: int
     prometheus_port: int = 0
+    operator_token: str = field(default_factory=lambda: secrets.token_hex(16))  # the gateway's, for stock writes
     _containers: dict[str, str] = field(default_factory=dict)
     _network: str = ""
     _signal_stopped: set[str] = field(default_factory=set)
@@ -137,6 +192,7 @@ class ComposeFleet:
             "BOOKSTORE_API_PORT": str(self.api_port),
             "BOOKSTORE_FRONTEND_PORT": str(self.frontend_port),
             "BOOKSTORE_PROMETHEUS_PORT": str(self.prometheus_port),
+            "BOOKSTORE_OPERATOR_TOKEN": self.operator_token,
             "BOOKSTORE_HEALTHY_TIMEOUT_S": "240",
         }
 
@@ -164,30 +220,30 @@ class ComposeFleet:
         run([str(REPO_ROOT / "docker" / "down.sh"), "--volumes", "--timeout", "5"], env=self.env, timeout_s=240.0)
 
     def logs(self) -> str:
-        return self.compose("logs", "--no-color", "--timestamps", timeout_s=120.0)
+        """Every service's container log, timestamped, one service after another."""
+        parts = []
+        for service in SERVICES:
+            try:
+                text = self.container(service).logs(timestamps=True).decode(errors="replace")
+            except (DockerError, DockerException) as error:
+                text = f"(no log: {error})\n"
+            parts.append("".join(f"{service} | {line}\n" for line in text.splitlines()))
+        return "".join(parts)
 
     # ---- containers ----------------------------------------------------------------------------
 
-    def container(self, service: str) -> str:
+    def container(self, service: str) -> Container:
+        """The service's container, with its state as the engine reports it now."""
         if service not in self._containers:
-            found = run(
-                [
-                    "docker",
-                    "ps",
-                    "-aq",
-                    "--filter",
-                    f"label=com.docker.compose.project={self.project}",
-                    "--filter",
-                    f"label=com.docker.compose.service={service}",
-                ]
-            )
+            labels = [f"{PROJECT_LABEL}={self.project}", f"com.docker.compose.service={service}"]
+            found = engine().containers.list(all=True, filters={"label": labels})
             if not found:
                 raise DockerError(f"no container for {service} in project {self.project}")
-            self._containers[service] = found.split()[0]
-        return self._containers[service]
+            self._containers[service] = str(found[0].id)
+        return engine().containers.get(self._containers[service])
 
     def inspect(self, service: str) -> dict[str, Any]:
-        return dict(json.loads(run(["docker", "inspect", self.container(service)]))[0])
+        return dict(self.container(service).attrs)
 
     def state(self, service: str) -> str:
         """running | exited | paused | …, and the health when it has one: "running healthy"."""
@@ -224,10 +280,10 @@ class ComposeFleet:
     # ---- faults --------------------------------------------------------------------------------
 
     def kill(self, service: str) -> None:
-        run(["docker", "kill", self.container(service)])
+        self.container(service).kill()
 
     def start(self, service: str) -> None:
-        run(["docker", "start", self.container(service)])
+        self.container(service).start()
 
     def pause(self, service: str) -> str:
         """docker pause; where the engine cannot freeze the container's cgroup (seen on fuse-overlayfs under
@@ -235,34 +291,34 @@ class ComposeFleet:
         Returns which was used."""
         for _attempt in range(PAUSE_ATTEMPTS):
             try:
-                run(["docker", "pause", self.container(service)])
+                self.container(service).pause()
                 return "docker pause"
-            except DockerError as error:
+            except APIError as error:
                 if "freeze" not in str(error):
                     raise
-                why = str(error).rpartition(": ")[2] or "cannot freeze"
+                why = str(error.explanation or error).rpartition(": ")[2] or "cannot freeze"
                 time.sleep(POLL_S)
         # kill(-1): every process the caller may signal but the namespace's init and itself.
-        run(["docker", "exec", self.container(service), "bash", "-c", "kill -STOP -1"])
+        exec_in(self.container(service), ["bash", "-c", "kill -STOP -1"])
         self._signal_stopped.add(service)
         return f"SIGSTOP (docker pause failed {PAUSE_ATTEMPTS} times: {why})"
 
     def unpause(self, service: str) -> None:
         if service in self._signal_stopped:
-            run(["docker", "exec", self.container(service), "bash", "-c", "kill -CONT -1"])
+            exec_in(self.container(service), ["bash", "-c", "kill -CONT -1"])
             self._signal_stopped.discard(service)
         else:
-            run(["docker", "unpause", self.container(service)])
+            self.container(service).unpause()
 
     def disconnect(self, service: str) -> None:
-        run(["docker", "network", "disconnect", self.network(), self.container(service)])
+        engine().networks.get(self.network()).disconnect(self.container(service))
 
     def connect(self, service: str) -> None:
         # The alias gives the service's DNS name (books-1) back to the container on the fleet network.
-        run(["docker", "network", "connect", "--alias", service, self.network(), self.container(service)])
+        engine().networks.get(self.network()).connect(self.container(service), aliases=[service])
 
     def restart(self, service: str) -> None:
-        run(["docker", "restart", "--time", "10", self.container(service)])
+        self.container(service).restart(timeout=10)
 
     # ---- the fleet's HTTP API and the participants --------------------------------------------
 
@@ -285,9 +341,10 @@ class ComposeFleet:
             time.sleep(POLL_S)
         raise TimeoutError(f"no leader of {group} (other than {not_in}) within {timeout_s:.0f} s; last seen {last}")
 
-    def exec_python(self, service: str, script: str, *args: str, timeout_s: float = 120.0) -> str:
-        """Runs `script` with the image's Python inside a running container of the fleet (its env has the
-        fleet's addresses), so the participants are asked on the fleet's own network, as the services do."""
-        return run(
-            ["docker", "exec", "-i", self.container(service), "python", "-", *args], stdin=script, timeout_s=timeout_s
+    def operator_python(self, script: str, *args: str) -> str:
+        """Runs `script` as the operator on the fleet's network (a one-off container with the compose pki step's
+        operator certificate, tls-operator), so the participants are asked as the services reach them."""
+        volume = f"{self.project}_tls-operator"
+        return operator_python(
+            self.container("orchestrator"), self.network(), {volume: {"bind": "/tls", "mode": "ro"}}, script, *args
         )

@@ -7,6 +7,7 @@ Skipped, with the reason printed, when no Docker engine answers or the images ca
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import time
@@ -14,20 +15,36 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from docker.errors import ImageNotFound
 
-from tests.docker.compose_fleet import REPO_ROOT, ComposeFleet, DockerError, engine_answers, run, stale_projects
+from tests.docker.compose_fleet import (
+    COMPOSE,
+    REPO_ROOT,
+    ComposeFleet,
+    DockerError,
+    engine,
+    engine_answers,
+    run,
+    stale_projects,
+)
+from tests.docker.swarm_stack import SwarmStack, stale_stacks
 
+IMAGE = "bookstore-checkout:latest"  # docker-compose.yaml's and deploy/swarm/stack.yaml's
 UP_TIMEOUT_S = 720.0  # a first build on a fresh machine: base image, wheels, app image, start
 BASE_IMAGES = ("python:3.11-slim-bookworm", "bookstore-base:bookworm")
 
 
-def _image_exists(image: str) -> bool:
-    return subprocess.run(["docker", "image", "inspect", image], capture_output=True).returncode == 0
+def image_exists(image: str) -> bool:
+    try:
+        engine().images.get(image)
+    except ImageNotFound:
+        return False
+    return True
 
 
 def _why_images_cannot_be_built() -> str | None:
     """None when a base image is here or can be made offline, and the wheelhouse can be filled."""
-    if not any(_image_exists(image) for image in BASE_IMAGES):
+    if not any(image_exists(image) for image in BASE_IMAGES):
         if shutil.which("debootstrap") is None and shutil.which("apt-get") is None:
             return "no base image and no debootstrap to build one offline (docker/build-base-image.sh)"
         try:
@@ -45,10 +62,26 @@ def _remove_stale() -> None:
     for project in sorted(stale_projects()):
         print(f"removing {project}, left behind by a pytest run that is gone", flush=True)
         ComposeFleet(project, 0, 0).down()
+    for stack in sorted(stale_stacks()):
+        print(f"removing stack {stack}, left behind by a pytest run that is gone", flush=True)
+        SwarmStack(stack, 0, 0).down()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The Swarm test runs before this suite's other tests: it deploys a fleet of its own, and the compose
+    fleet (started for the first test that asks for it, kept to the end) would otherwise share the cores with it."""
+    here = Path(__file__).parent
+    slots = [i for i, item in enumerate(items) if here in item.path.parents]
+    mine = [items[i] for i in slots]
+    mine.sort(key=lambda item: item.path.name != "test_swarm.py")  # stable: otherwise in collection order
+    for slot, item in zip(slots, mine, strict=True):
+        items[slot] = item
 
 
 @pytest.fixture(scope="session")
-def fleet(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ComposeFleet]:
+def image() -> str:
+    """The fleet's image, built once per run (offline when no registry answers), the same way docker/up.sh
+    builds it: the compose fleet and the Swarm stack both run it."""
     reason = engine_answers()
     if reason is None:
         _remove_stale()
@@ -56,6 +89,17 @@ def fleet(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
     if reason is not None:
         print(f"\ntests/docker skipped: {reason}", flush=True)
         pytest.skip(reason)
+    base = next(image for image in BASE_IMAGES if image_exists(image))
+    started = time.monotonic()
+    run([COMPOSE, "build", "-q", "books-1"], env={**os.environ, "BASE_IMAGE": base}, timeout_s=UP_TIMEOUT_S)
+    print(f"\n{IMAGE} built from {base} in {time.monotonic() - started:.0f} s", flush=True)
+    return IMAGE
+
+
+@pytest.fixture(scope="session")
+def fleet(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, image: str
+) -> Iterator[ComposeFleet]:
     compose_fleet = ComposeFleet.for_this_run()
     started = time.monotonic()
     try:

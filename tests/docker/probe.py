@@ -1,7 +1,7 @@
-"""Run inside a fleet container (`docker exec -i … python - ORDER_ID…`): asks the participants
-themselves, with the project's clients, for every book's stock and each order's payment and database
-transaction, and prints them as one JSON object. Standalone: piped in on stdin, it imports only the
-image's own packages (the services' clients), never the test suite.
+"""Run in a one-off container of the fleet's image on the fleet's network, as the operator (`python -c <this file>
+ORDER_ID…`, through the Docker SDK): asks the participants themselves, with the project's clients, for every
+book's stock and each order's payment and database transaction, and prints them as one JSON object. Standalone:
+passed as a string, it imports only the image's own packages (the services' clients), never the test suite.
 """
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ import functools
 import json
 import sys
 import time
-from pathlib import Path
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
 import grpc

@@ -13,11 +13,10 @@ import threading
 import time
 from collections import Counter
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import requests
 
-from tests.docker.compose_fleet import ComposeFleet
 from tests.docker.invariants import Outcome, check, last_copies_of
 from tests.docker.orders import CheckoutStream, Placed, order_state, place, wait_final
 
@@ -42,7 +41,18 @@ STREAM_BOOKS = (
 )
 
 
-def restock(fleet: ComposeFleet, book_ids: tuple[str, ...], level: int) -> None:
+class Fleet(Protocol):
+    """What a fault run needs of a fleet: the compose fleet (compose_fleet.py) and the Swarm stack (swarm_stack.py)."""
+
+    @property
+    def api(self) -> str: ...
+    @property
+    def operator_token(self) -> str: ...  # the gateway's operator credential (stock writes)
+    def cluster(self) -> dict[str, Any]: ...
+    def operator_python(self, script: str, *args: str) -> str: ...
+
+
+def restock(fleet: Fleet, book_ids: tuple[str, ...], level: int) -> None:
     """Tops the stream's books up to `level` (POST /stock/increment), so a stream aborts for stock rarely;
     done before the test's snapshot, so I1 sees no restock during the test."""
     deadline = time.monotonic() + PROGRESS_TIMEOUT_S
@@ -55,13 +65,16 @@ def restock(fleet: ComposeFleet, book_ids: tuple[str, ...], level: int) -> None:
     for book_id in book_ids:
         if books[book_id] < level:
             reply = requests.post(
-                f"{fleet.api}/stock/increment", timeout=10, json={"book_id": book_id, "amount": level - books[book_id]}
+                f"{fleet.api}/stock/increment",
+                timeout=10,
+                json={"book_id": book_id, "amount": level - books[book_id]},
+                headers={"Authorization": f"Bearer {fleet.operator_token}"},
             )
             assert reply.status_code == 200, f"restock of {book_id}: {reply.status_code} {reply.text[:200]}"
 
 
-def probe(fleet: ComposeFleet, order_ids: list[str]) -> dict[str, Any]:
-    return dict(json.loads(fleet.exec_python("orchestrator", PROBE_SCRIPT, *order_ids)))
+def probe(fleet: Fleet, order_ids: list[str]) -> dict[str, Any]:
+    return dict(json.loads(fleet.operator_python(PROBE_SCRIPT, *order_ids)))
 
 
 def stream_items(rng: random.Random) -> dict[str, int]:
@@ -73,7 +86,7 @@ class FaultRun:
     """`with FaultRun(fleet, seed, burst_book) as run:` starts the stream; inside, inject and heal the fault
     (call `healed()` once it is undone); `run.verify()` after the block checks everything."""
 
-    def __init__(self, fleet: ComposeFleet, seed: int, burst_book: str, workers: int = 2) -> None:
+    def __init__(self, fleet: Fleet, seed: int, burst_book: str, workers: int = 2) -> None:
         self.fleet = fleet
         self.seed = seed
         self.burst_book = burst_book
@@ -194,7 +207,7 @@ class FaultRun:
         return figures
 
 
-def group_whole(fleet: ComposeFleet, group: str, timeout_s: float = PROGRESS_TIMEOUT_S) -> None:
+def group_whole(fleet: Fleet, group: str, timeout_s: float = PROGRESS_TIMEOUT_S) -> None:
     """Every replica of `group` answers again and follows one leader."""
     deadline = time.monotonic() + timeout_s
     last: Any = None

@@ -5,7 +5,6 @@ fleet (its targets API shows each one up). Runs only where the Prometheus base i
 
 from __future__ import annotations
 
-import subprocess
 import time
 from typing import Any
 
@@ -13,6 +12,7 @@ import pytest
 import requests
 
 from tests.docker.compose_fleet import SERVICES, ComposeFleet
+from tests.docker.conftest import image_exists
 
 pytestmark = [pytest.mark.docker, pytest.mark.timeout(900)]
 PROMETHEUS_BASE = "bookstore-prometheus-base:bookworm"
@@ -28,7 +28,7 @@ def targets(fleet: ComposeFleet) -> dict[str, Any]:
 
 
 def test_prometheus_scrapes_every_service(fleet: ComposeFleet) -> None:
-    if subprocess.run(["docker", "image", "inspect", PROMETHEUS_BASE], capture_output=True).returncode != 0:
+    if not image_exists(PROMETHEUS_BASE):
         pytest.skip(f"{PROMETHEUS_BASE} is not built (docker/build-base-image.sh {PROMETHEUS_BASE} prometheus)")
     fleet.compose("--profile", "observability", "up", "-d", "--build", "prometheus", timeout_s=300.0)
     deadline = time.monotonic() + TARGETS_TIMEOUT_S
