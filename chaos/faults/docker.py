@@ -1,28 +1,36 @@
-"""Faults for the container fleet (`make up`): docker kill/start, docker pause/unpause, docker network
+"""Faults for the container fleet (`make up`), through the Docker SDK: kill/start, pause/unpause, network
 disconnect/connect (the container keeps running, cut off from every peer), a slow participant by CPU throttling
-(docker update --cpus), and graceful restarts (docker restart).
+(a container update of its CPU quota), and graceful restarts.
 
-The tool reaches each replica at its container address on the fleet network (Linux routes the host to it);
-addresses are read again after every restart or reconnect, as Docker may hand out another one.
+The fleet is the compose project whose orchestrator publishes the API's port; its containers are found by that
+project's labels, so no other project's are touched. The tool reaches each replica at its container address on
+the fleet network (Linux routes the host to it); addresses are read again after every restart or reconnect, as
+Docker may hand out another one.
 """
 
 from __future__ import annotations
 
-import json
+import functools
 import logging
 import os
 import subprocess
 import time
+from urllib.parse import urlsplit
 
+from docker.models.containers import Container
+
+import docker
 from chaos.fleets import FleetHandle, wait_api
 from utils.fleet.launcher import REPO_ROOT
 from utils.settings import parse_peers
 
 log = logging.getLogger("chaos.docker")
-COMPOSE = str(REPO_ROOT / "docker" / "compose.sh")
-DOCKER_TIMEOUT_S = 60.0
+DOCKER_TIMEOUT_S = 60
 HEALTHY_TIMEOUT_S = 90.0
 SLOW_CPUS = 0.05  # a throttled participant: a twentieth of one CPU
+CPU_PERIOD_US = 100_000  # the CFS period a CPU quota is a share of (Docker's --cpus uses the same)
+PROJECT = "com.docker.compose.project"
+SERVICE = "com.docker.compose.service"
 SERVICES = {
     "books_database": ["books-1", "books-2", "books-3"],
     "order_executor": ["executor-1", "executor-2", "executor-3"],
@@ -31,28 +39,43 @@ SERVICES = {
 }
 
 
-def _run(command: list[str], timeout_s: float = DOCKER_TIMEOUT_S) -> str:
-    done = subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True, timeout=timeout_s)
-    if done.returncode != 0:
-        raise RuntimeError(f"{' '.join(command)}: {done.stderr.strip() or done.stdout.strip()}")
-    return done.stdout.strip()
+class DockerFleetError(RuntimeError):
+    pass
 
 
-def compose_env() -> dict[str, str]:
-    """The addresses as compose gives them to the containers (docker-compose.yaml's x-addresses)."""
-    config = _run([COMPOSE, "config"])
-    env: dict[str, str] = {}
-    for line in config.splitlines():
-        stripped = line.strip()
-        for key in ("BOOKS_DATABASE_PEERS", "ORDER_EXECUTOR_PEERS", "PAYMENT_SERVICE_ADDR"):
-            if stripped.startswith(f"{key}:"):
-                env[key] = stripped.partition(":")[2].strip().strip("'\"")
-    return env
+@functools.cache
+def engine() -> docker.DockerClient:
+    """One SDK client per process; raises docker.errors.DockerException when no engine answers."""
+    return docker.from_env(timeout=DOCKER_TIMEOUT_S)
+
+
+def project_publishing(api: str) -> str:
+    """The compose project whose orchestrator container publishes `api`'s port on the host."""
+    port = str(urlsplit(api).port or 80)
+    for container in engine().containers.list(filters={"label": f"{SERVICE}=orchestrator"}):
+        for bindings in (container.attrs["NetworkSettings"].get("Ports") or {}).values():
+            if any(b.get("HostPort") == port for b in bindings or ()):
+                return str(container.labels[PROJECT])
+    raise DockerFleetError(f"no compose orchestrator container publishes port {port}: is the fleet up (make up)?")
+
+
+def project_container(project: str, service: str) -> Container:
+    found = engine().containers.list(all=True, filters={"label": [f"{PROJECT}={project}", f"{SERVICE}={service}"]})
+    if not found:
+        raise DockerFleetError(f"no container for {service} in project {project}: is the fleet up (make up)?")
+    return found[0]
+
+
+def container_env(container: Container) -> dict[str, str]:
+    """The container's environment as the engine started it (docker-compose.yaml's x-addresses among it)."""
+    pairs = (item.partition("=") for item in container.attrs["Config"].get("Env") or ())
+    return {key: value for key, _, value in pairs}
 
 
 class DockerFaults:
-    def __init__(self, handle: FleetHandle, peers: dict[str, str]) -> None:
+    def __init__(self, handle: FleetHandle, project: str, peers: dict[str, str]) -> None:
         self.handle = handle
+        self.project = project
         self.peers = peers  # container service → its host:port inside the fleet network
         self._containers: dict[str, str] = {}
         self._network = ""
@@ -61,19 +84,15 @@ class DockerFaults:
         self._cut: set[str] = set()
         self._slow: set[str] = set()
 
-    def container(self, service: str) -> str:
+    def container(self, service: str) -> Container:
+        """The service's container in this project, with its state as the engine reports it now."""
         if service not in self._containers:
-            found = _run([COMPOSE, "ps", "-q", service])
-            if not found:
-                raise RuntimeError(f"no container for {service}: is the fleet up (make up)?")
-            self._containers[service] = found.splitlines()[0]
-        return self._containers[service]
+            self._containers[service] = str(project_container(self.project, service).id)
+        return engine().containers.get(self._containers[service])
 
     def network(self) -> str:
         if not self._network:
-            networks = json.loads(
-                _run(["docker", "inspect", "-f", "{{json .NetworkSettings.Networks}}", self.container("books-1")])
-            )
+            networks = self.container("books-1").attrs["NetworkSettings"]["Networks"]
             self._network = next(n for n in networks if n.endswith("_fleet") or n == "fleet")
         return self._network
 
@@ -81,9 +100,7 @@ class DockerFaults:
         """Each replica's container address on the fleet network, with its port from the compose settings."""
         resolved: dict[str, str] = {}
         for service, address in self.peers.items():
-            networks = json.loads(
-                _run(["docker", "inspect", "-f", "{{json .NetworkSettings.Networks}}", self.container(service)])
-            )
+            networks = self.container(service).attrs["NetworkSettings"]["Networks"] or {}
             ip = (networks.get(self.network()) or {}).get("IPAddress")
             if ip:
                 resolved[service] = f"{ip}:{address.rpartition(':')[2]}"
@@ -92,51 +109,54 @@ class DockerFaults:
         if "payment-service" in resolved:
             self.handle.payment_addr = resolved["payment-service"]
 
+    def health(self, service: str) -> str:
+        return str((self.container(service).attrs["State"].get("Health") or {}).get("Status", ""))
+
     def wait_healthy(self, service: str) -> None:
         deadline = time.monotonic() + HEALTHY_TIMEOUT_S
-        while _run(["docker", "inspect", "-f", "{{.State.Health.Status}}", self.container(service)]) != "healthy":
+        while self.health(service) != "healthy":
             if time.monotonic() > deadline:
                 raise TimeoutError(f"{service} not healthy within {HEALTHY_TIMEOUT_S:.0f} s")
             time.sleep(0.5)
 
     def kill(self, node: str) -> None:
-        _run(["docker", "kill", self.container(node)])
+        self.container(node).kill()
         self._killed.add(node)
 
     def restart(self, node: str) -> None:
-        _run(["docker", "start", self.container(node)])
+        self.container(node).start()
         self._killed.discard(node)
         self.wait_healthy(node)
         self.refresh_addresses()
 
     def pause(self, node: str) -> None:
-        _run(["docker", "pause", self.container(node)])
+        self.container(node).pause()
         self._paused.add(node)
 
     def resume(self, node: str) -> None:
-        _run(["docker", "unpause", self.container(node)])
+        self.container(node).unpause()
         self._paused.discard(node)
 
     def cannot_isolate(self) -> str | None:
         return None
 
     def isolate(self, node: str) -> None:
-        _run(["docker", "network", "disconnect", self.network(), self.container(node)])
+        engine().networks.get(self.network()).disconnect(self.container(node))
         self._cut.add(node)
 
     def reconnect(self, node: str) -> None:
         # The alias keeps the service's DNS name (books-1) pointing at the container once it is back.
-        _run(["docker", "network", "connect", "--alias", node, self.network(), self.container(node)])
+        engine().networks.get(self.network()).connect(self.container(node), aliases=[node])
         self._cut.discard(node)
         self.refresh_addresses()
 
     def set_slow(self, node: str, delay_ms: int) -> None:
         cpus = SLOW_CPUS if delay_ms else float(os.cpu_count() or 1)
-        _run(["docker", "update", "--cpus", str(cpus), self.container(node)])
+        self.container(node).update(cpu_period=CPU_PERIOD_US, cpu_quota=int(cpus * CPU_PERIOD_US))
         (self._slow.add if delay_ms else self._slow.discard)(node)
 
     def graceful_restart(self, node: str) -> None:
-        _run(["docker", "restart", "-t", "10", self.container(node)])
+        self.container(node).restart(timeout=10)
         self.wait_healthy(node)
         self.refresh_addresses()
 
@@ -152,20 +172,21 @@ class DockerFaults:
 
 
 def open_docker_fleet(api: str) -> FleetHandle:
-    """The compose fleet, started with docker/up.sh when no orchestrator answers at `api`."""
+    """The compose fleet publishing `api`, started with docker/up.sh (its own start script) when none answers."""
     try:
         wait_api(api, timeout_s=2.0)
     except TimeoutError:
         print("no fleet answers: starting it with docker/up.sh", flush=True)
         subprocess.run([str(REPO_ROOT / "docker" / "up.sh")], cwd=REPO_ROOT, check=True)
-    env = compose_env()
+    project = project_publishing(api)
+    env = container_env(project_container(project, "orchestrator"))
     peers = {
         **parse_peers(env["BOOKS_DATABASE_PEERS"]),
         **parse_peers(env["ORDER_EXECUTOR_PEERS"]),
         "payment-service": env["PAYMENT_SERVICE_ADDR"],
     }
     handle = FleetHandle("docker", api.rstrip("/"), {}, {}, "", {k: list(v) for k, v in SERVICES.items()}, None)
-    faults = DockerFaults(handle, peers)
+    faults = DockerFaults(handle, project, peers)
     faults.refresh_addresses()
     handle.injector = faults
     return handle
