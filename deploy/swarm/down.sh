@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Removes the stack deploy/swarm/up.sh deployed: its services, and once their containers are gone its network.
 # Usage: deploy/swarm/down.sh [STACK] [--volumes]  — --volumes also removes the named volumes (orders, ledgers,
-# Raft logs), which otherwise stay for the next deploy. Leaves the swarm itself alone (`docker swarm leave --force`).
+# Raft logs) and the stack's CA and certificates (BOOKSTORE_SWARM_PKI, default .build/swarm/<stack>), which
+# otherwise stay for the next deploy. Leaves the swarm itself alone (`docker swarm leave --force`).
 set -euo pipefail
 stack="${BOOKSTORE_STACK:-bookstore}"
 volumes=false
@@ -33,5 +34,6 @@ if $volumes; then
   for volume in $(docker volume ls -q --filter "label=$label"); do
     docker volume rm "$volume" >/dev/null
   done
+  rm -rf "${BOOKSTORE_SWARM_PKI:-$(cd "$(dirname "$0")/../.." && pwd)/.build/swarm/$stack}"
 fi
 echo "stack $stack removed$($volumes && echo ', with its volumes' || true)"

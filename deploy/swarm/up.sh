@@ -3,8 +3,11 @@
 # task running and healthy. Usage: deploy/swarm/up.sh [STACK]  (default: bookstore).
 # Needs an engine in swarm mode (`docker swarm init --advertise-addr 127.0.0.1` on one machine) and the image
 # bookstore-checkout:latest on every node that runs a task (`make up` or docker/up.sh builds it).
-# BOOKSTORE_API_PORT / BOOKSTORE_FRONTEND_PORT move the published ports (8081 / 8080);
-# BOOKSTORE_HEALTHY_TIMEOUT_S bounds the wait (180 s).
+# First it issues the fleet's certificates (python -m utils.tls in the image; idempotent) into
+# BOOKSTORE_SWARM_PKI (default .build/swarm/<stack>/: ca/ the CA with its key, tls/ the services' certificates and
+# keys, which the stack hands out as Swarm secrets, operator/ the operator's for operator commands).
+# BOOKSTORE_API_PORT / BOOKSTORE_FRONTEND_PORT move the published ports (8081 / 8080); BOOKSTORE_OPERATOR_TOKEN is
+# the gateway's operator credential for stock writes (none: refused); BOOKSTORE_HEALTHY_TIMEOUT_S bounds the wait.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 stack="${1:-${BOOKSTORE_STACK:-bookstore}}"
@@ -18,6 +21,15 @@ if ! docker image inspect "$image" >/dev/null 2>&1; then
   echo "no image $image here: build it with make up (or docker/up.sh)" >&2; exit 1
 fi
 started=$(date +%s)
+
+# The identities of docs/trust.md: the replicas' node ids and the singletons' names (the frontend speaks no gRPC).
+identities="books-1 books-2 books-3 executor-1 executor-2 executor-3 payment_service order_queue
+  transaction_verification fraud_detection suggestions orchestrator"
+export BOOKSTORE_SWARM_PKI="${BOOKSTORE_SWARM_PKI:-$PWD/.build/swarm/$stack}"
+mkdir -p "$BOOKSTORE_SWARM_PKI" && chmod 700 "$BOOKSTORE_SWARM_PKI"
+docker run --rm --network none --user "$(id -u):$(id -g)" -v "$BOOKSTORE_SWARM_PKI:/pki" "$image" sh -c \
+  "python -m utils.tls issue --ca-dir /pki/ca --out /pki/tls $(echo $identities) \
+   && python -m utils.tls issue --ca-dir /pki/ca --out /pki/operator operator"
 # --resolve-image never: the image is local (built offline), there is no registry to ask for its digest.
 docker stack deploy --resolve-image never --prune --compose-file deploy/swarm/stack.yaml "$stack"
 
