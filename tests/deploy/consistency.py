@@ -34,9 +34,6 @@ HEALTH_PORT_OFFSET = 2000  # the TLS contract: the health-only port is the API p
 # Where each deployment is reached from outside: allowed to differ from variables.env and from each other.
 PUBLIC_ADDRESS_KEYS = frozenset({"ORCHESTRATOR_URL", "FRONTEND_ORIGIN"})
 DATA_MOUNT = "/data"
-# Settings only a cluster needs to change: the Secret's mount point (compose may leave TLS_DIR to its own
-# mechanism). Where compose sets one of them too, the two must still agree.
-CLUSTER_ONLY_KEYS = frozenset({"TLS_DIR"})
 
 
 def read_env(path: Path) -> dict[str, str]:
@@ -78,10 +75,10 @@ class ComposeService:
 
 
 def compose_services(compose: dict[str, Any]) -> dict[str, ComposeService]:
-    """The fleet's services (the optional profiles' extras left out)."""
+    """The fleet's services: not the optional profiles' extras, nor one-shot jobs (the pki step)."""
     services: dict[str, ComposeService] = {}
     for name, spec in compose["services"].items():
-        if "profiles" in spec:
+        if "profiles" in spec or spec.get("restart") == "no":
             continue
         volumes = [str(v) for v in spec.get("volumes", [])]
         services[name] = ComposeService(
@@ -342,8 +339,6 @@ def check_settings(variables: dict[str, str], compose: dict[str, ComposeService]
             overridden.setdefault(key, set()).add(value)
     for key in sorted(set(config) & set(variables)):
         if config[key] == variables[key]:
-            continue
-        if key not in overridden and key in CLUSTER_ONLY_KEYS:
             continue
         if key not in overridden:
             problems.append(
