@@ -22,6 +22,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+import grpc
 import requests
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
@@ -82,6 +83,26 @@ def grpc_round_trips(address: str, peer: str, count: int) -> list[float]:
     return [timed(lambda: call(stub.Check, request, timeout_s=TIMEOUT_S)) for _ in range(count)]
 
 
+def plaintext_health_round_trips(address: str, count: int) -> list[float]:
+    """The same Check on the plaintext health-only port: beside the mTLS figure, what TLS adds to a round trip."""
+    with grpc.insecure_channel(address) as channel:
+        stub = health_pb2_grpc.HealthStub(channel)
+        request = health_pb2.HealthCheckRequest()
+        for _ in range(20):
+            stub.Check(request, timeout=TIMEOUT_S)
+        return [timed(lambda: stub.Check(request, timeout=TIMEOUT_S)) for _ in range(count)]
+
+
+def handshakes(address: str, peer: str, count: int) -> list[float]:
+    """A new mutual-TLS connection and its first call: what a client pays once per channel."""
+
+    def one() -> None:
+        with open_channel(address, peer, retries=False) as channel:
+            call(health_pb2_grpc.HealthStub(channel).Check, health_pb2.HealthCheckRequest(), timeout_s=TIMEOUT_S)
+
+    return [timed(one) for _ in range(count)]
+
+
 def http_round_trips(api: str, count: int) -> list[float]:
     session = requests.Session()
     return [timed(lambda: session.get(f"{api}/healthz", timeout=TIMEOUT_S).raise_for_status()) for _ in range(count)]
@@ -111,7 +132,11 @@ def checkouts(api: str, count: int, concurrency: int) -> tuple[list[float], floa
 
 
 def run(rf: RunningFleet, count: int) -> None:
-    report("gRPC health Check round trip", grpc_round_trips(rf.settings.order_queue_addr, "order_queue", 500))
+    queue = rf.settings.order_queue_addr
+    report("gRPC health Check round trip (mTLS)", grpc_round_trips(queue, "order_queue", 500))
+    health = f"127.0.0.1:{rf.fleet.spec('order_queue').env['HEALTH_PORT']}"
+    report("same, plaintext health-only port", plaintext_health_round_trips(health, 500))
+    report("new mTLS channel + first call", handshakes(queue, "order_queue", 50))
     report("HTTP GET /healthz round trip", http_round_trips(rf.api, 300))
     checkouts(rf.api, 20, 1)  # warm-up: connections, caches, JIT-free but import-heavy first calls
     for concurrency in (1, 16):
