@@ -1,5 +1,7 @@
 """What `GET /cluster` shows: each Raft replica's role, term, leader and log position, and the queue depth; for the
-executor group also its incarnation and, while a participant refuses it, the refusal (docs/operations.md).
+executor group also its incarnation and, while a participant refuses it, the refusal (docs/operations.md). For the
+Cluster tab's drawing (docs/watching.md): each replica's log tail, the leader's match index per follower, and the
+group's election history merged from what each replica saw.
 
 Every replica serves the Raft service's Status RPC on its own port; a replica that does not answer
 within the probe deadline is "unreachable". One replica's silence never delays the others' (probes
@@ -10,7 +12,7 @@ from __future__ import annotations
 
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import grpc
@@ -22,6 +24,7 @@ from utils.settings import FleetSettings
 
 GROUPS = ("order_executor", "books_database")
 PROBE_WORKERS_MAX = 8
+ELECTIONS_SHOWN_MAX = 16  # a group's merged history, newest kept
 # The Raft core's roles as docs/design.md §7 names them; a pre-candidate is campaigning, so "candidate".
 _ROLES = {"leader": "leader", "follower": "follower", "candidate": "candidate", "pre_candidate": "candidate"}
 
@@ -36,6 +39,9 @@ class ReplicaView:
     commit_index: int | None = None
     applied_index: int | None = None
     last_index: int | None = None
+    log_tail: tuple[dict[str, Any], ...] = ()  # {index, term, kind}, oldest first
+    match_index: dict[str, int] = field(default_factory=dict)  # leader only
+    elections: tuple[dict[str, Any], ...] = ()  # {term, winner, at, why}, what this replica saw
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -47,6 +53,9 @@ class ReplicaView:
             "commitIndex": self.commit_index,
             "appliedIndex": self.applied_index,
             "lastIndex": self.last_index,
+            "logTail": list(self.log_tail),
+            "matchIndex": dict(self.match_index),
+            "elections": list(self.elections),
         }
 
 
@@ -66,7 +75,27 @@ def group_json(replicas: list[ReplicaView]) -> dict[str, Any]:
         "leaderId": leader.id if leader else None,
         "term": leader.term if leader else None,
         "replicas": [r.to_json() for r in replicas],
+        "elections": merged_elections(replicas),
     }
+
+
+def merged_elections(replicas: list[ReplicaView]) -> list[dict[str, Any]]:
+    """One line per term, newest last: the winner's own record where it answered (it alone knows why it
+    campaigned), else the earliest sighting by another replica; `seenBy` counts the replicas that saw it."""
+    by_term: dict[int, dict[str, Any]] = {}
+    for replica in replicas:
+        for record in replica.elections:
+            term = int(record["term"])
+            mine = record["winner"] == replica.id
+            known = by_term.get(term)
+            if known is None:
+                by_term[term] = {**record, "seenBy": 1, "_own": mine}
+                continue
+            known["seenBy"] += 1
+            if (mine and not known["_own"]) or (mine == known["_own"] and record["at"] < known["at"]):
+                by_term[term] = {**record, "seenBy": known["seenBy"], "_own": mine}
+    merged = [by_term[t] for t in sorted(by_term)][-ELECTIONS_SHOWN_MAX:]
+    return [{k: v for k, v in line.items() if k != "_own"} for line in merged]
 
 
 class ProbingClusterView:
@@ -132,6 +161,12 @@ class ProbingClusterView:
             int(status.commit_index),
             int(status.applied_index),
             int(status.last_index),
+            tuple({"index": int(e.index), "term": int(e.term), "kind": e.kind} for e in status.log_tail),
+            {peer: int(index) for peer, index in sorted(status.match_index.items())},
+            tuple(
+                {"term": int(e.term), "winner": e.winner, "at": float(e.at_unix_s), "why": e.why or None}
+                for e in status.elections
+            ),
         )
 
     def _queue_stats(self) -> dict[str, Any]:

@@ -18,13 +18,14 @@ from typing import Any, TypeVar
 
 from utils.raft import wire
 from utils.raft.core import Config, Entry, EntryKind, Message, RawNode, Ready, Role, Snapshot, Status
+from utils.raft.core.elections import ElectionHistory
 from utils.raft.drops import DropCounter, DropReason
 from utils.raft.errors import NotLeader, RaftUnavailable
 from utils.raft.options import RaftOptions
 from utils.raft.ready_loop import Persisted, handle_ready
 from utils.raft.replies import ReplySlots
 from utils.raft.state_machine import StateMachine
-from utils.raft.status import RaftStatus
+from utils.raft.status import ELECTIONS_MAX, LOG_TAIL_MAX, RaftStatus, TailEntry
 from utils.raft.storage import Storage
 from utils.raft.waiters import Waiters
 
@@ -105,6 +106,9 @@ class Driver:
         self._raw = self._restore(rng)
         # Monotonic time each peer last answered us or sent us a request: stop() transfers only to a live one.
         self._heard_at: dict[str, float] = {}
+        self._elections = ElectionHistory(ELECTIONS_MAX)
+        self._tail: tuple[TailEntry, ...] = ()  # rebuilt only when the log's ends move
+        self._tail_key = (-1, -1, -1)
         self.status = self._build_status()  # the one view other threads read; replaced, never mutated
 
     # ---- life cycle ----------------------------------------------------------------------------
@@ -412,4 +416,14 @@ class Driver:
             transferee=core.transferee,
             peer_heard_at_s=dict(self._heard_at),
             dropped_by_reason=self._drops.counts(),
+            log_tail=self._log_tail(core),
+            elections=self._elections.observe(core, time.time()),  # wall clock: compared across nodes
         )
+
+    def _log_tail(self, core: Status) -> tuple[TailEntry, ...]:
+        newest = self._raw.log_tail(1)
+        key = (core.first_index, newest[0].index, newest[0].term) if newest else (core.first_index, 0, 0)
+        if key != self._tail_key:
+            self._tail = tuple(TailEntry(e.index, e.term, e.kind) for e in self._raw.log_tail(LOG_TAIL_MAX))
+            self._tail_key = key
+        return self._tail

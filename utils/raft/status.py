@@ -8,7 +8,18 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from utils.raft.core import Role
+from utils.raft.core import EntryKind, Role
+from utils.raft.core.elections import ElectionRecord
+
+LOG_TAIL_MAX = 64  # entries of the log's tail a status carries, for drawing the log (the Cluster tab)
+ELECTIONS_MAX = 16  # elections a node remembers
+
+
+@dataclass(frozen=True, slots=True)
+class TailEntry:
+    index: int
+    term: int
+    kind: EntryKind
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,3 +45,6 @@ class RaftStatus:
     peer_heard_at_s: Mapping[str, float] = field(default_factory=dict)  # time.monotonic() a peer last spoke
     dropped_by_reason: Mapping[str, int] = field(default_factory=dict)  # peer messages dropped, by DropReason
     inbox_queued: int = 0  # events waiting in the driver's inbox when status() was called (live)
+    # For drawing the replica (the Cluster tab): the log's last LOG_TAIL_MAX entries and the elections it saw.
+    log_tail: tuple[TailEntry, ...] = ()
+    elections: tuple[ElectionRecord, ...] = ()

@@ -113,4 +113,10 @@ def status_to_wire(s: RaftStatus) -> pb.StatusReply:
         log_entries=s.log_entries,
         peer_rpcs_sent=s.peer_rpcs_sent,
         peer_rpcs_failed=s.peer_rpcs_failed,
+        log_tail=[pb.LogTailEntry(index=e.index, term=e.term, kind=e.kind.name.lower()) for e in s.log_tail],
+        match_index=dict(s.match_index),
+        elections=[
+            pb.Election(term=e.term, winner=e.winner, at_unix_s=e.at_s, why=e.why.value if e.why else "")
+            for e in s.elections
+        ],
     )

@@ -83,6 +83,9 @@ def test_replicas_report_their_raft_status_and_silent_ones_are_unreachable(repli
         "commitIndex": 7,
         "appliedIndex": 6,
         "lastIndex": 9,
+        "logTail": [],
+        "matchIndex": {},
+        "elections": [],
     }
     assert by_id["executor-2"]["role"] == "follower"
     assert by_id["executor-3"]["role"] == "candidate" and by_id["executor-3"]["leaderId"] is None

@@ -152,7 +152,14 @@ class StatusRequest(_message.Message):
     def __init__(self) -> None: ...
 
 class StatusReply(_message.Message):
-    __slots__ = ("node_id", "role", "term", "leader_id", "leader_address", "commit_index", "applied_index", "last_index", "snapshot_index", "log_entries", "peer_rpcs_sent", "peer_rpcs_failed")
+    __slots__ = ("node_id", "role", "term", "leader_id", "leader_address", "commit_index", "applied_index", "last_index", "snapshot_index", "log_entries", "peer_rpcs_sent", "peer_rpcs_failed", "log_tail", "match_index", "elections")
+    class MatchIndexEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: int
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[int] = ...) -> None: ...
     NODE_ID_FIELD_NUMBER: _ClassVar[int]
     ROLE_FIELD_NUMBER: _ClassVar[int]
     TERM_FIELD_NUMBER: _ClassVar[int]
@@ -165,6 +172,9 @@ class StatusReply(_message.Message):
     LOG_ENTRIES_FIELD_NUMBER: _ClassVar[int]
     PEER_RPCS_SENT_FIELD_NUMBER: _ClassVar[int]
     PEER_RPCS_FAILED_FIELD_NUMBER: _ClassVar[int]
+    LOG_TAIL_FIELD_NUMBER: _ClassVar[int]
+    MATCH_INDEX_FIELD_NUMBER: _ClassVar[int]
+    ELECTIONS_FIELD_NUMBER: _ClassVar[int]
     node_id: str
     role: str
     term: int
@@ -177,4 +187,29 @@ class StatusReply(_message.Message):
     log_entries: int
     peer_rpcs_sent: int
     peer_rpcs_failed: int
-    def __init__(self, node_id: _Optional[str] = ..., role: _Optional[str] = ..., term: _Optional[int] = ..., leader_id: _Optional[str] = ..., leader_address: _Optional[str] = ..., commit_index: _Optional[int] = ..., applied_index: _Optional[int] = ..., last_index: _Optional[int] = ..., snapshot_index: _Optional[int] = ..., log_entries: _Optional[int] = ..., peer_rpcs_sent: _Optional[int] = ..., peer_rpcs_failed: _Optional[int] = ...) -> None: ...
+    log_tail: _containers.RepeatedCompositeFieldContainer[LogTailEntry]
+    match_index: _containers.ScalarMap[str, int]
+    elections: _containers.RepeatedCompositeFieldContainer[Election]
+    def __init__(self, node_id: _Optional[str] = ..., role: _Optional[str] = ..., term: _Optional[int] = ..., leader_id: _Optional[str] = ..., leader_address: _Optional[str] = ..., commit_index: _Optional[int] = ..., applied_index: _Optional[int] = ..., last_index: _Optional[int] = ..., snapshot_index: _Optional[int] = ..., log_entries: _Optional[int] = ..., peer_rpcs_sent: _Optional[int] = ..., peer_rpcs_failed: _Optional[int] = ..., log_tail: _Optional[_Iterable[_Union[LogTailEntry, _Mapping]]] = ..., match_index: _Optional[_Mapping[str, int]] = ..., elections: _Optional[_Iterable[_Union[Election, _Mapping]]] = ...) -> None: ...
+
+class LogTailEntry(_message.Message):
+    __slots__ = ("index", "term", "kind")
+    INDEX_FIELD_NUMBER: _ClassVar[int]
+    TERM_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    index: int
+    term: int
+    kind: str
+    def __init__(self, index: _Optional[int] = ..., term: _Optional[int] = ..., kind: _Optional[str] = ...) -> None: ...
+
+class Election(_message.Message):
+    __slots__ = ("term", "winner", "at_unix_s", "why")
+    TERM_FIELD_NUMBER: _ClassVar[int]
+    WINNER_FIELD_NUMBER: _ClassVar[int]
+    AT_UNIX_S_FIELD_NUMBER: _ClassVar[int]
+    WHY_FIELD_NUMBER: _ClassVar[int]
+    term: int
+    winner: str
+    at_unix_s: float
+    why: str
+    def __init__(self, term: _Optional[int] = ..., winner: _Optional[str] = ..., at_unix_s: _Optional[float] = ..., why: _Optional[str] = ...) -> None: ...

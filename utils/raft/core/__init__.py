@@ -7,6 +7,7 @@ and carries out each Ready (persist, send, apply, advance).
 from utils.raft.core.raw_node import RawNode
 from utils.raft.core.types import (
     CAMPAIGN_TRANSFER_CONTEXT,
+    CampaignReason,
     Config,
     Entry,
     EntryKind,
@@ -25,6 +26,7 @@ from utils.raft.core.types import (
 
 __all__ = [
     "CAMPAIGN_TRANSFER_CONTEXT",
+    "CampaignReason",
     "Config",
     "Entry",
     "EntryKind",

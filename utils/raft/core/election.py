@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from utils.raft.core.quorum import VoteResult, vote_result
-from utils.raft.core.types import CAMPAIGN_TRANSFER_CONTEXT, Message, MessageType, Role
+from utils.raft.core.types import CAMPAIGN_TRANSFER_CONTEXT, CampaignReason, Message, MessageType, Role
 
 if TYPE_CHECKING:
     from utils.raft.core.raft import Raft
@@ -19,6 +19,13 @@ def hup(r: Raft, transfer: bool) -> None:
     """The election timer fired (or TIMEOUT_NOW arrived): start a (pre-)campaign."""
     if r.role is Role.LEADER:
         return
+    r.campaign_reason = (
+        CampaignReason.TRANSFER
+        if transfer
+        else CampaignReason.PRE_VOTE
+        if r.config.pre_vote
+        else CampaignReason.TIMEOUT
+    )
     if r.config.pre_vote and not transfer:
         campaign(r, pre_vote=True, transfer=False)
     else:

@@ -15,6 +15,7 @@ from utils.raft.core.quorum import quorum_size
 from utils.raft.core.read_only import ReadOnlyQueue
 from utils.raft.core.types import (
     CAMPAIGN_TRANSFER_CONTEXT,
+    CampaignReason,
     Config,
     Entry,
     EntryKind,
@@ -61,6 +62,7 @@ class Raft:
         self.heartbeat_elapsed = 0
         self.randomized_election_ticks = config.election_ticks
         self.transferee: NodeId | None = None
+        self.campaign_reason: CampaignReason | None = None  # for the status only: why the latest campaign began
         self.read_only = ReadOnlyQueue()
         self.reads_awaiting_commit: list[bytes] = []  # until the leader commits in its term
         self.read_states: list[ReadState] = []

@@ -12,6 +12,7 @@ from utils.raft.core import leader
 from utils.raft.core.raft import Raft
 from utils.raft.core.types import (
     Config,
+    Entry,
     HardState,
     Message,
     NodeId,
@@ -165,4 +166,11 @@ class RawNode:
             first_index=log.first_index,
             vote=r.vote,
             transferee=r.transferee,
+            campaign=r.campaign_reason,
         )
+
+    def log_tail(self, count: int) -> tuple[Entry, ...]:
+        """The last `count` entries still held (fewer after compaction), oldest first: for the status only."""
+        log = self._raft.log
+        low = max(log.first_index, log.last_index - count + 1)
+        return log.slice(low, log.last_index) if low <= log.last_index else ()

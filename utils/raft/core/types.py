@@ -22,6 +22,14 @@ class Role(enum.Enum):
     LEADER = "leader"
 
 
+class CampaignReason(enum.Enum):
+    """Why a node's latest campaign started (shown in the election history; never read by the protocol)."""
+
+    TIMEOUT = "timeout"  # the election timer fired, PreVote off
+    PRE_VOTE = "pre-vote"  # the election timer fired and a PreVote round won first
+    TRANSFER = "transfer"  # TIMEOUT_NOW from the leader handing over
+
+
 class EntryKind(enum.Enum):
     NORMAL = 0
     NOOP = 1  # appended by a new leader on election (Raft §8) so it can commit in its own term
@@ -167,3 +175,4 @@ class Status:
     first_index: int = 1  # first log index still held (entries before it are in the snapshot)
     vote: NodeId | None = None
     transferee: NodeId | None = None  # leadership transfer target while one is in progress
+    campaign: CampaignReason | None = None  # why this node's latest campaign started; None: it never campaigned
