@@ -97,6 +97,13 @@ def test_whole_fleet_gone_after_sigterm_or_sigkill_of_the_launcher(launcher: Lau
     if stop is signal.SIGTERM:
         assert launcher.process.returncode == 0
     _assert_all_gone(children)
+    opened = [
+        f"{oct(path.stat().st_mode & 0o777)} {path}"
+        for root in (launcher.data, launcher.data.parent / "logs")
+        for path in [root, *root.rglob("*")]
+        if not path.is_symlink() and path.stat().st_mode & 0o077
+    ]
+    assert not opened, "readable by group or others:\n" + "\n".join(opened)
 
 
 @pytest.mark.parametrize("launcher", ["suggestions"], indirect=True)

@@ -16,6 +16,7 @@ from pathlib import Path
 from types import FrameType
 from typing import IO
 
+from utils.datafiles import PROCESS_UMASK
 from utils.fleet.launcher import REPO_ROOT, Fleet
 from utils.fleet.ports import busy_ports
 from utils.fleet.spec import fleet_processes
@@ -87,6 +88,7 @@ def main() -> int:
 
     for signum in STOP_SIGNALS:
         signal.signal(signum, _raise_stop)
+    os.umask(PROCESS_UMASK)  # the data and log folders, the certificates, the lock: the owner's only
     lock = hold_fleet_lock(args.data)
     if lock is None:
         print(

@@ -13,6 +13,8 @@ import signal
 import sys
 import threading
 
+from utils.datafiles import PROCESS_UMASK
+
 LIFELINE_FD_ENV = "FLEET_LIFELINE_FD"  # the read end of a pipe whose write end only the launcher holds
 LAUNCHER_PID_ENV = "FLEET_LAUNCHER_PID"
 PDEATHSIG_ENV = "FLEET_PDEATHSIG"  # "1": the launcher's spawning thread lives as long as the launcher does
@@ -51,6 +53,7 @@ def main(argv: list[str]) -> None:
         sys.exit("usage: python -m utils.fleet.child MODULE [ARGS...]")
     module = argv[1]
     tie_to_launcher()
+    os.umask(PROCESS_UMASK)  # its log files too, which a service opens before it secures its data folder
     for key in (LIFELINE_FD_ENV, LAUNCHER_PID_ENV, PDEATHSIG_ENV):
         os.environ.pop(key, None)  # not handed on to anything the service itself starts
     sys.argv = [module, *argv[2:]]

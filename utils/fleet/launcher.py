@@ -82,8 +82,8 @@ class Fleet:
         running = self.processes.get(name)
         if running is not None and running.poll() is None:
             raise RuntimeError(f"{name} is already running")
-        self.log_dir.mkdir(parents=True, exist_ok=True)
-        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.log_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         lifeline = _Lifeline.read_fd()
         env = {
             **os.environ,
@@ -103,7 +103,7 @@ class Fleet:
         # stderr catches what a service prints before its logging is configured (a crash at import, a bind).
         stderr_path = self.log_dir / f"{name}.stderr"
         _rotate_if_large(stderr_path, STDERR_BYTES_MAX)
-        with open(stderr_path, "ab") as stderr:
+        with open(os.open(stderr_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600), "ab") as stderr:
             self.processes[name] = subprocess.Popen(
                 [sys.executable, "-m", "utils.fleet.child", spec.module],
                 cwd=REPO_ROOT,

@@ -25,7 +25,7 @@ LEAF_VALID_DAYS = 825
 IDENTITY_PATTERN = re.compile(r"^[a-z0-9]([a-z0-9_-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9_-]{0,61}[a-z0-9])?)*$")
 FOLDER_MODE = 0o700
 KEY_MODE = 0o600
-CERT_MODE = 0o644
+CERT_MODE = 0o600  # public, yet owner-only like everything in the data folder (nothing there is for others)
 
 
 def check_identity(identity: str) -> str:
