@@ -17,6 +17,7 @@ from types import FrameType
 from typing import IO
 
 from utils.datafiles import PROCESS_UMASK
+from utils.fleet.faults import TOKEN_ENV, URL_ENV, FaultServer, FleetFaults
 from utils.fleet.launcher import REPO_ROOT, Fleet
 from utils.fleet.ports import busy_ports
 from utils.fleet.spec import fleet_processes
@@ -75,6 +76,21 @@ def _holder_pid(data_dir: Path) -> str:
         return "?"
 
 
+def serve_faults(fleet: Fleet) -> FaultServer:
+    """The fault control on loopback, its address and token handed to the gateway alone (docs/watching.md)."""
+    replicas = [s.name for s in fleet.specs if s.module in ("order_executor", "books_database")]
+    faults = FleetFaults(fleet, replicas)
+    server = FaultServer(faults)
+    server.start()
+    fleet.on_start = faults.adopt
+    for spec in fleet.specs:
+        if spec.module == "orchestrator":
+            spec.env.update({URL_ENV: server.url, TOKEN_ENV: server.token})
+    cut = "" if faults.cut_problem is None else f" (no cut-off: {faults.cut_problem})"
+    print(f"faults at a click are on for {', '.join(replicas)}{cut}", flush=True)
+    return server
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(prog="python -m utils.fleet", description=__doc__)
     parser.add_argument("command", choices=["run"])
@@ -83,6 +99,11 @@ def main() -> int:
     parser.add_argument("--env-file", type=Path, default=REPO_ROOT / "variables.env")
     parser.add_argument(
         "--only", default="", help="comma-separated process names (e.g. books-1,books-2,books-3): start just those"
+    )
+    parser.add_argument(
+        "--allow-faults",
+        action="store_true",
+        help="let the Cluster tab kill, pause, cut off and restart Raft replicas (docs/watching.md); loopback only",
     )
     args = parser.parse_args()
 
@@ -113,6 +134,7 @@ def main() -> int:
             print(f"cannot start: {port}", file=sys.stderr)
         print("free those ports, or move the fleet's ports in variables.env / the environment", file=sys.stderr)
         return 1
+    faults = serve_faults(fleet) if args.allow_faults else None
 
     print(f"starting {len(fleet.specs)} processes; logs in {args.logs}/, data in {args.data}/", flush=True)
     status = 0
@@ -139,6 +161,8 @@ def main() -> int:
         for signum in STOP_SIGNALS:  # a second Ctrl-C must not cut the stop short and orphan a child
             signal.signal(signum, signal.SIG_IGN)
         print("stopping the fleet", flush=True)
+        if faults is not None:
+            faults.close()  # a paused replica resumed and every cut-off rule removed before the stop
         fleet.stop_all()
         lock.close()
     return status

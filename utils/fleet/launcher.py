@@ -12,6 +12,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -67,6 +68,8 @@ class Fleet:
     log_dir: Path
     env: dict[str, str] = field(default_factory=dict)  # on top of os.environ: ports, fault settings
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    # Called with a process's name right after it is spawned (the fault control moves it into its cgroup).
+    on_start: Callable[[str], None] | None = None
 
     def spec(self, name: str) -> ProcessSpec:
         for spec in self.specs:
@@ -113,6 +116,8 @@ class Fleet:
                 start_new_session=True,
                 pass_fds=(lifeline,),
             )
+        if self.on_start is not None:
+            self.on_start(name)
 
     def start_all(self) -> None:
         # Mutual TLS (docs/trust.md): the CA and a certificate per process, made on first start, kept after.
