@@ -24,7 +24,7 @@ proto-check: $(STAMP)
 
 run: $(STAMP)
 	$(PY) scripts/gen_protos.py --check || $(PY) scripts/gen_protos.py
-	$(PY) -m utils.fleet run
+	$(PY) -m utils.fleet run $(ARGS)
 
 test: $(STAMP) proto-check
 	$(PY) -m pytest $(PYTEST_ARGS)
