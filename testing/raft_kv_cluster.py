@@ -1,12 +1,14 @@
 """Runs a group of raft_kv_server processes on loopback for tests and benchmarks, and injects faults.
 
 Each replica has a free port and a data folder under the given base folder; kill/pause/resume/restart
-send real signals (SIGKILL, SIGSTOP, SIGCONT) to real processes.
+send real signals (SIGKILL, SIGSTOP, SIGCONT) to real processes. With `isolation`, each replica has a loopback
+address of its own (127.0.R.x) and a cgroup, so isolate() cuts one process off both ways (chaos/faults/isolation.py).
 """
 
 from __future__ import annotations
 
 import os
+import random
 import signal
 import subprocess
 import sys
@@ -16,6 +18,7 @@ from pathlib import Path
 
 import grpc
 
+from chaos.faults.isolation import LoopbackIsolation
 from testing.fleet_env import free_port
 from testing.pb.raft_kv import raft_kv_pb2, raft_kv_pb2_grpc
 from testing.pki import harness_tls, harness_tls_dir
@@ -23,6 +26,7 @@ from utils.pb.raft import raft_pb2, raft_pb2_grpc
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 POLL_S = 0.02
+ISOLATED_HOST_OCTET = 30  # replica i of an isolatable cluster listens on 127.0.R.(30 + i)
 
 
 @dataclass
@@ -51,12 +55,23 @@ class Replica:
 
 class KvCluster:
     def __init__(
-        self, base_dir: Path, size: int = 3, snapshot_every: int | None = None, extra_args: tuple[str, ...] = ()
+        self,
+        base_dir: Path,
+        size: int = 3,
+        snapshot_every: int | None = None,
+        extra_args: tuple[str, ...] = (),
+        isolation: LoopbackIsolation | None = None,
     ) -> None:
         self.base_dir = base_dir
-        self.replicas = {
-            f"n{i}": Replica(f"n{i}", f"127.0.0.1:{free_port()}", base_dir / f"n{i}", base_dir / f"n{i}.log")
+        self.isolation = isolation
+        octet = random.randint(100, 250)
+        self.hosts = {
+            f"n{i}": f"127.0.{octet}.{ISOLATED_HOST_OCTET + i}" if isolation is not None else "127.0.0.1"
             for i in range(1, size + 1)
+        }
+        self.replicas = {
+            n: Replica(n, f"{host}:{free_port(host)}", base_dir / n, base_dir / f"{n}.log")
+            for n, host in self.hosts.items()
         }
         self._args = list(extra_args)
         if snapshot_every is not None:
@@ -98,6 +113,8 @@ class KvCluster:
             env={**os.environ, "PYTHONUNBUFFERED": "1"},
         )
         log.close()
+        if self.isolation is not None:  # python starts in far longer than this takes: no socket is open yet
+            self.isolation.adopt(node_id, replica.process.pid)
         replica.paused = False
 
     def kill(self, node_id: str) -> None:
@@ -127,6 +144,15 @@ class KvCluster:
         replica.process.send_signal(signal.SIGCONT)
         replica.paused = False
 
+    def isolate(self, node_id: str) -> None:
+        """Cuts one replica off from every peer and client, both ways, until heal()."""
+        assert self.isolation is not None, "this cluster was made without isolation"
+        self.isolation.isolate(node_id, self.hosts[node_id])
+
+    def heal(self, node_id: str) -> None:
+        assert self.isolation is not None, "this cluster was made without isolation"
+        self.isolation.reconnect(node_id)
+
     def close(self) -> None:
         for replica in self.replicas.values():
             if replica.alive:
@@ -134,6 +160,8 @@ class KvCluster:
                 replica.process.send_signal(signal.SIGKILL)
                 replica.process.wait(timeout=10)
             replica.channel.close()
+        if self.isolation is not None:
+            self.isolation.close()  # every rule it added, and the cgroups (empty now)
 
     # ---- observation ---------------------------------------------------------------------------
 
