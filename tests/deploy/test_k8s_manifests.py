@@ -200,15 +200,16 @@ def pod_problems(workload: consistency.Workload) -> list[str]:
         problems.append(f"{name}: not non-root")
     if security.get("seccompProfile", {}).get("type") != "RuntimeDefault":
         problems.append(f"{name}: no RuntimeDefault seccomp profile")
-    own = container.get("securityContext", {})
-    if own.get("readOnlyRootFilesystem") is not True or own.get("allowPrivilegeEscalation") is not False:
-        problems.append(f"{name}: root filesystem writable or privilege escalation allowed")
-    if own.get("capabilities", {}).get("drop") != ["ALL"]:
-        problems.append(f"{name}: capabilities not all dropped")
-    resources = container.get("resources", {})
-    for side in ("requests", "limits"):
-        if not {"cpu", "memory"} <= set(resources.get(side, {})):
-            problems.append(f"{name}: no cpu and memory {side}")
+    for each in [container, *pod.get("initContainers", [])]:
+        own = each.get("securityContext", {})
+        if own.get("readOnlyRootFilesystem") is not True or own.get("allowPrivilegeEscalation") is not False:
+            problems.append(f"{name}/{each['name']}: root filesystem writable or privilege escalation allowed")
+        if own.get("capabilities", {}).get("drop") != ["ALL"]:
+            problems.append(f"{name}/{each['name']}: capabilities not all dropped")
+        resources = each.get("resources", {})
+        for side in ("requests", "limits"):
+            if not {"cpu", "memory"} <= set(resources.get(side, {})):
+                problems.append(f"{name}/{each['name']}: no cpu and memory {side}")
     if "livenessProbe" not in container or "readinessProbe" not in container:
         problems.append(f"{name}: needs a liveness and a readiness probe")
     if "/tmp" not in workload.mounts():
@@ -285,23 +286,31 @@ def _matches(selector: dict[str, Any], labels: dict[str, str]) -> bool:
 
 
 def test_each_tls_secret_holds_the_identities_of_its_pods(rendered: dict[str, list[Manifest]]) -> None:
-    """A replica added to a peer list without its certificate would not start: the Secret mounted at TLS_DIR
-    holds ca.crt and exactly the identities of the workload's pods (the peer list's ids, or the service's name)."""
+    """A replica added to a peer list without its certificate would not start: a workload's TLS Secret holds
+    ca.crt and exactly the identities of its pods (the peer list's ids, or the service's name). A Raft group's
+    Secret holds every member's, so only an init container mounts it, and the service sees its own alone."""
     docs = rendered["production"]
     config = consistency.config_map(docs)
     secrets = consistency.of_kind(docs, "Secret")
     for module, workload in consistency.workloads(docs).items():
-        at_tls_dir = [
-            m["name"] for m in workload.container.get("volumeMounts", []) if m["mountPath"] == config["TLS_DIR"]
+        tls = [
+            v
+            for v in workload.pod.get("volumes", [])
+            if v.get("secret", {}).get("secretName", "").startswith("bookstore-tls-")
         ]
         if module == "frontend":
-            assert not at_tls_dir, "the storefront makes no gRPC call"
+            assert not tls, "the storefront makes no gRPC call"
             continue
-        (volume,) = [v for v in workload.pod["volumes"] if v["name"] in at_tls_dir]
-        secret = secrets[volume["secret"]["secretName"]]
+        (volume,) = tls
         ids = list(parse_peers(config[consistency.GROUPS[module]])) if module in consistency.GROUPS else [module]
         expected = {"ca.crt"} | {f"{i}.crt" for i in ids} | {f"{i}.key" for i in ids}
-        assert set(secret["data"]) == expected, module
+        assert set(secrets[volume["secret"]["secretName"]]["data"]) == expected, module
+        at_tls_dir = {m["name"]: m for m in workload.container["volumeMounts"] if m["mountPath"] == config["TLS_DIR"]}
+        assert len(at_tls_dir) == 1 and next(iter(at_tls_dir.values())).get("readOnly"), module
+        if module in consistency.GROUPS:
+            assert volume["name"] not in {m["name"] for m in workload.container["volumeMounts"]}, module
+            (init,) = workload.pod["initContainers"]
+            assert {m["name"] for m in init["volumeMounts"]} == {volume["name"], *at_tls_dir}, module
 
 
 def test_the_ingress_routes_the_api_but_not_its_health_and_metrics(rendered: dict[str, list[Manifest]]) -> None:
