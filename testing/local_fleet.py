@@ -32,7 +32,7 @@ from testing.evidence import (
     payment_fact,
     transaction_fact,
 )
-from testing.fleet_env import fleet_env, free_port, settings_from
+from testing.fleet_env import fleet_env, free_port, on_loopback, settings_from
 from testing.invariants import check_all
 from testing.orders import GOOD_CARD, OrderKind, checkout_body, queue_order
 from testing.pki import RoutedChannel, routed
@@ -75,9 +75,12 @@ def running_fleet(
     only: Collection[str] | None = None,
     extra_env: dict[str, str] | None = None,
     healthy_timeout_s: float = 60.0,
+    host: Callable[[str], str] = on_loopback,
 ) -> Iterator[RunningFleet]:
-    """Starts the fleet (or the processes named in `only`, by process name or module) and stops it after."""
-    planned = fleet_env(extra=extra_env)
+    """Starts the fleet (or the processes named in `only`, by process name or module) and stops it after.
+
+    `host(process name)` is the loopback address each listens on (one of its own lets a test cut it off)."""
+    planned = fleet_env(host, extra=extra_env)
     env = planned.env
     settings = settings_from(env)
     specs = [s for s in fleet_processes(settings) if only is None or s.name in only or s.module in only]
