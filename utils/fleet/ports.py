@@ -75,7 +75,11 @@ def holder_of(port: int) -> str:
 
 
 def is_free(host: str, port: int) -> bool:
+    """Whether a server could bind `port` now. The services bind with SO_REUSEADDR (gRPC and Tornado both do), so
+    the check does too: the last run's connections in TIME_WAIT do not hold a port, a listener or a bound socket
+    does."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind((host, port))
         except OSError as error:
