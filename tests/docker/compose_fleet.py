@@ -82,11 +82,11 @@ def container_env(container: Container) -> dict[str, str]:
 
 
 def operator_python(
-    beside: Container, network: str, tls_mount: dict[str, dict[str, str]], script: str, *args: str
+    beside: Container, network: str, tls_mount: dict[str, dict[str, str]], script: str, *args: str, user: str = ""
 ) -> str:
     """Runs `script` in a one-off container of `beside`'s image and environment on the fleet's `network`, as the
-    operator: `tls_mount` puts the operator's certificate at /tls (read-only), and nothing else of the fleet's.
-    Its stdout; DockerError with its stderr when it fails."""
+    operator: `tls_mount` puts the operator's certificate at /tls (read-only), and nothing else of the fleet's;
+    `user` (uid:gid) is who may read it, when not the image's user. Its stdout; DockerError with its stderr."""
     env = {**container_env(beside), "TLS_DIR": "/tls", "TLS_IDENTITY": "operator", "NODE_ID": ""}
     try:
         out = engine().containers.run(
@@ -95,6 +95,7 @@ def operator_python(
             environment=env,
             network=network,
             volumes=tls_mount,
+            user=user or str(beside.attrs["Config"].get("User") or ""),
             remove=True,
             stdout=True,
             stderr=False,

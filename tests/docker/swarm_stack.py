@@ -179,7 +179,9 @@ class SwarmStack:
         """Runs `script` as the operator on the stack's (attachable) network: a one-off container with up.sh's
         operator certificate, so the participants are asked as the services reach them."""
         operator = {str(self.pki / "operator"): {"bind": "/tls", "mode": "ro"}}
-        return operator_python(self.running_container("orchestrator"), f"{self.name}_fleet", operator, script, *args)
+        owner = f"{os.getuid()}:{os.getgid()}"  # up.sh issued the certificates as the user who ran it
+        orchestrator = self.running_container("orchestrator")
+        return operator_python(orchestrator, f"{self.name}_fleet", operator, script, *args, user=owner)
 
     def logs(self) -> str:
         """Every container of the stack (the killed ones too), timestamped, one after another."""
