@@ -28,6 +28,8 @@ _EXCLUDED = frozenset(
 )
 _EXCLUDED_SUFFIXES = (".egg-info",)
 _KILL_GRACE_S = 5.0
+# Plugins no mutated test needs; loading them is most of a short run's cost (the baseline run proves them unneeded).
+_PLUGINS_OFF = ("cacheprovider", "schemathesis", "anyio")
 _OUTPUT_TAIL_LINES = 15
 
 
@@ -69,6 +71,11 @@ def check_catalog(mutations: Iterable[Mutation], root: Path = ROOT) -> list[str]
         count = path.read_text(encoding="utf-8").count(m.original)
         if count != 1:
             problems.append(f"{m.id}: the original text occurs {count} times in {m.file} (must be exactly once)")
+        if m.fast_tests and not m.fast:
+            problems.append(f"{m.id}: fast_tests without fast=True")
+        for test in m.fast_tests:
+            if not (root / test.split("::", 1)[0]).exists():
+                problems.append(f"{m.id}: fast test path {test} does not exist")
         paths = [Path(test.split("::", 1)[0]) for test in m.tests]
         for test, test_path in zip(m.tests, paths, strict=True):
             if not (root / test_path).exists():
@@ -124,7 +131,8 @@ def run_tests(
     tree: Path, tests: Sequence[str], timeout_s: float, extra_env: Sequence[tuple[str, str]] = ()
 ) -> tuple[int | None, str, float]:
     """Runs pytest on `tests` in `tree`, stopping at the first failure; (exit code or None on timeout, output, s)."""
-    command = [str(_python(tree)), "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", "--no-header", *tests]
+    plugins_off = [option for plugin in _PLUGINS_OFF for option in ("-p", f"no:{plugin}")]
+    command = [str(_python(tree)), "-m", "pytest", "-x", "-q", "--no-header", *plugins_off, *tests]
     started = time.monotonic()
     # A session of its own, so a timeout ends every process the tests started (and only those).
     process = subprocess.Popen(
@@ -169,15 +177,16 @@ def _detail(output: str, verdict: Verdict) -> str:
     return lines[-1] if lines else ""
 
 
-def run_mutation(tree: Path, mutation: Mutation, timeout_s: float | None = None) -> Result:
-    """Applies `mutation` to the copy, runs its tests, and restores the file whatever happens."""
+def run_mutation(tree: Path, mutation: Mutation, timeout_s: float | None = None, fast: bool = False) -> Result:
+    """Applies `mutation` to the copy, runs its tests (`fast`: its CI tests), and restores the file whatever happens."""
     path = tree / mutation.file
     original = path.read_text(encoding="utf-8")
     if original.count(mutation.original) != 1:
         raise CatalogError(f"{mutation.id}: the original text is not found exactly once in {mutation.file}")
     path.write_text(original.replace(mutation.original, mutation.replacement), encoding="utf-8")
     try:
-        code, output, seconds = run_tests(tree, mutation.tests, timeout_s or mutation.timeout_s, mutation.env)
+        tests = (mutation.fast_tests or mutation.tests) if fast else mutation.tests
+        code, output, seconds = run_tests(tree, tests, timeout_s or mutation.timeout_s, mutation.env)
     finally:
         path.write_text(original, encoding="utf-8")
     verdict = _verdict(code)
@@ -212,7 +221,7 @@ def format_table(results: Sequence[Result]) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m testing.mutate", description=__doc__)
     parser.add_argument("--only", action="append", default=[], metavar="ID", help="run this mutation (repeatable)")
-    parser.add_argument("--fast", action="store_true", help="only the CI subset")
+    parser.add_argument("--fast", action="store_true", help="only the CI subset, each against its killing tests")
     parser.add_argument("--list", action="store_true", help="list the mutations and exit")
     parser.add_argument("--no-baseline", action="store_true", help="skip running the tests on the unmutated copy")
     parser.add_argument("--timeout", type=float, default=None, help="override every mutation's budget (seconds)")
@@ -234,7 +243,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         check_imports_from(tree)
         if not args.no_baseline:
             # A kill means something only if the same tests pass on the code as it is.
-            tests = list(dict.fromkeys(t for m in chosen for t in m.tests))
+            selected = ((m.fast_tests or m.tests) if args.fast else m.tests for m in chosen)
+            tests = list(dict.fromkeys(t for group in selected for t in group))
             budget = args.timeout or max(m.timeout_s for m in chosen)
             code, output, seconds = run_tests(tree, tests, budget)
             if code != 0:
@@ -244,7 +254,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"baseline: {len(tests)} test paths pass unmutated in {seconds:.0f}s", flush=True)
         results: list[Result] = []
         for m in chosen:
-            result = run_mutation(tree, m, args.timeout)
+            result = run_mutation(tree, m, args.timeout, fast=args.fast)
             print(f"  {m.id}: {result.verdict.value} ({result.seconds:.1f}s)", flush=True)
             results.append(result)
     finally:

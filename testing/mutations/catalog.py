@@ -19,6 +19,7 @@ class Mutation:
     # with its folder: pytest then collects the file in the folder's order.
     tests: tuple[str, ...]
     fast: bool = False  # part of the CI subset (python -m testing.mutate --fast)
+    fast_tests: tuple[str, ...] = ()  # what the CI subset runs: the killing tests alone (default: `tests`)
     timeout_s: float = 300.0  # the whole test run's budget; past it the mutation counts as a timeout
     env: tuple[tuple[str, str], ...] = field(default=())  # extra environment for the test run
 
@@ -61,6 +62,7 @@ RAFT_MUTATIONS: tuple[Mutation, ...] = (
         replacement="if can_vote:",
         tests=RAFT,
         fast=True,
+        fast_tests=("tests/core/raft/test_election.py",),
     ),
     Mutation(
         id="raft-up-to-date-index",
@@ -86,6 +88,7 @@ RAFT_MUTATIONS: tuple[Mutation, ...] = (
         replacement="if index > self.committed:",
         tests=RAFT,
         fast=True,
+        fast_tests=("tests/core/raft/test_replication.py",),
     ),
     Mutation(
         id="raft-commit-by-majority",
@@ -182,6 +185,7 @@ RAFT_MUTATIONS: tuple[Mutation, ...] = (
         replacement="self.commit_to(min(commit, self.last_index))",
         tests=RAFT,
         fast=True,
+        fast_tests=("tests/core/raft/test_replication.py",),
     ),
     Mutation(
         id="raft-log-matching",
@@ -223,6 +227,7 @@ RAFT_MUTATIONS: tuple[Mutation, ...] = (
             self._step_lower_term(m)""",
         tests=RAFT,
         fast=True,
+        fast_tests=("tests/core/raft/test_stale_messages.py",),
     ),
     Mutation(
         id="raft-stale-vote-response",
@@ -270,6 +275,7 @@ RAFT_MUTATIONS: tuple[Mutation, ...] = (
         replacement="position = len(self._order)",
         tests=RAFT,
         fast=True,
+        fast_tests=("tests/core/raft/test_read_rounds.py",),
     ),
     Mutation(
         id="raft-read-index-quorum",
@@ -322,6 +328,7 @@ TWOPC_MUTATIONS: tuple[Mutation, ...] = (
         replacement='return _decide(resumed, Outcome.COMMIT, msg.reason or "coordinator failed before deciding")',
         tests=TWOPC,
         fast=True,
+        fast_tests=("tests/core/test_coordinator.py",),
     ),
     Mutation(
         id="2pc-presumed-abort-recovery",
@@ -347,6 +354,7 @@ TWOPC_MUTATIONS: tuple[Mutation, ...] = (
         replacement="        elif known.decision is outcome:\n            return Applied(known, False)",
         tests=TWOPC,
         fast=True,
+        fast_tests=("tests/core/test_decision_log.py",),
     ),
     Mutation(
         id="2pc-begin-idempotent",
@@ -372,6 +380,7 @@ TWOPC_MUTATIONS: tuple[Mutation, ...] = (
         replacement="        if False:\n            return Admission.STALE_TERM",
         tests=PARTICIPANTS,
         fast=True,
+        fast_tests=("tests/core/test_twopc_participant.py",),
     ),
     Mutation(
         id="2pc-fence-remembers-newest",

@@ -38,10 +38,17 @@ def test_the_catalog_covers_raft_2pc_and_the_causal_gate_with_a_fast_subset() ->
     assert {m.id.split("-", 1)[0] for m in FAST} >= {"raft", "2pc"}
 
 
+def test_the_fast_subset_tests_pass_unmutated(tree: Path) -> None:
+    """A kill means something only if the same tests pass on the code as it is (and run without the plugins)."""
+    tests = list(dict.fromkeys(t for m in FAST for t in (m.fast_tests or m.tests)))
+    code, output, _ = mutate.run_tests(tree, tests, _BUDGET_S)
+    assert code == 0, output[-3000:]
+
+
 @pytest.mark.parametrize("mutation", FAST, ids=[m.id for m in FAST])
 def test_the_fast_subset_is_killed(tree: Path, mutation: Mutation) -> None:
     # Each is killed by a core test within seconds; the budget only bounds a machine under heavy load.
-    result = mutate.run_mutation(tree, mutation, timeout_s=_BUDGET_S)
+    result = mutate.run_mutation(tree, mutation, timeout_s=_BUDGET_S, fast=True)
     assert result.verdict is mutate.Verdict.KILLED, mutate.format_table([result])
     assert (tree / mutation.file).read_text(encoding="utf-8") == (mutate.ROOT / mutation.file).read_text(
         encoding="utf-8"
