@@ -96,12 +96,15 @@ def make_scratch(root: Path = ROOT) -> Path:
     scratch = Path(tempfile.mkdtemp(prefix="mutate-"))
     tree = scratch / "tree"
     shutil.copytree(root, tree, ignore=_ignore, symlinks=True)
-    (tree / ".venv").symlink_to(root / ".venv", target_is_directory=True)
+    if (root / ".venv").is_dir():
+        (tree / ".venv").symlink_to(root / ".venv", target_is_directory=True)
     return tree
 
 
 def _python(tree: Path) -> Path:
-    return tree / ".venv" / "bin" / "python"
+    """The tree's virtualenv interpreter, or this one when the tree has none (PYTHONPATH still picks the copy)."""
+    venv = tree / ".venv" / "bin" / "python"
+    return venv if venv.exists() else Path(sys.executable)
 
 
 def _env(tree: Path, extra: Sequence[tuple[str, str]] = ()) -> dict[str, str]:
