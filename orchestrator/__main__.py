@@ -23,6 +23,8 @@ from orchestrator.settings import OrchestratorSettings
 from orchestrator.twopc_timelines import ExecutorTimelines
 from orchestrator.validation_flow import ValidationFlow
 from orchestrator.views.drawings import DrawingSources, install
+from orchestrator.views.faults import FaultLink
+from orchestrator.views.faults import install as install_faults
 from order_queue.client import OrderQueueClient
 from utils.catalog.file import load_catalog
 from utils.datafiles import secure_process_files
@@ -78,6 +80,7 @@ def main() -> None:
     app = create_app(dependencies, own, origins_from(fleet.frontend_origin))
     timelines = ExecutorTimelines(fleet.executor_peers(), own.probe_timeout_s)  # the order page's 2PC timeline
     install(app, DrawingSources(traces=flow, timelines=timelines))
+    install_faults(app, FaultLink.from_environment())  # None unless the launcher allows faults (docs/watching.md)
     host = runtime.listen_host or fleet.orchestrator_host
     server = WsgiServer(
         app,

@@ -16,7 +16,7 @@ from orchestrator.metrics import GatewayMetrics
 from orchestrator.problems import register_error_handlers
 from orchestrator.request_context import install_request_context
 from orchestrator.settings import OrchestratorSettings
-from orchestrator.views import books, checkout, cluster, drawings, health, orders
+from orchestrator.views import books, checkout, cluster, drawings, faults, health, orders
 from utils.rpc.correlation import HTTP_HEADER
 
 
@@ -33,6 +33,7 @@ def create_app(dependencies: Dependencies, config: OrchestratorSettings, cors_or
     for blueprint in (checkout.blueprint, orders.blueprint, books.blueprint, cluster.blueprint, health.blueprint):
         app.register_blueprint(blueprint)
     app.register_blueprint(drawings.blueprint)  # the order page's drawings (docs/drawings.md)
+    app.register_blueprint(faults.blueprint)  # the Cluster tab's fault buttons, local fleet only (docs/watching.md)
     CORS(
         app,
         origins=cors_origins,

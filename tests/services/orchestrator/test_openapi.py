@@ -13,9 +13,13 @@ from typing import Any
 
 import pytest
 
+from orchestrator.views.faults import FaultLink
+from orchestrator.views.faults import install as install_faults
+from testing.local_fleet import free_port
 from testing.orders import seed_order
 from tests.services.orchestrator.conftest import Gateway, build_gateway
 from tests.services.orchestrator.drawing_fakes import install_fakes
+from tests.services.orchestrator.fault_fakes import fault_control
 
 jsonschema = pytest.importorskip("jsonschema", reason="jsonschema is a dev dependency: pip install jsonschema")
 yaml = pytest.importorskip("yaml", reason="PyYAML is a dev dependency: pip install pyyaml")
@@ -148,6 +152,21 @@ def _key_used_with_another_body(g: Gateway) -> None:
     g.client.post("/checkout", json=seed_order(giftWrapping=True), headers={"Idempotency-Key": "k"})
 
 
+_pause = "/faults/books-1/pause"
+
+
+def _launcher_silent(g: Gateway) -> None:
+    install_faults(g.app, FaultLink(f"http://127.0.0.1:{free_port()}", "token"))
+
+
+def _with_launcher(call: Call) -> Call:
+    def run(g: Gateway) -> Any:
+        with fault_control(g.app):
+            return call(g)
+
+    return run
+
+
 CASES: list[tuple[str, str, int, Call]] = [
     ("/checkout", "post", 200, _checkout(seed_order(), headers={"Idempotency-Key": "k1"})),
     ("/checkout", "post", 200, _checkout(seed_order(termsAndConditionsAccepted=False))),
@@ -210,6 +229,14 @@ CASES: list[tuple[str, str, int, Call]] = [
         lambda g: build_gateway(books=_DownBooks()).client.post("/stock/increment", json={"book_id": "b", "amount": 1}),
     ),
     ("/cluster", "get", 200, lambda g: g.client.get("/cluster")),
+    ("/faults", "get", 200, lambda g: g.client.get("/faults")),
+    ("/faults", "get", 503, _with(_launcher_silent, lambda g: g.client.get("/faults"))),
+    ("/faults/{replica}/{action}", "post", 200, _with_launcher(lambda g: g.client.post("/faults/books-1/kill"))),
+    ("/faults/{replica}/{action}", "post", 400, _with_launcher(lambda g: g.client.post(_pause, json={"seconds": 0}))),
+    ("/faults/{replica}/{action}", "post", 403, lambda g: g.client.post("/faults/books-1/kill")),
+    ("/faults/{replica}/{action}", "post", 404, _with_launcher(lambda g: g.client.post("/faults/books-9/kill"))),
+    ("/faults/{replica}/{action}", "post", 409, _with_launcher(lambda g: g.client.post("/faults/books-1/restart"))),
+    ("/faults/{replica}/{action}", "post", 503, _with(_launcher_silent, lambda g: g.client.post(_pause))),
     ("/healthz", "get", 200, lambda g: g.client.get("/healthz")),
     ("/readyz", "get", 200, lambda g: g.client.get("/readyz")),
     ("/readyz", "get", 503, _with(_queue_down, lambda g: g.client.get("/readyz"))),
@@ -217,7 +244,7 @@ CASES: list[tuple[str, str, int, Call]] = [
 ]
 
 
-_REMOTE = {"REMOTE_ADDR": "192.0.2.7"}  # not loopback: the operator token is needed
+_REMOTE: dict[str, str] = {"REMOTE_ADDR": "192.0.2.7"}  # not loopback: the operator token is needed
 
 
 class _DownBooks:
