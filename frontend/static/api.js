@@ -112,6 +112,8 @@ function normalizeReplica(raw, fallbackId) {
     appliedIndex: numberOrNull(firstDefined(raw, "appliedIndex", "applied_index", "lastApplied", "last_applied")),
     lastIndex: numberOrNull(firstDefined(raw, "logPosition", "log_position", "lastIndex", "last_index",
       "lastLogIndex", "last_log_index", "logIndex", "log_index")),
+    logTail: Array.isArray(raw.logTail) ? raw.logTail : [], // {index, term, kind}, oldest first
+    matchIndex: raw.matchIndex && typeof raw.matchIndex === "object" ? raw.matchIndex : {},
   };
 }
 
@@ -133,11 +135,26 @@ export function normalizeCluster(raw) {
   const queue = raw?.queue ?? raw?.order_queue ?? {};
   const queueDepth = numberOrNull(firstDefined(raw, "queueDepth", "queue_depth") ?? firstDefined(queue, "depth"));
   const queueLeased = numberOrNull(firstDefined(raw, "queueLeased", "queue_leased") ?? firstDefined(queue, "leased"));
-  return { groups, queueDepth, queueLeased };
+  // Each group's election history (term, winner, at, why, seenBy), merged by the gateway from every replica's.
+  const elections = Object.fromEntries(GROUPS.map((name) => [name,
+    Array.isArray(source[name]?.elections) ? source[name].elections : []]));
+  return { groups, elections, queueDepth, queueLeased };
 }
 
 export async function fetchCluster(timeoutMs) {
   return normalizeCluster(await request("/cluster", { timeoutMs }));
+}
+
+/** GET /faults: whether the fault buttons work here (a local fleet started with --allow-faults), and each
+ * replica's state under them. */
+export async function fetchFaults(timeoutMs) {
+  return request("/faults", { timeoutMs });
+}
+
+/** POST /faults/{replica}/{action}: kill, pause, cut (for `seconds`) or restart one replica. */
+export async function postFault(replica, action, seconds) {
+  const path = `/faults/${encodeURIComponent(replica)}/${encodeURIComponent(action)}`;
+  return request(path, { method: "POST", body: { seconds: seconds ?? null }, timeoutMs: 20000 });
 }
 
 /** GET /orders/{id}/trace: the validation flow's events with their vector clocks (the space-time diagram's data). */

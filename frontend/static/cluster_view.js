@@ -1,10 +1,16 @@
-// The cluster: every replica of both Raft groups (role, term, leader, log position) and the queue depth,
-// from GET /cluster about once a second while the view is open, so a leader's death and the election show.
+// The cluster: every replica of both Raft groups (role, term, leader, log position), their logs drawn as strips
+// with the election history (raft_logs.js), and the queue depth, from GET /cluster about once a second while the
+// view is open, so a leader's death and the election show. On a local fleet started with --allow-faults, buttons
+// kill, pause, cut off or restart a replica (GET/POST /faults); elsewhere they are not drawn (docs/watching.md).
 
-import { GROUPS, fetchCluster } from "./api.js";
+import { GROUPS, fetchCluster, fetchFaults, postFault } from "./api.js";
 import { config } from "/config.js";
 import { announce, byId, formatTime, h, replaceChildren } from "./dom.js";
 import { Poller } from "./poller.js";
+import { electionTable, logStrips } from "./raft_logs.js";
+
+const FAULT_SECONDS_DEFAULT = 10;
+const FAULT_SECONDS_MAX = 120;
 
 const GROUP_TITLES = { order_executor: "Order executors", books_database: "Books database" };
 
@@ -28,6 +34,9 @@ export class ClusterView {
     this.poller = null;
     this.leaders = {}; // group → leader id last shown, to announce elections
     this.cluster = null;
+    this.faults = null; // GET /faults: {enabled, reason, replicas: {id: {state, until}}, cut}
+    this.faultSeconds = FAULT_SECONDS_DEFAULT;
+    this.faultMessage = "";
   }
 
   show() {
@@ -45,7 +54,10 @@ export class ClusterView {
     const status = byId("cluster-status");
     try {
       // A poll slower than a few intervals is worth less than the next one.
-      this.cluster = await fetchCluster(Math.max(config.clusterPollMs * 3, 1500));
+      const timeoutMs = Math.max(config.clusterPollMs * 3, 1500);
+      const faults = this.faults?.enabled === false ? null : fetchFaults(timeoutMs).catch(() => null);
+      this.cluster = await fetchCluster(timeoutMs);
+      if (faults) this.faults = (await faults) ?? this.faults;
     } catch (error) {
       status.classList.add("error");
       status.textContent = `Cannot read the cluster (${error.message}); retrying… (last good view below)`;
@@ -65,7 +77,60 @@ export class ClusterView {
       h("p", { class: "queue-depth" }, "Orders waiting in the queue: ",
         h("strong", { id: "queue-depth" }, queueDepth ?? "unknown"),
         queueLeased !== null ? ` · being executed: ${queueLeased}` : null),
+      this.faultControls(),
       GROUPS.map((group) => this.group(group, groups[group])));
+  }
+
+  faultsOn() {
+    return this.faults?.enabled === true;
+  }
+
+  faultControls() {
+    if (!this.faultsOn()) return null;
+    const cut = this.faults.cut ?? {};
+    return h("div", { class: "fault-controls", role: "group", "aria-label": "Fault injection" },
+      h("label", { for: "fault-seconds" }, "Pause / cut off for ",
+        h("input", { id: "fault-seconds", type: "number", min: 1, max: FAULT_SECONDS_MAX, value: this.faultSeconds,
+          inputmode: "numeric", onchange: (event) => { this.faultSeconds = Number(event.target.value); } }),
+        " s"),
+      cut.available ? null : h("span", { class: "fault-note" }, `Cut off unavailable: ${cut.reason ?? "?"}`),
+      h("p", { id: "fault-message", class: "fault-message", role: "status" }, this.faultMessage));
+  }
+
+  faultCell(replica) {
+    const state = this.faults.replicas?.[replica.id];
+    if (!state) return h("td", {}, "—");
+    const until = state.until ? ` until ${formatTime(state.until)}` : "";
+    const button = (action, label, enabled) => h("button", {
+      type: "button", class: `fault fault-${action}`, disabled: !enabled,
+      dataset: { action, replica: replica.id },
+      "aria-label": `${label} ${replica.id}`,
+      onclick: () => this.inject(replica.id, action),
+    }, label);
+    const running = state.state === "running";
+    const cutOk = this.faults.cut?.available === true;
+    return h("td", { class: "fault-cell" },
+      h("span", { class: `fault-state fault-state-${state.state}`, dataset: { faultState: state.state } },
+        `${state.state}${until}`),
+      h("span", { class: "fault-buttons" },
+        button("kill", "Kill", running || state.state === "paused" || state.state === "cut"),
+        button("pause", "Pause", running),
+        button("cut", "Cut off", running && cutOk),
+        button("restart", "Restart", state.state === "killed" || state.state === "exited")));
+  }
+
+  async inject(replicaId, action) {
+    const seconds = action === "pause" || action === "cut" ? this.faultSeconds : null;
+    const what = `${action} ${replicaId}${seconds ? ` for ${seconds} s` : ""}`;
+    try {
+      const answer = await postFault(replicaId, action, seconds);
+      this.faults = answer;
+      this.faultMessage = `Done: ${what}`;
+    } catch (error) {
+      this.faultMessage = `Refused: ${what}: ${error.message}`;
+    }
+    announce(this.faultMessage);
+    if (this.cluster) this.render();
   }
 
   group(name, replicas) {
@@ -87,8 +152,8 @@ export class ClusterView {
       h("div", { class: "table-scroll" },
         h("table", { class: "replicas" },
           h("caption", { class: "visually-hidden" }, `${GROUP_TITLES[name] ?? name} replicas`),
-          h("thead", {}, h("tr", {}, ["Replica", "Address", "Role", "Term", "Leader", "Log"].map(
-            (title) => h("th", { scope: "col" }, title)))),
+          h("thead", {}, h("tr", {}, ["Replica", "Address", "Role", "Term", "Leader", "Log",
+            this.faultsOn() ? "Faults" : null].filter(Boolean).map((title) => h("th", { scope: "col" }, title)))),
           h("tbody", {}, replicas.map((replica) => h("tr", {
             class: `role-${replica.role}${changed && replica.id === leader.id ? " new-leader" : ""}`,
             dataset: { replicaId: replica.id, role: replica.role },
@@ -98,6 +163,11 @@ export class ClusterView {
           h("td", {}, h("span", { class: `role role-${replica.role}` }, replica.role)),
           h("td", {}, replica.term ?? "—"),
           h("td", {}, replica.leader ?? "—"),
-          h("td", {}, logPosition(replica))))))));
+          h("td", {}, logPosition(replica)),
+          this.faultsOn() ? this.faultCell(replica) : null))))),
+      h("h3", {}, "Logs"),
+      logStrips(replicas, leader),
+      h("h3", {}, "Elections"),
+      electionTable(this.cluster.elections?.[name] ?? [], `${GROUP_TITLES[name] ?? name}: elections, newest first`));
   }
 }
