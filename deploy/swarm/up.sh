@@ -2,7 +2,8 @@
 # Deploys the fleet as a Docker Swarm stack (deploy/swarm/stack.yaml) and returns once every service has its
 # task running and healthy. Usage: deploy/swarm/up.sh [STACK]  (default: bookstore).
 # Needs an engine in swarm mode (`docker swarm init --advertise-addr 127.0.0.1` on one machine) and the image
-# bookstore-checkout:latest on every node that runs a task (`make up` or docker/up.sh builds it).
+# bookstore-checkout:latest (or BOOKSTORE_IMAGE, e.g. from a registry) on every node that runs a task (`make up` or
+# docker/up.sh builds it).
 # First it issues the fleet's certificates (python -m utils.tls in the image; idempotent) into
 # BOOKSTORE_SWARM_PKI (default .build/swarm/<stack>/: ca/ the CA with its key, tls/ the services' certificates and
 # keys, which the stack hands out as Swarm secrets, operator/ the operator's for operator commands).
@@ -11,7 +12,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 stack="${1:-${BOOKSTORE_STACK:-bookstore}}"
-image=bookstore-checkout:latest
+export BOOKSTORE_IMAGE="${BOOKSTORE_IMAGE:-bookstore-checkout:latest}"
+image="$BOOKSTORE_IMAGE"
 timeout_s="${BOOKSTORE_HEALTHY_TIMEOUT_S:-180}"
 
 if [ "$(docker info --format '{{.Swarm.LocalNodeState}}')" != "active" ]; then
@@ -21,6 +23,19 @@ if ! docker image inspect "$image" >/dev/null 2>&1; then
   echo "no image $image here: build it with make up (or docker/up.sh)" >&2; exit 1
 fi
 started=$(date +%s)
+
+# Each Raft replica runs only on the node labelled for it (its volume lives there). A one-node swarm gets every
+# label; on more nodes the labels are the operator's choice (docs/swarm.md), and a missing one is named here.
+replicas="books-1 books-2 books-3 executor-1 executor-2 executor-3"
+nodes=$(docker node ls -q)
+if [ "$(echo "$nodes" | wc -w)" = 1 ]; then
+  docker node update $(for r in $replicas; do echo --label-add "bookstore.$r=true"; done) "$nodes" >/dev/null
+else
+  for r in $replicas; do
+    labelled=$(docker node ls -q --filter "node.label=bookstore.$r=true" | wc -w)
+    [ "$labelled" -ge 1 ] || { echo "no node is labelled bookstore.$r=true (docs/swarm.md)" >&2; exit 1; }
+  done
+fi
 
 # The identities of docs/trust.md: the replicas' node ids and the singletons' names (the frontend speaks no gRPC).
 identities="books-1 books-2 books-3 executor-1 executor-2 executor-3 payment_service order_queue

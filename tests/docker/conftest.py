@@ -102,8 +102,10 @@ def fleet(
 ) -> Iterator[ComposeFleet]:
     compose_fleet = ComposeFleet.for_this_run()
     started = time.monotonic()
+    up = False
     try:
         output = compose_fleet.up(timeout_s=UP_TIMEOUT_S)
+        up = True
         print(
             f"\n{output.splitlines()[-1] if output else ''} "
             f"(project {compose_fleet.project}, up.sh took {time.monotonic() - started:.0f} s)",
@@ -111,7 +113,7 @@ def fleet(
         )
         yield compose_fleet
     finally:
-        failed = request.session.testsfailed > 0
+        failed = not up or request.session.testsfailed > 0  # a fleet that never came up: its logs say why
         log_path = Path(tmp_path_factory.getbasetemp()) / f"{compose_fleet.project}.log"
         try:
             if failed:

@@ -22,6 +22,7 @@ from typing import Any
 import requests
 from docker.errors import APIError, NotFound
 from docker.models.containers import Container
+from docker.models.networks import Network
 
 from testing.fleet_env import free_port
 from tests.docker.compose_fleet import REPO_ROOT, DockerError, engine, operator_python, run
@@ -54,18 +55,31 @@ def swarm_mode() -> Iterator[str]:
     if client.info()["Swarm"]["LocalNodeState"] == "active":
         yield "joined already"
         return
-    bridge_before = bool(client.networks.list(names=[GATEWAY_BRIDGE]))
+    bridge_before = bool(gateway_bridges())
     client.swarm.init(advertise_addr="127.0.0.1", listen_addr=SWARM_LISTEN)
     try:
         yield "created"
     finally:
         client.swarm.leave(force=True)
         if not bridge_before:
-            for network in client.networks.list(names=[GATEWAY_BRIDGE]):
-                try:
-                    network.remove()
-                except APIError as error:  # still in use by a container of someone else's: leave it
-                    print(f"\nleft {GATEWAY_BRIDGE} in place: {error.explanation}", flush=True)
+            remove_gateway_bridge()
+
+
+def gateway_bridges() -> list[Network]:
+    return [n for n in engine().networks.list(names=[GATEWAY_BRIDGE]) if n.name == GATEWAY_BRIDGE]  # names: a match
+
+
+def remove_gateway_bridge(timeout_s: float = 15.0) -> None:
+    """The bridge the swarm made, once the engine has taken its own endpoints off it (leaving does that soon after)."""
+    deadline = time.monotonic() + timeout_s
+    while networks := gateway_bridges():
+        try:
+            networks[0].remove()
+        except APIError as error:
+            if time.monotonic() > deadline:  # still in use by a container of someone else's: leave it
+                print(f"\nleft {GATEWAY_BRIDGE} in place: {error.explanation}", flush=True)
+                return
+            time.sleep(POLL_S)
 
 
 def stale_stacks() -> set[str]:
