@@ -67,7 +67,12 @@ export class ClusterView {
     status.classList.remove("error");
     status.textContent = `Updated ${formatTime(new Date())}`;
     byId("cluster-view").classList.remove("stale");
-    this.render();
+    // Redrawn only when something changed: a button under the pointer (or keyboard focus) survives idle polls.
+    const drawn = JSON.stringify([this.cluster, this.faults]);
+    if (drawn !== this.drawn) {
+      this.drawn = drawn;
+      this.render();
+    }
     return false; // watched for as long as the view is open
   }
 
@@ -130,7 +135,10 @@ export class ClusterView {
       this.faultMessage = `Refused: ${what}: ${error.message}`;
     }
     announce(this.faultMessage);
-    if (this.cluster) this.render();
+    if (this.cluster) {
+      this.drawn = JSON.stringify([this.cluster, this.faults]);
+      this.render();
+    }
   }
 
   group(name, replicas) {
