@@ -58,7 +58,8 @@ class Step:
     fulfilled_per_s: float
     lag_s: float  # from the step's end until every approved order was final (inf: not within DRAIN_TIMEOUT_S)
     statuses: Counter[int]
-    cpu_ms_per_order: dict[str, float]  # process → CPU-ms per committed order
+    cpu_ms_per_order: dict[str, float]  # process → CPU-ms per committed order, idle cost taken out
+    cpu_ms_gross: float  # all CPU of the step (idle heartbeats and polls included) per committed order
 
     @property
     def at_knee(self) -> bool:
@@ -147,16 +148,29 @@ def wait_final(api: str, order_ids: list[str], step_started_wall: float) -> tupl
     return lag, len(committed_at), (len(committed_at) / span if span > 0 else 0.0)
 
 
-def run_step(rf: RunningFleet, rate: float, step_s: float, titles: list[str], book_ids: list[str]) -> Step:
+def idle_cpu_per_s(rf: RunningFleet, seconds: float = 5.0) -> dict[str, float]:
+    """What each process spends per second with no orders at all (heartbeats, leases, health polls)."""
+    pids = {name: process.pid for name, process in rf.fleet.processes.items()}
+    before = cpu_snapshot(pids)
+    time.sleep(seconds)
+    return {name: used / seconds for name, used in cpu_used(before, cpu_snapshot(pids)).items()}
+
+
+def run_step(
+    rf: RunningFleet, rate: float, step_s: float, titles: list[str], book_ids: list[str], idle: dict[str, float]
+) -> Step:
     add_stock(rf.api, book_ids, math.ceil(rate * step_s / len(book_ids)) + 2)
     pids = {name: process.pid for name, process in rf.fleet.processes.items()}
     before = cpu_snapshot(pids)
+    measured_from = time.monotonic()
     started_wall = time.time()
     answers = run_open_loop(lambda: _checkout_sender(rf.api, titles), rate, step_s)
     elapsed = max(a.due + a.latency_s for a in answers) - min(a.due for a in answers)
     approved = [a.order_id for a in answers if a.order_id]
     lag, committed, fulfilled_per_s = wait_final(rf.api, approved, started_wall)
     used = cpu_used(before, cpu_snapshot(pids))
+    measured_s = time.monotonic() - measured_from
+    orders = max(1, committed)
     latencies = [a.latency_s * 1000 for a in answers if a.status == 200]
     return Step(
         rate=rate,
@@ -169,7 +183,10 @@ def run_step(rf: RunningFleet, rate: float, step_s: float, titles: list[str], bo
         fulfilled_per_s=fulfilled_per_s,
         lag_s=lag,
         statuses=Counter(a.status for a in answers),
-        cpu_ms_per_order={name: seconds * 1000 / max(1, committed) for name, seconds in used.items()},
+        cpu_ms_per_order={
+            name: max(0.0, seconds - idle.get(name, 0.0) * measured_s) * 1000 / orders for name, seconds in used.items()
+        },
+        cpu_ms_gross=sum(used.values()) * 1000 / orders,
     )
 
 
@@ -178,14 +195,15 @@ def print_step(step: Step) -> None:
     print(
         f"{step.rate:7.1f}/s  answered {step.answered_per_s:6.1f}/s  p50 {step.p50_ms:7.1f} ms  "
         f"p99 {step.p99_ms:7.1f} ms  fulfilled {step.fulfilled_per_s:6.1f}/s ({step.committed}/{step.approved})  "
-        f"lag {step.lag_s:5.1f} s  CPU {step.cpu_ms_total:6.1f} ms/order  [{statuses}]"
+        f"lag {step.lag_s:5.1f} s  CPU {step.cpu_ms_total:6.1f} ms/order ({step.cpu_ms_gross:.0f} with idle)  "
+        f"[{statuses}]"
         f"{'  ✓ knee' if step.at_knee else ''}",
         flush=True,
     )
 
 
 def print_cpu(step: Step) -> None:
-    print(f"CPU-ms per committed order at {step.rate:.0f}/s, by process:")
+    print(f"CPU-ms per committed order at {step.rate:.0f}/s, by process (idle cost taken out):")
     for name, ms in sorted(step.cpu_ms_per_order.items(), key=lambda item: -item[1]):
         print(f"  {name:<26} {ms:6.1f}")
 
@@ -234,10 +252,12 @@ def main() -> int:
     ):
         rtt_ms, rpc_per_s = raw_grpc(rf.settings.payment_service_addr, "payment_service")
         print(f"raw gRPC: health Check p50 {rtt_ms:.2f} ms, {rpc_per_s:.0f} RPC/s (8 callers, one channel)")
-        run_step(rf, 2.0, 5.0, titles, book_ids)  # warm-up: connections, leaders, first-call imports
+        idle = idle_cpu_per_s(rf)
+        print(f"idle fleet: {sum(idle.values()) * 1000:.0f} CPU-ms/s in all (heartbeats, leases, health polls)")
+        run_step(rf, 2.0, 5.0, titles, book_ids, idle)  # warm-up: connections, leaders, first-call imports
         steps: list[Step] = []
         for rate in rates:
-            steps.append(run_step(rf, rate, args.step_s, titles, book_ids))
+            steps.append(run_step(rf, rate, args.step_s, titles, book_ids, idle))
             print_step(steps[-1])
         knee = max((s for s in steps if s.at_knee), key=lambda s: s.rate, default=None)
         print(f"knee: {f'{knee.rate:.0f} checkouts/s' if knee else 'none (not even the lowest rate)'}")
@@ -249,7 +269,7 @@ def main() -> int:
             hottest = max(basis.cpu_ms_per_order, key=lambda name: basis.cpu_ms_per_order[name])
             pid = rf.fleet.processes[hottest].pid
             out_dir = Path(args.workdir or scratch) / "profiles"
-            profiling = threading.Thread(target=lambda: run_step(rf, basis.rate, args.step_s, titles, book_ids))
+            profiling = threading.Thread(target=lambda: run_step(rf, basis.rate, args.step_s, titles, book_ids, idle))
             profiling.start()
             top = profile_top(pid, int(args.step_s), out_dir)
             profiling.join()
