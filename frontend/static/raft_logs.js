@@ -94,10 +94,11 @@ export function electionTable(elections, title) {
     h("table", { class: "elections" },
       h("caption", {}, title),
       h("thead", {}, h("tr", {}, ["Term", "Winner", "When", "Why", "Seen by"].map((t) => h("th", { scope: "col" }, t)))),
-      h("tbody", {}, [...elections].reverse().map((e) => h("tr", { dataset: { term: String(e.term) } },
+      // Rows straight under the table (no tbody): "tbody tr" in a group's section stays its replicas' rows.
+      [...elections].reverse().map((e) => h("tr", { dataset: { term: String(e.term) } },
         h("td", {}, h("span", { class: `term-chip ${termClass(e.term)}` }, String(e.term))),
         h("td", {}, e.winner),
         h("td", {}, e.at ? formatTime(e.at) : "—"),
         h("td", {}, e.why ? WHY[e.why] ?? e.why : "unknown (the winner did not answer)"),
-        h("td", {}, e.seenBy ?? 1))))));
+        h("td", {}, e.seenBy ?? 1)))));
 }

@@ -154,3 +154,19 @@ def test_cluster_view_shows_each_group_and_a_new_leader_after_a_kill(
     finally:
         fleet.fleet.start(killed)
         fleet.fleet.wait_healthy([killed], timeout_s=30)
+
+
+def test_without_the_fleets_flag_no_fault_button_is_drawn_and_a_fault_is_refused_with_403(store: Storefront) -> None:
+    store.goto("#/cluster")
+    section = store.page.locator('section[data-group="books_database"]')
+    expect(section.locator(".log-row")).to_have_count(3, timeout=ELECTION_SEEN_TIMEOUT_MS)
+    assert store.page.locator("button.fault").count() == 0 and store.page.locator(".fault-controls").count() == 0
+    answer = store.page.evaluate(
+        """async () => {
+            const { config } = await import("/config.js");
+            const r = await fetch(`${config.apiBaseUrl}/faults/books-1/kill`,
+                { method: "POST", headers: { "Content-Type": "application/json" }, body: "{}" });
+            return { status: r.status, body: await r.json() };
+        }"""
+    )
+    assert answer["status"] == 403 and "--allow-faults" in answer["body"]["detail"]
