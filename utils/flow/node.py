@@ -6,6 +6,7 @@ hand-off calls, a sweeper thread for deadlines. Events run outside the lock; the
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import logging
 import threading
@@ -24,7 +25,7 @@ from utils.flow.outcome import EventResult, FlowResult, FlowStatus
 from utils.flow.transport import FlowTransport, SendFailed
 from utils.order.order import Order
 from utils.rpc import deadline
-from utils.telemetry import meter, tracer
+from utils.telemetry import meter, tracer, tracing_exported
 
 log = logging.getLogger(__name__)
 
@@ -128,7 +129,8 @@ class FlowNode:
             released = self._gate.record(order_id, INIT, clock, now + budget_s)
             at_s = self._wall()
             self._trace.add(order_id, [EventRecord(self.service.value, INIT, clock, at_s, False, at_s, at_s)])
-        log.info("order initialised", extra={"order_id": order_id, "clock": str(clock)})
+        if log.isEnabledFor(logging.INFO):  # the clock's text is built only for a line that is written
+            log.info("order initialised", extra={"order_id": order_id, "clock": str(clock)})
         self._submit_all(released)
         return clock
 
@@ -169,11 +171,13 @@ class FlowNode:
             dropped = self._gate.forget(order_id)  # the flow is over either way: nothing waits any more
             self._trace.forget(order_id)  # reported with the outcome already; the gateway keeps it now
         self._instruments.clears.add(1, {"service": self.service.value, "outcome": outcome.value})
-        extra = {"order_id": order_id, "clock": str(clock), "final_clock": str(final), "dropped_events": dropped}
-        if outcome is ClearOutcome.CONFLICT:
-            log.warning("clear conflict: own clock is not <= final clock; state kept", extra=extra)
-        else:
-            log.info("order clear", extra={**extra, "outcome": outcome.value})
+        conflict = outcome is ClearOutcome.CONFLICT
+        if conflict or log.isEnabledFor(logging.INFO):
+            extra = {"order_id": order_id, "clock": str(clock), "final_clock": str(final), "dropped_events": dropped}
+            if conflict:
+                log.warning("clear conflict: own clock is not <= final clock; state kept", extra=extra)
+            else:
+                log.info("order clear", extra={**extra, "outcome": outcome.value})
         return outcome, clock
 
     def trace(self, order_id: str) -> tuple[EventRecord, ...]:
@@ -209,8 +213,12 @@ class FlowNode:
                 if record is None or not self._table.is_running(order_id):
                     return  # cleared, failed or expired meanwhile: nothing to do
                 inputs = self._gate.inputs(order_id, name)
-            with self._tracer.start_as_current_span(
-                f"{self.service.value}.{name}", attributes={"flow.event": name, "order.id": order_id}
+            with (
+                self._tracer.start_as_current_span(
+                    f"{self.service.value}.{name}", attributes={"flow.event": name, "order.id": order_id}
+                )
+                if tracing_exported()  # no exporter: a span nobody reads is not worth its cost per event
+                else contextlib.nullcontext()
             ):
                 try:
                     result = self.handlers[name](order_id, record.order)
@@ -269,16 +277,17 @@ class FlowNode:
             else:
                 self._table.stop(order_id)
                 self._gate.forget(order_id)
-        log.info(
-            "event run",
-            extra={
-                "order_id": order_id,
-                "event": name,
-                "result": label,
-                "stamp": str(stamp),
-                "reasons": list(result.reasons),
-            },
-        )
+        if log.isEnabledFor(logging.INFO):
+            log.info(
+                "event run",
+                extra={
+                    "order_id": order_id,
+                    "event": name,
+                    "result": label,
+                    "stamp": str(stamp),
+                    "reasons": list(result.reasons),
+                },
+            )
         if not result.passed:
             self._report(FlowResult(order_id, FlowStatus.REJECTED, result.reasons, (), stamp, self.service.value, name))
             return

@@ -10,11 +10,11 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 import grpc
-from opentelemetry.instrumentation.grpc import GrpcInstrumentorClient
 
 from utils.rpc.deadline import budget_s
 from utils.rpc.interceptors import ClientInterceptor
 from utils.rpc.trust import installed_trust
+from utils.telemetry import instrument_grpc_clients
 from utils.tls import FleetTls
 
 Response = TypeVar("Response")
@@ -48,16 +48,11 @@ _CHANNEL_OPTIONS: list[tuple[str, str | int]] = [
     ("grpc.min_reconnect_backoff_ms", 100),
 ]
 
-_instrumented = False
-
 
 def open_channel(target: str, peer: str, *, retries: bool = True, tls: FleetTls | None = None) -> grpc.Channel:
     """A mutual-TLS channel to `target` (host:port) that accepts only `peer`'s certificate, with the shared retry
     policy and interceptors. `tls`: the identity to present (default: the process's own)."""
-    global _instrumented
-    if not _instrumented:
-        GrpcInstrumentorClient().instrument()
-        _instrumented = True
+    instrument_grpc_clients()  # spans per call only when they are exported
     options = list(_CHANNEL_OPTIONS)
     if not retries:
         options = [o for o in options if o[0] not in ("grpc.service_config", "grpc.enable_retries")]

@@ -17,11 +17,11 @@ from types import FrameType
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
-from opentelemetry.instrumentation.grpc import server_interceptor as otel_server_interceptor
 
 from utils.rpc.authz import AuthorizationInterceptor
 from utils.rpc.interceptors import ServerInterceptor
 from utils.rpc.trust import HEALTH_PORT_OFFSET, Trust, installed_trust
+from utils.telemetry import grpc_server_interceptors
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +66,7 @@ class GrpcService:
         server = grpc.server(
             futures.ThreadPoolExecutor(max_workers=self.workers_max, thread_name_prefix=f"{self.name}-rpc"),
             interceptors=[
-                otel_server_interceptor(),
+                *grpc_server_interceptors(),  # a span per call only when spans are exported
                 ServerInterceptor(self.name),
                 AuthorizationInterceptor(trust.policy, tls.identity, self.name),
             ],
