@@ -2,6 +2,9 @@
 
 The services order the events themselves (vector clocks, docs/design.md §3); this module only starts the flow, waits
 for the FlowReport with a deadline, and afterwards broadcasts the final clock so each service can clear.
+
+Fan-outs are blocking calls on long-lived threads (one of them the caller's), not gRPC futures: a future on a
+channel with no call in flight starts a new polling thread in grpc, which at checkout rates meant one per call.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 import grpc
@@ -33,6 +37,7 @@ from utils.pb.fraud_detection import fraud_detection_pb2_grpc
 from utils.pb.orchestrator import flow_report_pb2, flow_report_pb2_grpc
 from utils.pb.suggestions import suggestions_pb2_grpc
 from utils.pb.transaction_verification import transaction_verification_pb2_grpc
+from utils.rpc import deadline
 from utils.rpc.client import call, open_channel
 from utils.rpc.server import GrpcService
 from utils.rpc.trust import installed_trust
@@ -68,6 +73,8 @@ class ValidationFlow:
         waiting_max: int = 1_000,
         clears_in_flight_max: int = 300,
         probe_timeout_s: float = 1.0,
+        callers_max: int = 32,
+        clearers_max: int = 4,
     ) -> None:
         if flow_timeout_s <= 0 or rpc_timeout_s <= 0:
             raise ValueError("flow_timeout_s and rpc_timeout_s must be positive")
@@ -85,6 +92,10 @@ class ValidationFlow:
         self._health = {s: health_pb2_grpc.HealthStub(self._channels[s]) for s in VALIDATION_SERVICES}
         # Bounds the background clears: beyond it a clear is skipped (logged, counted); the services' ttl ends it.
         self._clear_slots = threading.BoundedSemaphore(clears_in_flight_max)
+        # The checkout's own fan-out calls, apart from the clears so a backlog of clears never delays a checkout.
+        # Their queues are bounded by the gateway's admission of checkouts and by the clear slots above.
+        self._callers = ThreadPoolExecutor(callers_max, thread_name_prefix="flow-call")
+        self._clearers = ThreadPoolExecutor(clearers_max, thread_name_prefix="flow-clear")
         self._server: GrpcService | None = None
         m = meter("orchestrator.validation_flow")
         self._outcomes = m.create_counter(
@@ -118,6 +129,8 @@ class ValidationFlow:
     def stop(self) -> None:
         if self._server is not None:
             self._server.stop()
+        self._callers.shutdown(wait=False, cancel_futures=True)
+        self._clearers.shutdown(wait=False, cancel_futures=True)
         for channel in self._channels.values():
             channel.close()
 
@@ -178,15 +191,16 @@ class ValidationFlow:
             raise DependencyUnavailable(result.service, "; ".join(result.reasons))
         approved = result.status is FlowStatus.APPROVED
         self._outcomes.add(1, {"outcome": "approved" if approved else "rejected"})
-        log.info(
-            "validation flow done",
-            extra={
-                "order_id": order_id,
-                "approved": approved,
-                "reasons": list(result.reasons),
-                "final_clock": str(result.clock),
-            },
-        )
+        if log.isEnabledFor(logging.INFO):  # the clock's text is built only for a line that is written
+            log.info(
+                "validation flow done",
+                extra={
+                    "order_id": order_id,
+                    "approved": approved,
+                    "reasons": list(result.reasons),
+                    "final_clock": str(result.clock),
+                },
+            )
         return ValidationOutcome(
             approved=approved,
             reasons=result.reasons,
@@ -211,23 +225,20 @@ class ValidationFlow:
         Returns the merge of their clocks (the flow starts after every init, and its stamps say so) and each
         service's record of its InitOrder event, for the drawing.
         """
-        timeout_s = self._timeout_s(deadline_s)
+        self._timeout_s(deadline_s)  # raises if no time is left
         calls = [
             (
                 service,
-                call(
-                    self._stubs[service].InitOrder.future,
-                    common_pb2.InitOrderRequest(
-                        order_id=order_id,
-                        order=order_to_proto(_VIEWS[service](order)),
-                        budget_ms=self._budget_ms(deadline_s),
-                    ),
-                    timeout_s=timeout_s,
+                self._stubs[service].InitOrder,
+                common_pb2.InitOrderRequest(
+                    order_id=order_id,
+                    order=order_to_proto(_VIEWS[service](order)),
+                    budget_ms=self._budget_ms(deadline_s),
                 ),
             )
             for service in VALIDATION_SERVICES
         ]
-        replies = self._await_all(order_id, calls)
+        replies = self._await_all(order_id, self._fan_out(calls, deadline_s))
         try:
             clock = VectorClock().merge(*(VectorClock.from_proto(reply.clock) for reply in replies))
         except ValueError as error:
@@ -241,25 +252,39 @@ class ValidationFlow:
         Their stamp is the merged init clocks (the orchestrator keeps no counter of its own), so the final
         clock, even a failure's, covers every service's init and a service that did nothing more can clear.
         """
-        timeout_s = self._timeout_s(deadline_s)
+        self._timeout_s(deadline_s)  # raises if no time is left
         stub = self._stubs[Service.TRANSACTION_VERIFICATION]
         start_stamp = init_clock.to_proto()
         calls = [
             (
                 Service.TRANSACTION_VERIFICATION,
-                call(
-                    getattr(stub, name).future,
-                    common_pb2.EventRequest(
-                        order_id=order_id, clock=start_stamp, budget_ms=self._budget_ms(deadline_s)
-                    ),
-                    timeout_s=timeout_s,
-                ),
+                getattr(stub, name),
+                common_pb2.EventRequest(order_id=order_id, clock=start_stamp, budget_ms=self._budget_ms(deadline_s)),
             )
             for name in message_events(Service.TRANSACTION_VERIFICATION)
         ]
-        self._await_all(order_id, calls)
+        self._await_all(order_id, self._fan_out(calls, deadline_s))
 
-    def _await_all(self, order_id: str, calls: list[tuple[Service, Any]]) -> list[Any]:
+    def _fan_out(self, calls: list[tuple[Service, Any, Any]], deadline_s: float) -> list[tuple[Service, Future[Any]]]:
+        """Starts every call but the last on the callers' threads and makes the last in this one; each call's
+        deadline is taken when it starts (the rpc timeout, capped by the flow's deadline and the request's)."""
+
+        def blocking(rpc: Any, request: Any) -> Any:
+            return call(rpc, request, timeout_s=max(0.001, min(self.rpc_timeout_s, deadline_s - time.monotonic())))
+
+        started: list[tuple[Service, Future[Any]]] = []
+        for service, rpc, request in calls[:-1]:
+            context = contextvars.copy_context()  # the correlation id and the request's deadline go along
+            started.append((service, self._callers.submit(context.run, blocking, rpc, request)))
+        service, rpc, request = calls[-1]
+        own: Future[Any] = Future()
+        try:
+            own.set_result(blocking(rpc, request))
+        except grpc.RpcError as error:
+            own.set_exception(error)
+        return [*started, (service, own)]
+
+    def _await_all(self, order_id: str, calls: list[tuple[Service, Future[Any]]]) -> list[Any]:
         failed: list[tuple[str, grpc.StatusCode]] = []
         replies = []
         for service, future in calls:
@@ -285,24 +310,29 @@ class ValidationFlow:
                 self._clears.add(1, {"service": service.value, "outcome": "skipped"})
                 log.warning("clear skipped: too many in flight", extra={"order_id": order_id, "service": service.value})
                 continue
+            context = contextvars.copy_context()  # so the answer's log line carries the checkout's correlation id
             try:
-                future = call(self._stubs[service].ClearOrder.future, request, timeout_s=self.rpc_timeout_s)
+                self._clearers.submit(context.run, self._clear, order_id, service, request)
             except Exception:
                 self._clear_slots.release()
                 raise
-            context = contextvars.copy_context()  # so the answer's log line carries the checkout's correlation id
-            future.add_done_callback(lambda f, s=service, c=context: c.run(self._on_cleared, order_id, s, f))
 
-    def _on_cleared(self, order_id: str, service: Service, future: Any) -> None:
-        self._clear_slots.release()
+    def _clear(self, order_id: str, service: Service, request: common_pb2.ClearOrderRequest) -> None:
         try:
-            reply = future.result()
+            # Its own deadline, not the checkout's: the shopper has the answer already.
+            token = deadline.set_deadline_in(None)
+            try:
+                reply = call(self._stubs[service].ClearOrder, request, timeout_s=self.rpc_timeout_s)
+            finally:
+                deadline.reset_deadline(token)
         except grpc.RpcError as error:
             self._clears.add(1, {"service": service.value, "outcome": "error"})
             log.warning(
                 "clear failed", extra={"order_id": order_id, "service": service.value, "code": error.code().name}
             )
             return
+        finally:
+            self._clear_slots.release()
         outcome = common_pb2.ClearOutcome.Name(reply.outcome).removeprefix("CLEAR_OUTCOME_").lower()
         self._clears.add(1, {"service": service.value, "outcome": outcome})
         if reply.outcome == common_pb2.CLEAR_OUTCOME_CONFLICT:
