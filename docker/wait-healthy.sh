@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Waits until every container of the compose project with a health check reports healthy.
+# Waits until every container of the compose project with a health check reports healthy (and one-shots exited 0).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 timeout_s="${1:-180}"
@@ -8,8 +8,9 @@ while :; do
   ids=$(docker/compose.sh ps -q)
   unhealthy=""
   for id in $ids; do
-    state=$(docker inspect -f '{{.Name}} {{if .State.Health}}{{.State.Health.Status}}{{else}}{{.State.Status}}{{end}}' "$id")
-    case "$state" in *" healthy"|*" running") ;; *) unhealthy="$unhealthy ${state}";; esac
+    # A one-shot without a health check (pki) counts once it has exited 0.
+    state=$(docker inspect -f '{{.Name}} {{if .State.Health}}{{.State.Health.Status}}{{else}}{{.State.Status}}{{if eq .State.Status "exited"}} {{.State.ExitCode}}{{end}}{{end}}' "$id")
+    case "$state" in *" healthy"|*" running"|*" exited 0") ;; *) unhealthy="$unhealthy ${state}";; esac
   done
   [ -n "$ids" ] && [ -z "$unhealthy" ] && exit 0
   if [ "$(date +%s)" -ge "$deadline" ]; then
