@@ -16,7 +16,8 @@ from pathlib import Path
 from types import FrameType
 
 from chaos.fleets import FleetHandle, attach, start_local
-from chaos.report import render_text
+from chaos.records import Observed
+from chaos.report import Report, render_text
 from chaos.run import ChaosRun, faults_supported
 from chaos.scenario import LoadProfile, Options, parse_faults, parse_schedule
 from testing.fleet_env import settings_from
@@ -81,6 +82,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=None,
         help="also write the raw record (every request, answer, sample, fault) as JSON here",
     )
+    parser.add_argument(
+        "--report-dir",
+        type=Path,
+        default=None,
+        help="where the text, HTML and EDN reports go (default data/chaos/reports/<time>-seed<seed>/)",
+    )
     return parser.parse_args(argv)
 
 
@@ -126,6 +133,22 @@ def open_fleet(args: argparse.Namespace) -> FleetHandle:
     return attach(args.api or settings.orchestrator_url, settings)
 
 
+def default_report_dir(seed: int) -> Path:
+    return REPO_ROOT / "data" / "chaos" / "reports" / f"{dt.datetime.now().strftime('%Y%m%d-%H%M%S')}-seed{seed}"
+
+
+def write_reports(report: Report, observed: Observed, text: str, folder: Path) -> None:
+    """Beside the text report: one self-contained HTML page and the history in Jepsen's EDN (docs/watching.md)."""
+    from chaos.html_report import write_html  # matplotlib: loaded only when a report is written
+    from chaos.jepsen import write_edn
+
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "report.txt").write_text(text + "\n")
+    write_html(report, observed, text, folder / "report.html")
+    write_edn(observed, folder / "history.edn")
+    print(f"chaos: reports in {folder}/ (report.txt, report.html, history.edn)", file=sys.stderr)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
@@ -144,7 +167,8 @@ def main(argv: list[str] | None = None) -> int:
         handle = open_fleet(args)
         for warning in faults_supported(options, handle):
             print(f"chaos: {warning} (those faults are reported as not injected)", file=sys.stderr)
-        report = ChaosRun(options, handle, history_path=args.history).execute()
+        run = ChaosRun(options, handle, history_path=args.history)
+        report = run.execute()
     except KeyboardInterrupt:
         print("chaos: interrupted", file=sys.stderr)
         return EXIT_ERROR
@@ -156,7 +180,10 @@ def main(argv: list[str] | None = None) -> int:
             if handle.injector is not None:
                 handle.injector.heal_all()
             handle.close()
-    print(render_text(report))
+    text = render_text(report)
+    print(text)
+    if run.observed is not None:
+        write_reports(report, run.observed, text, args.report_dir or default_report_dir(args.seed))
     if args.json:
         args.json.write_text(json.dumps(report.to_json(), indent=2))
     return EXIT_PASSED if report.passed else EXIT_VIOLATED

@@ -24,6 +24,7 @@ from chaos.http import NoAnswer, request_json
 from chaos.load import Books, Clock, Load, poll_order
 from chaos.observe import Sampler, StatusProbe
 from chaos.orders import with_quantity
+from chaos.records import Observed
 from chaos.report import Report, build_report
 from chaos.scenario import FaultKind, Options, build_schedule
 from chaos.stock_history import check_stock_reads
@@ -66,6 +67,7 @@ class ChaosRun:
         self.history_path = history_path
         self.clock = Clock()
         self.history = History()
+        self.observed: Observed | None = None  # the frozen record, once the load has stopped (the HTML report's)
         self.notes: list[str] = []
         self.participants = Participants(
             lambda: handle.payment_addr, lambda: handle.database_peers, lambda: handle.executor_peers
@@ -137,7 +139,7 @@ class ChaosRun:
         sampler.stop()
 
         self.say("collecting evidence from the participants")
-        observed = self.history.snapshot(load_stopped - load_started, load_sequence_max)
+        observed = self.observed = self.history.snapshot(load_stopped - load_started, load_sequence_max)
         if self.history_path is not None:
             write_history(observed, self.history_path)
         order_ids = [c.order_id for c in observed.checkouts if c.order_id]
