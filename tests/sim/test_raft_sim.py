@@ -22,7 +22,7 @@ from utils.raft import driver
 from utils.raft.core import Entry, EntryKind, HardState, RawNode, Ready, quorum
 from utils.raft.ready_loop import ReadyHandler
 
-SEEDS = int(os.environ.get("RAFT_SIM_SEEDS", "280"))
+SEEDS = int(os.environ.get("RAFT_SIM_SEEDS", "168"))
 TICKS = default_ticks()
 MIXES = sorted(FAULT_MIXES)
 CRASH_POINTS_SEEN: set[str] = set()
