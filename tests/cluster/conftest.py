@@ -13,6 +13,7 @@ from testing.raft_kv_cluster import KvCluster
 from tests.cluster.kv import steady
 
 LOG_TAIL_CHARS = 3000
+NO_SNAPSHOTS = 1_000_000  # a log repaired by backtracking, never by a snapshot (test_snapshot_catch_up has those)
 
 
 def print_logs(cluster: KvCluster) -> None:
@@ -28,7 +29,11 @@ def isolatable(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KvCluster]:
     problem = unavailable_reason()
     if problem is not None:
         pytest.skip(f"isolation unavailable: {problem}")
-    group = KvCluster(tmp_path_factory.mktemp("kv"), isolation=LoopbackIsolation(f"kv{uuid.uuid4().hex[:6]}"))
+    group = KvCluster(
+        tmp_path_factory.mktemp("kv"),
+        snapshot_every=NO_SNAPSHOTS,
+        isolation=LoopbackIsolation(f"kv{uuid.uuid4().hex[:6]}"),
+    )
     group.start_all()
     try:
         yield group

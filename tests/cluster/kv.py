@@ -42,6 +42,11 @@ class DurableLog:
     def by_index(self) -> dict[int, LogEntry]:
         return {e.index: e for e in self.entries}
 
+    def term_at(self, index: int) -> int | None:
+        """The term of the entry at `index`; None when the log does not hold it (compacted, or past its end)."""
+        first = self.entries[0].index if self.entries else self.snapshot_index + 1
+        return self.entries[index - first].term if first <= index <= self.last_index else None
+
 
 def read_log(cluster: KvCluster, node_id: str) -> DurableLog:
     """The replica's log as it is on disk now (SQLite in WAL mode: a reader beside the live process is safe)."""

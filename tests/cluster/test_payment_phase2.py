@@ -24,6 +24,10 @@ pytestmark = [
     pytest.mark.skipif(unavailable_reason() is not None, reason=f"isolation unavailable: {unavailable_reason()}"),
 ]
 CUT_OFF_S = 3.0  # several phase-2 attempts and backoffs
+# Only the coordinator's own retries may capture the payment: the payment service does not resolve its doubt
+# itself (asking the executors: the termination protocol), and the order's queue lease does not run out during
+# the test (redelivery would start phase 2 again from another runner).
+COORDINATOR_RETRIES_ONLY = {"PAYMENT_TERMINATION_AFTER_S": "600", "EXECUTOR_LEASE_S": "120"}
 RETRIES_MIN = 2
 
 
@@ -47,7 +51,7 @@ def test_the_payment_service_cut_off_during_phase_2_is_retried_until_it_acknowle
         return payment_host if name == "payment_service" else LOOPBACK
 
     isolation = LoopbackIsolation(f"pay{uuid.uuid4().hex[:6]}")
-    with running_fleet(tmp_path, only=EXECUTION, extra_env=FLEET_ENV, host=host) as rf:
+    with running_fleet(tmp_path, only=EXECUTION, extra_env={**FLEET_ENV, **COORDINATOR_RETRIES_ONLY}, host=host) as rf:
         shop = Shop(rf)
         fleet = rf.fleet
         try:
