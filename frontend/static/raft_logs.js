@@ -62,7 +62,7 @@ export function logStrip(replica, window, matched) {
     ? "does not answer"
     : [`term ${replica.term ?? "?"}`, `commit ${replica.commitIndex ?? "—"}`, `applied ${replica.appliedIndex ?? "—"}`,
       matched !== undefined ? `leader's match ${matched}` : null].filter(Boolean).join(" · ");
-  return h("div", { class: `log-row role-${replica.role}`, dataset: { replicaId: replica.id, role: replica.role } },
+  return h("div", { class: `log-row log-${replica.role}`, dataset: { replicaId: replica.id, role: replica.role } },
     h("div", { class: "log-label" },
       h("strong", {}, replica.id), " ", h("span", { class: `role role-${replica.role}` }, replica.role),
       h("span", { class: "log-facts" }, facts)),
