@@ -33,7 +33,7 @@ SERVER = (
 
 
 class ServerFleet(SleepFleet):
-    def __init__(self, port: int) -> None:  # noqa: D107 - started one by one by the fixture, each then adopted
+    def __init__(self, port: int) -> None:  # nothing started: the fixture starts each, then adopts it
         self.port = port
         self.processes = {}
 
