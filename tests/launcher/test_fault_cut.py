@@ -74,6 +74,7 @@ def cut_fleet() -> Iterator[tuple[FleetFaults, int]]:
     finally:
         faults.close()
         fleet.stop_all()
+        faults.remove_cgroups()
 
 
 def test_a_cut_off_replica_answers_nobody_until_its_seconds_are_over(cut_fleet: tuple[FleetFaults, int]) -> None:

@@ -164,6 +164,8 @@ def main() -> int:
         if faults is not None:
             faults.close()  # a paused replica resumed and every cut-off rule removed before the stop
         fleet.stop_all()
+        if faults is not None:
+            faults.faults.remove_cgroups()
         lock.close()
     return status
 

@@ -108,13 +108,16 @@ class FleetFaults:
         (group / "cgroup.procs").write_text(str(self.fleet.processes[name].pid))
 
     def close(self) -> None:
-        """Undoes every fault still held (a paused replica resumed, rules removed), then the cgroups."""
+        """Undoes every fault still held (a paused replica resumed, rules removed): before the fleet stops."""
         with self._lock:
             held = list(self._held.items())
             self._held.clear()
         for name, fault in held:
             fault.timer.cancel()
             self._undo(name, fault.kind)
+
+    def remove_cgroups(self) -> None:
+        """Removes the replicas' cgroups: after the fleet stopped (a cgroup with a process in it stays)."""
         if self._root is not None:
             for group in self._root.glob(f"{self._tag}-*"):
                 try:
