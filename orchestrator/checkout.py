@@ -21,6 +21,9 @@ from utils.rpc.correlation import current_correlation_id
 
 log = logging.getLogger("orchestrator.checkout")
 APPROVED_MESSAGE = "Order approved and queued for processing"
+# A rejection's reasons are kept with the order for as long as the queue keeps it; a reason may quote what the
+# shopper typed (a title), so what is stored is cut to a named bound.
+STORED_REASON_CHARS_MAX = 512
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,7 +141,7 @@ class CheckoutService:
     def _record_rejected(self, order: Order, reasons: tuple[str, ...]) -> None:
         """Best effort: the shopper still gets the verdict if the queue cannot record it."""
         try:
-            self.queue.record_rejected(order, "; ".join(reasons))
+            self.queue.record_rejected(order, stored_reason(reasons))
         except DependencyUnavailable as error:
             log.warning("could not record a rejected order", extra={"order_id": order.order_id, "why": error.detail})
 
@@ -164,3 +167,11 @@ def rejected_body(order_id: str, outcome: ValidationOutcome) -> dict[str, Any]:
         "suggestedBooks": [],
         "finalVectorClock": dict(sorted(outcome.final_clock.items())),
     }
+
+
+def stored_reason(reasons: tuple[str, ...]) -> str:
+    """The reasons as one line of at most STORED_REASON_CHARS_MAX characters (cut with an ellipsis)."""
+    joined = "; ".join(reasons)
+    if len(joined) <= STORED_REASON_CHARS_MAX:
+        return joined
+    return joined[: STORED_REASON_CHARS_MAX - 1] + "…"

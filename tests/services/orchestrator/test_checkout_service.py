@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from orchestrator.api_models import CheckoutRequest
-from orchestrator.checkout import CheckoutService, Outcome
+from orchestrator.checkout import STORED_REASON_CHARS_MAX, CheckoutService, Outcome, stored_reason
 from orchestrator.checkout_errors import CheckoutUnavailable, DependencyUnavailable, QueueFull, TokenizationUnavailable
 from orchestrator.problems import checkout_problem
 from orchestrator.queue_adapter import QueueAdapter
@@ -143,3 +143,11 @@ def test_the_api_model_has_no_last4_of_its_own() -> None:
     from orchestrator import api_models
 
     assert not hasattr(api_models.CreditCard, "last4")
+
+
+def test_a_stored_rejection_reason_is_cut_to_its_bound_however_long_the_quoted_input() -> None:
+    reasons = ("Book 'x' not found", "Book '" + "y" * 20_000 + "' not found")
+    stored = stored_reason(reasons)
+    assert len(stored) == STORED_REASON_CHARS_MAX and stored.endswith("…")
+    assert stored.startswith("Book 'x' not found; Book 'yyy")
+    assert stored_reason(("short", "reasons")) == "short; reasons"
