@@ -9,41 +9,11 @@ source, so address rules alone would let a cut-off leader keep replicating throu
 from __future__ import annotations
 
 import logging
-import os
-import shutil
-import subprocess
-from pathlib import Path
+
+from utils.fleet.cgroup_cut import cgroup2_root, cgroup_drop_rule, iptables, unavailable_reason
 
 log = logging.getLogger("chaos.isolation")
-IPTABLES_TIMEOUT_S = 10.0
-
-
-def cgroup2_root() -> Path | None:
-    """Where the cgroup v2 hierarchy is mounted (alone, or beside v1 in hybrid mode)."""
-    try:
-        mounts = Path("/proc/mounts").read_text().splitlines()
-    except OSError:
-        return None
-    for line in mounts:
-        fields = line.split()
-        if len(fields) >= 3 and fields[2] == "cgroup2":
-            return Path(fields[1])
-    return None
-
-
-def unavailable_reason() -> str | None:
-    """None when isolation can work here; otherwise what is missing, in words."""
-    if os.geteuid() != 0:
-        return "isolation needs root (iptables and cgroups)"
-    if shutil.which("iptables") is None:
-        return "isolation needs iptables (Debian: apt-get install iptables)"
-    root = cgroup2_root()
-    if root is None or not os.access(root, os.W_OK):
-        return "isolation needs a writable cgroup v2 hierarchy"
-    probe = subprocess.run(["iptables", "-m", "cgroup", "--help"], capture_output=True, timeout=IPTABLES_TIMEOUT_S)
-    if probe.returncode != 0:
-        return "isolation needs the iptables cgroup match"
-    return None
+__all__ = ["LoopbackIsolation", "cgroup2_root", "unavailable_reason"]
 
 
 class LoopbackIsolation:
@@ -70,25 +40,25 @@ class LoopbackIsolation:
         if node in self._rules:
             return
         rules = [
-            ["OUTPUT", "-m", "cgroup", "--path", self.cgroup_name(node), "-j", "DROP"],
+            cgroup_drop_rule(self.cgroup_name(node)),
             ["OUTPUT", "-d", f"{host}/32", "-j", "DROP"],
             ["OUTPUT", "-s", f"{host}/32", "-j", "DROP"],
         ]
         added: list[list[str]] = []
         try:
             for rule in rules:
-                _iptables("-I", rule)
+                iptables("-I", rule)
                 added.append(rule)
         except RuntimeError:
             for rule in added:
-                _iptables("-D", rule, check=False)
+                iptables("-D", rule, check=False)
             raise
         self._rules[node] = added
         log.info("isolated", extra={"node": node, "host": host})
 
     def reconnect(self, node: str) -> None:
         for rule in self._rules.pop(node, []):
-            _iptables("-D", rule, check=False)
+            iptables("-D", rule, check=False)
 
     def isolated(self) -> list[str]:
         return sorted(self._rules)
@@ -101,9 +71,3 @@ class LoopbackIsolation:
                 group.rmdir()  # only empty once its processes have exited
             except OSError:
                 log.warning("cgroup left behind", extra={"cgroup": str(group)})
-
-
-def _iptables(action: str, rule: list[str], check: bool = True) -> None:
-    done = subprocess.run(["iptables", "-w", action, *rule], capture_output=True, text=True, timeout=IPTABLES_TIMEOUT_S)
-    if check and done.returncode != 0:
-        raise RuntimeError(f"iptables {action} {' '.join(rule)}: {done.stderr.strip()}")

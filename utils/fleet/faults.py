@@ -14,17 +14,15 @@ import json
 import logging
 import os
 import secrets
-import shutil
 import signal
-import subprocess
 import threading
 import time
 from dataclasses import dataclass
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any
 
+from utils.fleet.cgroup_cut import cgroup2_root, cgroup_drop_rule, iptables, unavailable_reason
 from utils.fleet.launcher import Fleet
 
 log = logging.getLogger(__name__)
@@ -33,7 +31,6 @@ TOKEN_ENV = "FLEET_FAULTS_TOKEN"  # noqa: S105 - the variable's name, not a secr
 SECONDS_MAX = 120  # a pause or cut-off ends by itself within two minutes
 BODY_BYTES_MAX = 1024
 ACTIONS = ("kill", "restart", "pause", "cut")
-IPTABLES_TIMEOUT_S = 10.0
 RESTART_HEALTHY_TIMEOUT_S = 60.0
 
 
@@ -51,37 +48,10 @@ class _Held:
     timer: threading.Timer
 
 
-def _cgroup2_root() -> Path | None:
-    try:
-        mounts = Path("/proc/mounts").read_text().splitlines()
-    except OSError:
-        return None
-    for line in mounts:
-        fields = line.split()
-        if len(fields) >= 3 and fields[2] == "cgroup2":
-            return Path(fields[1])
-    return None
-
-
 def cut_unavailable_reason() -> str | None:
     """None when a replica can be cut off here; otherwise what is missing, in words."""
-    if os.geteuid() != 0:
-        return "cutting a replica off needs root (iptables and cgroups); kill and pause work without"
-    if shutil.which("iptables") is None:
-        return "cutting a replica off needs iptables (Debian: apt-get install iptables)"
-    root = _cgroup2_root()
-    if root is None or not os.access(root, os.W_OK):
-        return "cutting a replica off needs a writable cgroup v2 hierarchy"
-    probe = subprocess.run(["iptables", "-m", "cgroup", "--help"], capture_output=True, timeout=IPTABLES_TIMEOUT_S)
-    if probe.returncode != 0:
-        return "cutting a replica off needs the iptables cgroup match"
-    return None
-
-
-def _iptables(action: str, rule: list[str], check: bool = True) -> None:
-    done = subprocess.run(["iptables", "-w", action, *rule], capture_output=True, text=True, timeout=IPTABLES_TIMEOUT_S)
-    if check and done.returncode != 0:
-        raise RuntimeError(f"iptables {action} {' '.join(rule)}: {done.stderr.strip()}")
+    reason = unavailable_reason("cutting a replica off")
+    return None if reason is None else f"{reason}; kill and pause work without"
 
 
 class FleetFaults:
@@ -91,7 +61,7 @@ class FleetFaults:
         self.fleet = fleet
         self.replicas = sorted(replicas)
         self.cut_problem = cut_unavailable_reason()
-        self._root = _cgroup2_root() if self.cut_problem is None else None
+        self._root = cgroup2_root() if self.cut_problem is None else None
         self._tag = f"fleet-faults-{os.getpid()}"
         self._lock = threading.Lock()
         self._held: dict[str, _Held] = {}
@@ -176,7 +146,7 @@ class FleetFaults:
         if action == "cut":
             if self.cut_problem is not None:
                 raise FaultRefused(HTTPStatus.CONFLICT, self.cut_problem)
-            _iptables("-I", self._cut_rule(name))
+            iptables("-I", self._cut_rule(name))
         else:
             self.fleet.signal(name, signal.SIGSTOP)
         kind = "cut" if action == "cut" else "paused"
@@ -193,7 +163,7 @@ class FleetFaults:
         return process is not None and process.poll() is None
 
     def _cut_rule(self, name: str) -> list[str]:
-        return ["OUTPUT", "-m", "cgroup", "--path", f"{self._tag}-{name}", "-j", "DROP"]
+        return cgroup_drop_rule(f"{self._tag}-{name}")
 
     def _expire(self, name: str, kind: str) -> None:
         with self._lock:
@@ -206,7 +176,7 @@ class FleetFaults:
     def _undo(self, name: str, kind: str) -> None:
         try:
             if kind == "cut":
-                _iptables("-D", self._cut_rule(name), check=False)
+                iptables("-D", self._cut_rule(name), check=False)
             elif self._running(name):
                 self.fleet.signal(name, signal.SIGCONT)
         except (OSError, RuntimeError):
