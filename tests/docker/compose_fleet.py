@@ -149,9 +149,14 @@ def stale_projects() -> set[str]:
     names = {
         str(found[PROJECT_LABEL]) for found in labels if str(found.get(PROJECT_LABEL, "")).startswith(PROJECT_PREFIX)
     }
+    return left_by_dead_runs(names, PROJECT_PREFIX)
+
+
+def left_by_dead_runs(names: set[str], prefix: str) -> set[str]:
+    """The names `<prefix><pid>` whose pytest process is gone."""
     stale = set()
     for name in names:
-        match = re.fullmatch(re.escape(PROJECT_PREFIX) + r"(\d+)", name)
+        match = re.fullmatch(re.escape(prefix) + r"(\d+)", name)
         if match and not _alive(int(match.group(1))):
             stale.add(name)
     return stale

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import secrets
 import time
 from collections.abc import Callable, Iterator
@@ -25,7 +24,7 @@ from docker.models.containers import Container
 from docker.models.networks import Network
 
 from testing.fleet_env import free_port
-from tests.docker.compose_fleet import REPO_ROOT, DockerError, engine, operator_python, run
+from tests.docker.compose_fleet import REPO_ROOT, DockerError, engine, left_by_dead_runs, operator_python, run
 
 STACK_PREFIX = "bookstore-swarm-"  # + the pytest process id
 STACK_LABEL = "com.docker.stack.namespace"
@@ -88,22 +87,7 @@ def stale_stacks() -> set[str]:
     in_swarm = client.info()["Swarm"]["LocalNodeState"] == "active"
     found = {str(s.attrs["Spec"]["Labels"].get(STACK_LABEL, "")) for s in client.services.list()} if in_swarm else set()
     found |= {str(v.attrs.get("Labels", {}).get(STACK_LABEL, "")) for v in client.volumes.list()}
-    stale = set()
-    for name in found:
-        match = re.fullmatch(re.escape(STACK_PREFIX) + r"(\d+)", name)
-        if match and not _alive(int(match.group(1))):
-            stale.add(name)
-    return stale
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+    return left_by_dead_runs(found, STACK_PREFIX)
 
 
 @dataclass
