@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import random
 import socket
+import threading
+from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -39,20 +41,37 @@ FLEET_ENV = {"FRAUD_CARD_USES_MAX": "100000", "PAYMENT_TERMINATION_AFTER_S": "1.
 
 # Server ports come from below Linux's ephemeral range (32768-60999): a port the kernel hands out would be free
 # now, yet any client socket on the machine could take it before the service binds it.
-SERVER_PORTS = range(20000, 32768)
+# A service also binds ports derived from its own: metrics (+1000 when METRICS_PORT=0) and the plaintext health-only
+# port (+2000 unless HEALTH_PORT is set). A port handed out here comes with those derived ports free and not handed
+# out to anyone else, so two processes of one fleet cannot meet on a derived port (seen in CI: a failed bind).
+DERIVED_OFFSETS = (0, 1000, 2000)
+SERVER_PORTS = range(20000, 32768 - DERIVED_OFFSETS[-1])
 PORT_ATTEMPTS_MAX = 200
+RESERVED_MAX = 3000  # ports remembered as handed out (with their derived ones); older fleets are long gone by then
 _ports = random.SystemRandom()
+_reserved: deque[int] = deque(maxlen=RESERVED_MAX)
+_reserved_lock = threading.Lock()
+
+
+def _bindable(host: str, port: int) -> bool:
+    with socket.socket() as sock:
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+    return True
 
 
 def free_port(host: str = LOOPBACK) -> int:
-    """A port outside the ephemeral range that nothing holds right now."""
-    for _ in range(PORT_ATTEMPTS_MAX):
-        port = _ports.choice(SERVER_PORTS)
-        with socket.socket() as sock:
-            try:
-                sock.bind((host, port))
-            except OSError:
+    """A port outside the ephemeral range that nothing holds right now, with its derived ports free too, never
+    handed out twice (nor onto another's derived port) while it is remembered."""
+    with _reserved_lock:
+        for _ in range(PORT_ATTEMPTS_MAX):
+            port = _ports.choice(SERVER_PORTS)
+            wanted = [port + offset for offset in DERIVED_OFFSETS]
+            if any(p in _reserved for p in wanted) or not all(_bindable(host, p) for p in wanted):
                 continue
+            _reserved.extend(wanted)
             return port
     raise RuntimeError(f"no free port in {SERVER_PORTS.start}..{SERVER_PORTS.stop - 1} after {PORT_ATTEMPTS_MAX} tries")
 
