@@ -217,3 +217,43 @@ class StatsReply(_message.Message):
     leased: int
     depth_max: int
     def __init__(self, depth: _Optional[int] = ..., leased: _Optional[int] = ..., depth_max: _Optional[int] = ...) -> None: ...
+
+class LeaseBatchRequest(_message.Message):
+    __slots__ = ("worker_id", "lease_s", "count_max", "wait_s")
+    WORKER_ID_FIELD_NUMBER: _ClassVar[int]
+    LEASE_S_FIELD_NUMBER: _ClassVar[int]
+    COUNT_MAX_FIELD_NUMBER: _ClassVar[int]
+    WAIT_S_FIELD_NUMBER: _ClassVar[int]
+    worker_id: str
+    lease_s: float
+    count_max: int
+    wait_s: float
+    def __init__(self, worker_id: _Optional[str] = ..., lease_s: _Optional[float] = ..., count_max: _Optional[int] = ..., wait_s: _Optional[float] = ...) -> None: ...
+
+class LeaseBatchReply(_message.Message):
+    __slots__ = ("leases",)
+    LEASES_FIELD_NUMBER: _ClassVar[int]
+    leases: _containers.RepeatedCompositeFieldContainer[LeaseReply]
+    def __init__(self, leases: _Optional[_Iterable[_Union[LeaseReply, _Mapping]]] = ...) -> None: ...
+
+class AckBatchRequest(_message.Message):
+    __slots__ = ("acks",)
+    ACKS_FIELD_NUMBER: _ClassVar[int]
+    acks: _containers.RepeatedCompositeFieldContainer[AckRequest]
+    def __init__(self, acks: _Optional[_Iterable[_Union[AckRequest, _Mapping]]] = ...) -> None: ...
+
+class AckResult(_message.Message):
+    __slots__ = ("state", "code", "detail")
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    CODE_FIELD_NUMBER: _ClassVar[int]
+    DETAIL_FIELD_NUMBER: _ClassVar[int]
+    state: OrderState
+    code: int
+    detail: str
+    def __init__(self, state: _Optional[_Union[OrderState, str]] = ..., code: _Optional[int] = ..., detail: _Optional[str] = ...) -> None: ...
+
+class AckBatchReply(_message.Message):
+    __slots__ = ("results",)
+    RESULTS_FIELD_NUMBER: _ClassVar[int]
+    results: _containers.RepeatedCompositeFieldContainer[AckResult]
+    def __init__(self, results: _Optional[_Iterable[_Union[AckResult, _Mapping]]] = ...) -> None: ...

@@ -79,6 +79,16 @@ class OrderQueueStub:
                 request_serializer=utils_dot_pb_dot_order__queue_dot_order__queue__pb2.StatsRequest.SerializeToString,
                 response_deserializer=utils_dot_pb_dot_order__queue_dot_order__queue__pb2.StatsReply.FromString,
                 _registered_method=True)
+        self.LeaseBatch = channel.unary_unary(
+                '/bookstore.order_queue.OrderQueue/LeaseBatch',
+                request_serializer=utils_dot_pb_dot_order__queue_dot_order__queue__pb2.LeaseBatchRequest.SerializeToString,
+                response_deserializer=utils_dot_pb_dot_order__queue_dot_order__queue__pb2.LeaseBatchReply.FromString,
+                _registered_method=True)
+        self.AckBatch = channel.unary_unary(
+                '/bookstore.order_queue.OrderQueue/AckBatch',
+                request_serializer=utils_dot_pb_dot_order__queue_dot_order__queue__pb2.AckBatchRequest.SerializeToString,
+                response_deserializer=utils_dot_pb_dot_order__queue_dot_order__queue__pb2.AckBatchReply.FromString,
+                _registered_method=True)
 
 
 class OrderQueueServicer:
@@ -151,6 +161,24 @@ class OrderQueueServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def LeaseBatch(self, request, context):
+        """Leases up to count_max of the highest-priority queued orders in one call, each already EXECUTING (the
+        lease starts the order: no SetState follows). When nothing is queued the call waits up to wait_s for an
+        order to arrive, then answers with none. RESOURCE_EXHAUSTED never: beyond the queue's bound on waiting
+        callers a call answers at once.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def AckBatch(self, request, context):
+        """Records several final outcomes in one call and one commit. Each ack is judged alone, as Ack judges it,
+        and answered with its own result in request order; the reply comes only after the commit.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_OrderQueueServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -198,6 +226,16 @@ def add_OrderQueueServicer_to_server(servicer, server):
                     servicer.Stats,
                     request_deserializer=utils_dot_pb_dot_order__queue_dot_order__queue__pb2.StatsRequest.FromString,
                     response_serializer=utils_dot_pb_dot_order__queue_dot_order__queue__pb2.StatsReply.SerializeToString,
+            ),
+            'LeaseBatch': grpc.unary_unary_rpc_method_handler(
+                    servicer.LeaseBatch,
+                    request_deserializer=utils_dot_pb_dot_order__queue_dot_order__queue__pb2.LeaseBatchRequest.FromString,
+                    response_serializer=utils_dot_pb_dot_order__queue_dot_order__queue__pb2.LeaseBatchReply.SerializeToString,
+            ),
+            'AckBatch': grpc.unary_unary_rpc_method_handler(
+                    servicer.AckBatch,
+                    request_deserializer=utils_dot_pb_dot_order__queue_dot_order__queue__pb2.AckBatchRequest.FromString,
+                    response_serializer=utils_dot_pb_dot_order__queue_dot_order__queue__pb2.AckBatchReply.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -443,6 +481,60 @@ class OrderQueue:
             '/bookstore.order_queue.OrderQueue/Stats',
             utils_dot_pb_dot_order__queue_dot_order__queue__pb2.StatsRequest.SerializeToString,
             utils_dot_pb_dot_order__queue_dot_order__queue__pb2.StatsReply.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def LeaseBatch(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/bookstore.order_queue.OrderQueue/LeaseBatch',
+            utils_dot_pb_dot_order__queue_dot_order__queue__pb2.LeaseBatchRequest.SerializeToString,
+            utils_dot_pb_dot_order__queue_dot_order__queue__pb2.LeaseBatchReply.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AckBatch(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/bookstore.order_queue.OrderQueue/AckBatch',
+            utils_dot_pb_dot_order__queue_dot_order__queue__pb2.AckBatchRequest.SerializeToString,
+            utils_dot_pb_dot_order__queue_dot_order__queue__pb2.AckBatchReply.FromString,
             options,
             channel_credentials,
             insecure,

@@ -109,7 +109,7 @@ RULES: Mapping[str, frozenset[Role]] = {
     **_rows(_PAY, _ORCHESTRATOR, "Tokenize"),
     **_rows(_QUEUE, _ORCHESTRATOR, "Enqueue", "RecordRejected"),
     # The executors' side of the queue (the lease itself is checked by the queue for Renew/Ack/Nack/EXECUTING).
-    **_rows(_QUEUE, _EXECUTORS, "Lease", "Renew", "Ack", "Nack", "SetState"),
+    **_rows(_QUEUE, _EXECUTORS, "Lease", "Renew", "Ack", "Nack", "SetState", "LeaseBatch", "AckBatch"),
     # Reads: the gateway's GET /orders/{id}, /cluster and readiness; operator tools (chaos evidence, the harness).
     **_rows(_QUEUE, frozenset({Role.ORCHESTRATOR, Role.OPERATOR}), "GetOrder", "Stats"),
     **_rows(_PAY, _OPERATOR, "GetPayment"),
