@@ -184,6 +184,28 @@ class ClearOrderResponse(_message.Message):
     clock: VectorClock
     def __init__(self, outcome: _Optional[_Union[ClearOutcome, str]] = ..., clock: _Optional[_Union[VectorClock, _Mapping]] = ...) -> None: ...
 
+class ClearOrdersRequest(_message.Message):
+    __slots__ = ("orders",)
+    ORDERS_FIELD_NUMBER: _ClassVar[int]
+    orders: _containers.RepeatedCompositeFieldContainer[ClearOrderRequest]
+    def __init__(self, orders: _Optional[_Iterable[_Union[ClearOrderRequest, _Mapping]]] = ...) -> None: ...
+
+class ClearOrderResult(_message.Message):
+    __slots__ = ("order_id", "outcome", "clock")
+    ORDER_ID_FIELD_NUMBER: _ClassVar[int]
+    OUTCOME_FIELD_NUMBER: _ClassVar[int]
+    CLOCK_FIELD_NUMBER: _ClassVar[int]
+    order_id: str
+    outcome: ClearOutcome
+    clock: VectorClock
+    def __init__(self, order_id: _Optional[str] = ..., outcome: _Optional[_Union[ClearOutcome, str]] = ..., clock: _Optional[_Union[VectorClock, _Mapping]] = ...) -> None: ...
+
+class ClearOrdersResponse(_message.Message):
+    __slots__ = ("results",)
+    RESULTS_FIELD_NUMBER: _ClassVar[int]
+    results: _containers.RepeatedCompositeFieldContainer[ClearOrderResult]
+    def __init__(self, results: _Optional[_Iterable[_Union[ClearOrderResult, _Mapping]]] = ...) -> None: ...
+
 class SuggestedBook(_message.Message):
     __slots__ = ("book_id", "title", "author")
     BOOK_ID_FIELD_NUMBER: _ClassVar[int]

@@ -54,6 +54,11 @@ class TransactionVerificationStub:
                 request_serializer=utils_dot_pb_dot_common_dot_common__pb2.ClearOrderRequest.SerializeToString,
                 response_deserializer=utils_dot_pb_dot_common_dot_common__pb2.ClearOrderResponse.FromString,
                 _registered_method=True)
+        self.ClearOrders = channel.unary_unary(
+                '/bookstore.transaction_verification.TransactionVerification/ClearOrders',
+                request_serializer=utils_dot_pb_dot_common_dot_common__pb2.ClearOrdersRequest.SerializeToString,
+                response_deserializer=utils_dot_pb_dot_common_dot_common__pb2.ClearOrdersResponse.FromString,
+                _registered_method=True)
 
 
 class TransactionVerificationServicer:
@@ -83,6 +88,12 @@ class TransactionVerificationServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ClearOrders(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_TransactionVerificationServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -105,6 +116,11 @@ def add_TransactionVerificationServicer_to_server(servicer, server):
                     servicer.ClearOrder,
                     request_deserializer=utils_dot_pb_dot_common_dot_common__pb2.ClearOrderRequest.FromString,
                     response_serializer=utils_dot_pb_dot_common_dot_common__pb2.ClearOrderResponse.SerializeToString,
+            ),
+            'ClearOrders': grpc.unary_unary_rpc_method_handler(
+                    servicer.ClearOrders,
+                    request_deserializer=utils_dot_pb_dot_common_dot_common__pb2.ClearOrdersRequest.FromString,
+                    response_serializer=utils_dot_pb_dot_common_dot_common__pb2.ClearOrdersResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -215,6 +231,33 @@ class TransactionVerification:
             '/bookstore.transaction_verification.TransactionVerification/ClearOrder',
             utils_dot_pb_dot_common_dot_common__pb2.ClearOrderRequest.SerializeToString,
             utils_dot_pb_dot_common_dot_common__pb2.ClearOrderResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ClearOrders(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/bookstore.transaction_verification.TransactionVerification/ClearOrders',
+            utils_dot_pb_dot_common_dot_common__pb2.ClearOrdersRequest.SerializeToString,
+            utils_dot_pb_dot_common_dot_common__pb2.ClearOrdersResponse.FromString,
             options,
             channel_credentials,
             insecure,

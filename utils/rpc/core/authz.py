@@ -133,10 +133,10 @@ RULES: Mapping[str, frozenset[Role]] = {
     **_rows(_RAFT, frozenset({Role.ORCHESTRATOR, Role.OPERATOR}), "Status"),
     # The validation flow (utils/flow/core/checkout.py): the orchestrator initialises, starts and clears; each
     # later event comes from the service of its remote predecessor; every service reports the outcome.
-    **_rows(_TV, _ORCHESTRATOR, "InitOrder", "ClearOrder", "VerifyItems", "VerifyUserData"),
-    **_rows(_FD, _ORCHESTRATOR, "InitOrder", "ClearOrder"),
+    **_rows(_TV, _ORCHESTRATOR, "InitOrder", "ClearOrder", "ClearOrders", "VerifyItems", "VerifyUserData"),
+    **_rows(_FD, _ORCHESTRATOR, "InitOrder", "ClearOrder", "ClearOrders"),
     **_rows(_FD, frozenset({Role.TRANSACTION_VERIFICATION}), "CheckUserData", "CheckCreditCardData"),
-    **_rows(_S, _ORCHESTRATOR, "InitOrder", "ClearOrder"),
+    **_rows(_S, _ORCHESTRATOR, "InitOrder", "ClearOrder", "ClearOrders"),
     **_rows(_S, frozenset({Role.FRAUD_DETECTION}), "GetSuggestions"),
     **_rows(
         _FLOW_REPORT,
