@@ -169,12 +169,14 @@ class EventAck(_message.Message):
     def __init__(self, delivery: _Optional[_Union[Delivery, str]] = ...) -> None: ...
 
 class ClearOrderRequest(_message.Message):
-    __slots__ = ("order_id", "final_clock")
+    __slots__ = ("order_id", "final_clock", "correlation_id")
     ORDER_ID_FIELD_NUMBER: _ClassVar[int]
     FINAL_CLOCK_FIELD_NUMBER: _ClassVar[int]
+    CORRELATION_ID_FIELD_NUMBER: _ClassVar[int]
     order_id: str
     final_clock: VectorClock
-    def __init__(self, order_id: _Optional[str] = ..., final_clock: _Optional[_Union[VectorClock, _Mapping]] = ...) -> None: ...
+    correlation_id: str
+    def __init__(self, order_id: _Optional[str] = ..., final_clock: _Optional[_Union[VectorClock, _Mapping]] = ..., correlation_id: _Optional[str] = ...) -> None: ...
 
 class ClearOrderResponse(_message.Message):
     __slots__ = ("outcome", "clock")
