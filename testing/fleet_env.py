@@ -15,9 +15,11 @@ from typing import Any
 from utils.settings import FleetSettings
 
 LOOPBACK = "127.0.0.1"
-# Every process of the fleet by its process name (utils/fleet/spec.py); the value is the last octet the
-# chaos tool gives it on its own 127.0.R.x network (the third octet is the run's).
-PROCESSES = {
+# Replicas per Raft group (books, executors): 3 by default; 5 for the replica benchmark (bench/replicas.py). The
+# replica ids come from the peer lists, so the roles (utils/rpc/core/authz.py) and certificates follow them.
+REPLICAS_DEFAULT = 3
+REPLICA_COUNTS = (3, 5)
+_SINGLETONS = {
     "orchestrator": 2,
     "frontend": 3,
     "transaction_verification": 4,
@@ -25,13 +27,30 @@ PROCESSES = {
     "suggestions": 6,
     "order_queue": 7,
     "payment_service": 8,
-    "books-1": 11,
-    "books-2": 12,
-    "books-3": 13,
-    "executor-1": 21,
-    "executor-2": 22,
-    "executor-3": 23,
 }
+# A group's replica i gets the last octet base + i (books-1 → 11, executor-5 → 25).
+_GROUP_OCTET_BASE = {"books": 10, "executor": 20}
+
+
+def replica_ids(group: str, replicas: int = REPLICAS_DEFAULT) -> list[str]:
+    """The process names of one Raft group ("books" or "executor") with `replicas` members."""
+    if replicas not in REPLICA_COUNTS:
+        raise ValueError(f"replicas per group: one of {REPLICA_COUNTS}, not {replicas}")
+    return [f"{group}-{i}" for i in range(1, replicas + 1)]
+
+
+def processes(replicas: int = REPLICAS_DEFAULT) -> dict[str, int]:
+    """Every process of a fleet with `replicas` per Raft group, by process name (utils/fleet/spec.py); the value
+    is the last octet the chaos tool gives it on its own 127.0.R.x network (the third octet is the run's)."""
+    replicated = {
+        name: _GROUP_OCTET_BASE[group] + i
+        for group in _GROUP_OCTET_BASE
+        for i, name in enumerate(replica_ids(group, replicas), 1)
+    }
+    return {**_SINGLETONS, **replicated}
+
+
+PROCESSES = processes()
 # The processes order execution needs; FULL adds the validation flow, for checkouts over HTTP.
 EXECUTION = frozenset({"books_database", "payment_service", "order_queue", "order_executor", "orchestrator"})
 FULL = EXECUTION | {"transaction_verification", "fraud_detection", "suggestions"}
@@ -88,8 +107,12 @@ class FleetEnv:
     health_ports: dict[str, str]
 
 
-def fleet_env(host: Callable[[str], str] = on_loopback, extra: Mapping[str, str] | None = None) -> FleetEnv:
-    """Free ports for every process on `host(process name)`; `extra` is laid over the result."""
+def fleet_env(
+    host: Callable[[str], str] = on_loopback,
+    extra: Mapping[str, str] | None = None,
+    replicas: int = REPLICAS_DEFAULT,
+) -> FleetEnv:
+    """Free ports for every process on `host(process name)`, `replicas` per Raft group; `extra` is laid over."""
 
     def addr(name: str) -> str:
         return f"{host(name)}:{free_port(host(name))}"
@@ -109,18 +132,19 @@ def fleet_env(host: Callable[[str], str] = on_loopback, extra: Mapping[str, str]
         "SUGGESTIONS_ADDR": addr("suggestions"),
         "ORDER_QUEUE_ADDR": addr("order_queue"),
         "PAYMENT_SERVICE_ADDR": addr("payment_service"),
-        "ORDER_EXECUTOR_PEERS": ",".join(f"executor-{i}={addr(f'executor-{i}')}" for i in (1, 2, 3)),
-        "BOOKS_DATABASE_PEERS": ",".join(f"books-{i}={addr(f'books-{i}')}" for i in (1, 2, 3)),
+        "ORDER_EXECUTOR_PEERS": ",".join(f"{name}={addr(name)}" for name in replica_ids("executor", replicas)),
+        "BOOKS_DATABASE_PEERS": ",".join(f"{name}={addr(name)}" for name in replica_ids("books", replicas)),
         # Metrics ports derive from gRPC ports (+1000) unless set: each process gets its own, free one.
         "METRICS_PORT": "0",
         "LISTEN_HOST": "",
         "OPENAI_API_KEY": "",
         **(extra or {}),
     }
+    names = processes(replicas)
     return FleetEnv(
         env,
-        {name: str(free_port(host(name))) for name in PROCESSES},
-        {name: str(free_port(host(name))) for name in PROCESSES},
+        {name: str(free_port(host(name))) for name in names},
+        {name: str(free_port(host(name))) for name in names},
     )
 
 

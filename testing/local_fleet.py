@@ -32,7 +32,7 @@ from testing.evidence import (
     payment_fact,
     transaction_fact,
 )
-from testing.fleet_env import fleet_env, free_port, on_loopback, settings_from
+from testing.fleet_env import REPLICAS_DEFAULT, fleet_env, free_port, on_loopback, settings_from
 from testing.invariants import check_all
 from testing.orders import GOOD_CARD, OrderKind, checkout_body, queue_order
 from testing.pki import RoutedChannel, routed
@@ -76,11 +76,13 @@ def running_fleet(
     extra_env: dict[str, str] | None = None,
     healthy_timeout_s: float = 60.0,
     host: Callable[[str], str] = on_loopback,
+    replicas: int = REPLICAS_DEFAULT,
 ) -> Iterator[RunningFleet]:
     """Starts the fleet (or the processes named in `only`, by process name or module) and stops it after.
 
-    `host(process name)` is the loopback address each listens on (one of its own lets a test cut it off)."""
-    planned = fleet_env(host, extra=extra_env)
+    `host(process name)` is the loopback address each listens on (one of its own lets a test cut it off);
+    `replicas` is the size of each Raft group (3 or 5)."""
+    planned = fleet_env(host, extra=extra_env, replicas=replicas)
     env = planned.env
     settings = settings_from(env)
     specs = [s for s in fleet_processes(settings) if only is None or s.name in only or s.module in only]

@@ -1,0 +1,4 @@
+"""The benchmarks' pure arithmetic: the knee rule, gRPC call counts, profile components, drain and failover.
+
+No I/O here (tests/core/test_purity.py); bench/*.py feed these from the running fleet.
+"""
