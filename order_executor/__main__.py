@@ -66,7 +66,11 @@ def main() -> None:
         node,
         queue,
         reporter,
-        WorkerOptions(concurrency_max=own.executor_concurrency_max, lease_s=own.executor_lease_s),
+        WorkerOptions(
+            concurrency_max=own.executor_concurrency_max,
+            lease_s=own.executor_lease_s,
+            lease_wait_s=own.executor_lease_wait_s,
+        ),
         probes=raw,
     )
     incarnation.attach(worker.incarnation)

@@ -16,6 +16,8 @@ class ExecutorSettings(BaseSettings):
 
     executor_concurrency_max: int = Field(default=8, ge=1)  # transactions the leader runs at once
     executor_lease_s: float = Field(default=4.0, gt=0)  # an unacked order returns to the queue after this
+    # An idle leader's LeaseBatch waits this long at the queue for an order (at most the queue's lease_wait_s_max).
+    executor_lease_wait_s: float = Field(default=1.0, ge=0)
     executor_prepare_timeout_s: float = Field(default=2.0, gt=0)  # a vote missing after this → ABORT
     executor_phase2_attempt_timeout_s: float = Field(default=2.0, gt=0)
     executor_phase2_backoff_max_s: float = Field(default=2.0, gt=0)

@@ -37,10 +37,40 @@ log = logging.getLogger(__name__)
 class WorkerOptions:
     concurrency_max: int = 8  # transactions run at once by the leader
     lease_s: float = 4.0  # an order not acked within this returns to the queue
-    idle_poll_s: float = 0.1  # wait between Lease calls when the queue is empty or down
+    lease_wait_s: float = 1.0  # a LeaseBatch that finds nothing waits this long at the queue for an order
+    lease_batch_max: int = 32  # orders one LeaseBatch may take (the queue's lease_batch_max)
+    idle_poll_s: float = 0.1  # wait between LeaseBatch calls when the queue answers empty at once, or is down
     recovery_wait_s: float = 10.0  # recovery runs first; leasing starts once it is done or after this long
     fence_poll_s: float = 1.0  # while a participant refuses this group's incarnation, ask again this often
     fence_probe_timeout_s: float = 1.0  # one GetFence call
+
+
+class FreeSlots:
+    """The leader's free transaction slots: counted, so one LeaseBatch can ask for all of them at once."""
+
+    def __init__(self, total: int) -> None:
+        if total < 1:
+            raise ValueError("total must be >= 1")
+        self._total = total
+        self._free = total
+        self._cond = threading.Condition()
+
+    def wait_free(self, timeout_s: float) -> int:
+        """How many are free, after waiting up to timeout_s for one (0 when none freed up)."""
+        with self._cond:
+            self._cond.wait_for(lambda: self._free > 0, timeout_s)
+            return self._free
+
+    def take(self) -> None:
+        with self._cond:
+            assert self._free > 0, "a transaction started without a free slot"
+            self._free -= 1
+
+    def give(self) -> None:
+        with self._cond:
+            assert self._free < self._total, "a slot given back twice"
+            self._free += 1
+            self._cond.notify_all()
 
 
 class Worker:
@@ -219,33 +249,56 @@ class Worker:
         wait(futures, timeout=self._options.recovery_wait_s)
 
     def _lease_loop(self, session: Session) -> None:
-        slots = threading.BoundedSemaphore(self._options.concurrency_max)
+        """One LeaseBatch fills every free slot; on an empty queue the queue itself waits (lease_wait_s) for an
+        order, so an idle leader makes about one call per lease_wait_s instead of polling."""
+        slots = FreeSlots(self._options.concurrency_max)
         while not session.stopped.is_set() and not self._draining.is_set():
             self._check(session)
             if self._fenced_out:
                 self._wait_until_admitted(session)
-            if not slots.acquire(timeout=self._options.idle_poll_s):
+            free = slots.wait_free(self._options.idle_poll_s)
+            if free == 0:
                 continue
+            asked_at = time.monotonic()
             try:
-                leased = self._queue.lease(self._node_id, self._options.lease_s)
+                leases = self._queue.lease_batch(
+                    self._node_id,
+                    self._options.lease_s,
+                    min(free, self._options.lease_batch_max),
+                    self._options.lease_wait_s,
+                )
             except grpc.RpcError as error:
-                slots.release()
                 log.warning("lease failed", extra={"code": str(error.code()) if hasattr(error, "code") else "?"})
                 session.stopped.wait(self._options.idle_poll_s * 5)
                 continue
-            if leased is None:
-                slots.release()
-                session.stopped.wait(self._options.idle_poll_s)
+            if not leases:
+                if time.monotonic() - asked_at < self._options.idle_poll_s:  # answered at once: do not spin
+                    session.stopped.wait(self._options.idle_poll_s)
                 continue
-            log.info(
-                "order leased",
-                extra={"tx_id": leased.order.order_id, "term": session.term, "priority": leased.order.priority},
-            )
-            if not self._admit(session, leased):
-                slots.release()
-                continue
-            future = self._pool.submit(self._run_leased, session, leased)
-            future.add_done_callback(lambda _f: slots.release())
+            if session.stopped.is_set() or self._draining.is_set() or not self.still_leader(session.term):
+                self._give_back(leases)  # the next leader gets them now, not after lease_s
+                self._check(session)
+                return
+            for leased in leases:
+                self._start(session, slots, leased)
+
+    def _start(self, session: Session, slots: FreeSlots, leased: queue_pb.LeaseReply) -> None:
+        log.info(
+            "order leased",
+            extra={"tx_id": leased.order.order_id, "term": session.term, "priority": leased.order.priority},
+        )
+        if not self._admit(session, leased):
+            return
+        slots.take()
+        future = self._pool.submit(self._run_leased, session, leased)
+        future.add_done_callback(lambda _f: slots.give())
+
+    def _give_back(self, leases: Sequence[queue_pb.LeaseReply]) -> None:
+        for leased in leases:
+            try:
+                self._queue.nack(leased.order.order_id, leased.lease_id)
+            except grpc.RpcError as error:  # it returns on lease expiry instead
+                log.info("could not give a lease back", extra={"tx_id": leased.order.order_id, "error": str(error)})
 
     def _admit(self, session: Session, leased: queue_pb.LeaseReply) -> bool:
         """False when this leader already runs the order (its lease expired meanwhile): keep the newest lease."""
@@ -262,7 +315,6 @@ class Worker:
         with session.lock:
             flight = session.in_flight[order_id]
         try:
-            self._reporter.set_executing(order_id, leased.lease_id)
             try:
                 order = order_from_queue_proto(leased.order)  # the lease is this edge: the order changes form here
                 priced = price_order(order)

@@ -10,7 +10,7 @@ import logging
 from order_queue.core.policy import PriorityPolicy
 from order_queue.core.retention import Retention
 from order_queue.retention import RetentionPurge
-from order_queue.server import SERVICE_NAME, OrderQueueServicer
+from order_queue.server import SERVICE_NAME, BatchLimits, OrderQueueServicer
 from order_queue.settings import OrderQueueSettings
 from order_queue.store import QueueStore
 from utils.datafiles import secure_process_files
@@ -32,7 +32,8 @@ def main() -> None:
         depth_max=own.depth_max,
         final_records_max=own.final_records_max,
     )
-    servicer = OrderQueueServicer(store, lease_s_max=own.lease_s_max)
+    limits = BatchLimits(own.lease_batch_max, own.lease_wait_s_max, own.lease_waiters_max, own.ack_batch_max)
+    servicer = OrderQueueServicer(store, lease_s_max=own.lease_s_max, limits=limits)
     purge = RetentionPurge(store, Retention(own.personal_data_retention_s, own.retention_scan_s))
     log.info("queue opened", extra={"depth": store.stats().depth, "depth_max": own.depth_max})
     service = GrpcService(

@@ -1,10 +1,12 @@
 """A typed client of the order queue: one channel, a deadline on every call, NOT_FOUND as None.
 
-Used by the orchestrator (enqueue, rejected records, order status, stats) and by workers (lease, ack).
+Used by the orchestrator (enqueue, rejected records, order status, stats) and by workers (lease, ack, in batches).
 Other failures surface as grpc.RpcError for the caller to map.
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
@@ -63,6 +65,20 @@ class OrderQueueClient:
         """The next order with its lease, or None when nothing is queued."""
         reply = call(self._stub.Lease, pb.LeaseRequest(worker_id=worker_id, lease_s=lease_s), timeout_s=self.timeout_s)
         return reply if reply.HasField("order") else None
+
+    def lease_batch(self, worker_id: str, lease_s: float, count_max: int, wait_s: float) -> list[pb.LeaseReply]:
+        """Up to count_max orders, each leased and already EXECUTING; the queue waits up to wait_s when none is
+        queued, so the deadline is wait_s more than a plain call's."""
+        request = pb.LeaseBatchRequest(worker_id=worker_id, lease_s=lease_s, count_max=count_max, wait_s=wait_s)
+        reply: pb.LeaseBatchReply = call(self._stub.LeaseBatch, request, timeout_s=self.timeout_s + wait_s)
+        return list(reply.leases)
+
+    def ack_batch(self, acks: Sequence[pb.AckRequest]) -> list[pb.AckResult]:
+        """One result per ack, in order (each with its own status code); one commit at the queue for all."""
+        reply: pb.AckBatchReply = call(self._stub.AckBatch, pb.AckBatchRequest(acks=acks), timeout_s=self.timeout_s)
+        if len(reply.results) != len(acks):
+            raise ValueError(f"AckBatch answered {len(reply.results)} results for {len(acks)} acks")
+        return list(reply.results)
 
     def renew(self, order_id: str, lease_id: str, lease_s: float) -> float:
         reply = call(

@@ -7,16 +7,20 @@ LeaseError → FAILED_PRECONDITION, ValueError → INVALID_ARGUMENT.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import TypeVar
 
 import grpc
 from opentelemetry.metrics import CallbackOptions, Observation
 
+from order_queue.arrivals import Arrivals, Wake
+from order_queue.core.ack_batch import AckInput, Refusal
 from order_queue.core.lease import LeaseError, State
 from order_queue.core.policy import OrderFeatures, Shipping
-from order_queue.store import QueueFull, QueueStore, StoredOrder, UnknownOrder
+from order_queue.store import AckAnswer, QueueFull, QueueStore, StoredOrder, UnknownOrder
 from utils.order.order import Order
 from utils.order.wire import order_from_queue_proto, order_to_queue_proto
 from utils.pb.order_queue import order_queue_pb2 as pb
@@ -29,6 +33,24 @@ Reply = TypeVar("Reply")
 SERVICE_NAME = "bookstore.order_queue.OrderQueue"
 QUANTITY_MAX = 10_000
 ID_LENGTH_MAX = 128
+# A waiting LeaseBatch answers this long before the caller's deadline, so the answer still reaches it.
+_DEADLINE_MARGIN_S = 0.2
+_REFUSAL_CODE = {
+    Refusal.UNKNOWN_ORDER: grpc.StatusCode.NOT_FOUND,
+    Refusal.STALE_LEASE: grpc.StatusCode.FAILED_PRECONDITION,
+    Refusal.INVALID: grpc.StatusCode.INVALID_ARGUMENT,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class BatchLimits:
+    """Bounds of LeaseBatch and AckBatch (order_queue/settings.py)."""
+
+    lease_batch_max: int = 32
+    lease_wait_s_max: float = 1.0
+    lease_waiters_max: int = 4
+    ack_batch_max: int = 64
+
 
 _STATE_TO_PB = {
     State.QUEUED: pb.QUEUED,
@@ -111,15 +133,26 @@ def _state(value: int) -> State:
 
 
 class OrderQueueServicer(pb_grpc.OrderQueueServicer):
-    def __init__(self, store: QueueStore, lease_s_max: float) -> None:
+    def __init__(self, store: QueueStore, lease_s_max: float, limits: BatchLimits = BatchLimits()) -> None:
         self.store = store
         self.lease_s_max = lease_s_max
+        self.limits = limits
+        self.arrivals = Arrivals(limits.lease_waiters_max)
         m = meter("order_queue")
         self._enqueued = m.create_counter("order_queue_enqueued", unit="1", description="orders enqueued (new ids)")
         self._leases = m.create_counter("order_queue_leases", unit="1", description="leases granted")
         self._outcomes = m.create_counter("order_queue_outcomes", unit="1", description="final outcomes, by state")
+        self._ack_batch = m.create_histogram(
+            "order_queue_ack_batch", unit="1", description="acks carried by one AckBatch call (one commit)"
+        )
         m.create_observable_gauge(
             "order_queue_depth", callbacks=[self._observe_depth], unit="1", description="orders waiting or leased"
+        )
+        m.create_observable_counter(
+            "order_queue_commits",
+            callbacks=[lambda _o: iter([Observation(self.store.commits)])],
+            unit="1",
+            description="SQLite write transactions committed (each one fsync of the WAL)",
         )
 
     def _observe_depth(self, _options: CallbackOptions) -> Iterator[Observation]:
@@ -139,6 +172,7 @@ class OrderQueueServicer(pb_grpc.OrderQueueServicer):
             order = checked_order(request.order)
             result = self.store.enqueue(order.order_id, _payload(order), features_of(order))
             if result.created:
+                self.arrivals.announce()
                 self._enqueued.add(1)
                 log.info(
                     "enqueued",
@@ -168,6 +202,78 @@ class OrderQueueServicer(pb_grpc.OrderQueueServicer):
 
         return self._serve(context, work)
 
+    def LeaseBatch(self, request: pb.LeaseBatchRequest, context: grpc.ServicerContext) -> pb.LeaseBatchReply:
+        def work() -> pb.LeaseBatchReply:
+            self._check_lease_batch(request)
+            wait_s = request.wait_s
+            remaining = context.time_remaining()
+            if remaining is not None:
+                wait_s = min(wait_s, remaining - _DEADLINE_MARGIN_S)
+            deadline = time.monotonic() + wait_s
+            while True:
+                generation = self.arrivals.generation()  # before looking, so an arrival meanwhile is not missed
+                leased = self.store.lease_batch(request.lease_s, request.count_max, started=True)
+                left_s = deadline - time.monotonic()
+                if leased or not context.is_active():
+                    break
+                if self.arrivals.wait_after(generation, left_s) is not Wake.ARRIVED:
+                    # One last look after a timeout: an expired lease is requeued by the lease itself.
+                    leased = self.store.lease_batch(request.lease_s, request.count_max, started=True)
+                    break
+            if leased:
+                self._leases.add(len(leased))
+                log.info(
+                    "leased",
+                    extra={
+                        "order_ids": [o.order_id for o in leased],
+                        "worker_id": request.worker_id,
+                        "attempts": [o.attempts for o in leased],
+                    },
+                )
+            return pb.LeaseBatchReply(
+                leases=[
+                    pb.LeaseReply(order=_order_of(o), lease_id=o.lease_id, lease_expires_at=o.lease_expires_at)
+                    for o in leased
+                ]
+            )
+
+        return self._serve(context, work)
+
+    def _check_lease_batch(self, request: pb.LeaseBatchRequest) -> None:
+        if not request.worker_id:
+            raise ValueError("worker_id is required")
+        if not 0 < request.lease_s <= self.lease_s_max:
+            raise ValueError(f"lease_s must be in (0, {self.lease_s_max}]")
+        if not 1 <= request.count_max <= self.limits.lease_batch_max:
+            raise ValueError(f"count_max must be in [1, {self.limits.lease_batch_max}]")
+        if not 0 <= request.wait_s <= self.limits.lease_wait_s_max:
+            raise ValueError(f"wait_s must be in [0, {self.limits.lease_wait_s_max}]")
+
+    def AckBatch(self, request: pb.AckBatchRequest, context: grpc.ServicerContext) -> pb.AckBatchReply:
+        def work() -> pb.AckBatchReply:
+            if not 1 <= len(request.acks) <= self.limits.ack_batch_max:
+                raise ValueError(f"an AckBatch carries 1..{self.limits.ack_batch_max} acks")
+            acks = [
+                # An unknown outcome number reads as QUEUED, which the judge refuses alone (INVALID_ARGUMENT).
+                AckInput(a.order_id, a.lease_id, _PB_TO_STATE.get(a.outcome, State.QUEUED), a.reason, a.total)
+                for a in request.acks
+            ]
+            answers = self.store.ack_batch(acks)  # returns after the one commit: every accepted ack is durable
+            self._ack_batch.record(len(acks))
+            return pb.AckBatchReply(results=[self._ack_result(answer) for answer in answers])
+
+        return self._serve(context, work)
+
+    def _ack_result(self, answer: AckAnswer) -> pb.AckResult:
+        judgement = answer.judgement
+        if judgement.refusal is not None or answer.order is None:
+            code = _REFUSAL_CODE[judgement.refusal or Refusal.INVALID]
+            return pb.AckResult(code=code.value[0], detail=judgement.detail)
+        if judgement.before is not None and not judgement.before.is_final and answer.order.state.is_final:
+            self._outcomes.add(1, {"state": answer.order.state.value})
+            log.info("order finished", extra={"order_id": answer.order.order_id, "state": answer.order.state.value})
+        return pb.AckResult(state=_STATE_TO_PB[answer.order.state], code=grpc.StatusCode.OK.value[0])
+
     def Renew(self, request: pb.RenewRequest, context: grpc.ServicerContext) -> pb.RenewReply:
         def work() -> pb.RenewReply:
             if not 0 < request.lease_s <= self.lease_s_max:
@@ -191,6 +297,8 @@ class OrderQueueServicer(pb_grpc.OrderQueueServicer):
     def Nack(self, request: pb.NackRequest, context: grpc.ServicerContext) -> pb.NackReply:
         def work() -> pb.NackReply:
             stored = self.store.nack(request.order_id, request.lease_id)
+            if stored.state is State.QUEUED:
+                self.arrivals.announce()
             log.info("nacked", extra={"order_id": request.order_id, "state": stored.state.value})
             return pb.NackReply(state=_STATE_TO_PB[stored.state])
 

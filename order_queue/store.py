@@ -10,13 +10,14 @@ import sqlite3
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from order_queue.core import lease as lease_table
+from order_queue.core.ack_batch import AckInput, Judgement, judge
 from order_queue.core.lease import LeaseRecord, State, Transition, Verdict
 from order_queue.core.policy import OrderFeatures, PriorityPolicy
 
@@ -81,6 +82,12 @@ class EnqueueResult:
 
 
 @dataclass(frozen=True, slots=True)
+class AckAnswer:
+    judgement: Judgement
+    order: StoredOrder | None  # the order after the ack, when accepted
+
+
+@dataclass(frozen=True, slots=True)
 class QueueStats:
     depth: int
     leased: int
@@ -108,6 +115,7 @@ class QueueStore:
         self._new_lease_id = new_lease_id
         self._lock = threading.Lock()
         self._inserts = 0
+        self._commits = 0  # write transactions committed: each is one fsync of the WAL (synchronous=FULL)
         path.parent.mkdir(parents=True, exist_ok=True)
         self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         self._db.execute("PRAGMA journal_mode=WAL")
@@ -123,9 +131,15 @@ class QueueStore:
         with self._lock:
             self._db.close()
 
+    @property
+    def commits(self) -> int:
+        """Transactions that wrote something, since open: the queue's fsyncs (a commit with no change writes none)."""
+        return self._commits
+
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
         with self._lock:
+            changes = self._db.total_changes
             self._db.execute("BEGIN IMMEDIATE")
             try:
                 yield self._db
@@ -133,6 +147,8 @@ class QueueStore:
                 self._db.execute("ROLLBACK")
                 raise
             self._db.execute("COMMIT")
+            if self._db.total_changes != changes:
+                self._commits += 1
 
     # --- writes ---
 
@@ -162,20 +178,30 @@ class QueueStore:
             return True
 
     def lease(self, lease_s: float) -> StoredOrder | None:
-        """The highest-ranked queued order, leased for lease_s seconds; None when nothing waits."""
+        """The highest-ranked queued order, leased (LEASED) for lease_s seconds; None when nothing waits."""
+        leased = self.lease_batch(lease_s, 1, started=False)
+        return leased[0] if leased else None
+
+    def lease_batch(self, lease_s: float, count_max: int, started: bool = True) -> list[StoredOrder]:
+        """Up to count_max queued orders in service order (policy.py's rank key, then arrival), each leased for
+        lease_s seconds in one transaction; `started` makes each EXECUTING at once. [] when nothing waits."""
         if lease_s <= 0:
             raise ValueError("lease_s must be > 0")
+        if count_max < 1:
+            raise ValueError("count_max must be >= 1")
         now = self._clock()
         with self._transaction() as db:
             _requeue_expired(db, now)
-            row = db.execute(
-                f"SELECT {_COLUMNS} FROM orders WHERE state = 'QUEUED' ORDER BY rank_key DESC, seq ASC LIMIT 1"
-            ).fetchone()
-            if row is None:
-                return None
-            stored = _from_row(row)
-            transition = lease_table.grant(stored.lease_record(), self._new_lease_id(), lease_s, now)
-            return self._write(db, stored, transition, now)
+            rows = db.execute(
+                f"SELECT {_COLUMNS} FROM orders WHERE state = 'QUEUED' ORDER BY rank_key DESC, seq ASC LIMIT ?",
+                (count_max,),
+            ).fetchall()
+            leased = []
+            for row in rows:
+                stored = _from_row(row)
+                transition = lease_table.grant(stored.lease_record(), self._new_lease_id(), lease_s, now, started)
+                leased.append(self._write(db, stored, transition, now))
+            return leased
 
     def renew(self, order_id: str, lease_id: str, lease_s: float) -> StoredOrder:
         now = self._clock()
@@ -188,6 +214,25 @@ class QueueStore:
     def ack(self, order_id: str, lease_id: str, outcome: State, reason: str, total: str) -> StoredOrder:
         now = self._clock()
         return self._apply(order_id, now, lambda r: lease_table.ack(r, lease_id, outcome, reason, total, now))
+
+    def ack_batch(self, acks: Sequence[AckInput]) -> list[AckAnswer]:
+        """Each ack judged alone (core/ack_batch.py) and every accepted change written in ONE commit; returns
+        only after that commit, so an accepted ack is durable when its caller hears of it."""
+        now = self._clock()
+        with self._transaction() as db:
+            stored = {o.order_id: o for o in (_select(db, order_id) for order_id in {a.order_id for a in acks}) if o}
+            verdict = judge({k: v.lease_record() for k, v in stored.items()}, acks, now)
+            for order_id, record in verdict.writes.items():
+                self._write(db, stored[order_id], Transition(record, Verdict.CHANGED), now)
+        answers = []
+        for j in verdict.judgements:
+            if j.record is None:
+                answers.append(AckAnswer(j, None))
+            else:
+                before = stored[j.order_id]
+                updated_at = now if j.order_id in verdict.writes else before.updated_at
+                answers.append(AckAnswer(j, _with_record(before, j.record, updated_at)))
+        return answers
 
     def decide(self, order_id: str, outcome: State, reason: str, total: str) -> StoredOrder:
         now = self._clock()

@@ -65,7 +65,9 @@ def expire(record: LeaseRecord, now: float) -> LeaseRecord:
     return record
 
 
-def grant(record: LeaseRecord, lease_id: str, lease_s: float, now: float) -> Transition:
+def grant(record: LeaseRecord, lease_id: str, lease_s: float, now: float, started: bool = False) -> Transition:
+    """A queued order leased until now + lease_s. `started`: the lessee begins at once, so the order is
+    EXECUTING from the lease on (the batch lease: one write where LEASED and then EXECUTING took two)."""
     if lease_s <= 0:
         raise ValueError("lease_s must be > 0")
     record = expire(record, now)
@@ -73,7 +75,11 @@ def grant(record: LeaseRecord, lease_id: str, lease_s: float, now: float) -> Tra
         raise LeaseError(f"cannot lease an order in state {record.state.value}")
     return Transition(
         replace(
-            record, state=State.LEASED, lease_id=lease_id, lease_expires_at=now + lease_s, attempts=record.attempts + 1
+            record,
+            state=State.EXECUTING if started else State.LEASED,
+            lease_id=lease_id,
+            lease_expires_at=now + lease_s,
+            attempts=record.attempts + 1,
         ),
         Verdict.CHANGED,
     )
