@@ -2,11 +2,15 @@
 
 Starts the whole local fleet, measures the raw gRPC round trip and RPC/s in the same run, then per rate step:
 answered/s, checkout p50/p99 (from when each request was due), fulfilled (COMMITTED) per second, the lag until
-every approved order is final, answers by status, CPU-ms per order per process (from /proc). The knee is the
-highest rate with p99 < 300 ms and every order final within 5 s of the step's end. Prints a table; --plot writes
-rate → latency, fulfilled/s and CPU per order as SVG; --profile samples the hottest process at the knee (py-spy).
+every approved order is final, answers by status, CPU-ms per order per process (from /proc) and gRPC calls per
+order by method (each process's rpc_server_calls). The benchmark's own status polls (GET /orders → GetOrder) are
+counted and their cost, measured before the steps, is taken out of both. The knee is the highest rate with
+p99 < 300 ms and every order final within 5 s of the step's end (bench/core/knee.py). Prints a table; --plot
+writes rate → latency, fulfilled/s and CPU per order as SVG; --profile samples the three hottest processes at the
+knee with py-spy --gil (Python CPU only) and sums their samples by component (bench/core/profile_components.py).
 
-    .venv/bin/python -m bench.capacity [--rates 5,10,20,30,40] [--step-s 15] [--plot capacity.svg] [--profile]
+    .venv/bin/python -m bench.capacity [--rates 5,10,20,30,40] [--step-s 15] [--replicas 3|5] [--plot capacity.svg]
+        [--profile [--native]]
 """
 
 from __future__ import annotations
@@ -28,18 +32,23 @@ from pathlib import Path
 import requests
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from bench.core.knee import P99_KNEE_MS, served_well
+from bench.core.profile_components import by_component, parse_raw, self_time
+from bench.core.rpc_counts import calls_between, per_order, total_per_order
+from bench.metrics_scrape import scrape_calls
 from bench.open_loop import Answer, percentile, run_open_loop
-from bench.process_cpu import cpu_snapshot, cpu_used, profile_top
-from testing.fleet_env import FLEET_ENV
+from bench.process_cpu import cpu_snapshot, cpu_used, profile_raw
+from testing.fleet_env import FLEET_ENV, REPLICA_COUNTS, REPLICAS_DEFAULT
 from testing.local_fleet import RunningFleet, running_fleet
 from testing.orders import checkout_body, serial_card
 from utils.catalog.file import load_catalog
 from utils.rpc.client import call, open_channel
 
 TIMEOUT_S = 10.0
-P99_KNEE_MS = 300.0
-FINAL_WITHIN_S = 5.0
 DRAIN_TIMEOUT_S = 60.0
+POLL_EVERY_S = 0.5  # between rounds of status polls: each poll costs the gateway and the queue a request
+POLL_CALIBRATION = 200  # polls whose CPU is measured before the steps, to take the bench's own cost out
+PROFILED_PROCESSES = 3
 FINAL_STATES = {"COMMITTED", "ABORTED", "REJECTED"}
 _serials = iter(range(10**9))
 _serials_lock = threading.Lock()
@@ -60,10 +69,12 @@ class Step:
     statuses: Counter[int]
     cpu_ms_per_order: dict[str, float]  # process → CPU-ms per committed order, idle cost taken out
     cpu_ms_gross: float  # all CPU of the step (idle heartbeats and polls included) per committed order
+    rpc_per_order: dict[str, dict[str, float]]  # process → method → gRPC calls served per committed order
+    polls: int  # GET /orders the benchmark made while waiting (taken out of the CPU and call figures)
 
     @property
     def at_knee(self) -> bool:
-        return self.p99_ms < P99_KNEE_MS and self.lag_s <= FINAL_WITHIN_S
+        return served_well(self.p99_ms, self.lag_s)
 
     @property
     def cpu_ms_total(self) -> float:
@@ -78,7 +89,7 @@ def _session() -> requests.Session:
     return session
 
 
-def _checkout_sender(api: str, titles: list[str]) -> tuple[int, str | None, bool]:
+def checkout_sender(api: str, titles: list[str]) -> tuple[int, str | None, bool]:
     with _serials_lock:
         serial = next(_serials)
     body = checkout_body(
@@ -123,11 +134,20 @@ def add_stock(api: str, books: list[str], per_book: int) -> None:
         response.raise_for_status()
 
 
-def wait_final(api: str, order_ids: list[str], step_started_wall: float) -> tuple[float, int, float]:
-    """Polls the orders until all are final: (seconds it took, committed count, fulfilled per second)."""
+@dataclass(frozen=True, slots=True)
+class Finals:
+    lag_s: float  # from the call until every order was final (inf: not within DRAIN_TIMEOUT_S)
+    committed_at: list[float]  # wall-clock updatedAt of each COMMITTED order
+    polls: int  # GET /orders made
+    fulfilled_per_s: float  # committed / (last commit − step start)
+
+
+def wait_final(api: str, order_ids: list[str], step_started_wall: float) -> Finals:
+    """Polls the orders (POLL_EVERY_S between rounds) until all are final."""
     started = time.monotonic()
     pending = set(order_ids)
     committed_at: list[float] = []
+    polls = 0
 
     def state(order_id: str) -> tuple[str, str, float]:
         body = _session().get(f"{api}/orders/{order_id}", timeout=TIMEOUT_S).json()
@@ -136,40 +156,78 @@ def wait_final(api: str, order_ids: list[str], step_started_wall: float) -> tupl
 
     with ThreadPoolExecutor(max_workers=16) as pool:
         while pending and time.monotonic() - started < DRAIN_TIMEOUT_S:
+            polls += len(pending)
             for order_id, order_state, updated in pool.map(state, sorted(pending)):
                 if order_state in FINAL_STATES:
                     pending.discard(order_id)
                     if order_state == "COMMITTED":
                         committed_at.append(updated)
             if pending:
-                time.sleep(0.2)
+                time.sleep(POLL_EVERY_S)
     lag = math.inf if pending else time.monotonic() - started
     span = (max(committed_at) - step_started_wall) if committed_at else math.inf
-    return lag, len(committed_at), (len(committed_at) / span if span > 0 else 0.0)
+    return Finals(lag, committed_at, polls, len(committed_at) / span if span > 0 else 0.0)
 
 
-def idle_cpu_per_s(rf: RunningFleet, seconds: float = 5.0) -> dict[str, float]:
-    """What each process spends per second with no orders at all (heartbeats, leases, health polls)."""
-    pids = {name: process.pid for name, process in rf.fleet.processes.items()}
-    before = cpu_snapshot(pids)
+@dataclass(frozen=True, slots=True)
+class Baseline:
+    """What the fleet costs with no orders, and what one status poll of the benchmark costs, per process."""
+
+    cpu_per_s: dict[str, float]
+    rpc_per_s: dict[str, dict[str, float]]
+    cpu_per_poll: dict[str, float]
+
+    def cpu_s(self, name: str, seconds: float, polls: int) -> float:
+        return self.cpu_per_s.get(name, 0.0) * seconds + self.cpu_per_poll.get(name, 0.0) * polls
+
+
+def pids_of(rf: RunningFleet) -> dict[str, int]:
+    return {name: process.pid for name, process in rf.fleet.processes.items() if process.poll() is None}
+
+
+def measure_baseline(rf: RunningFleet, order_id: str, seconds: float = 5.0) -> Baseline:
+    """Idle cost (heartbeats, leases, health polls) per second, then the CPU of POLL_CALIBRATION status polls of
+    one final order (the benchmark's own GET /orders) with the idle cost of that time taken out."""
+    pids = pids_of(rf)
+    before, calls_before = cpu_snapshot(pids), scrape_calls(rf)
     time.sleep(seconds)
-    return {name: used / seconds for name, used in cpu_used(before, cpu_snapshot(pids)).items()}
+    calls_after = scrape_calls(rf)
+    idle = {name: used / seconds for name, used in cpu_used(before, cpu_snapshot(pids)).items()}
+    rpc_idle = {
+        name: {m: n / seconds for m, n in calls_between(calls_before.get(name, Counter()), calls).items()}
+        for name, calls in calls_after.items()
+    }
+    before, started = cpu_snapshot(pids), time.monotonic()
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        list(
+            pool.map(
+                lambda _: _session().get(f"{rf.api}/orders/{order_id}", timeout=TIMEOUT_S), range(POLL_CALIBRATION)
+            )
+        )
+    spent_s = time.monotonic() - started
+    per_poll = {
+        name: max(0.0, used - idle.get(name, 0.0) * spent_s) / POLL_CALIBRATION
+        for name, used in cpu_used(before, cpu_snapshot(pids)).items()
+    }
+    return Baseline(idle, rpc_idle, per_poll)
 
 
 def run_step(
-    rf: RunningFleet, rate: float, step_s: float, titles: list[str], book_ids: list[str], idle: dict[str, float]
+    rf: RunningFleet, rate: float, step_s: float, titles: list[str], book_ids: list[str], baseline: Baseline
 ) -> Step:
     add_stock(rf.api, book_ids, math.ceil(rate * step_s / len(book_ids)) + 2)
-    pids = {name: process.pid for name, process in rf.fleet.processes.items()}
-    before = cpu_snapshot(pids)
+    pids = pids_of(rf)
+    before, calls_before = cpu_snapshot(pids), scrape_calls(rf)
     measured_from = time.monotonic()
     started_wall = time.time()
-    answers = run_open_loop(lambda: _checkout_sender(rf.api, titles), rate, step_s)
+    answers = run_open_loop(lambda: checkout_sender(rf.api, titles), rate, step_s)
     elapsed = max(a.due + a.latency_s for a in answers) - min(a.due for a in answers)
     approved = [a.order_id for a in answers if a.order_id]
-    lag, committed, fulfilled_per_s = wait_final(rf.api, approved, started_wall)
+    finals = wait_final(rf.api, approved, started_wall)
     used = cpu_used(before, cpu_snapshot(pids))
+    served = {name: calls_between(calls_before.get(name, Counter()), calls) for name, calls in scrape_calls(rf).items()}
     measured_s = time.monotonic() - measured_from
+    committed = len(finals.committed_at)
     orders = max(1, committed)
     latencies = [a.latency_s * 1000 for a in answers if a.status == 200]
     return Step(
@@ -180,13 +238,19 @@ def run_step(
         p99_ms=percentile(latencies, 0.99),
         approved=len(approved),
         committed=committed,
-        fulfilled_per_s=fulfilled_per_s,
-        lag_s=lag,
+        fulfilled_per_s=finals.fulfilled_per_s,
+        lag_s=finals.lag_s,
         statuses=Counter(a.status for a in answers),
         cpu_ms_per_order={
-            name: max(0.0, seconds - idle.get(name, 0.0) * measured_s) * 1000 / orders for name, seconds in used.items()
+            name: max(0.0, seconds - baseline.cpu_s(name, measured_s, finals.polls)) * 1000 / orders
+            for name, seconds in used.items()
         },
         cpu_ms_gross=sum(used.values()) * 1000 / orders,
+        # Each status poll is one GetOrder on the queue (orchestrator/views/orders.py).
+        rpc_per_order=per_order(
+            served, committed, baseline.rpc_per_s, measured_s, {"order_queue": {"OrderQueue/GetOrder": finals.polls}}
+        ),
+        polls=finals.polls,
     )
 
 
@@ -197,6 +261,7 @@ def print_step(step: Step) -> None:
         f"p99 {step.p99_ms:7.1f} ms  fulfilled {step.fulfilled_per_s:6.1f}/s ({step.committed}/{step.approved})  "
         f"lag {step.lag_s:5.1f} s  CPU {step.cpu_ms_total:6.1f} ms/order ({step.cpu_ms_gross:.0f} with idle)  "
         f"[{statuses}]"
+        f"  rpc {total_per_order(step.rpc_per_order):5.1f}/order"
         f"{'  ✓ knee' if step.at_knee else ''}",
         flush=True,
     )
@@ -206,6 +271,49 @@ def print_cpu(step: Step) -> None:
     print(f"CPU-ms per committed order at {step.rate:.0f}/s, by process (idle cost taken out):")
     for name, ms in sorted(step.cpu_ms_per_order.items(), key=lambda item: -item[1]):
         print(f"  {name:<26} {ms:6.1f}")
+
+
+def print_rpc(step: Step, top: int = 25) -> None:
+    """gRPC calls per committed order by serving process and method (idle traffic and the bench's polls out)."""
+    rows = [(n, process, method) for process, methods in step.rpc_per_order.items() for method, n in methods.items()]
+    total = total_per_order(step.rpc_per_order)
+    print(f"gRPC calls served per committed order at {step.rate:.0f}/s: {total:.1f} in all ({step.polls} polls out)")
+    for n, process, method in sorted(rows, reverse=True)[:top]:
+        print(f"  {n:6.2f}  {process:<26} {method}")
+
+
+def profile_hottest(
+    rf: RunningFleet,
+    basis: Step,
+    step_s: float,
+    titles: list[str],
+    book_ids: list[str],
+    baseline: Baseline,
+    out_dir: Path,
+    native: bool,
+) -> None:
+    """py-spy --gil on the PROFILED_PROCESSES hottest processes at once, during one more step at `basis.rate`:
+    per process, the share of Python CPU by component and the hottest functions (self time)."""
+    hottest = sorted(basis.cpu_ms_per_order, key=lambda name: -basis.cpu_ms_per_order[name])[:PROFILED_PROCESSES]
+    pids = {name: rf.fleet.processes[name].pid for name in hottest}
+    load = threading.Thread(target=lambda: run_step(rf, basis.rate, step_s, titles, book_ids, baseline))
+    load.start()
+    with ThreadPoolExecutor(max_workers=len(pids)) as pool:
+        raws = dict(
+            zip(
+                pids,
+                pool.map(lambda pid: profile_raw(pid, int(step_s), out_dir, native=native), pids.values()),
+                strict=True,
+            )
+        )
+    load.join()
+    for name, raw in raws.items():
+        stacks = parse_raw(raw.read_text().splitlines())
+        samples = sum(count for _, count in stacks)
+        print(f"profile of {name} (pid {pids[name]}) at {basis.rate:.0f}/s, GIL held, {samples} samples ({raw}):")
+        print("  by component: " + ", ".join(f"{c} {share * 100:.0f}%" for c, share in by_component(stacks).items()))
+        for frame, share in self_time(stacks, top=8):
+            print(f"  {share * 100:5.1f}%  {frame}")
 
 
 def plot(steps: list[Step], path: Path) -> None:
@@ -238,7 +346,9 @@ def main() -> int:
     parser.add_argument("--rates", default="5,10,20,30,40", help="offered checkouts/s, one step each")
     parser.add_argument("--step-s", type=float, default=15.0)
     parser.add_argument("--plot", type=Path, default=None, help="write the SVG/PNG plot here")
-    parser.add_argument("--profile", action="store_true", help="py-spy the hottest process in one more knee step")
+    parser.add_argument("--replicas", type=int, choices=REPLICA_COUNTS, default=REPLICAS_DEFAULT, help="per Raft group")
+    parser.add_argument("--profile", action="store_true", help="py-spy the hottest processes in one more knee step")
+    parser.add_argument("--native", action="store_true", help="with --profile: C frames too (sqlite, gRPC core)")
     parser.add_argument("--workdir", default="", help="keep data and logs here (default: a temporary folder)")
     args = parser.parse_args()
     rates = [float(r) for r in args.rates.split(",")]
@@ -248,34 +358,35 @@ def main() -> int:
     env = {**FLEET_ENV, "LOG_LEVEL": "WARNING"}
     with (
         tempfile.TemporaryDirectory(prefix="capacity-") as scratch,
-        running_fleet(Path(args.workdir or scratch), extra_env=env, healthy_timeout_s=120) as rf,
+        running_fleet(
+            Path(args.workdir or scratch), extra_env=env, healthy_timeout_s=120, replicas=args.replicas
+        ) as rf,
     ):
         rtt_ms, rpc_per_s = raw_grpc(rf.settings.payment_service_addr, "payment_service")
         print(f"raw gRPC: health Check p50 {rtt_ms:.2f} ms, {rpc_per_s:.0f} RPC/s (8 callers, one channel)")
-        idle = idle_cpu_per_s(rf)
-        print(f"idle fleet: {sum(idle.values()) * 1000:.0f} CPU-ms/s in all (heartbeats, leases, health polls)")
-        run_step(rf, 2.0, 5.0, titles, book_ids, idle)  # warm-up: connections, leaders, first-call imports
+        print(f"replicas per Raft group: {args.replicas}")
+        # Warm-up: connections, leaders, first-call imports; its first order is the one the calibration polls.
+        warm = run_step(rf, 2.0, 5.0, titles, book_ids, Baseline({}, {}, {}))
+        warm_order = next(a.order_id for a in warm.answers if a.order_id)
+        baseline = measure_baseline(rf, warm_order)
+        print(
+            f"idle fleet: {sum(baseline.cpu_per_s.values()) * 1000:.0f} CPU-ms/s in all (heartbeats, leases, health "
+            f"polls); one status poll of the bench: {sum(baseline.cpu_per_poll.values()) * 1000:.2f} CPU-ms "
+            "(taken out)"
+        )
         steps: list[Step] = []
         for rate in rates:
-            steps.append(run_step(rf, rate, args.step_s, titles, book_ids, idle))
+            steps.append(run_step(rf, rate, args.step_s, titles, book_ids, baseline))
             print_step(steps[-1])
         knee = max((s for s in steps if s.at_knee), key=lambda s: s.rate, default=None)
         print(f"knee: {f'{knee.rate:.0f} checkouts/s' if knee else 'none (not even the lowest rate)'}")
         print_cpu(knee or steps[0])
+        print_rpc(knee or steps[0])
         if args.plot is not None:
             plot(steps, args.plot)
         if args.profile:
-            basis = knee or steps[0]
-            hottest = max(basis.cpu_ms_per_order, key=lambda name: basis.cpu_ms_per_order[name])
-            pid = rf.fleet.processes[hottest].pid
             out_dir = Path(args.workdir or scratch) / "profiles"
-            profiling = threading.Thread(target=lambda: run_step(rf, basis.rate, args.step_s, titles, book_ids, idle))
-            profiling.start()
-            top = profile_top(pid, int(args.step_s), out_dir)
-            profiling.join()
-            print(f"profile of {hottest} (pid {pid}) at {basis.rate:.0f}/s, self time:")
-            for frame, share in top:
-                print(f"  {share * 100:5.1f}%  {frame}")
+            profile_hottest(rf, knee or steps[0], args.step_s, titles, book_ids, baseline, out_dir, args.native)
     return 0
 
 

@@ -10,7 +10,6 @@ import os
 import shutil
 import subprocess
 import sys
-from collections import Counter
 from pathlib import Path
 
 _TICKS_PER_S = os.sysconf("SC_CLK_TCK")
@@ -34,18 +33,15 @@ def cpu_used(before: dict[str, float], after: dict[str, float]) -> dict[str, flo
     return {name: after[name] - before.get(name, 0.0) for name in after}
 
 
-def profile_top(pid: int, duration_s: int, out_dir: Path, top: int = 12) -> list[tuple[str, float]]:
-    """py-spy samples `pid` for `duration_s`; returns the functions with the most samples on top of the stack
-    (self time, as a share), and leaves the collapsed stacks and a flame graph in `out_dir`."""
+def profile_raw(pid: int, duration_s: int, out_dir: Path, gil: bool = True, native: bool = False) -> Path:
+    """py-spy samples `pid` for `duration_s` and leaves the raw stacks (one line per stack: frames and a count) in
+    `out_dir`. `gil`: only the thread holding the GIL, i.e. Python CPU, not threads waiting on I/O or locks;
+    `native`: C frames too (sqlite, gRPC core), which pauses the process at each sample."""
     py_spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
     out_dir.mkdir(parents=True, exist_ok=True)
     raw = out_dir / f"profile-{pid}.txt"
-    base = [py_spy, "record", "--pid", str(pid), "--duration", str(duration_s), "--nonblocking", "--rate", "200"]
-    subprocess.run([*base, "--format", "raw", "--output", str(raw)], check=True, capture_output=True)
-    self_samples: Counter[str] = Counter()
-    for line in raw.read_text().splitlines():
-        stack, _, count = line.rpartition(" ")
-        if stack and count.isdigit():
-            self_samples[stack.split(";")[-1]] += int(count)
-    total = sum(self_samples.values()) or 1
-    return [(frame, samples / total) for frame, samples in self_samples.most_common(top)]
+    command = [py_spy, "record", "--pid", str(pid), "--duration", str(duration_s), "--rate", "200"]
+    command += ["--gil"] if gil else []
+    command += ["--native"] if native else ["--nonblocking"]
+    subprocess.run([*command, "--format", "raw", "--output", str(raw)], check=True, capture_output=True)
+    return raw
