@@ -23,7 +23,7 @@ import schemathesis
 import yaml
 from hypothesis import HealthCheck, settings
 
-from orchestrator.__main__ import checkout_shedding, edge_limits
+from orchestrator.edge_server import checkout_shedding, edge_limits
 from orchestrator.settings import OrchestratorSettings
 from testing.fleet_env import free_port
 from testing.orders import seed_order
