@@ -21,7 +21,7 @@ from orchestrator.problems import Problem
 
 blueprint = Blueprint("faults", __name__)
 EXTENSION = "bookstore.faults"
-URL_ENV = "FLEET_FAULTS_URL"  # the names utils/fleet/faults.py hands over
+URL_ENV = "FLEET_FAULTS_URL"  # the names utils/fleet/fault_server.py hands over
 TOKEN_ENV = "FLEET_FAULTS_TOKEN"  # noqa: S105 - the variable's name, not a secret
 FORWARD_TIMEOUT_S = 15.0  # a restart waits for the process to spawn, not to be healthy
 OFF_REASON = (

@@ -16,7 +16,8 @@ from playwright.sync_api import Locator, expect
 from testing.local_fleet import RunningFleet, running_fleet
 from tests.browser.conftest import FLEET_ENV, FLEET_HEALTHY_TIMEOUT_S
 from tests.browser.storefront import Storefront
-from utils.fleet.faults import TOKEN_ENV, URL_ENV, FaultServer, FleetFaults
+from utils.fleet.fault_server import TOKEN_ENV, URL_ENV, FaultServer
+from utils.fleet.faults import FleetFaults
 from utils.fleet.launcher import Fleet
 
 pytestmark = [pytest.mark.browser, pytest.mark.fleet]

@@ -17,7 +17,8 @@ from types import FrameType
 from typing import IO
 
 from utils.datafiles import PROCESS_UMASK
-from utils.fleet.faults import TOKEN_ENV, URL_ENV, FaultServer, FleetFaults
+from utils.fleet.fault_server import TOKEN_ENV, URL_ENV, FaultServer
+from utils.fleet.faults import FleetFaults
 from utils.fleet.launcher import REPO_ROOT, Fleet
 from utils.fleet.ports import busy_ports
 from utils.fleet.spec import fleet_processes

@@ -1,37 +1,33 @@
 """Faults at a click for the local fleet (`python -m utils.fleet run --allow-faults`): kill, pause for N seconds,
-cut off for N seconds or restart one Raft replica, served on a loopback-only HTTP endpoint behind a secret token.
+cut off for N seconds or restart one Raft replica, each held fault undone by itself.
 
-The launcher owns the processes, so it carries the faults out; the gateway's /faults routes forward here with the
-token it was handed through its environment (docs/watching.md). Off unless the flag is given: then nothing listens.
-"Cut off" drops every packet the replica's sockets send (its own cgroup and one iptables rule, as the chaos tool
-isolates a node), which needs root; elsewhere it is refused with that reason.
+The launcher owns the processes, so it carries the faults out; utils/fleet/fault_server.py serves them to the
+gateway's /faults routes (docs/watching.md). Off unless the flag is given. "Cut off" drops every packet the
+replica's sockets send (its own cgroup and one iptables rule, as the chaos tool isolates a node), which needs root;
+elsewhere it is refused with that reason.
 """
 
 from __future__ import annotations
 
-import hmac
-import json
 import logging
 import os
-import secrets
 import signal
+import subprocess
 import threading
 import time
 from dataclasses import dataclass
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from utils.fleet.cgroup_cut import cgroup2_root, cgroup_drop_rule, iptables, unavailable_reason
 from utils.fleet.launcher import Fleet
 
 log = logging.getLogger(__name__)
-URL_ENV = "FLEET_FAULTS_URL"  # handed to the gateway only
-TOKEN_ENV = "FLEET_FAULTS_TOKEN"  # noqa: S105 - the variable's name, not a secret
 SECONDS_MAX = 120  # a pause or cut-off ends by itself within two minutes
-BODY_BYTES_MAX = 1024
-ACTIONS = ("kill", "restart", "pause", "cut")
-RESTART_HEALTHY_TIMEOUT_S = 60.0
+HELD = {"pause": "paused", "cut": "cut"}  # the actions that hold a replica for N seconds → the state they show
+ACTIONS = ("kill", "restart", *HELD)
+# What carrying out or undoing a fault may raise: a signal to a gone process, iptables failing or timing out.
+FAULT_ERRORS = (OSError, RuntimeError, subprocess.SubprocessError)
 
 
 class FaultRefused(Exception):
@@ -41,11 +37,11 @@ class FaultRefused(Exception):
         self.reason = reason
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class _Held:
-    kind: str  # paused | cut
+    kind: str  # a value of HELD
     until_s: float  # wall clock, for the page
-    timer: threading.Timer
+    due: float  # monotonic, for the expiry thread
 
 
 def cut_unavailable_reason() -> str | None:
@@ -55,7 +51,8 @@ def cut_unavailable_reason() -> str | None:
 
 
 class FleetFaults:
-    """The faults one launcher may inject into its Raft replicas, each undone by itself after its N seconds."""
+    """The faults one launcher may inject into its Raft replicas. A held fault (pause, cut) is undone by one
+    expiry thread at its due time; actions and expiries take one lock, so a replica is never held twice."""
 
     def __init__(self, fleet: Fleet, replicas: list[str]) -> None:
         self.fleet = fleet
@@ -63,9 +60,12 @@ class FleetFaults:
         self.cut_problem = cut_unavailable_reason()
         self._root = cgroup2_root() if self.cut_problem is None else None
         self._tag = f"fleet-faults-{os.getpid()}"
-        self._lock = threading.Lock()
+        self._changed = threading.Condition()  # guards _held, _killed, _closed; notified when a hold is added
         self._held: dict[str, _Held] = {}
         self._killed: set[str] = set()
+        self._closed = False
+        self._expiry = threading.Thread(target=self._expire_due, name="fleet-faults-expiry", daemon=True)
+        self._expiry.start()
 
     # ---- life cycle: the launcher calls these ----------------------------------------------------
 
@@ -79,12 +79,12 @@ class FleetFaults:
 
     def close(self) -> None:
         """Undoes every fault still held (a paused replica resumed, rules removed): before the fleet stops."""
-        with self._lock:
-            held = list(self._held.items())
-            self._held.clear()
-        for name, fault in held:
-            fault.timer.cancel()
-            self._undo(name, fault.kind)
+        with self._changed:
+            self._closed = True
+            self._changed.notify_all()
+            for name in list(self._held):
+                self._release(name)
+        self._expiry.join(timeout=5.0)
 
     def remove_cgroups(self) -> None:
         """Removes the replicas' cgroups: after the fleet stopped (a cgroup with a process in it stays)."""
@@ -98,12 +98,11 @@ class FleetFaults:
     # ---- the faults ------------------------------------------------------------------------------
 
     def state(self) -> dict[str, Any]:
-        with self._lock:
+        with self._changed:
             replicas = {}
             for name in self.replicas:
-                process = self.fleet.processes.get(name)
                 held = self._held.get(name)
-                if process is None or process.poll() is not None:
+                if not self._running(name):
                     state = "killed" if name in self._killed else "exited"
                 else:
                     state = held.kind if held else "running"
@@ -115,48 +114,32 @@ class FleetFaults:
             raise FaultRefused(HTTPStatus.NOT_FOUND, f"no Raft replica named {name!r} (replicas: {self.replicas})")
         if action not in ACTIONS:
             raise FaultRefused(HTTPStatus.NOT_FOUND, f"unknown action {action!r}; one of {', '.join(ACTIONS)}")
-        if action in ("pause", "cut") and (seconds is None or not 1 <= seconds <= SECONDS_MAX):
+        if action in HELD and (seconds is None or not 1 <= seconds <= SECONDS_MAX):
             raise FaultRefused(HTTPStatus.BAD_REQUEST, f"seconds: a whole number from 1 to {SECONDS_MAX}")
-        running = self._running(name)
-        with self._lock:
-            busy = self._held.get(name)
-        if action == "restart":
-            if running:
-                raise FaultRefused(HTTPStatus.CONFLICT, f"{name} is running; kill it first")
-            self.fleet.start(name)
-            self.adopt(name)
-            self._killed.discard(name)
-            log.warning("fault: restarted", extra={"node": name})
-            return self.state()
-        if not running:
-            raise FaultRefused(HTTPStatus.CONFLICT, f"{name} is not running; restart it first")
-        if busy is not None and action != "kill":
-            raise FaultRefused(HTTPStatus.CONFLICT, f"{name} is already {busy.kind}")
-        if action == "kill":
-            if busy is not None:
-                busy.timer.cancel()
-                with self._lock:
-                    self._held.pop(name, None)
-                self._undo(name, busy.kind)
-            self.fleet.kill(name)
-            self._killed.add(name)
-            log.warning("fault: killed", extra={"node": name})
-            return self.state()
-        assert seconds is not None
-        if action == "cut":
-            if self.cut_problem is not None:
-                raise FaultRefused(HTTPStatus.CONFLICT, self.cut_problem)
-            iptables("-I", self._cut_rule(name))
-        else:
-            self.fleet.signal(name, signal.SIGSTOP)
-        kind = "cut" if action == "cut" else "paused"
-        timer = threading.Timer(seconds, self._expire, args=(name, kind))
-        timer.daemon = True
-        with self._lock:
-            self._held[name] = _Held(kind, time.time() + seconds, timer)
-        timer.start()
-        log.warning("fault: %s for %d s", kind, seconds, extra={"node": name})
+        with self._changed:
+            running, busy = self._running(name), self._held.get(name)
+            if action == "restart":
+                if running:
+                    raise FaultRefused(HTTPStatus.CONFLICT, f"{name} is running; kill it first")
+                self.fleet.start(name)
+                self.adopt(name)
+                self._killed.discard(name)
+            elif not running:
+                raise FaultRefused(HTTPStatus.CONFLICT, f"{name} is not running; restart it first")
+            elif action == "kill":
+                if busy is not None:
+                    self._release(name)
+                self.fleet.kill(name)
+                self._killed.add(name)
+            elif busy is not None:
+                raise FaultRefused(HTTPStatus.CONFLICT, f"{name} is already {busy.kind}")
+            else:
+                assert seconds is not None
+                self._hold(name, action, seconds)
+        log.warning("fault: %s", action, extra={"node": name, "seconds": seconds})
         return self.state()
+
+    # ---- held faults (called with the lock held) ---------------------------------------------------
 
     def _running(self, name: str) -> bool:
         process = self.fleet.processes.get(name)
@@ -165,106 +148,35 @@ class FleetFaults:
     def _cut_rule(self, name: str) -> list[str]:
         return cgroup_drop_rule(f"{self._tag}-{name}")
 
-    def _expire(self, name: str, kind: str) -> None:
-        with self._lock:
-            held = self._held.get(name)
-            if held is None or held.kind != kind:
-                return
-            del self._held[name]
-        self._undo(name, kind)
+    def _hold(self, name: str, action: str, seconds: int) -> None:
+        if action == "cut":
+            if self.cut_problem is not None:
+                raise FaultRefused(HTTPStatus.CONFLICT, self.cut_problem)
+            iptables("-I", self._cut_rule(name))
+        else:
+            self.fleet.signal(name, signal.SIGSTOP)
+        self._held[name] = _Held(HELD[action], time.time() + seconds, time.monotonic() + seconds)
+        self._changed.notify_all()  # the expiry thread may be waiting for a later due time
 
-    def _undo(self, name: str, kind: str) -> None:
+    def _release(self, name: str) -> None:
+        """Undoes `name`'s held fault. A failure is logged and the hold forgotten: the replica is left as it is
+        (a rule iptables could not delete is named in the log), and the expiry thread carries on with the rest."""
+        held = self._held.pop(name)
         try:
-            if kind == "cut":
-                iptables("-D", self._cut_rule(name), check=False)
+            if held.kind == "cut":
+                iptables("-D", self._cut_rule(name))
             elif self._running(name):
                 self.fleet.signal(name, signal.SIGCONT)
-        except (OSError, RuntimeError):
-            log.exception("fault: could not undo %s", kind, extra={"node": name})
-        log.warning("fault: %s over", kind, extra={"node": name})
+        except FAULT_ERRORS:
+            log.exception("fault: could not undo %s", held.kind, extra={"node": name})
+            return
+        log.warning("fault: %s over", held.kind, extra={"node": name})
 
-
-class FaultServer:
-    """The loopback-only endpoint: GET /faults, POST /faults/<replica>/<action> {"seconds": N}; Bearer token."""
-
-    def __init__(self, faults: FleetFaults, host: str = "127.0.0.1", port: int = 0) -> None:
-        if host not in ("127.0.0.1", "::1", "localhost"):
-            raise ValueError("the fault endpoint listens on loopback only")
-        self.faults = faults
-        self.token = secrets.token_urlsafe(32)
-        self._server = ThreadingHTTPServer((host, port), _handler(faults, self.token))
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, name="fleet-faults", daemon=True)
-
-    @property
-    def url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def close(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self.faults.close()
-
-
-def _handler(faults: FleetFaults, token: str) -> type[BaseHTTPRequestHandler]:
-    expected = f"Bearer {token}".encode()
-
-    class Handler(BaseHTTPRequestHandler):
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class's name
-            log.debug("faults endpoint: " + format, *args)
-
-        def _answer(self, status: HTTPStatus, body: dict[str, Any]) -> None:
-            data = json.dumps(body).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-        def _authorized(self) -> bool:
-            given = self.headers.get("Authorization", "").encode()
-            if hmac.compare_digest(given, expected):
-                return True
-            self._answer(HTTPStatus.UNAUTHORIZED, {"reason": "a valid bearer token is required"})
-            return False
-
-        def do_GET(self) -> None:  # noqa: N802 - http.server's naming
-            if not self._authorized():
-                return
-            if self.path != "/faults":
-                self._answer(HTTPStatus.NOT_FOUND, {"reason": f"no route {self.path}"})
-                return
-            self._answer(HTTPStatus.OK, faults.state())
-
-        def do_POST(self) -> None:  # noqa: N802 - http.server's naming
-            if not self._authorized():
-                return
-            parts = self.path.strip("/").split("/")
-            if len(parts) != 3 or parts[0] != "faults":
-                self._answer(HTTPStatus.NOT_FOUND, {"reason": f"no route {self.path}"})
-                return
-            length = int(self.headers.get("Content-Length") or 0)
-            if length > BODY_BYTES_MAX:
-                self._answer(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, {"reason": f"body over {BODY_BYTES_MAX} bytes"})
-                return
-            try:
-                body = json.loads(self.rfile.read(length) or b"{}")
-                seconds = body.get("seconds") if isinstance(body, dict) else None
-                if seconds is not None and (isinstance(seconds, bool) or not isinstance(seconds, int)):
-                    raise ValueError("seconds must be a whole number")
-            except ValueError as error:
-                self._answer(HTTPStatus.BAD_REQUEST, {"reason": f"body: {error}"})
-                return
-            try:
-                self._answer(HTTPStatus.OK, faults.apply(parts[1], parts[2], seconds))
-            except FaultRefused as refused:
-                self._answer(refused.status, {"reason": refused.reason})
-            except (OSError, RuntimeError) as error:
-                log.exception("fault failed")
-                self._answer(HTTPStatus.INTERNAL_SERVER_ERROR, {"reason": str(error)})
-
-    return Handler
+    def _expire_due(self) -> None:
+        with self._changed:
+            while not self._closed:
+                now = time.monotonic()
+                for name in [n for n, held in self._held.items() if held.due <= now]:
+                    self._release(name)
+                next_due = min((held.due for held in self._held.values()), default=None)
+                self._changed.wait(None if next_due is None else next_due - now)

@@ -12,7 +12,8 @@ from typing import Any, cast
 from flask import Flask
 
 from orchestrator.views.faults import FaultLink, install
-from utils.fleet.faults import FaultServer, FleetFaults
+from utils.fleet.fault_server import FaultServer
+from utils.fleet.faults import FleetFaults
 from utils.fleet.launcher import Fleet
 
 REPLICAS = ("books-1", "books-2", "books-3")
