@@ -1,8 +1,9 @@
 """Records each transaction's 2PC steps on this replica (core/timeline.py's Journal) and serves them (GetTimeline).
 
 Hooks that wrap, so the coordinator's code stays as it is: the decision log journals what it applies (every
-replica: BEGIN, decision, END with index and term), the participants journal what the leader sends and hears
-(Prepare, votes, phase 2, acks, retries), the runner journals a recovery. In memory and bounded (docs/drawings.md).
+replica: BEGIN, decision, END with index and term; a batched END under the entry that carried it), the participants
+journal what the leader sends and hears (Prepare, votes, phase 2, acks, retries), the runner journals a recovery.
+In memory and bounded (docs/drawings.md).
 """
 
 from __future__ import annotations
@@ -87,19 +88,23 @@ class JournaledDecisionLog(DecisionLog):
 
     def apply(self, index: int, command: bytes) -> Applied:
         applied = super().apply(index, command)
-        if applied.changed and applied.record is not None:
-            body = json.loads(command)
-            op = body.get("op")
-            # The proposing leader's term when it stamped one (exact), else this replica's (an upper bound).
-            term = body.get("term") if isinstance(body.get("term"), int) else self._term_of()
-            tx_id = applied.record.tx_id
+        record = applied.record if applied.changed else None
+        if record is None and not applied.ended:
+            return applied
+        body = json.loads(command)
+        op = body.get("op")
+        # The proposing leader's term when it stamped one (exact), else this replica's (an upper bound).
+        term = body.get("term") if isinstance(body.get("term"), int) else self._term_of()
+        if record is not None:
             if op == "begin":
-                self._recorder.record(tx_id, Kind.BEGIN_LOGGED, term=term, index=index)
-            elif op == "decide" and applied.record.decision is not None:
-                detail = applied.record.decision.value + (f": {applied.record.reason}" if applied.record.reason else "")
-                self._recorder.record(tx_id, Kind.DECISION_LOGGED, term=term, index=index, detail=detail)
+                self._recorder.record(record.tx_id, Kind.BEGIN_LOGGED, term=term, index=index)
+            elif op == "decide" and record.decision is not None:
+                detail = record.decision.value + (f": {record.reason}" if record.reason else "")
+                self._recorder.record(record.tx_id, Kind.DECISION_LOGGED, term=term, index=index, detail=detail)
             elif op == "end":
-                self._recorder.record(tx_id, Kind.END_LOGGED, term=term, index=index)
+                self._recorder.record(record.tx_id, Kind.END_LOGGED, term=term, index=index)
+        for ended in applied.ended:  # ENDs batched into this entry: riding on a BEGIN or DECISION, or alone
+            self._recorder.record(ended, Kind.END_LOGGED, term=term, index=index)
         return applied
 
 

@@ -1,6 +1,7 @@
 """Carries out one transaction's coordinator effects: log through Raft, call participants, report to the queue.
 
-The coordinator core decides; this module only performs its effects and feeds back what happened.
+The coordinator core decides; this module only performs its effects and feeds back what happened. ENDs are not
+awaited: they go to the term's EndBatcher, which logs them with a later entry (docs/two-phase-commit.md).
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 
 from order_executor.core import coordinator as c
-from order_executor.core.decision_log import Applied, encode_begin, encode_decision, encode_end
+from order_executor.core.decision_log import Applied, encode_begin, encode_decision, encode_ends
+from order_executor.core.end_batch import EndBatchLimits
 from order_executor.core.order import OrderSummary, Outcome
 from order_executor.core.recovery import (
     Action,
@@ -25,6 +27,7 @@ from order_executor.core.recovery import (
     RunNew,
     plan_for,
 )
+from order_executor.end_batcher import EndBatcher
 from order_executor.faults import CrashHook, CrashPoint
 from order_executor.participants import Fenced, IncarnationRefused, NoAnswer, Participant, Refused, VoteReply
 from utils.raft.errors import NotLeader, RaftUnavailable
@@ -34,7 +37,7 @@ log = logging.getLogger(__name__)
 _meter = meter("order_executor")
 _outcomes = _meter.create_counter("executor_transactions", description="transactions finished, by outcome")
 _durations = _meter.create_histogram(
-    "executor_transaction_seconds", unit="s", description="BEGIN to END of one transaction"
+    "executor_transaction_seconds", unit="s", description="BEGIN to the outcome reported, of one transaction"
 )
 _dropped = _meter.create_counter("executor_dropped_messages", description="late or unexpected 2PC messages")
 
@@ -50,6 +53,7 @@ class Timing:
     phase2_backoff_initial_s: float = 0.1
     phase2_backoff_max_s: float = 2.0
     log_timeout_s: float = 3.0  # one proposal to the group's log
+    ends: EndBatchLimits = EndBatchLimits()  # how long and how many ENDs wait for an entry to ride on
 
 
 @dataclass
@@ -70,6 +74,7 @@ class Session:
     stopped: threading.Event = field(default_factory=threading.Event)
     in_flight: dict[str, Flight] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    ends: EndBatcher | None = None  # made by the runner on first use; its ENDs die with the term
 
 
 Propose = Callable[[bytes, float], Applied]  # RaftNode.propose
@@ -105,7 +110,7 @@ class TransactionRunner:
         tx = c.new_transaction(order.order_id, sorted(self._participants))
         effects, tx = c.step(tx, c.Begin(order))
         assert effects == [c.LogBegin(order)]
-        applied = self._propose(session, encode_begin(order), retry_means_ours=True)
+        applied = self._propose(session, encode_begin(order, self._ends(session).ride()), retry_means_ours=True)
         if applied.changed:
             self._drive(session, flight, tx, c.BeginDurable())
         else:
@@ -131,7 +136,7 @@ class TransactionRunner:
         """An order this executor cannot price is aborted through the decision log like any other: ABORT is
         proposed (the first decision logged wins), then whatever the log holds is carried out and reported, so the
         queue never hears ABORTED for an order the log has COMMIT for (docs/design.md §4)."""
-        applied = self._propose(session, encode_decision(order_id, Outcome.ABORT, reason))
+        applied = self._propose(session, encode_decision(order_id, Outcome.ABORT, reason, self._ends(session).ride()))
         record = applied.record
         assert record is not None and record.decision is not None, applied.error
         if record.decision is not Outcome.ABORT:
@@ -164,7 +169,8 @@ class TransactionRunner:
         for effect in effects:
             if isinstance(effect, c.LogDecision):
                 self._crash.reached(CrashPoint.AFTER_PREPARE, tx.tx_id)
-                applied = self._propose(session, encode_decision(tx.tx_id, effect.outcome, effect.reason))
+                rides = self._ends(session).ride()
+                applied = self._propose(session, encode_decision(tx.tx_id, effect.outcome, effect.reason, rides))
                 record = applied.record
                 assert record is not None and record.decision is not None, applied.error
                 log.info(
@@ -178,8 +184,7 @@ class TransactionRunner:
                 )
                 results.append(c.DecisionDurable(record.decision, record.reason))
             elif isinstance(effect, c.LogEnd):
-                self._propose(session, encode_end(tx.tx_id))
-                results.append(c.EndDurable())
+                self._ends(session).add(tx.tx_id)  # not awaited: a lost END costs one resend at recovery
             elif isinstance(effect, c.ReportOutcome):
                 _outcomes.add(1, {"outcome": effect.outcome.value})
                 log.info(
@@ -285,6 +290,20 @@ class TransactionRunner:
         return acks
 
     # ---- the group's log ---------------------------------------------------------------------------------------------
+    def _ends(self, session: Session) -> EndBatcher:
+        with session.lock:
+            if session.ends is None:
+                session.ends = EndBatcher(
+                    session.stopped,
+                    lambda tx_ids: self._log_ends(session, tx_ids),
+                    self._timing.ends,
+                    name=f"ends-{session.term}",
+                )
+            return session.ends
+
+    def _log_ends(self, session: Session, tx_ids: tuple[str, ...]) -> None:
+        self._propose(session, encode_ends(tx_ids))
+
     def _propose(self, session: Session, command: bytes, retry_means_ours: bool = False) -> Applied:
         """Proposes until applied. Every command is idempotent in the log, so a retry after a timeout is safe."""
         retried = False
@@ -301,6 +320,9 @@ class TransactionRunner:
                 continue
             if applied.error:
                 raise RuntimeError(f"the decision log refused a command: {applied.error}")
+            if applied.ends_refused:
+                # An END is handed over only after every ack, so after a decision: this is a bug, and loud.
+                log.error("the decision log refused ENDs without a decision", extra={"txs": applied.ends_refused})
             record = applied.record
             if retried and retry_means_ours and not applied.changed and record is not None and record.decision is None:
                 # Our first BEGIN may have committed before its reply timed out: treat it as ours and prepare.

@@ -19,8 +19,7 @@ class Phase(Enum):
     DECIDING = "DECIDING"  # decision proposed to the log, not yet durable: nothing sent yet
     COMMITTING = "COMMITTING"  # decision COMMIT durable; Commit sent until every participant acks
     ABORTING = "ABORTING"  # decision ABORT durable; Abort sent until every participant acks
-    ENDING = "ENDING"  # END proposed to the log
-    DONE = "DONE"
+    DONE = "DONE"  # every participant acked: END handed to the batch (not awaited), outcome reported
 
 
 # ---- inputs -------------------------------------------------------------------------------------------------------
@@ -73,12 +72,7 @@ class Phase2Timeout:
     pass
 
 
-@dataclass(frozen=True, slots=True)
-class EndDurable:
-    pass
-
-
-Input = Begin | BeginDurable | Resume | Vote | PrepareTimeout | DecisionDurable | Ack | Phase2Timeout | EndDurable
+Input = Begin | BeginDurable | Resume | Vote | PrepareTimeout | DecisionDurable | Ack | Phase2Timeout
 
 
 # ---- effects ------------------------------------------------------------------------------------------------------
@@ -110,7 +104,10 @@ class SendAbort:
 
 @dataclass(frozen=True, slots=True)
 class LogEnd:
-    pass
+    """Hand the END to the batch of ENDs: it reaches the log with a later entry, or is lost with the leadership.
+
+    Not awaited: END only lets a new leader skip a finished transaction; without it the logged decision is sent
+    again, which every participant acknowledges without a change. Legal only once every participant acked."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -222,18 +219,15 @@ def _ack(tx: Transaction, msg: Input) -> Step:
         return [Dropped(f"ack from unknown participant {msg.participant}")], tx
     acks = tx.acks | {msg.participant}
     if acks == frozenset(tx.participants):
-        return [LogEnd()], replace(tx, acks=acks, phase=Phase.ENDING)
+        assert tx.outcome is not None and tx.order is not None
+        done = replace(tx, acks=acks, phase=Phase.DONE)
+        return [LogEnd(), ReportOutcome(tx.outcome, tx.reason, tx.order.total_cents)], done
     return [], replace(tx, acks=acks)
 
 
 def _phase2_timeout(tx: Transaction, msg: Input) -> Step:
     # Phase 2 never gives up: resend to whoever has not acknowledged yet.
     return _send_decision(tx, [p for p in tx.participants if p not in tx.acks]), tx
-
-
-def _end_durable(tx: Transaction, msg: Input) -> Step:
-    assert tx.outcome is not None and tx.order is not None
-    return [ReportOutcome(tx.outcome, tx.reason, tx.order.total_cents)], replace(tx, phase=Phase.DONE)
 
 
 def _late(what: str) -> Handler:
@@ -246,7 +240,7 @@ def _late(what: str) -> Handler:
 P = Phase
 _LATE_VOTE, _LATE_ACK, _LATE_TIMER = _late("late vote"), _late("late ack"), _late("late timer")
 # Rows for peer messages (Vote, Ack) and timers cover every phase where they can arrive late; the worker's own
-# inputs (Begin, BeginDurable, Resume, DecisionDurable, EndDurable) are legal only where listed.
+# inputs (Begin, BeginDurable, Resume, DecisionDurable) are legal only where listed.
 TABLE: dict[tuple[Phase, type], Handler] = {
     (P.NEW, Begin): _begin,
     (P.NEW, Resume): _resume,
@@ -262,11 +256,10 @@ TABLE: dict[tuple[Phase, type], Handler] = {
     (P.ABORTING, Ack): _ack,
     (P.COMMITTING, Phase2Timeout): _phase2_timeout,
     (P.ABORTING, Phase2Timeout): _phase2_timeout,
-    **{(p, Vote): _LATE_VOTE for p in (P.COMMITTING, P.ABORTING, P.ENDING, P.DONE)},
-    **{(p, PrepareTimeout): _LATE_TIMER for p in (P.COMMITTING, P.ABORTING, P.ENDING, P.DONE)},
-    **{(p, Ack): _LATE_ACK for p in (P.ENDING, P.DONE)},
-    **{(p, Phase2Timeout): _LATE_TIMER for p in (P.ENDING, P.DONE)},
-    (P.ENDING, EndDurable): _end_durable,
+    **{(p, Vote): _LATE_VOTE for p in (P.COMMITTING, P.ABORTING, P.DONE)},
+    **{(p, PrepareTimeout): _LATE_TIMER for p in (P.COMMITTING, P.ABORTING, P.DONE)},
+    (P.DONE, Ack): _LATE_ACK,
+    (P.DONE, Phase2Timeout): _LATE_TIMER,
 }
 del P
 
@@ -286,4 +279,7 @@ def step(tx: Transaction, msg: Input) -> Step:
         assert after.outcome is not None and after.phase in (Phase.COMMITTING, Phase.ABORTING)
     if any(isinstance(e, ReportOutcome) for e in effects):
         assert after.acks == frozenset(after.participants), "an outcome is reported only once every participant acked"
+    if any(isinstance(e, LogEnd) for e in effects):
+        # An END before every ack would let a new leader skip a participant that never heard the decision.
+        assert after.phase is Phase.DONE and after.acks == frozenset(after.participants), "END before every ack"
     return effects, after

@@ -2,6 +2,8 @@
 the group's incarnation, made by its first leader (first wins), which every 2PC message carries.
 
 A Raft state machine: every replica applies the same commands in log order; a new leader reads it to recover.
+ENDs travel in batches (docs/two-phase-commit.md "ENDs in batches"): any command may carry the ENDs of other
+transactions in its `ends` member, and an `ends` command carries only those; a lost END costs a resend, never safety.
 """
 
 from __future__ import annotations
@@ -22,20 +24,41 @@ class Applied:
     record: TxRecord | None
     changed: bool
     error: str = ""  # a command that cannot apply (e.g. END before a decision): no change
+    # The batched ENDs the entry carried: those it ended now, and those it could not end (no decision logged: a
+    # bug in the proposer, refused one by one and deterministically, so the entry's own command still applies).
+    ended: tuple[str, ...] = ()
+    ends_refused: tuple[str, ...] = ()
 
 
-def encode_begin(order: OrderSummary) -> bytes:
-    return json.dumps({"op": "begin", "order": order.to_dict()}, sort_keys=True).encode()
+ENDS_PER_ENTRY_MAX = 64  # batched ENDs carried by one log entry (each ≤ 128 characters: ≤ ~9 KB per entry)
 
 
-def encode_decision(tx_id: str, outcome: Outcome, reason: str) -> bytes:
-    return json.dumps(
-        {"op": "decide", "tx": tx_id, "outcome": outcome.value, "reason": reason}, sort_keys=True
-    ).encode()
+def _encode(body: dict[str, Any], ends: tuple[str, ...]) -> bytes:
+    if len(ends) > ENDS_PER_ENTRY_MAX:
+        raise ValueError(f"{len(ends)} ENDs in one entry; at most {ENDS_PER_ENTRY_MAX}")
+    if ends:
+        body["ends"] = list(ends)
+    return json.dumps(body, sort_keys=True).encode()
+
+
+def encode_begin(order: OrderSummary, ends: tuple[str, ...] = ()) -> bytes:
+    return _encode({"op": "begin", "order": order.to_dict()}, ends)
+
+
+def encode_decision(tx_id: str, outcome: Outcome, reason: str, ends: tuple[str, ...] = ()) -> bytes:
+    return _encode({"op": "decide", "tx": tx_id, "outcome": outcome.value, "reason": reason}, ends)
 
 
 def encode_end(tx_id: str) -> bytes:
+    """One END alone: what logs written before batching hold (still applied); the runner now sends encode_ends."""
     return json.dumps({"op": "end", "tx": tx_id}, sort_keys=True).encode()
+
+
+def encode_ends(tx_ids: tuple[str, ...]) -> bytes:
+    """ENDs of finished transactions, batched into one entry of their own (when no other proposal carried them)."""
+    if not tx_ids:
+        raise ValueError("an ends entry carries at least one END")
+    return _encode({"op": "ends"}, tx_ids)
 
 
 def encode_incarnation(incarnation: str) -> bytes:
@@ -44,6 +67,15 @@ def encode_incarnation(incarnation: str) -> bytes:
 
 
 INCARNATION_CHARS_MAX = 64
+
+
+def _ends_of(body: dict[str, Any]) -> tuple[str, ...]:
+    raw = body.get("ends", [])
+    if not isinstance(raw, list) or not all(isinstance(tx, str) and tx for tx in raw):
+        raise ValueError("ends must be a list of transaction ids")
+    if len(raw) > ENDS_PER_ENTRY_MAX:
+        raise ValueError(f"{len(raw)} ENDs in one entry; at most {ENDS_PER_ENTRY_MAX}")
+    return tuple(raw)
 
 
 class DecisionLog:
@@ -62,18 +94,28 @@ class DecisionLog:
         try:
             body = json.loads(command)
             op = body["op"]
+            ends = _ends_of(body)  # read in full before anything applies: a malformed entry changes nothing
             if op == "begin":
-                return self._begin(OrderSummary.from_dict(body["order"]), index)
-            if op == "decide":
-                return self._decide(str(body["tx"]), Outcome(body["outcome"]), str(body.get("reason", "")), index)
-            if op == "end":
-                return self._end(str(body["tx"]))
-            if op == "incarnate":
-                return self._incarnate(str(body["id"]))
+                applied = self._begin(OrderSummary.from_dict(body["order"]), index)
+            elif op == "decide":
+                applied = self._decide(str(body["tx"]), Outcome(body["outcome"]), str(body.get("reason", "")), index)
+            elif op == "end":
+                applied = self._end(str(body["tx"]))
+            elif op == "ends":
+                applied = Applied(None, False)
+            elif op == "incarnate":
+                applied = self._incarnate(str(body["id"]))
+            else:
+                return Applied(None, False, f"unknown op {op!r}")
         except (ValueError, KeyError, TypeError) as error:
             # Deterministic on every replica: a malformed entry is refused, never half-applied.
             return Applied(None, False, f"malformed command: {error}")
-        return Applied(None, False, f"unknown op {op!r}")
+        if not ends:
+            return applied
+        ended, refused = self._end_batch(ends)
+        return replace(
+            applied, changed=applied.changed or (op == "ends" and bool(ended)), ended=ended, ends_refused=refused
+        )
 
     def snapshot(self) -> bytes:
         return json.dumps(
@@ -131,6 +173,18 @@ class DecisionLog:
         self._records[tx_id] = record
         self._open.discard(tx_id)
         return Applied(record, True)
+
+    def _end_batch(self, tx_ids: tuple[str, ...]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """(ended now, refused): an END is legal only after the decision (presumed abort needs the open BEGIN)."""
+        ended: list[str] = []
+        refused: list[str] = []
+        for tx_id in tx_ids:
+            one = self._end(tx_id)
+            if one.error:
+                refused.append(tx_id)
+            elif one.changed:
+                ended.append(tx_id)
+        return tuple(ended), tuple(refused)
 
     def _incarnate(self, incarnation: str) -> Applied:
         if not incarnation or len(incarnation) > INCARNATION_CHARS_MAX:

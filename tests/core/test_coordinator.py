@@ -15,7 +15,6 @@ from order_executor.core.coordinator import (
     DecisionDurable,
     Dropped,
     Effect,
-    EndDurable,
     IllegalInput,
     LogBegin,
     LogDecision,
@@ -85,16 +84,24 @@ def test_rule_the_logged_decision_wins_over_the_proposed_one() -> None:
     assert effects == [SendCommit("books"), SendCommit("payment")] and tx.outcome is Outcome.COMMIT
 
 
-def test_rule_phase2_resends_to_unacked_participants_until_all_ack_then_end_then_report() -> None:
+def test_rule_phase2_resends_to_unacked_participants_until_all_ack_then_end_and_report() -> None:
     _, tx = run(preparing(), Vote("payment", True), Vote("books", True), DecisionDurable(Outcome.COMMIT))
     effects, tx = run(tx, Ack("books"), Phase2Timeout())
     assert effects == [SendCommit("payment")]
     effects, tx = run(tx, Phase2Timeout(), Phase2Timeout())
     assert effects == [SendCommit("payment"), SendCommit("payment")], "phase 2 never gives up"
     effects, tx = step(tx, Ack("payment"))
-    assert effects == [LogEnd()] and tx.phase is Phase.ENDING
-    effects, tx = step(tx, EndDurable())
-    assert effects == [ReportOutcome(Outcome.COMMIT, "", 2000)] and tx.phase is Phase.DONE
+    # The END goes to the batch (not awaited): the outcome is reported as soon as every participant acked.
+    assert effects == [LogEnd(), ReportOutcome(Outcome.COMMIT, "", 2000)] and tx.phase is Phase.DONE
+
+
+def test_rule_no_end_before_every_participant_acked() -> None:
+    """END lets a new leader skip the transaction: one before the last ack would leave a participant unanswered."""
+    _, tx = run(preparing(), Vote("payment", True), Vote("books", True), DecisionDurable(Outcome.COMMIT))
+    effects, tx = run(tx, Ack("books"), Ack("books"), Phase2Timeout())
+    assert not any(isinstance(e, (LogEnd, ReportOutcome)) for e in effects) and tx.phase is Phase.COMMITTING
+    effects, tx = run(tx, Ack("payment"), Ack("payment"), Phase2Timeout())
+    assert [e for e in effects if isinstance(e, LogEnd)] == [LogEnd()], "exactly one END, after the last ack"
 
 
 def test_rule_duplicate_acks_count_once() -> None:
@@ -134,7 +141,7 @@ def test_rule_votes_from_strangers_are_dropped() -> None:
         ((), DecisionDurable(Outcome.COMMIT)),
         ((Begin(ORDER),), Begin(ORDER)),
         ((Begin(ORDER), BeginDurable()), DecisionDurable(Outcome.COMMIT)),
-        ((Begin(ORDER), BeginDurable()), EndDurable()),
+        ((Begin(ORDER), BeginDurable()), BeginDurable()),
     ],
 )
 def test_misuse_an_input_illegal_in_its_phase_raises(phase_inputs: tuple[object, ...], bad: object) -> None:
@@ -160,7 +167,6 @@ def test_no_path_sends_phase2_before_a_durable_decision() -> None:
         Ack("books"),
         Ack("payment"),
         Phase2Timeout(),
-        EndDurable(),
     ]
     frontier = [(preparing(), False)]
     for _ in range(5):

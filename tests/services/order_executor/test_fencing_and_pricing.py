@@ -14,6 +14,7 @@ from order_executor.core.order import Outcome
 from order_executor.faults import CrashHook
 from order_executor.participants import IncarnationRefused, VoteReply
 from order_executor.transaction_runner import Flight, LostLeadership, Session, TransactionRunner
+from testing.local_fleet import wait_until
 from tests.services.order_executor.test_transaction_runner import FAST, ORDER, FakeParticipant, Harness
 
 
@@ -21,10 +22,11 @@ def test_an_unpriceable_order_is_aborted_through_the_log_and_the_participants_he
     payment, books = FakeParticipant("payment_service"), FakeParticipant("books_database")
     h = Harness(tmp_path, payment, books)
     h.runner.abort_unpriceable(Session(3), Flight("o9", "lease-9"), "o9", "unknown book: X")
-    assert [json.loads(c)["op"] for c in h.proposed] == ["decide", "end"]
+    assert h.reports == [("o9", Outcome.ABORT, "unknown book: X", "lease-9")]
+    wait_until(lambda: h.ended("o9"), 5.0, "the batched END of o9", every_s=0.01)
+    assert [json.loads(c)["op"] for c in h.proposed] == ["decide", "ends"]
     record = h.log.record("o9")
     assert record is not None and record.decision is Outcome.ABORT and record.ended
-    assert h.reports == [("o9", Outcome.ABORT, "unknown book: X", "lease-9")]
     assert [c[0] for c in payment.calls] == ["abort"] and [c[0] for c in books.calls] == ["abort"]
 
 

@@ -15,10 +15,12 @@ from pathlib import Path
 import pytest
 
 from order_executor.core.decision_log import Applied, DecisionLog, encode_begin, encode_decision
+from order_executor.core.end_batch import EndBatchLimits
 from order_executor.core.order import Item, OrderSummary, Outcome
 from order_executor.faults import CrashHook
 from order_executor.participants import Fenced, NoAnswer, VoteReply
 from order_executor.transaction_runner import Flight, LostLeadership, Session, Timing, TransactionRunner
+from testing.local_fleet import wait_until
 
 ORDER = OrderSummary("o1", (Item("b1", 1, 999),), 999, "tok", "1111")
 FAST = Timing(
@@ -70,7 +72,7 @@ class FakeParticipant:
 
 
 class Harness:
-    def __init__(self, tmp_path: Path, payment: FakeParticipant, books: FakeParticipant) -> None:
+    def __init__(self, tmp_path: Path, payment: FakeParticipant, books: FakeParticipant, timing: Timing = FAST) -> None:
         self.log = DecisionLog()
         self.index = 0
         self.lock = threading.Lock()
@@ -84,7 +86,7 @@ class Harness:
             lambda term: self.leader,
             self.participants,  # type: ignore[arg-type]
             self.report,
-            FAST,
+            timing,
             CrashHook(None, tmp_path),
             self.calls,
         )
@@ -98,8 +100,19 @@ class Harness:
     def report(self, order: OrderSummary, outcome: Outcome, reason: str, lease_id: str) -> None:
         self.reports.append((order.order_id, outcome, reason, lease_id))
 
-    def run(self, order: OrderSummary = ORDER, term: int = 3) -> None:
-        self.runner.run_new(Session(term), Flight(order.order_id, "lease-1"), order)
+    def run(self, order: OrderSummary = ORDER, term: int = 3, session: Session | None = None) -> None:
+        self.runner.run_new(session or Session(term), Flight(order.order_id, "lease-1"), order)
+
+    def ops(self) -> list[tuple[str, list[str]]]:
+        """Each proposed command's op and the ENDs it carried."""
+        with self.lock:
+            bodies = [json.loads(c) for c in self.proposed]
+        return [(b["op"], b.get("ends", [])) for b in bodies]
+
+    def ended(self, tx_id: str) -> bool:
+        with self.lock:
+            record = self.log.record(tx_id)
+        return record is not None and record.ended
 
 
 Fakes = tuple[FakeParticipant, FakeParticipant]
@@ -114,8 +127,10 @@ def test_all_commit_logs_begin_decision_end_in_order_and_reports_commit(tmp_path
     payment, books = fakes
     h = Harness(tmp_path, payment, books)
     h.run()
-    assert [json.loads(c)["op"] for c in h.proposed] == ["begin", "decide", "end"]
+    # Reported once every participant acked; the END follows on its own after the batch's wait bound.
     assert h.reports == [("o1", Outcome.COMMIT, "", "lease-1")]
+    wait_until(lambda: h.ended("o1"), 5.0, "the batched END of o1", every_s=0.01)
+    assert h.ops() == [("begin", []), ("decide", []), ("ends", ["o1"])]
     for fake in (payment, books):
         assert [c[0] for c in fake.calls] == ["prepare", "commit"] and {c[2] for c in fake.calls} == {3}
 
@@ -185,3 +200,69 @@ def test_an_order_begun_without_a_decision_by_an_earlier_leader_is_presumed_abor
     h.run()
     assert [c[0] for c in payment.calls] == ["abort"]
     assert h.reports == [("o1", Outcome.ABORT, "coordinator failed before deciding", "lease-1")]
+
+
+SLOW_ENDS = Timing(
+    prepare_timeout_s=0.3,
+    phase2_attempt_timeout_s=0.2,
+    phase2_backoff_initial_s=0.01,
+    phase2_backoff_max_s=0.02,
+    log_timeout_s=1.0,
+    ends=EndBatchLimits(per_entry_max=2, wait_max_s=30.0, pending_max=4),
+)
+
+
+def second(order_id: str) -> OrderSummary:
+    return OrderSummary(order_id, (Item("b1", 1, 999),), 999, "tok", "1111")
+
+
+def test_ends_ride_on_the_next_begin_and_decision_instead_of_entries_of_their_own(tmp_path: Path, fakes: Fakes) -> None:
+    h = Harness(tmp_path, *fakes, timing=SLOW_ENDS)
+    session = Session(3)
+    h.run(ORDER, session=session)
+    h.run(second("o2"), session=session)
+    h.run(second("o3"), session=session)
+    # o1's END rides on o2's BEGIN, o2's on o3's BEGIN; o3's waits for the next proposal (the bound is 30 s here).
+    assert h.ops() == [
+        ("begin", []),
+        ("decide", []),
+        ("begin", ["o1"]),
+        ("decide", []),
+        ("begin", ["o2"]),
+        ("decide", []),
+    ]
+    assert h.ended("o1") and h.ended("o2") and not h.ended("o3")
+    assert [r[0] for r in h.reports] == ["o1", "o2", "o3"]
+    session.stopped.set()
+
+
+def test_a_full_batch_is_logged_at_once_as_one_entry(tmp_path: Path, fakes: Fakes) -> None:
+    h = Harness(tmp_path, *fakes, timing=SLOW_ENDS)
+    session = Session(3)
+    ends = h.runner._ends(session)  # noqa: SLF001 - the term's batcher, as the runner hands ENDs to it
+    for tx_id in ("o1", "o2"):
+        h.propose(encode_begin(second(tx_id)), 1.0)
+        h.propose(encode_decision(tx_id, Outcome.ABORT, "x"), 1.0)
+        ends.add(tx_id)
+    wait_until(lambda: h.ended("o1") and h.ended("o2"), 5.0, "the full batch logged", every_s=0.01)
+    assert h.ops()[-1] == ("ends", ["o1", "o2"]) and len(h.ops()) == 5
+    session.stopped.set()
+
+
+def test_ends_held_when_leadership_is_lost_are_dropped_and_recovery_resends_the_decision(
+    tmp_path: Path, fakes: Fakes
+) -> None:
+    h = Harness(tmp_path, *fakes)
+    h.propose(encode_begin(ORDER), 1.0)
+    h.propose(encode_decision(ORDER.order_id, Outcome.COMMIT, ""), 1.0)
+    session = Session(3)
+    ends = h.runner._ends(session)  # noqa: SLF001 - the term's batcher, as the runner hands ENDs to it
+    ends.add(ORDER.order_id)
+    session.stopped.set()  # the term ends before the batch is due (0.25 s)
+    wait_until(ends.idle, 5.0, "the flusher to drop the batch", every_s=0.01)
+    assert [op for op, _ in h.ops()] == ["begin", "decide"] and ends.pending() == 0
+    ends.add("o2")  # after the term: dropped at once, never proposed by a deposed leader
+    assert ends.pending() == 0 and ends.idle()
+    # The next leader finds o1 open with its decision, and sends it again (idempotent at the participants).
+    record = h.log.record("o1")
+    assert record is not None and h.log.open_records() == [record]
