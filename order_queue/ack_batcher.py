@@ -38,6 +38,11 @@ class AckBatcher:
         self._sending = False
         self.calls = 0  # AckBatch calls made (a figure for tests and benchmarks)
 
+    def pending(self) -> int:
+        """Acks waiting for a call (not counting those in the call that is out)."""
+        with self._cond:
+            return len(self._pending)
+
     def ack(self, request: pb.AckRequest) -> pb.AckResult:
         """This ack's result; a failed call answers every ack it carried with the call's status code."""
         slot = _Slot(request)

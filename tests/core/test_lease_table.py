@@ -124,3 +124,25 @@ def test_a_rejected_order_is_final_and_cannot_be_leased() -> None:
     assert rejected.state.is_final
     with pytest.raises(LeaseError):
         lease.grant(rejected, "L1", 10.0, now=0.0)
+
+
+def test_a_started_grant_makes_the_order_executing_under_the_new_lease() -> None:
+    t = lease.grant(QUEUED, "L1", 30.0, now=5.0, started=True)
+    assert (t.verdict, t.record.state, t.record.lease_id, t.record.lease_expires_at, t.record.attempts) == (
+        Verdict.CHANGED,
+        State.EXECUTING,
+        "L1",
+        35.0,
+        1,
+    )
+    # Idempotent with the old two-step path: a later SetState(EXECUTING) under the same lease changes nothing.
+    assert lease.mark_executing(t.record, "L1", now=6.0).verdict is Verdict.UNCHANGED
+
+
+def test_a_started_lease_expires_back_to_the_queue_like_any_lease() -> None:
+    started = lease.grant(QUEUED, "L1", 10.0, now=0.0, started=True).record
+    assert lease.expire(started, now=9.9).state is State.EXECUTING
+    assert lease.expire(started, now=10.0).state is State.QUEUED
+    with pytest.raises(LeaseError):
+        lease.grant(started, "L2", 10.0, now=9.9, started=True)
+    assert lease.grant(started, "L2", 10.0, now=10.0, started=True).record.attempts == 2

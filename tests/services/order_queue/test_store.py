@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from order_queue.core.ack_batch import AckInput, Refusal
 from order_queue.core.lease import LeaseError, State
 from order_queue.core.policy import OrderFeatures, PriorityPolicy, Shipping
 from order_queue.store import QueueFull, QueueStore, UnknownOrder
@@ -140,3 +141,74 @@ def test_stats_count_waiting_and_leased_orders(tmp_path: Path, clock: Clock) -> 
     assert (stats.depth, stats.leased, stats.depth_max) == (3, 1, 100)
     clock.now += 10.0
     assert store.stats().leased == 0
+
+
+def _enqueue_mix(store: QueueStore, clock: Clock) -> None:
+    """Six orders whose service order needs both the base priority and aging (1 point per second waited)."""
+    for order_id, features, wait_s in (
+        ("old-std", _features(), 15.0),  # 15 s older than the rest: aging lifts it above priority shipping
+        ("std-1", _features(), 0.0),
+        ("express", _features(shipping="express"), 0.0),
+        ("priority", _features(shipping="priority"), 0.0),
+        ("std-2", _features(), 0.0),
+        ("big-gift", _features(quantity=4, gift=True), 0.0),
+    ):
+        store.enqueue(order_id, b"", features)
+        clock.now += wait_s
+
+
+def test_a_batch_lease_takes_orders_in_the_service_order_of_single_leases(tmp_path: Path, clock: Clock) -> None:
+    one_at_a_time = _store(tmp_path / "single", clock)
+    _enqueue_mix(one_at_a_time, clock)
+    expected = [o.order_id for o in iter(lambda: one_at_a_time.lease(30.0), None) if o]
+    assert expected == ["express", "old-std", "priority", "big-gift", "std-1", "std-2"]  # aging put old-std 2nd
+
+    batched = _store(tmp_path / "batch", clock)
+    _enqueue_mix(batched, clock)
+    first = batched.lease_batch(30.0, 4)
+    rest = batched.lease_batch(30.0, 4)
+    assert [o.order_id for o in first + rest] == expected
+    assert (len(first), len(rest), batched.lease_batch(30.0, 4)) == (4, 2, [])
+    assert all(o.state is State.EXECUTING and o.attempts == 1 for o in first + rest)
+    assert len({o.lease_id for o in first + rest}) == 6
+
+
+def test_a_batch_lease_is_one_commit_and_executing_survives_reopening(tmp_path: Path, clock: Clock) -> None:
+    store = _store(tmp_path, clock)
+    for i in range(3):
+        store.enqueue(f"o{i}", b"", _features())
+    commits = store.commits
+    leased = store.lease_batch(10.0, 8)
+    assert (len(leased), store.commits - commits) == (3, 1)
+    assert store.lease_batch(10.0, 8) == [] and store.commits - commits == 1  # nothing to write: no fsync
+    store.close()
+    reopened = _store(tmp_path, clock)
+    assert [reopened.get(f"o{i}").state for i in range(3)] == [State.EXECUTING] * 3  # type: ignore[union-attr]
+    clock.now += 10.0  # an executing lease runs out like any lease: a batch takes the orders again
+    again = reopened.lease_batch(10.0, 8)
+    assert [(o.order_id, o.attempts) for o in again] == [("o0", 2), ("o1", 2), ("o2", 2)]
+
+
+def test_an_ack_batch_judges_each_ack_alone_and_writes_all_in_one_commit(tmp_path: Path, clock: Clock) -> None:
+    store = _store(tmp_path, clock)
+    for i in range(3):
+        store.enqueue(f"o{i}", b"", _features())
+    o0, o1, o2 = store.lease_batch(10.0, 3)
+    commits = store.commits
+    answers = store.ack_batch(
+        [
+            AckInput("o0", o0.lease_id, State.COMMITTED, total="12.50"),
+            AckInput("o1", "stale", State.COMMITTED),
+            AckInput("ghost", "L", State.COMMITTED),
+            AckInput("o2", o2.lease_id, State.ABORTED, reason="declined"),
+        ]
+    )
+    assert store.commits - commits == 1
+    assert [a.judgement.refusal for a in answers] == [None, Refusal.STALE_LEASE, Refusal.UNKNOWN_ORDER, None]
+    assert [a.order.state if a.order else None for a in answers] == [State.COMMITTED, None, None, State.ABORTED]
+    store.close()
+    reopened = _store(tmp_path, clock)  # answered after the commit: durable
+    assert (reopened.get("o0").state, reopened.get("o0").total) == (State.COMMITTED, "12.50")  # type: ignore[union-attr]
+    assert reopened.get("o1").state is State.EXECUTING  # type: ignore[union-attr]
+    assert reopened.get("o2").reason == "declined"  # type: ignore[union-attr]
+    assert reopened.ack("o1", o1.lease_id, State.COMMITTED, "", "").state is State.COMMITTED
