@@ -301,6 +301,16 @@ RAFT_MUTATIONS: tuple[Mutation, ...] = (
         replacement="if False:",
         tests=RAFT,
     ),
+    Mutation(
+        id="raft-heartbeat-idle-interval",
+        rule="Raft §5.2: a follower hears from its leader at least once every heartbeat interval",
+        file=_REPLICATION,
+        original="if r.progress[peer].idle_ticks >= r.config.heartbeat_ticks:",
+        replacement="if r.progress[peer].idle_ticks >= r.config.election_ticks:",
+        tests=RAFT,
+        fast=True,
+        fast_tests=("tests/core/raft/test_idle_heartbeats.py",),
+    ),
 )
 
 TWOPC_MUTATIONS: tuple[Mutation, ...] = (
