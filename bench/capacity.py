@@ -36,7 +36,7 @@ from bench.core.knee import P99_KNEE_MS, served_well
 from bench.core.profile_components import by_component, parse_raw, self_time
 from bench.core.rpc_counts import calls_between, per_order, total_per_order
 from bench.metrics_scrape import scrape_calls
-from bench.open_loop import Answer, percentile, run_open_loop
+from bench.open_loop import Answer, Reply, percentile, run_open_loop
 from bench.process_cpu import cpu_snapshot, cpu_used, profile_raw
 from testing.fleet_env import FLEET_ENV, REPLICA_COUNTS, REPLICAS_DEFAULT
 from testing.local_fleet import RunningFleet, running_fleet
@@ -89,7 +89,7 @@ def _session() -> requests.Session:
     return session
 
 
-def checkout_sender(api: str, titles: list[str]) -> tuple[int, str | None, bool]:
+def checkout_sender(api: str, titles: list[str]) -> Reply:
     with _serials_lock:
         serial = next(_serials)
     body = checkout_body(
@@ -102,9 +102,17 @@ def checkout_sender(api: str, titles: list[str]) -> tuple[int, str | None, bool]
     try:
         response = _session().post(f"{api}/checkout", data=json.dumps(body), timeout=TIMEOUT_S)
     except requests.RequestException:
-        return 0, None, False
-    order_id = response.json().get("orderId") if response.status_code == 200 else None
-    return response.status_code, order_id, "Retry-After" in response.headers
+        return Reply(0)
+    try:
+        answer = response.json() if response.content else {}
+    except ValueError:  # not JSON (a proxy's page): the status is what counts
+        answer = {}
+    return Reply(
+        response.status_code,
+        answer.get("orderId") if response.status_code == 200 else None,
+        "Retry-After" in response.headers,
+        "" if response.status_code == 200 else str(answer.get("code", "")),
+    )
 
 
 def raw_grpc(address: str, peer: str, count: int = 400) -> tuple[float, float]:

@@ -22,9 +22,18 @@ class Answer:
     status: int  # HTTP status; 0 = no answer (timeout, refused connection)
     order_id: str | None  # the order an approved checkout created
     retry_after: bool  # a 503 that said when to come back
+    code: str = ""  # the problem's code of a refusal (OVERLOADED: shed at admission; QUEUE_FULL: the queue's bound)
 
 
-Send = Callable[[], tuple[int, str | None, bool]]
+@dataclass(frozen=True, slots=True)
+class Reply:
+    status: int  # HTTP status; 0 = no answer
+    order_id: str | None = None
+    retry_after: bool = False
+    code: str = ""
+
+
+Send = Callable[[], Reply]
 
 
 def run_open_loop(send: Send, rate_per_s: float, duration_s: float) -> list[Answer]:
@@ -36,10 +45,10 @@ def run_open_loop(send: Send, rate_per_s: float, duration_s: float) -> list[Answ
 
     def one(due: float) -> Answer:
         try:
-            status, order_id, retry_after = send()
+            reply = send()
         finally:
             done.release()
-        return Answer(due, time.monotonic() - due, status, order_id, retry_after)
+        return Answer(due, time.monotonic() - due, reply.status, reply.order_id, reply.retry_after, reply.code)
 
     with ThreadPoolExecutor(max_workers=CLIENT_THREADS_MAX, thread_name_prefix="open-loop") as pool:
         for index in range(count):

@@ -16,62 +16,54 @@ import statistics
 import sys
 import tempfile
 import threading
-import time
-from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 
 import requests
 
 from bench.checkout_bench import GATEWAY_PATH, checkouts, http_round_trips, order, percentile
+from bench.open_loop import Answer, Reply, run_open_loop
 from testing.local_fleet import running_fleet
 
 BUDGET_S = 3.0  # ORCHESTRATOR_FLOW_TIMEOUT_S: an answer later than this is not goodput
 TIMEOUT_S = 10.0
+_sessions = threading.local()
 
 
-@dataclass
+@dataclass(frozen=True, slots=True)
 class Step:
     rate: float
     duration_s: float
-    latencies_ms: list[float] = field(default_factory=list)  # of the 200s within budget
-    statuses: dict[str, int] = field(default_factory=dict)
+    answers: list[Answer]
+
+    @property
+    def latencies_ms(self) -> list[float]:
+        """Of the 200s within budget, from when each was due (bench/open_loop.py)."""
+        return [a.latency_s * 1000 for a in self.answers if a.status == 200 and a.latency_s <= BUDGET_S]
+
+    @property
+    def statuses(self) -> dict[str, int]:
+        return dict(Counter(str(a.status) if a.status else "no answer" for a in self.answers))
 
     @property
     def goodput(self) -> float:
         return len(self.latencies_ms) / self.duration_s
 
 
-def open_loop(api: str, rate: float, duration_s: float, pool: ThreadPoolExecutor) -> Step:
-    step = Step(rate, duration_s)
-    local = threading.local()
-    lock = threading.Lock()
+def send_checkout(api: str) -> Reply:
+    session: requests.Session | None = getattr(_sessions, "session", None)
+    if session is None:
+        session = _sessions.session = requests.Session()
+    try:
+        response = session.post(f"{api}/checkout", data=json.dumps(order()), timeout=TIMEOUT_S)
+    except requests.RequestException:
+        return Reply(0)
+    return Reply(response.status_code, retry_after="Retry-After" in response.headers)
 
-    def one() -> None:
-        session = getattr(local, "session", None) or requests.Session()
-        local.session = session
-        started = time.perf_counter()
-        try:
-            response = session.post(f"{api}/checkout", data=json.dumps(order()), timeout=TIMEOUT_S)
-            key = str(response.status_code)
-        except requests.RequestException as error:
-            key = type(error).__name__
-        elapsed_s = time.perf_counter() - started
-        with lock:
-            step.statuses[key] = step.statuses.get(key, 0) + 1
-            if key == "200" and elapsed_s <= BUDGET_S:
-                step.latencies_ms.append(elapsed_s * 1000)
 
-    sent: list[Future[None]] = []
-    start = time.perf_counter()
-    for i in range(int(rate * duration_s)):
-        delay = start + i / rate - time.perf_counter()
-        if delay > 0:
-            time.sleep(delay)
-        sent.append(pool.submit(one))
-    for future in sent:
-        future.result()
-    return step
+def open_loop(api: str, rate: float, duration_s: float) -> Step:
+    return Step(rate, duration_s, run_open_loop(lambda: send_checkout(api), rate, duration_s))
 
 
 def show(name: str, step: Step, knee_goodput: float | None) -> None:
@@ -106,11 +98,10 @@ def main() -> int:
             samples, elapsed_s, _ = checkouts(rf.api, 200, 16)
             knee = len(samples) / elapsed_s
             print(f"knee (closed loop, 16 in flight): {knee:.1f} checkouts/s", flush=True)
-            with ThreadPoolExecutor(max_workers=512, thread_name_prefix="arrival") as pool:
-                at_knee = open_loop(rf.api, knee, args.step_s, pool)
-                show("at the knee", at_knee, None)
-                for factor in (2, 3):
-                    show(f"{factor}x knee", open_loop(rf.api, factor * knee, args.step_s, pool), at_knee.goodput)
+            at_knee = open_loop(rf.api, knee, args.step_s)
+            show("at the knee", at_knee, None)
+            for factor in (2, 3):
+                show(f"{factor}x knee", open_loop(rf.api, factor * knee, args.step_s), at_knee.goodput)
     return 0
 
 
