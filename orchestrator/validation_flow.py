@@ -1,7 +1,8 @@
 """The orchestrator's side of the validation flow: initialise TV, FD and S, start the flow, await its outcome.
 
 The services order the events themselves (vector clocks, docs/design.md §3); this module only starts the flow, waits
-for the FlowReport with a deadline, and afterwards broadcasts the final clock so each service can clear.
+for the FlowReport with a deadline, and afterwards broadcasts the final clock so each service can clear (in batches:
+orchestrator/clear_broadcast.py).
 
 Fan-outs are blocking calls on long-lived threads (one of them the caller's), not gRPC futures: a future on a
 channel with no call in flight starts a new polling thread in grpc, which at checkout rates meant one per call.
@@ -11,7 +12,6 @@ from __future__ import annotations
 
 import contextvars
 import logging
-import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -22,9 +22,11 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from orchestrator.checkout import SuggestedBook, ValidationOutcome
 from orchestrator.checkout_errors import DependencyUnavailable
+from orchestrator.clear_broadcast import ClearBroadcaster
 from orchestrator.flow_report import FlowReportServicer, FlowWaiters, WaitersFull
 from orchestrator.flow_traces import FlowTrace, FlowTraces, build_trace, gateway_records
 from utils.flow.core.checkout import VALIDATION_SERVICES, Service, message_events
+from utils.flow.core.clear_batch import CLEAR_BATCH_ORDERS_MAX
 from utils.flow.core.trace import OUTCOME, EventRecord
 from utils.flow.core.vclock import VectorClock
 from utils.flow.outcome import FlowResult, FlowStatus
@@ -37,7 +39,6 @@ from utils.pb.fraud_detection import fraud_detection_pb2_grpc
 from utils.pb.orchestrator import flow_report_pb2, flow_report_pb2_grpc
 from utils.pb.suggestions import suggestions_pb2_grpc
 from utils.pb.transaction_verification import transaction_verification_pb2_grpc
-from utils.rpc import deadline
 from utils.rpc.client import call, open_channel
 from utils.rpc.server import GrpcService
 from utils.rpc.trust import installed_trust
@@ -71,10 +72,11 @@ class ValidationFlow:
         listen: str | None = None,
         rpc_timeout_s: float = 2.0,
         waiting_max: int = 1_000,
-        clears_in_flight_max: int = 300,
         probe_timeout_s: float = 1.0,
         callers_max: int = 32,
-        clearers_max: int = 4,
+        clear_batch_orders_max: int = CLEAR_BATCH_ORDERS_MAX,
+        clear_batch_wait_s: float = 0.05,
+        clear_backlog_max: int = 1_024,
     ) -> None:
         if flow_timeout_s <= 0 or rpc_timeout_s <= 0:
             raise ValueError("flow_timeout_s and rpc_timeout_s must be positive")
@@ -90,12 +92,17 @@ class ValidationFlow:
         self._channels = {s: open_channel(service_address(settings, s), s.value, tls=own) for s in VALIDATION_SERVICES}
         self._stubs = {s: _STUBS[s](self._channels[s]) for s in VALIDATION_SERVICES}
         self._health = {s: health_pb2_grpc.HealthStub(self._channels[s]) for s in VALIDATION_SERVICES}
-        # Bounds the background clears: beyond it a clear is skipped (logged, counted); the services' ttl ends it.
-        self._clear_slots = threading.BoundedSemaphore(clears_in_flight_max)
-        # The checkout's own fan-out calls, apart from the clears so a backlog of clears never delays a checkout.
-        # Their queues are bounded by the gateway's admission of checkouts and by the clear slots above.
+        # The checkout's own fan-out calls; their queue is bounded by the gateway's admission of checkouts.
         self._callers = ThreadPoolExecutor(callers_max, thread_name_prefix="flow-call")
-        self._clearers = ThreadPoolExecutor(clearers_max, thread_name_prefix="flow-clear")
+        # The clears, in batches on threads of their own (one ClearOrders per service for up to 64 orders), so a
+        # backlog of clears never delays a checkout; past the backlog bound a clear is skipped (logged, counted).
+        self._clears = ClearBroadcaster(
+            {s: self._stubs[s].ClearOrders for s in VALIDATION_SERVICES},
+            rpc_timeout_s,
+            orders_max=clear_batch_orders_max,
+            wait_s=clear_batch_wait_s,
+            backlog_max=clear_backlog_max,
+        )
         self._server: GrpcService | None = None
         m = meter("orchestrator.validation_flow")
         self._outcomes = m.create_counter(
@@ -105,9 +112,6 @@ class ValidationFlow:
         )
         self._duration = m.create_histogram(
             "validation_flow_duration", unit="s", description="from initialising the services to the flow's outcome"
-        )
-        self._clears = m.create_counter(
-            "validation_flow_clears", unit="1", description="per-service clear answers, by outcome (conflict!)"
         )
 
     # --- lifecycle ---------------------------------------------------------------------------------
@@ -124,13 +128,15 @@ class ValidationFlow:
             shutdown_grace_s=1.0,
             identity=Service.ORCHESTRATOR.value,  # the name the flow services dial (utils/flow/transport.py)
         )
-        return self._server.start()
+        port = self._server.start()
+        self._clears.start()
+        return port
 
     def stop(self) -> None:
         if self._server is not None:
             self._server.stop()
         self._callers.shutdown(wait=False, cancel_futures=True)
-        self._clearers.shutdown(wait=False, cancel_futures=True)
+        self._clears.stop()
         for channel in self._channels.values():
             channel.close()
 
@@ -303,47 +309,11 @@ class ValidationFlow:
     # --- after the answer ------------------------------------------------------------------------------
 
     def broadcast_clear(self, order_id: str, final_clock: dict[str, int]) -> None:
-        """Tells each service the final clock, without waiting: each clears, or keeps the order and logs a conflict."""
-        request = common_pb2.ClearOrderRequest(order_id=order_id, final_clock=VectorClock.of(final_clock).to_proto())
-        for service in VALIDATION_SERVICES:
-            if not self._clear_slots.acquire(blocking=False):
-                self._clears.add(1, {"service": service.value, "outcome": "skipped"})
-                log.warning("clear skipped: too many in flight", extra={"order_id": order_id, "service": service.value})
-                continue
-            context = contextvars.copy_context()  # so the answer's log line carries the checkout's correlation id
-            try:
-                self._clearers.submit(context.run, self._clear, order_id, service, request)
-            except Exception:
-                self._clear_slots.release()
-                raise
+        """Tells each service the final clock, without waiting: each clears, or keeps the order and logs a conflict.
 
-    def _clear(self, order_id: str, service: Service, request: common_pb2.ClearOrderRequest) -> None:
-        try:
-            # Its own deadline, not the checkout's: the shopper has the answer already.
-            token = deadline.set_deadline_in(None)
-            try:
-                reply = call(self._stubs[service].ClearOrder, request, timeout_s=self.rpc_timeout_s)
-            finally:
-                deadline.reset_deadline(token)
-        except grpc.RpcError as error:
-            self._clears.add(1, {"service": service.value, "outcome": "error"})
-            log.warning(
-                "clear failed", extra={"order_id": order_id, "service": service.value, "code": error.code().name}
-            )
-            return
-        finally:
-            self._clear_slots.release()
-        outcome = common_pb2.ClearOutcome.Name(reply.outcome).removeprefix("CLEAR_OUTCOME_").lower()
-        self._clears.add(1, {"service": service.value, "outcome": outcome})
-        if reply.outcome == common_pb2.CLEAR_OUTCOME_CONFLICT:
-            log.warning(
-                "clear conflict",
-                extra={
-                    "order_id": order_id,
-                    "service": service.value,
-                    "service_clock": str(VectorClock.from_proto(reply.clock)),
-                },
-            )
+        Queued for the next ClearOrders batch of each service (sent once full or after a bounded wait).
+        """
+        self._clears.broadcast(order_id, VectorClock.of(final_clock))
 
     def readiness(self) -> dict[str, bool]:
         """Whether each validation service answers its health check as SERVING."""

@@ -76,6 +76,15 @@ class SuggestionsServicer(FlowServicer, suggestions_pb2_grpc.SuggestionsServicer
             self.llm.forget(request.order_id)  # event f has run: the model's answer is no longer needed
         return reply
 
+    def ClearOrders(
+        self, request: common_pb2.ClearOrdersRequest, context: grpc.ServicerContext
+    ) -> common_pb2.ClearOrdersResponse:
+        reply = super().ClearOrders(request, context)
+        if self.llm is not None:
+            for item in request.orders:
+                self.llm.forget(item.order_id)  # event f has run: the model's answer is no longer needed
+        return reply
+
     def GetSuggestions(self, request: common_pb2.EventRequest, context: grpc.ServicerContext) -> common_pb2.EventAck:
         return self.handle_event("GetSuggestions", request, context)
 

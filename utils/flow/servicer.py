@@ -1,4 +1,4 @@
-"""The gRPC methods every validation service shares: InitOrder, ClearOrder, and its flow events.
+"""The gRPC methods every validation service shares: InitOrder, ClearOrder(s), and its flow events.
 
 Parse → FlowNode → reply; the node's errors become status codes (full → RESOURCE_EXHAUSTED, bad → INVALID_ARGUMENT).
 """
@@ -11,6 +11,7 @@ import grpc
 
 from utils.flow.core.causal import Delivery, GateFull
 from utils.flow.core.checkout import INIT
+from utils.flow.core.clear_batch import CLEAR_BATCH_ORDERS_MAX
 from utils.flow.core.order_table import ClearOutcome, OrderConflict, OrderTableFull
 from utils.flow.core.vclock import VectorClock
 from utils.flow.node import FlowNode
@@ -18,6 +19,7 @@ from utils.flow.trace_wire import record_to_proto, records_from_proto
 from utils.order.order import Order
 from utils.order.wire import order_from_proto
 from utils.pb.common import common_pb2
+from utils.rpc import correlation
 from utils.rpc.status import abort as _abort
 
 ORDER_ID_LENGTH_MAX = 128
@@ -98,3 +100,32 @@ class FlowServicer:
         order_id = _order_id(request.order_id, context)
         outcome, clock = self.node.clear(order_id, _clock(request.final_clock, context))
         return common_pb2.ClearOrderResponse(outcome=_CLEAR[outcome], clock=(clock or VectorClock()).to_proto())
+
+    def ClearOrders(
+        self, request: common_pb2.ClearOrdersRequest, context: grpc.ServicerContext
+    ) -> common_pb2.ClearOrdersResponse:
+        """The broadcast in batches: each order judged alone by ClearOrder's rule. The whole request is checked
+        before any order is touched, so a malformed one changes nothing."""
+        if len(request.orders) > CLEAR_BATCH_ORDERS_MAX:
+            _abort(
+                context,
+                grpc.StatusCode.INVALID_ARGUMENT,
+                f"at most {CLEAR_BATCH_ORDERS_MAX} orders per ClearOrders, not {len(request.orders)}",
+            )
+        finals = [
+            (
+                _order_id(item.order_id, context),
+                _clock(item.final_clock, context),
+                correlation.sanitize(item.correlation_id) if item.correlation_id else "",
+            )
+            for item in request.orders
+        ]
+        judged = self.node.clear_many(finals)
+        return common_pb2.ClearOrdersResponse(
+            results=[
+                common_pb2.ClearOrderResult(
+                    order_id=order_id, outcome=_CLEAR[outcome], clock=(clock or VectorClock()).to_proto()
+                )
+                for (order_id, _final, _cid), (outcome, clock) in zip(finals, judged, strict=True)
+            ]
+        )

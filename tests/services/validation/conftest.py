@@ -101,6 +101,15 @@ def _fake_flow_servicer(base: type, recorder: Recorder) -> Any:
             recorder.add("ClearOrder", request)
             return common_pb2.ClearOrderResponse(outcome=common_pb2.CLEAR_OUTCOME_CLEARED)
 
+        def ClearOrders(self, request: Any, context: grpc.ServicerContext) -> Any:
+            recorder.add("ClearOrders", request)
+            return common_pb2.ClearOrdersResponse(
+                results=[
+                    common_pb2.ClearOrderResult(order_id=o.order_id, outcome=common_pb2.CLEAR_OUTCOME_CLEARED)
+                    for o in request.orders
+                ]
+            )
+
     for name in ("VerifyItems", "VerifyUserData", "CheckUserData", "CheckCreditCardData", "GetSuggestions"):
 
         def event(self: Any, request: Any, context: grpc.ServicerContext, _name: str = name) -> Any:
