@@ -475,6 +475,24 @@ CAUSAL_MUTATIONS: tuple[Mutation, ...] = (
         replacement="return any(before in entry.happened for before in self.graph.predecessors[event])",
         tests=("tests/core/test_causal_gate.py",),
     ),
+    Mutation(
+        id="clear-only-if-covered",
+        rule="§3.4: a service forgets an order only if its own clock is <= the final clock (batched clears too)",
+        file="utils/flow/core/order_table.py",
+        original="        if record.clock <= final:\n            del self._records[order_id]",
+        replacement="        if True:\n            del self._records[order_id]",
+        tests=("tests/core/test_order_table.py", "tests/services/validation/test_clear_batches.py"),
+        fast=True,
+        fast_tests=("tests/core/test_order_table.py",),
+    ),
+    Mutation(
+        id="clear-batch-bound",
+        rule="Clear batches: one ClearOrders carries at most the servicer's cap of orders",
+        file="utils/flow/core/clear_batch.py",
+        original="count = min(self.orders_max, len(self._pending))",
+        replacement="count = len(self._pending)",
+        tests=("tests/core/test_clear_batch.py", "tests/services/validation/test_clear_batches.py"),
+    ),
 )
 
 MUTATIONS: tuple[Mutation, ...] = (*RAFT_MUTATIONS, *TWOPC_MUTATIONS, *CAUSAL_MUTATIONS)
