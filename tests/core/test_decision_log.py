@@ -7,7 +7,15 @@ from __future__ import annotations
 
 import pytest
 
-from order_executor.core.decision_log import DecisionLog, encode_begin, encode_decision, encode_end
+from order_executor.core.decision_log import (
+    ENDS_PER_ENTRY_MAX,
+    Applied,
+    DecisionLog,
+    encode_begin,
+    encode_decision,
+    encode_end,
+    encode_ends,
+)
 from order_executor.core.order import Item, OrderSummary, Outcome, TxRecord
 from order_executor.core.pricing import Unpriceable, price_order
 from utils.catalog.file import load_catalog
@@ -101,6 +109,82 @@ def test_snapshot_restore_gives_an_equal_state() -> None:
     assert copy.open_records() == log.open_records() and copy.record("o1") == log.record("o1")
     with pytest.raises(AssertionError):
         copy.apply(5, encode_end("o2"))  # the log never goes backwards
+
+
+def decided(log: DecisionLog, *tx_ids: str) -> None:
+    for tx_id in tx_ids:
+        applied(log, encode_begin(order(tx_id)), encode_decision(tx_id, Outcome.ABORT, "x"))
+
+
+def test_rule_batched_ends_close_every_decided_transaction_they_name() -> None:
+    log = DecisionLog()
+    decided(log, "o1", "o2", "o3")
+    (result,) = applied(log, encode_ends(("o1", "o3")))
+    assert isinstance(result, Applied) and result.changed and result.ended == ("o1", "o3") and not result.error
+    assert [r.tx_id for r in log.open_records()] == ["o2"]
+    record = log.record("o1")
+    assert record is not None and record.ended and record.decision is Outcome.ABORT
+
+
+def test_rule_ends_riding_on_a_begin_leave_the_begins_own_result_as_it_is() -> None:
+    """run_new reads `changed` as "my BEGIN is new": ENDs it carried must not make a repeated BEGIN look new."""
+    log = DecisionLog()
+    decided(log, "o1", "o2")
+    fresh, again = applied(log, encode_begin(order("o3"), ends=("o1",)), encode_begin(order("o2"), ends=("o3",)))
+    assert isinstance(fresh, Applied) and isinstance(again, Applied)
+    assert fresh.changed and fresh.ended == ("o1",) and fresh.record == log.record("o3")
+    # o2's BEGIN is a repeat (o2 is decided): not changed, whatever its riders did; o3's END is refused (undecided).
+    assert not again.changed and again.record is not None and again.record.decision is Outcome.ABORT
+    assert again.ended == () and again.ends_refused == ("o3",) and not again.error
+    assert [r.tx_id for r in log.open_records()] == ["o2", "o3"]
+
+
+def test_rule_ends_riding_on_a_decision_apply_after_it() -> None:
+    log = DecisionLog()
+    decided(log, "o1")
+    applied(log, encode_begin(order("o2")))
+    (result,) = applied(log, encode_decision("o2", Outcome.COMMIT, "", ends=("o1",)))
+    assert isinstance(result, Applied) and result.changed and result.record is not None
+    assert result.record.decision is Outcome.COMMIT and result.ended == ("o1",)
+    assert [r.tx_id for r in log.open_records()] == ["o2"]
+
+
+def test_rule_a_batched_end_needs_a_decision_and_is_refused_alone() -> None:
+    log = DecisionLog()
+    decided(log, "o1")
+    applied(log, encode_begin(order("o2")))
+    (result,) = applied(log, encode_ends(("o2", "o1", "never-begun")))
+    assert isinstance(result, Applied) and result.ended == ("o1",) and result.ends_refused == ("o2", "never-begun")
+    assert [r.tx_id for r in log.open_records()] == ["o2"], "the BEGIN without a decision stays open: presumed abort"
+
+
+def test_rule_batched_ends_are_idempotent() -> None:
+    log = DecisionLog()
+    decided(log, "o1")
+    first, again = applied(log, encode_ends(("o1",)), encode_ends(("o1", "o1")))
+    assert isinstance(first, Applied) and isinstance(again, Applied)
+    assert first.ended == ("o1",) and again.ended == () and not again.changed and not again.ends_refused
+
+
+def test_malformed_or_oversized_end_batches_change_nothing_not_even_the_begin() -> None:
+    log = DecisionLog()
+    decided(log, "o1")
+    too_many = b'{"op": "ends", "ends": [%s]}' % b",".join(b'"t%d"' % i for i in range(ENDS_PER_ENTRY_MAX + 1))
+    results = applied(log, b'{"op": "ends", "ends": "o1"}', b'{"op": "ends", "ends": [1]}', too_many)
+    (carrier,) = applied(log, encode_begin(order("o2")).replace(b'"op"', b'"ends": [7], "op"'))
+    assert all(isinstance(r, Applied) and r.error for r in [*results, carrier])
+    assert log.record("o2") is None and [r.tx_id for r in log.open_records()] == ["o1"]
+    with pytest.raises(ValueError):
+        encode_ends(tuple(f"t{i}" for i in range(ENDS_PER_ENTRY_MAX + 1)))
+    with pytest.raises(ValueError):
+        encode_ends(())
+
+
+def test_a_log_written_before_batching_still_applies_its_single_ends() -> None:
+    log = DecisionLog()
+    decided(log, "o1")
+    (result,) = applied(log, encode_end("o1"))
+    assert isinstance(result, Applied) and result.changed and log.open_records() == []
 
 
 def test_pricing_sums_lines_per_book_at_catalog_prices_in_cents() -> None:
