@@ -456,6 +456,24 @@ TWOPC_MUTATIONS: tuple[Mutation, ...] = (
         replacement="if False:",
         tests=PARTICIPANTS,
     ),
+    Mutation(
+        id="2pc-batched-end-leaves-begin-result",
+        rule="Batched ENDs: ENDs riding on a BEGIN never make a repeated BEGIN look new (no Prepare after a decision)",
+        file=_DECISION_LOG,
+        original='changed=applied.changed or (op == "ends" and bool(ended)),',
+        replacement="changed=applied.changed or bool(ended),",
+        tests=("tests/core/test_batched_end_simulation.py", *COORDINATOR),
+        fast=True,
+        fast_tests=("tests/core/test_batched_end_simulation.py",),
+    ),
+    Mutation(
+        id="2pc-end-after-every-ack",
+        rule="2PC: END (which lets a new leader skip the transaction) only once every participant acknowledged",
+        file=_COORDINATOR,
+        original="    acks = tx.acks | {msg.participant}\n    if acks == frozenset(tx.participants):",
+        replacement="    acks = tx.acks | {msg.participant}\n    if acks:",
+        tests=("tests/core/test_batched_end_simulation.py", *COORDINATOR),
+    ),
 )
 
 CAUSAL_MUTATIONS: tuple[Mutation, ...] = (
