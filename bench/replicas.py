@@ -41,7 +41,7 @@ DECISIONS_SAMPLED = 40
 LEADER_POLL_S = 0.05
 LEADER_WAIT_S = 30.0
 # A pause in commits or 200s longer than this after a kill is the outage; shorter ones are the load's own rhythm.
-GAP_S = 0.5
+GAP_S = 1.0
 FAILOVER_RATE = 5.0
 FAILOVER_S = 20.0
 KILL_AFTER_S = 6.0
@@ -281,7 +281,7 @@ def report(results: list[Figures]) -> None:
     row("fulfilled/s at the fixed rate", lambda r: f"{r.fulfilled_per_s:.1f}")
     for i, group in enumerate(("executor", "books")):
 
-        def failover_row(name: str, cell: Callable[[Failover], str], i: int = i) -> None:
+        def failover_row(name: str, cell: Callable[[Failover], str], i: int = i, group: str = group) -> None:
             row(f"{group} leader killed: {name}", lambda r: cell(r.failovers[i]))
 
         failover_row("new leader after", lambda f: s(f.new_leader_s))
