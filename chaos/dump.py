@@ -49,6 +49,7 @@ def read_history(path: Path) -> Observed:
             c["detail"],
             tuple(c["replayed_ids"]),
             c.get("error_code", ""),
+            refused=tuple(c.get("refused", ())),
         )
         for c in raw["checkouts"]
     )

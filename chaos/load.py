@@ -20,6 +20,7 @@ from chaos.orders import plan_order
 from chaos.scenario import LoadProfile
 from testing.evidence import FINAL_STATES, Answer, CheckoutRecord, OrderState, Restock, StockRead
 from testing.orders import OrderKind, PlannedOrder
+from testing.retried_refusals import is_retried, problem_code, refusal_label
 
 log = logging.getLogger("chaos.load")
 RETRY_BUDGET_S = 30.0  # a checkout is retried (same Idempotency-Key) this long before "no answer"
@@ -53,10 +54,12 @@ def send_checkout(
     timeout_s: float,
     retry_budget_s: float = RETRY_BUDGET_S,
 ) -> CheckoutRecord:
-    """POSTs one checkout, retrying 409/503/no answer with the same Idempotency-Key, as a careful client would."""
+    """POSTs one checkout, retrying a refusal (testing/retried_refusals.py) or no answer with the same
+    Idempotency-Key, as a careful client would; each refusal met is kept in the record."""
     key = f"chaos-{uuid.uuid4().hex}"
     sent = clock.now_s()
     ids: list[str] = []
+    refused: list[str] = []
     attempts, status, detail, code = 0, None, "", ""
     while True:
         attempts += 1
@@ -78,12 +81,13 @@ def send_checkout(
                     attempts,
                     "; ".join(body.get("reasons") or []),
                     tuple(ids[1:]),
+                    refused=tuple(refused),
                 )
             detail = str(body.get("detail") or body.get("title") or f"HTTP {status}")
-            error = body.get("error")
-            code = str(error.get("code") or "") if isinstance(error, dict) else ""
-            if status not in (409, 429, 502, 503, 504):
+            code = problem_code(body)
+            if not is_retried(status):
                 break
+            refused.append(refusal_label(status, body))
         except NoAnswer as failure:
             status, detail, code = None, f"no answer: {failure}", ""
         if clock.now_s() - sent > retry_budget_s:
@@ -102,6 +106,7 @@ def send_checkout(
         attempts,
         detail,
         error_code=code,
+        refused=tuple(refused),
     )
 
 

@@ -14,6 +14,7 @@ from chaos.records import FaultRecord, Observed
 from chaos.scenario import FaultKind, Options
 from testing.evidence import Answer, Evidence
 from testing.invariants import NAMES, Violation, final_state
+from testing.retried_refusals import count_refusals
 
 VIOLATIONS_SHOWN_MAX = 20
 
@@ -56,6 +57,7 @@ class Report:
     skipped_ticks: int
     restocks: str  # "acknowledged/sent"
     notes: list[str] = field(default_factory=list)
+    refused_retried: dict[str, int] = field(default_factory=dict)  # refusals met before a retry, by status and code
 
     @property
     def passed(self) -> bool:
@@ -128,6 +130,7 @@ def build_report(
         skipped_ticks=observed.skipped_ticks,
         restocks=f"{sum(r.acknowledged for r in observed.restocks)}/{len(observed.restocks)}",
         notes=list(evidence.notes),
+        refused_retried=count_refusals(c.refused for c in observed.checkouts),
     )
 
 
@@ -160,6 +163,7 @@ def render_text(report: Report) -> str:
         f"  rejected         {report.rejected}",
         f"  refused (4xx/5xx) {report.refused}",
         f"  no answer        {report.no_answer}",
+        f"refused, retried   {_reasons(report.refused_retried) if report.refused_retried else 'none'}",
         f"committed          {report.committed}",
         f"aborted            {report.aborted}"
         + (f"  ({_reasons(report.abort_reasons)})" if report.abort_reasons else ""),

@@ -42,6 +42,8 @@ class CheckoutRecord:
     # Attempts whose answer was lost, each counted as an order that may exist unseen (a client that does not
     # trust the Idempotency-Key to fold them into the answered one); 0 leaves it to `answer` alone.
     ambiguous_attempts: int = 0
+    # Each refusal a retry followed, "503 DEPENDENCY_UNAVAILABLE" (testing/retried_refusals.py); a final one too.
+    refused: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

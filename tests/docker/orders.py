@@ -20,6 +20,7 @@ from typing import Any
 import requests
 
 from testing.orders import checkout_body, random_card
+from testing.retried_refusals import is_retried, refusal_label
 
 HTTP_TIMEOUT_S = 15.0
 ANSWER_DEADLINE_S = 90.0  # a checkout keeps being retried (same key) this long
@@ -47,7 +48,7 @@ class Placed:
     status: str = ""  # "Order Approved" | "Order Rejected" | "" (never answered)
     reasons: list[str] = field(default_factory=list)
     ambiguous: list[str] = field(default_factory=list)  # why each attempt that may have run unseen failed
-    refused: list[str] = field(default_factory=list)  # answers that said it did not run (5xx, 409): retried
+    refused: list[str] = field(default_factory=list)  # answers that said it did not run (409, 429, 50x): retried
     attempts: int = 0
 
     @property
@@ -84,20 +85,20 @@ def place(api: str, items: dict[str, int], rng: random.Random, deadline_s: float
             placed.order_id, placed.status = answer["orderId"], answer["status"]
             placed.reasons = list(answer.get("reasons") or [])
             return placed
-        # A 5xx answer says the checkout failed: no order may exist after it (else a retry would make a
+        # A refusal says the checkout was not placed: no order may exist after it (else a retry would make a
         # second one), so it is not counted as ambiguous. 409: the first attempt with this key still runs.
-        if reply.status_code < 500 and reply.status_code != 409:
+        if not is_retried(reply.status_code):
             raise AssertionError(f"checkout answered {reply.status_code}: {reply.text[:300]}")
-        placed.refused.append(f"{reply.status_code} {_problem_code(reply)}".strip())
+        placed.refused.append(refusal_label(reply.status_code, _json_or_none(reply)))
         time.sleep(RETRY_PAUSE_S)
     return placed
 
 
-def _problem_code(reply: requests.Response) -> str:
+def _json_or_none(reply: requests.Response) -> Any:
     try:
-        return str(reply.json().get("error", {}).get("code", ""))
+        return reply.json()
     except ValueError:
-        return ""
+        return None
 
 
 def order_state(api: str, order_id: str) -> dict[str, Any] | None:

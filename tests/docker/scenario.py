@@ -17,6 +17,7 @@ from typing import Any, Protocol
 
 import requests
 
+from testing.retried_refusals import count_refusals
 from tests.docker.invariants import Outcome, check, last_copies_of
 from tests.docker.orders import CheckoutStream, Placed, order_state, place, wait_final
 
@@ -201,7 +202,7 @@ class FaultRun:
             "states": states,
             # The burst's too: a "not placed" answer retried there is what would explain copies gone unaccounted.
             "answers lost": dict(Counter(a for p in [*self.placed, *burst] for a in p.ambiguous)),
-            "refused, retried": dict(Counter(a for p in [*self.placed, *burst] for a in p.refused)),
+            "refused, retried": count_refusals(p.refused for p in [*self.placed, *burst]),
         }
         print(f"[{time.strftime('%X')}] verified: {figures}", flush=True)
         assert not problems, f"invariants violated (seed {self.seed}):\n  " + "\n  ".join(problems)
