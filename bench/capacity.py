@@ -111,7 +111,7 @@ def checkout_sender(api: str, titles: list[str]) -> Reply:
         response.status_code,
         answer.get("orderId") if response.status_code == 200 else None,
         "Retry-After" in response.headers,
-        "" if response.status_code == 200 else str(answer.get("code", "")),
+        "" if response.status_code == 200 else str((answer.get("error") or {}).get("code", "")),
     )
 
 
