@@ -513,4 +513,32 @@ CAUSAL_MUTATIONS: tuple[Mutation, ...] = (
     ),
 )
 
-MUTATIONS: tuple[Mutation, ...] = (*RAFT_MUTATIONS, *TWOPC_MUTATIONS, *CAUSAL_MUTATIONS)
+QUEUE_TESTS = ("tests/core/test_ack_batch.py", "tests/services/order_queue/test_store.py")
+QUEUE_MUTATIONS: tuple[Mutation, ...] = (
+    Mutation(
+        id="queue-ack-batch-sequential",
+        rule="Ack batches: each ack meets the record the acks before it in the batch left (as one call at a time)",
+        file="order_queue/core/ack_batch.py",
+        original="        current[ack.order_id] = transition.record\n",
+        replacement="",
+        tests=QUEUE_TESTS,
+        fast=True,
+        fast_tests=("tests/core/test_ack_batch.py",),
+    ),
+    Mutation(
+        id="queue-lease-batch-priority",
+        rule="Batch lease: orders leave in the policy's service order (rank key, then arrival), as single leases do",
+        file="order_queue/store.py",
+        original="ORDER BY rank_key DESC, seq ASC LIMIT ?",
+        replacement="ORDER BY seq ASC LIMIT ?",
+        tests=("tests/services/order_queue/test_store.py",),
+        fast=True,
+    ),
+)
+
+MUTATIONS: tuple[Mutation, ...] = (
+    *RAFT_MUTATIONS,
+    *TWOPC_MUTATIONS,
+    *CAUSAL_MUTATIONS,
+    *QUEUE_MUTATIONS,
+)
