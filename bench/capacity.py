@@ -10,7 +10,7 @@ writes rate → latency, fulfilled/s and CPU per order as SVG; --profile samples
 knee with py-spy --gil (Python CPU only) and sums their samples by component (bench/core/profile_components.py).
 
     .venv/bin/python -m bench.capacity [--rates 5,10,20,30,40] [--step-s 15] [--replicas 3|5] [--plot capacity.svg]
-        [--profile [--native]]
+        [--profile [--profile-s 20] [--native]]
 """
 
 from __future__ import annotations
@@ -357,6 +357,7 @@ def main() -> int:
     parser.add_argument("--replicas", type=int, choices=REPLICA_COUNTS, default=REPLICAS_DEFAULT, help="per Raft group")
     parser.add_argument("--profile", action="store_true", help="py-spy the hottest processes in one more knee step")
     parser.add_argument("--native", action="store_true", help="with --profile: C frames too (sqlite, gRPC core)")
+    parser.add_argument("--profile-s", type=float, default=20.0, help="with --profile: seconds sampled")
     parser.add_argument("--workdir", default="", help="keep data and logs here (default: a temporary folder)")
     args = parser.parse_args()
     rates = [float(r) for r in args.rates.split(",")]
@@ -394,7 +395,7 @@ def main() -> int:
             plot(steps, args.plot)
         if args.profile:
             out_dir = Path(args.workdir or scratch) / "profiles"
-            profile_hottest(rf, knee or steps[0], args.step_s, titles, book_ids, baseline, out_dir, args.native)
+            profile_hottest(rf, knee or steps[0], args.profile_s, titles, book_ids, baseline, out_dir, args.native)
     return 0
 
 
