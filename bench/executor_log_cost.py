@@ -31,8 +31,9 @@ from utils.catalog.file import load_catalog
 
 TIMEOUT_S = 10.0
 DRAIN_TIMEOUT_S = 90.0
+IDLE_S = 5.0  # heartbeats alone, measured before the load
 FINAL = {"COMMITTED", "ABORTED", "REJECTED"}
-_METRIC = re.compile(r"^rpc_server_calls(?:_total)?\{(?P<labels>[^}]*)\}\s+(?P<value>[0-9.e+]+)$")
+_METRIC = re.compile(r"^(?P<name>rpc_(?:server|client)_calls)(?:_total)?\{(?P<labels>[^}]*)\}\s+(?P<value>[0-9.e+]+)$")
 _serial = iter(range(10**9))
 _serial_lock = threading.Lock()
 
@@ -47,7 +48,8 @@ def executor_processes(rf: RunningFleet) -> dict[str, tuple[int, int]]:
 
 
 def rpc_calls(port: int) -> Counter[str]:
-    """rpc_server_calls by method (all status codes summed) from one process's Prometheus endpoint."""
+    """rpc_server_calls ("served …") and rpc_client_calls ("made …") by method, all status codes summed, from one
+    process's Prometheus endpoint."""
     calls: Counter[str] = Counter()
     text = requests.get(f"http://127.0.0.1:{port}/metrics", timeout=TIMEOUT_S).text
     for line in text.splitlines():
@@ -55,8 +57,19 @@ def rpc_calls(port: int) -> Counter[str]:
         if match is None:
             continue
         method = re.search(r'(?:rpc_method|method)="([^"]+)"', match["labels"])
-        calls[method[1] if method else "?"] += int(float(match["value"]))
+        kind = "served" if match["name"] == "rpc_server_calls" else "made"
+        calls[f"{kind} {method[1] if method else '?'}"] += int(float(match["value"]))
     return calls
+
+
+def appends_between(before: dict[str, Counter[str]], after: dict[str, Counter[str]]) -> int:
+    """AppendEntries served by all executors between two scrapes."""
+    return sum(
+        count - before[name].get(method, 0)
+        for name in after
+        for method, count in after[name].items()
+        if method.startswith("served") and method.endswith("AppendEntries")
+    )
 
 
 def cpu_s(pid: int) -> float:
@@ -132,7 +145,11 @@ def main() -> int:
         wait_final(rf.api, warm)
         time.sleep(1.0)  # batched ENDs of the warm-up reach the log before the figures start
         procs = executor_processes(rf)
+        idle_before = {name: rpc_calls(port) for name, (_, port) in procs.items()}
+        time.sleep(IDLE_S)
+        idle_appends = appends_between(idle_before, {name: rpc_calls(port) for name, (_, port) in procs.items()})
         index_before = commit_indexes(shop)
+        started = time.monotonic()
         calls_before = {name: rpc_calls(port) for name, (_, port) in procs.items()}
         cpu_before = {name: cpu_s(pid) for name, (pid, _) in procs.items()}
         load_before = os.getloadavg()[0]
@@ -142,21 +159,22 @@ def main() -> int:
         cpu_after = {name: cpu_s(pid) for name, (pid, _) in procs.items()}
         calls_after = {name: rpc_calls(port) for name, (_, port) in procs.items()}
         index_after = commit_indexes(shop)
+        measured_s = time.monotonic() - started
         load_after = os.getloadavg()[0]
         shop.close()
     orders = sum(states[s] for s in ("COMMITTED", "ABORTED"))
     committed = max(1, states["COMMITTED"])
     entries = max(index_after[n] - index_before.get(n, 0) for n in index_after)
-    appends = sum(
-        count - calls_before[n].get(method, 0)
-        for n in procs
-        for method, count in calls_after[n].items()
-        if method.endswith("AppendEntries")
-    )
+    appends = appends_between(calls_before, calls_after)
     cpu_ms = sum(cpu_after[n] - cpu_before[n] for n in procs) * 1000
     print(f"orders final: {dict(states)} (offered {args.rate:g}/s for {args.seconds:g} s)")
     print(f"executor group: {entries / max(1, orders):.2f} Raft entries per order ({entries} for {orders})")
     print(f"executor group: {appends / max(1, orders):.2f} AppendEntries served per order (followers, heartbeats in)")
+    print(
+        f"  idle fleet: {idle_appends / IDLE_S:.1f} AppendEntries/s (heartbeats); over the {measured_s:.0f} s "
+        f"measured is {idle_appends / IDLE_S * measured_s / max(1, orders):.2f} per order (an upper bound: a "
+        "heartbeat is skipped while appends flow)"
+    )
     print(f"executor processes: {cpu_ms / committed:.1f} CPU-ms per committed order (all three replicas)")
     print(f"load average (1 min): {load_before:.1f} before, {load_after:.1f} after")
     methods = Counter[str]()
