@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from order_executor.core.decision_log import Applied, encode_begin, encode_decision
+from order_executor.core.decision_log import Applied, encode_begin, encode_decision, encode_ends
 from order_executor.core.order import Item, OrderSummary, Outcome
 from order_executor.core.timeline import Kind
 from order_executor.participants import NoAnswer, VoteReply
@@ -36,6 +36,22 @@ def test_a_replica_that_applies_the_decision_in_a_later_term_journals_the_term_i
     assert [(s.kind, s.index, s.term) for s in steps] == [(Kind.BEGIN_LOGGED, 1, 3), (Kind.DECISION_LOGGED, 2, 3)]
     assert steps[1].detail == "COMMIT" and dropped == 0
     assert follower.record("o1") == leader_log.record("o1"), "the stamp changes nothing the log decides"
+
+
+def test_batched_ends_are_journaled_for_each_transaction_under_the_entry_that_carried_them() -> None:
+    recorder = TimelineRecorder("executor-1", wall=lambda: 1.0)
+    log = JournaledDecisionLog(recorder)
+    second = OrderSummary("o2", (Item("b1", 1, 500),), 500)
+    third = OrderSummary("o3", (Item("b1", 1, 500),), 500)
+    stamped = term_stamped(lambda command, _t: log.apply(log.applied_index + 1, command), lambda: 5)
+    for order in (ORDER, second):
+        stamped(encode_begin(order), 1.0)
+        stamped(encode_decision(order.order_id, Outcome.ABORT, "x"), 1.0)
+    stamped(encode_begin(third, ends=("o1",)), 1.0)  # o1's END rides on o3's BEGIN (index 5)
+    stamped(encode_ends(("o2",)), 1.0)  # o2's goes alone (index 6)
+    kinds = {tx: [(s.kind, s.index, s.term) for s in recorder.steps(tx)[0]] for tx in ("o1", "o2", "o3")}
+    assert kinds["o1"][-1] == (Kind.END_LOGGED, 5, 5) and kinds["o2"][-1] == (Kind.END_LOGGED, 6, 5)
+    assert kinds["o3"] == [(Kind.BEGIN_LOGGED, 5, 5)], "the carrier's own step, and no END of its own"
 
 
 class _Books:
