@@ -38,6 +38,7 @@ from bench.core.rpc_counts import calls_between, per_order, total_per_order
 from bench.metrics_scrape import scrape_calls
 from bench.open_loop import Answer, Reply, percentile, run_open_loop
 from bench.process_cpu import cpu_snapshot, cpu_used, profile_raw
+from bench.stamp import stamp
 from testing.fleet_env import FLEET_ENV, REPLICA_COUNTS, REPLICAS_DEFAULT
 from testing.local_fleet import RunningFleet, running_fleet
 from testing.orders import checkout_body, serial_card
@@ -371,6 +372,7 @@ def main() -> int:
             Path(args.workdir or scratch), extra_env=env, healthy_timeout_s=120, replicas=args.replicas
         ) as rf,
     ):
+        print(f"start: {stamp()}", flush=True)
         rtt_ms, rpc_per_s = raw_grpc(rf.settings.payment_service_addr, "payment_service")
         print(f"raw gRPC: health Check p50 {rtt_ms:.2f} ms, {rpc_per_s:.0f} RPC/s (8 callers, one channel)")
         print(f"replicas per Raft group: {args.replicas}")
@@ -396,6 +398,7 @@ def main() -> int:
         if args.profile:
             out_dir = Path(args.workdir or scratch) / "profiles"
             profile_hottest(rf, knee or steps[0], args.profile_s, titles, book_ids, baseline, out_dir, args.native)
+        print(f"end: {stamp()}", flush=True)
     return 0
 
 

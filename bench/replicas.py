@@ -8,7 +8,7 @@ replica leads, until commits and 200s resume); then f = (N−1)/2 replicas of ea
 complete), one more (a majority down: nothing may commit), all restarted (every order must finish), and the
 invariants over every order of the run (nothing oversold, none lost or applied twice, ledgers reconcile).
 
-    .venv/bin/python -m bench.replicas [--replicas 3,5] [--rate 10] [--step-s 12]
+    .venv/bin/python -m bench.replicas [--replicas 3,5] [--rate 10] [--step-s 12] [--plot replicas.svg]
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from pathlib import Path
 from bench.capacity import add_stock, checkout_sender, wait_final
 from bench.core.failover import resumed_after
 from bench.open_loop import Answer, percentile, run_open_loop
+from bench.stamp import stamp
 from testing.fleet_env import FLEET_ENV, REPLICA_COUNTS, replica_ids
 from testing.local_fleet import RunningFleet, Shop, running_fleet
 from utils.catalog.file import load_catalog
@@ -298,21 +299,52 @@ def report(results: list[Figures]) -> None:
     row("orders checked (I1–I5 hold)", lambda r: str(r.orders_checked))
 
 
+def plot(results: list[Figures], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, (latency, outage) = plt.subplots(1, 2, figsize=(12, 4.2))
+    width = 0.8 / len(results)
+    kinds = ["stock write p50", "stock write p99", "decision p50", "decision p99"]
+    for i, r in enumerate(results):
+        values = [*r.stock_write_ms, *r.decision_ms]
+        latency.bar([k + i * width for k in range(len(kinds))], values, width, label=f"{r.replicas} replicas")
+        events = [f.new_leader_s for f in r.failovers] + [f.commits_resumed_s for f in r.failovers]
+        outage.bar([k + i * width for k in range(4)], events, width, label=f"{r.replicas} replicas")
+    latency.set_xticks([k + width / 2 for k in range(len(kinds))], kinds)
+    latency.set(ylabel="ms", yscale="log", title="Commit latency")
+    latency.legend()
+    labels = ["executor: new leader", "books: new leader", "executor: commits again", "books: commits again"]
+    outage.set_xticks([k + width / 2 for k in range(4)], labels, fontsize=8)
+    outage.set(ylabel="seconds after SIGKILL of the leader", title="Failover under load")
+    outage.legend()
+    figure.tight_layout()
+    figure.savefig(path)
+    print(f"plot: {path}")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--replicas", default="3,5", help="replica counts to compare, one fleet each")
     parser.add_argument("--rate", type=float, default=10.0, help="the fixed offered rate, checkouts/s")
     parser.add_argument("--step-s", type=float, default=12.0)
     parser.add_argument("--workdir", default="")
+    parser.add_argument("--plot", type=Path, default=None, help="write commit latency and failover bars here")
     args = parser.parse_args()
     counts = [int(n) for n in args.replicas.split(",")]
     if not set(counts) <= set(REPLICA_COUNTS):
         parser.error(f"--replicas: each of {REPLICA_COUNTS}")
+    print(f"start: {stamp()}", flush=True)
     results = []
     with tempfile.TemporaryDirectory(prefix="replicas-") as scratch:
         for n in counts:
             results.append(measure(n, args.rate, args.step_s, Path(args.workdir or scratch) / f"r{n}"))
     report(results)
+    if args.plot is not None:
+        plot(results, args.plot)
+    print(f"end: {stamp()}", flush=True)
     return 0
 
 

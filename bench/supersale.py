@@ -26,6 +26,7 @@ from pathlib import Path
 from bench.capacity import add_stock, checkout_sender
 from bench.core.drain import DepthSample, Drain, drain, percentile_int
 from bench.open_loop import Answer, percentile, run_open_loop
+from bench.stamp import stamp
 from testing.fleet_env import FLEET_ENV
 from testing.local_fleet import RunningFleet, Shop, running_fleet
 from utils.catalog.file import load_catalog
@@ -168,6 +169,7 @@ def run_supersale(
         )
         if plot_path is not None:
             plot(results, sampler.samples, sampler.depth_max, plot_path)
+        print(f"end: {stamp()}", flush=True)
     finally:
         shop.close()
     return 0
@@ -218,6 +220,7 @@ def main() -> int:
         tempfile.TemporaryDirectory(prefix="supersale-") as scratch,
         running_fleet(Path(args.workdir or scratch), extra_env=env, healthy_timeout_s=120) as rf,
     ):
+        print(f"start: {stamp()}", flush=True)
         return run_supersale(rf, args.knee, args.steady_s, args.spike_s, args.hot_stock, args.plot)
 
 
