@@ -203,7 +203,7 @@ def survival(rf: RunningFleet, shop: Shop, titles: list[str], figures: Figures) 
         rf.fleet.kill(name)
     stalled = Load(rf, titles, SURVIVE_RATE / 2, SURVIVE_S)
     stalled.join()
-    committed_while_down = count_committed(rf, stalled.approved, STALLED_WAIT_S)
+    committed_while_down = count_committed(shop, stalled.approved, STALLED_WAIT_S)
     figures.majority_down = (committed_while_down, len(stalled.approved), Counter(a.status for a in stalled.answers))
     print(f"  {f + 1} of {n} down: {committed_while_down}/{len(stalled.approved)} committed in {STALLED_WAIT_S:.0f} s")
     for name in [*down, *more]:
@@ -214,20 +214,16 @@ def survival(rf: RunningFleet, shop: Shop, titles: list[str], figures: Figures) 
     return [*load.approved, *stalled.approved]
 
 
-def count_committed(rf: RunningFleet, order_ids: list[str], watch_s: float) -> int:
+def count_committed(shop: Shop, order_ids: list[str], watch_s: float) -> int:
     """How many of the orders are COMMITTED at any point within `watch_s` (polled; a deadline, not a sleep)."""
-    shop_session = Shop(rf)
-    try:
-        committed: set[str] = set()
-        deadline = time.monotonic() + watch_s
-        while time.monotonic() < deadline:
-            for order_id in set(order_ids) - committed:
-                if shop_session.order(order_id)["state"] == "COMMITTED":
-                    committed.add(order_id)
-            time.sleep(0.5)
-        return len(committed)
-    finally:
-        shop_session.close()
+    committed: set[str] = set()
+    deadline = time.monotonic() + watch_s
+    while time.monotonic() < deadline:
+        for order_id in set(order_ids) - committed:
+            if shop.order(order_id)["state"] == "COMMITTED":
+                committed.add(order_id)
+        time.sleep(0.5)
+    return len(committed)
 
 
 def measure(replicas: int, rate: float, step_s: float, workdir: Path) -> Figures:

@@ -23,6 +23,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+import grpc
+
 from bench.capacity import add_stock, checkout_sender
 from bench.core.drain import DepthSample, Drain, drain, percentile_int
 from bench.open_loop import Answer, percentile, run_open_loop
@@ -60,6 +62,7 @@ class DepthSampler:
     def __init__(self, shop: Shop, t0: float) -> None:
         self.shop, self.t0 = shop, t0
         self.samples: list[DepthSample] = []
+        self.missed = 0  # samples whose Stats call failed
         self.depth_max = int(shop.queue.stats(timeout_s=5).depth_max)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="depth-sampler", daemon=True)
@@ -74,7 +77,11 @@ class DepthSampler:
 
     def _run(self) -> None:
         while not self._stop.wait(SAMPLE_EVERY_S):
-            stats = self.shop.queue.stats(timeout_s=2)
+            try:
+                stats = self.shop.queue.stats(timeout_s=2)
+            except grpc.RpcError:
+                self.missed += 1  # reported beside the depth figures: a gap in the samples, not a zero
+                continue
             self.samples.append(DepthSample(time.monotonic() - self.t0, int(stats.depth)))
 
 
@@ -154,6 +161,8 @@ def run_supersale(
         steady_depths = [s.depth for s in sampler.samples if s.at_s < results[1].started_s]
         baseline = percentile_int(steady_depths, 0.9)
         show_drain(drain(sampler.samples, spike_end_s, baseline, sampler.depth_max), sampler.depth_max, baseline)
+        if sampler.missed:
+            print(f"queue: {sampler.missed} depth samples missed (Stats failed)")
         committed = [o for o in orders.values() if o["state"] == "COMMITTED"]
         by_reason = Counter(o["reason"] or "" for o in orders.values() if o["state"] != "COMMITTED")
         print(
