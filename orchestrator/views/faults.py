@@ -57,7 +57,7 @@ def _link() -> FaultLink:
     return link
 
 
-def _forward(link: FaultLink, method: str, path: str, body: dict[str, Any] | None = None) -> tuple[int, Any]:
+def _forward(link: FaultLink, method: str, path: str, body: dict[str, Any] | None = None) -> tuple[int, dict[str, Any]]:
     data = json.dumps(body).encode() if body is not None else None
     forwarded = urllib.request.Request(  # noqa: S310 - a loopback http:// URL, checked in from_environment
         link.url + path,
@@ -67,10 +67,10 @@ def _forward(link: FaultLink, method: str, path: str, body: dict[str, Any] | Non
     )
     try:
         with urllib.request.urlopen(forwarded, timeout=FORWARD_TIMEOUT_S) as answer:  # noqa: S310
-            return int(answer.status), json.loads(answer.read() or b"{}")
+            return int(answer.status), _json_object(answer.read())
     except urllib.error.HTTPError as refused:
         with refused:  # its body holds the connection open until closed
-            return int(refused.code), json.loads(refused.read() or b"{}")
+            return int(refused.code), _json_object(refused.read())
     except (urllib.error.URLError, TimeoutError, OSError) as error:
         raise Problem(
             503,
@@ -79,6 +79,17 @@ def _forward(link: FaultLink, method: str, path: str, body: dict[str, Any] | Non
             f"the launcher did not answer: {error}",
             headers={"Retry-After": "1"},
         ) from None
+
+
+def _json_object(raw: bytes) -> dict[str, Any]:
+    """The launcher's answer; one that is not a JSON object is its failure, answered 502 with what came."""
+    try:
+        body = json.loads(raw or b"{}")
+    except ValueError:
+        body = None
+    if not isinstance(body, dict):
+        raise Problem(502, "FAULTS_FAILED", "Bad Gateway", f"the launcher answered no JSON object: {raw[:200]!r}")
+    return body
 
 
 @blueprint.get("/faults")

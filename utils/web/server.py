@@ -246,10 +246,6 @@ class _Request(httputil.HTTPMessageDelegate):
         return send()
 
 
-def _path(target: str) -> str:
-    return target.split("?", 1)[0]
-
-
 class WsgiServer:
     """Serves one WSGI app on host:port until stop(). run() blocks (call it from the thread that owns the server);
     stop() may be called from any thread or a signal handler."""
