@@ -1,6 +1,7 @@
 """docker-compose.yaml is hardened as the Kubernetes manifests are (deploy/k8s/base), read statically, no engine:
 every service has a read-only root filesystem with /tmp in memory, drops every capability, cannot gain privileges,
-and has CPU and memory limits, those of its Kubernetes container where it has one."""
+and has CPU and memory limits, those of its Kubernetes container where it has one; and, on the running compose
+fleet, the engine applied each."""
 
 from __future__ import annotations
 
@@ -11,6 +12,9 @@ from typing import Any
 
 import pytest
 import yaml
+
+from tests.docker.compose_fleet import SERVICES as SERVICES_RUN
+from tests.docker.compose_fleet import ComposeFleet
 
 ROOT = Path(__file__).resolve().parents[2]
 # A third-party all-in-one image (profile lgtm, never run by the tests) that writes under its own tree as root.
@@ -99,3 +103,16 @@ def test_every_image_service_has_a_kubernetes_twin() -> None:
     ours = [n for n, s in _services().items() if s.get("image") == "bookstore-checkout:latest"]
     missing = [n for n in ours if n not in ("pki", "operator") and KUBERNETES_NAME.get(n, n) not in twins]
     assert not missing, f"no Kubernetes workload for {missing}"
+
+
+@pytest.mark.docker
+@pytest.mark.timeout(900)
+def test_the_running_containers_carry_the_hardening(fleet: ComposeFleet) -> None:
+    """What the engine applied, as docker inspect shows it: docker-compose 1.29 honours every key above."""
+    for name in SERVICES_RUN:
+        config = _services()[name]
+        host = fleet.inspect(name)["HostConfig"]
+        assert host["ReadonlyRootfs"] is True and "/tmp" in (host.get("Tmpfs") or {}), name
+        assert host["CapDrop"] == ["ALL"] and "no-new-privileges:true" in host["SecurityOpt"], name
+        assert host["NanoCpus"] == int(float(config["cpus"]) * 1e9), name
+        assert host["Memory"] == _bytes(config["mem_limit"]), name
