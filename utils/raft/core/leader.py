@@ -30,9 +30,15 @@ def tick(r: Raft) -> None:
         if r.transferee is not None:
             r.transferee = None  # the transfer did not finish within an election timeout: abort
     replication.detect_stalls(r)
+    replication.age_followers(r)
     if r.heartbeat_elapsed >= r.config.heartbeat_ticks:
         r.heartbeat_elapsed = 0
-        replication.broadcast_heartbeat(r, r.read_only.last_pending_context() or b"")
+        context = r.read_only.last_pending_context()
+        if context is not None:
+            # A read waits for a quorum's acknowledgement of a heartbeat carrying its context, and one
+            # may have been lost: the whole round goes out, however busy the followers are.
+            replication.broadcast_heartbeat(r, context)
+    replication.heartbeat_idle_followers(r)
 
 
 def _quorum_recently_active(r: Raft) -> bool:

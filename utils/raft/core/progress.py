@@ -27,6 +27,7 @@ class Progress:
         "recent_active",
         "stalled_ticks",
         "commit_sent",
+        "idle_ticks",
     )
 
     def __init__(self, next_index: int, inflight_max: int) -> None:
@@ -40,6 +41,7 @@ class Progress:
         self.recent_active = False  # heard from since the last CheckQuorum round
         self.stalled_ticks = 0  # ticks without progress while entries are outstanding
         self.commit_sent = 0  # highest commit index this follower can have learned from us
+        self.idle_ticks = 0  # leader ticks since we last sent this follower an APPEND or SNAPSHOT
 
     def __repr__(self) -> str:
         return (

@@ -55,6 +55,20 @@ class RawNode:
     def dropped_messages(self) -> int:
         return self._raft.dropped_messages
 
+    @property
+    def commit_index(self) -> int:
+        return self._raft.log.committed
+
+    @property
+    def last_index(self) -> int:
+        return self._raft.log.last_index
+
+    def identity(self) -> tuple[object, ...]:
+        """Who this node is to the group right now (role, term, leader, vote, transferee, campaign): compared
+        after every loop turn, so a runtime rebuilds its full status only when one of them moved."""
+        r = self._raft
+        return (r.role, r.term, r.leader, r.vote, r.transferee, r.campaign_reason)
+
     # --- inputs --------------------------------------------------------------------------------------
     def tick(self) -> None:
         self._raft.tick()

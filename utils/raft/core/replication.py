@@ -43,6 +43,7 @@ def send_append(r: Raft, to: NodeId, context: bytes = b"") -> bool:
         commit=log.committed,
         context=context,
     )
+    pr.idle_ticks = 0
     pr.commit_sent = max(pr.commit_sent, min(log.committed, prev_index + len(entries)))
     if entries:
         pr.sent_entries(entries[-1].index)
@@ -62,6 +63,7 @@ def send_snapshot(r: Raft, to: NodeId, pr: Progress) -> None:
     snapshot = r.log.snapshot
     assert snapshot is not None
     r.send(MessageType.SNAPSHOT, to, snapshot=snapshot, commit=r.log.committed)
+    pr.idle_ticks = 0
     pr.become_snapshot(snapshot.index)
 
 
@@ -86,12 +88,31 @@ def send_heartbeat(r: Raft, to: NodeId, context: bytes) -> None:
     if prev_term is None:  # match point compacted away: a pure liveness ping
         prev_index, prev_term = 0, 0
     r.send(MessageType.APPEND, to, index=prev_index, log_term=prev_term, commit=log.committed, context=context)
+    pr.idle_ticks = 0
     pr.commit_sent = max(pr.commit_sent, min(log.committed, prev_index))
 
 
 def broadcast_heartbeat(r: Raft, context: bytes) -> None:
     for peer in r.others:
         send_heartbeat(r, peer, context)
+
+
+def age_followers(r: Raft) -> None:
+    """One leader tick more since each follower was last sent anything."""
+    for peer in r.others:
+        r.progress[peer].idle_ticks += 1
+
+
+def heartbeat_idle_followers(r: Raft) -> None:
+    """Raft §5.2's heartbeat, only to a follower sent nothing for a heartbeat interval.
+
+    Any APPEND resets a follower's election timer and its answer counts for CheckQuorum just as a
+    heartbeat's does, so under load heartbeats vanish. A follower still hears from its leader at
+    least every heartbeat interval, as with fixed rounds: no election timeout can expire sooner.
+    """
+    for peer in r.others:
+        if r.progress[peer].idle_ticks >= r.config.heartbeat_ticks:
+            send_heartbeat(r, peer, b"")
 
 
 def detect_stalls(r: Raft) -> None:
@@ -195,6 +216,7 @@ def _send_commit(r: Raft, to: NodeId, pr: Progress) -> None:
     if prev_term is None:
         return
     r.send(MessageType.APPEND, to, index=pr.match, log_term=prev_term, commit=r.log.committed)
+    pr.idle_ticks = 0
     pr.commit_sent = min(r.log.committed, pr.match)
 
 
