@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bench.capacity import add_stock, checkout_sender, wait_final
-from bench.core.failover import resumed_after
+from bench.core.failover import longest_pause, resumed_after
 from bench.open_loop import Answer, percentile, run_open_loop
 from bench.stamp import stamp
 from testing.fleet_env import FLEET_ENV, REPLICA_COUNTS, replica_ids
@@ -43,6 +43,7 @@ LEADER_POLL_S = 0.05
 LEADER_WAIT_S = 30.0
 # A pause in commits or 200s longer than this after a kill is the outage; shorter ones are the load's own rhythm.
 GAP_S = 1.0
+PAUSE_WINDOW_S = 10.0
 FAILOVER_RATE = 5.0
 FAILOVER_S = 20.0
 KILL_AFTER_S = 6.0
@@ -58,8 +59,11 @@ class Failover:
     new_leader_s: float  # from the SIGKILL until another replica of the group reported itself leader
     commits_resumed_s: float  # until orders committed again (end of the first pause > GAP_S after the kill)
     checkouts_resumed_s: float  # until 200s resumed likewise
+    commits_paused_s: float  # the longest pause between commits within PAUSE_WINDOW_S of the kill
+    checkouts_paused_s: float  # the same for 200s
     committed: int
     approved: int
+    aborted: dict[str, int]  # the reasons of the orders of the phase that did not commit
     orders: tuple[str, ...]  # the approved ones, for the invariants at the end
 
 
@@ -176,10 +180,19 @@ def failover(rf: RunningFleet, shop: Shop, titles: list[str], group: str) -> Fai
         new_leader_s=new_leader_s,
         commits_resumed_s=resumed_after(finals.committed_at, killed_at, GAP_S),
         checkouts_resumed_s=resumed_after(load.ok_at_wall(), killed_at, GAP_S),
+        commits_paused_s=longest_pause(finals.committed_at, killed_at, PAUSE_WINDOW_S),
+        checkouts_paused_s=longest_pause(load.ok_at_wall(), killed_at, PAUSE_WINDOW_S),
         committed=len(finals.committed_at),
         approved=len(load.approved),
+        aborted=aborted_reasons(shop, load.approved),
         orders=tuple(load.approved),
     )
+
+
+def aborted_reasons(shop: Shop, order_ids: list[str]) -> dict[str, int]:
+    """Why the orders that did not commit ended as they did (all are final by now)."""
+    orders = (shop.order(order_id) for order_id in order_ids)
+    return dict(Counter(o["reason"] or o["state"] for o in orders if o["state"] != "COMMITTED"))
 
 
 def survival(rf: RunningFleet, shop: Shop, titles: list[str], figures: Figures) -> list[str]:
@@ -284,6 +297,8 @@ def report(results: list[Figures]) -> None:
         failover_row("new leader after", lambda f: s(f.new_leader_s))
         failover_row("commits resumed after", lambda f: s(f.commits_resumed_s))
         failover_row("200s resumed after", lambda f: s(f.checkouts_resumed_s))
+        failover_row("longest pause in commits", lambda f: s(f.commits_paused_s))
+        failover_row("longest pause in 200s", lambda f: s(f.checkouts_paused_s))
         failover_row("committed / approved", lambda f: f"{f.committed}/{f.approved}")
     row("(N−1)/2 down per group: committed / approved", lambda r: "{}/{}".format(*r.minority_down))
     row("majority down: committed / approved", lambda r: f"{r.majority_down[0]}/{r.majority_down[1]}")
@@ -338,6 +353,10 @@ def main() -> int:
         for n in counts:
             results.append(measure(n, args.rate, args.step_s, Path(args.workdir or scratch) / f"r{n}"))
     report(results)
+    for r in results:
+        for f in r.failovers:
+            if f.aborted:
+                print(f"{r.replicas} replicas, {f.killed} killed: not committed, by reason: {f.aborted}")
     if args.plot is not None:
         plot(results, args.plot)
     print(f"end: {stamp()}", flush=True)

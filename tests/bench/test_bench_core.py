@@ -10,7 +10,7 @@ from collections import Counter
 import pytest
 
 from bench.core.drain import DepthSample, drain, percentile_int
-from bench.core.failover import first_after, resumed_after
+from bench.core.failover import first_after, longest_pause, resumed_after
 from bench.core.knee import FINAL_WITHIN_S, P99_KNEE_MS, StepFigures, knee, served_well
 from bench.core.profile_components import OTHER, by_component, parse_raw, self_time, stack_component
 from bench.core.rpc_counts import calls_between, parse_calls, per_order, short_method, total_per_order
@@ -145,3 +145,12 @@ def test_resumption_is_the_end_of_the_first_gap_after_the_kill() -> None:
     assert resumed_after([1.0, 2.0], killed_at=10.0, gap_before_s=0.5) == math.inf  # nothing after
     assert first_after(commits, 13.0) == 13.2
     assert first_after(commits, 30.0) == math.inf
+
+
+def test_the_longest_pause_around_the_kill_includes_the_gap_over_the_kill_itself() -> None:
+    commits = [9.0, 9.6, 10.1, 11.8, 12.0, 12.2, 30.0]
+    # 9.6 → 10.1 spans the kill; 10.1 → 11.8 is the outage; 12.2 → 30.0 starts after a 2 s window, not a 30 s one.
+    assert longest_pause(commits, killed_at=10.0, window_s=2.0) == pytest.approx(1.7)
+    assert longest_pause(commits, killed_at=10.0, window_s=30.0) == pytest.approx(17.8)
+    assert longest_pause([12.5], killed_at=10.0, window_s=10.0) == pytest.approx(2.5)  # nothing before the kill
+    assert longest_pause([1.0], killed_at=10.0, window_s=10.0) == math.inf
