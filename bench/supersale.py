@@ -57,11 +57,14 @@ class PhaseResult:
 
 
 class DepthSampler:
-    """Samples the queue's depth (Stats) every SAMPLE_EVERY_S on a thread of its own until stopped."""
+    """Samples the queue's depth (Stats) and the executor leader's open transactions (Status) every
+    SAMPLE_EVERY_S on a thread of its own until stopped. An order leaves the queue's depth once the executors
+    have taken it (leased and begun), so the backlog of a spike is the two together."""
 
     def __init__(self, shop: Shop, t0: float) -> None:
         self.shop, self.t0 = shop, t0
         self.samples: list[DepthSample] = []
+        self.executing: list[DepthSample] = []  # transactions begun and not ended, on the executor leader
         self.missed = 0  # samples whose Stats call failed
         self.depth_max = int(shop.queue.stats(timeout_s=5).depth_max)
         self._stop = threading.Event()
@@ -82,7 +85,11 @@ class DepthSampler:
             except grpc.RpcError:
                 self.missed += 1  # reported beside the depth figures: a gap in the samples, not a zero
                 continue
-            self.samples.append(DepthSample(time.monotonic() - self.t0, int(stats.depth)))
+            at_s = time.monotonic() - self.t0
+            self.samples.append(DepthSample(at_s, int(stats.depth)))
+            leaders = [s for s in self.shop.executor_status().values() if s is not None and s.role == "leader"]
+            if leaders:
+                self.executing.append(DepthSample(at_s, int(leaders[0].transactions_open)))
 
 
 def show_phase(result: PhaseResult, knee_goodput: float, fulfilled_per_s: float) -> None:
@@ -104,12 +111,10 @@ def show_phase(result: PhaseResult, knee_goodput: float, fulfilled_per_s: float)
     )
 
 
-def show_drain(result: Drain, depth_max: int, baseline: int) -> None:
+def show_drain(what: str, result: Drain, baseline: int, bound: str) -> None:
     print(
-        f"queue: peak depth {result.peak} of {depth_max} at {result.peak_at_s:.1f} s "
-        f"({'bound reached: QUEUE_FULL answered' if result.bound_reached else 'bound not reached'}); "
-        f"back to the steady depth ({baseline}) {result.drained_after_s:.1f} s after the spike ended, "
-        f"draining {result.drain_rate_per_s:.1f} orders/s",
+        f"{what}: peak {result.peak} at {result.peak_at_s:.1f} s{bound}; back to the steady level ({baseline}) "
+        f"{result.drained_after_s:.1f} s after the spike ended, draining {result.drain_rate_per_s:.1f} orders/s",
         flush=True,
     )
 
@@ -158,9 +163,17 @@ def run_supersale(
             window = (result.started_s, result.started_s + result.phase.seconds)
             fulfilled = sum(1 for t in committed_at if window[0] <= t < window[1]) / result.phase.seconds
             show_phase(result, knee_goodput, fulfilled)
-        steady_depths = [s.depth for s in sampler.samples if s.at_s < results[1].started_s]
-        baseline = percentile_int(steady_depths, 0.9)
-        show_drain(drain(sampler.samples, spike_end_s, baseline, sampler.depth_max), sampler.depth_max, baseline)
+        queue_full = sum(1 for r in results for a in r.answers if a.code == "QUEUE_FULL")
+        for what, series in (("queue depth", sampler.samples), ("executing", sampler.executing)):
+            steady = percentile_int([s.depth for s in series if s.at_s < results[1].started_s], 0.9)
+            backlog = drain(series, spike_end_s, steady, sampler.depth_max)
+            bound = ""
+            if what == "queue depth":
+                # A sample can miss the instant the queue was full; its QUEUE_FULL answers cannot.
+                reached = backlog.bound_reached or queue_full > 0
+                bound = f" of the bound {sampler.depth_max} ({'reached' if reached else 'not reached'}: "
+                bound += f"{queue_full} answered QUEUE_FULL)"
+            show_drain(what, backlog, steady, bound)
         if sampler.missed:
             print(f"queue: {sampler.missed} depth samples missed (Stats failed)")
         committed = [o for o in orders.values() if o["state"] == "COMMITTED"]
@@ -177,14 +190,20 @@ def run_supersale(
             f"load ended; {len(committed) / max(1e-9, last_commit_s):.1f} fulfilled/s over the whole run"
         )
         if plot_path is not None:
-            plot(results, sampler.samples, sampler.depth_max, plot_path)
+            plot(results, sampler.samples, sampler.executing, sampler.depth_max, plot_path)
         print(f"end: {stamp()}", flush=True)
     finally:
         shop.close()
     return 0
 
 
-def plot(results: list[PhaseResult], samples: list[DepthSample], depth_max: int, path: Path) -> None:
+def plot(
+    results: list[PhaseResult],
+    samples: list[DepthSample],
+    executing: list[DepthSample],
+    depth_max: int,
+    path: Path,
+) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -206,6 +225,7 @@ def plot(results: list[PhaseResult], samples: list[DepthSample], depth_max: int,
     answers_axis.set(ylabel="checkouts per second", title="Supersale: 3× the knee for the spike")
     answers_axis.legend()
     depth_axis.plot([s.at_s for s in samples], [s.depth for s in samples], label="queue depth")
+    depth_axis.plot([s.at_s for s in executing], [s.depth for s in executing], label="executing (leader)")
     depth_axis.axhline(depth_max, linestyle=":", color="grey", label=f"depth bound {depth_max}")
     depth_axis.set(xlabel="seconds since the start", ylabel="orders waiting or leased")
     depth_axis.legend()
