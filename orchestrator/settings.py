@@ -57,5 +57,7 @@ class OrchestratorSettings(BaseSettings):
         if self.operator_token.get_secret_value():
             return self.operator_token.get_secret_value()
         if self.operator_token_file is not None:
-            return self.operator_token_file.read_text(encoding="utf-8").strip()
+            # The first line only, as documented: a second line (a comment, a rotated token) is not part of it.
+            lines = self.operator_token_file.read_text(encoding="utf-8").strip().splitlines()
+            return lines[0].strip() if lines else ""
         return ""
