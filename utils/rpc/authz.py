@@ -7,6 +7,7 @@ the table does not name), is logged with the identity and the method, counted, a
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -43,32 +44,68 @@ def refuse(context: grpc.ServicerContext, verdict: Verdict, identity: str | None
     context.abort(grpc.StatusCode.PERMISSION_DENIED, f"{identity!r} may not call {method}")
 
 
+# The identities one method's verdicts are kept for: the fleet's certificates name a few dozen; past the bound a
+# verdict is still decided, only not kept.
+_VERDICTS_PER_METHOD_MAX = 64
+
+
+class _MethodGuard:
+    """One method's authorization, built once per method: the verdict per caller identity, decided by the pure
+    policy on first sight and kept (the policy and the server's identity never change while it serves)."""
+
+    __slots__ = ("method", "policy", "server_identity", "service", "verdicts")
+
+    def __init__(self, policy: Policy, server_identity: str, service: str, method: str) -> None:
+        self.policy = policy
+        self.server_identity = server_identity
+        self.service = service
+        self.method = method
+        self.verdicts: dict[str | None, Verdict] = {}
+
+    def check(self, context: grpc.ServicerContext) -> None:
+        identity = peer_identity(context)
+        verdict = self.verdicts.get(identity)
+        if verdict is None:
+            verdict = self.policy.decide(self.method, identity, self.server_identity)
+            if len(self.verdicts) < _VERDICTS_PER_METHOD_MAX:
+                self.verdicts[identity] = verdict
+        if verdict is not Verdict.ALLOW:
+            refuse(context, verdict, identity, self.method, self.service)
+
+
 class AuthorizationInterceptor(grpc.ServerInterceptor):  # type: ignore[type-arg]  # generic in stubs only
-    """Wraps every handler kind: the identity is only known inside the call (the TLS auth context)."""
+    """Wraps every handler kind: the identity is only known inside the call (the TLS auth context).
+
+    The guarded handler is made once per method the server has (grpc asks for it on every call) and kept.
+    """
 
     def __init__(self, policy: Policy, server_identity: str, service: str) -> None:
         self.policy = policy
         self.server_identity = server_identity
         self.service = service
-
-    def _check(self, context: grpc.ServicerContext, method: str) -> None:
-        identity = peer_identity(context)
-        verdict = self.policy.decide(method, identity, self.server_identity)
-        if verdict is not Verdict.ALLOW:
-            refuse(context, verdict, identity, method, self.service)
+        self._handlers: dict[str, Any] = {}
+        self._lock = threading.Lock()
 
     def intercept_service(
         self, continuation: Callable[[grpc.HandlerCallDetails], Any], handler_call_details: grpc.HandlerCallDetails
     ) -> Any:
+        method = handler_call_details.method
+        cached = self._handlers.get(method)
+        if cached is not None:
+            return cached
         handler = continuation(handler_call_details)
         if handler is None:
-            return None
-        method = handler_call_details.method
-        check = self._check
+            return None  # unknown method: nothing is kept for it, so callers cannot grow the cache
+        guarded_handler = self._guarded(method, handler)
+        with self._lock:
+            return self._handlers.setdefault(method, guarded_handler)
+
+    def _guarded(self, method: str, handler: Any) -> Any:
+        check = _MethodGuard(self.policy, self.server_identity, self.service, method).check
 
         def guard(inner: Callable[[Any, grpc.ServicerContext], Any]) -> Callable[[Any, grpc.ServicerContext], Any]:
             def guarded(request: Any, context: grpc.ServicerContext) -> Any:
-                check(context, method)
+                check(context)
                 return inner(request, context)
 
             return guarded
