@@ -16,6 +16,26 @@ def _is_heartbeat(m: Message) -> bool:
     return m.type is MessageType.APPEND and not m.entries and not m.context
 
 
+def test_under_steady_load_heartbeats_vanish_and_come_back_when_idle() -> None:
+    cluster = Cluster(["a", "b", "c"], seed=3, heartbeat_ticks=2, election_ticks=10)
+    cluster.elect("a")
+    cluster.run(3)
+    for tick in range(41):  # one proposal every tick: every follower is sent entries every tick
+        if tick == 1:
+            cluster.sent.clear()  # the first loaded tick may still be a due heartbeat's
+        cluster.propose("a", f"put k v{tick}".encode())
+        cluster.run(1)
+    busy = [m for m in cluster.sent if m.sender == "a" and _is_heartbeat(m)]
+    with_entries = [m for m in cluster.sent if m.sender == "a" and m.type is MessageType.APPEND and m.entries]
+    assert len(with_entries) == 2 * 40
+    # Only commit notices, one per entry and follower: not one heartbeat in 40 ticks (20 intervals).
+    assert len(busy) == 2 * 40 and all(m.commit == m.index for m in busy)
+    cluster.sent.clear()
+    cluster.run(20)  # idle again: one heartbeat per follower per interval
+    idle = [m for m in cluster.sent if m.sender == "a" and m.type is MessageType.APPEND]
+    assert len(idle) == 2 * 10 and all(_is_heartbeat(m) for m in idle)
+
+
 @settings(max_examples=60, deadline=None)
 @given(
     heartbeat_ticks=st.integers(1, 4),
@@ -61,23 +81,3 @@ def test_a_follower_hears_every_interval_and_gets_no_heartbeat_it_does_not_need(
     assert all(cluster.nodes[n].raw.role is Role.FOLLOWER for n in followers)
     # The idle tail after the load: every follower got its heartbeats again.
     assert heartbeats >= len(followers)
-
-
-def test_under_steady_load_heartbeats_vanish_and_come_back_when_idle() -> None:
-    cluster = Cluster(["a", "b", "c"], seed=3, heartbeat_ticks=2, election_ticks=10)
-    cluster.elect("a")
-    cluster.run(3)
-    for tick in range(41):  # one proposal every tick: every follower is sent entries every tick
-        if tick == 1:
-            cluster.sent.clear()  # the first loaded tick may still be a due heartbeat's
-        cluster.propose("a", f"put k v{tick}".encode())
-        cluster.run(1)
-    busy = [m for m in cluster.sent if m.sender == "a" and _is_heartbeat(m)]
-    with_entries = [m for m in cluster.sent if m.sender == "a" and m.type is MessageType.APPEND and m.entries]
-    assert len(with_entries) == 2 * 40
-    # Only commit notices, one per entry and follower: not one heartbeat in 40 ticks (20 intervals).
-    assert len(busy) == 2 * 40 and all(m.commit == m.index for m in busy)
-    cluster.sent.clear()
-    cluster.run(20)  # idle again: one heartbeat per follower per interval
-    idle = [m for m in cluster.sent if m.sender == "a" and m.type is MessageType.APPEND]
-    assert len(idle) == 2 * 10 and all(_is_heartbeat(m) for m in idle)
