@@ -114,7 +114,8 @@ def show_phase(result: PhaseResult, knee_goodput: float, fulfilled_per_s: float)
 def show_drain(what: str, result: Drain, baseline: int, bound: str) -> None:
     print(
         f"{what}: peak {result.peak} at {result.peak_at_s:.1f} s{bound}; back to the steady level ({baseline}) "
-        f"{result.drained_after_s:.1f} s after the spike ended, draining {result.drain_rate_per_s:.1f} orders/s",
+        f"{result.drained_after_peak_s:.1f} s after the peak, {result.drained_after_s:.1f} s after the spike ended"
+        f"{f' (draining {result.drain_rate_per_s:.1f} orders/s)' if result.drain_rate_per_s else ''}",
         flush=True,
     )
 
@@ -179,7 +180,7 @@ def run_supersale(
         committed = [o for o in orders.values() if o["state"] == "COMMITTED"]
         by_reason = Counter(o["reason"] or "" for o in orders.values() if o["state"] != "COMMITTED")
         print(
-            f"orders: {len(approved)} approved, all final {final_after_s:.1f} s after the last phase; "
+            f"orders: {len(approved)} approved, every one final (read back and checked in {final_after_s:.1f} s); "
             f"{len(committed)} COMMITTED, aborted by reason {dict(by_reason)}; "
             f"hot book sold {stock_before[hot.id] - int(shop.stock(hot.id).stock)} of {stock_before[hot.id]}"
         )

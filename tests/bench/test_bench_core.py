@@ -121,6 +121,7 @@ def test_drain_after_a_spike_that_reached_the_bound() -> None:
     result = drain(samples, spike_end_s=20.0, baseline=2, depth_max=60)
     assert (result.peak, result.peak_at_s, result.bound_reached) == (60, 15, True)
     assert result.drained_after_s == 4.0
+    assert result.drained_after_peak_s == 24 - 15  # the first sample of the peak (15 s) to the first at baseline
     assert result.drain_rate_per_s == pytest.approx((60 - 2) / 4.0)
 
 
@@ -128,6 +129,7 @@ def test_a_backlog_that_never_drains_and_one_that_never_formed() -> None:
     stuck = [DepthSample(t, 50) for t in range(0, 40, 5)]
     result = drain(stuck, spike_end_s=20.0, baseline=2, depth_max=60)
     assert not result.bound_reached and result.drained_after_s == math.inf and result.drain_rate_per_s == 0.0
+    assert result.drained_after_peak_s == math.inf
     calm = drain([DepthSample(t, 1) for t in range(30)], spike_end_s=20.0, baseline=2, depth_max=60)
     assert calm.drained_after_s == 0.0
     assert drain([], 20.0, 2, 60).peak == 0
