@@ -3,13 +3,19 @@ enqueue the approved order (or record the rejected one) and build the reply of d
 
 Knows neither HTTP nor gRPC: the flow, the queue and the tokenizer are injected ports that raise the errors of
 checkout_errors.py, so API tests run with fakes and the app with the real adapters.
+
+The card's tokenization runs while the order is validated, not after (issue 14): a token pays for this order id
+and at most its total (payment_service/tokens.py), so a token made for an order that is then rejected is simply
+never used — no Prepare can name it for another order or a larger amount.
 """
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import uuid
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from enum import Enum
 from typing import Any, Protocol
@@ -111,6 +117,7 @@ class CheckoutService:
         make_order_id: Callable[[], str] = new_order_id,
         tokenizer: Tokenizer = NoTokenizer(),
         correlation_id: Callable[[], str] = current_correlation_id,
+        tokenizers_max: int = 16,
     ) -> None:
         self.flow = flow
         self.queue = queue
@@ -118,21 +125,39 @@ class CheckoutService:
         self.make_order_id = make_order_id
         self.tokenizer = tokenizer
         self.correlation_id = correlation_id
+        # Tokenize calls beside the validation flow; their queue is bounded by the gateway's admission of checkouts.
+        self._tokenizers = ThreadPoolExecutor(tokenizers_max, thread_name_prefix="tokenize")
 
     def checkout(self, request: OrderRequest) -> CheckoutReply:
         """Raises the errors of checkout_errors.py when the order could not be placed."""
         order = replace(request.to_order(self.make_order_id(), self.catalog), correlation_id=self.correlation_id())
+        token = self._start_tokenize(order)
         outcome = self.flow.validate(order)
         try:
             if outcome.approved:
                 # Issue 5: the queue holds a payment token and the last four, never the card number or CVV.
-                self._enqueue(order.for_queue(self.tokenizer.tokenize(order)))
+                self._enqueue(order.for_queue(token.result() if token else self.tokenizer.tokenize(order)))
                 return CheckoutReply(Outcome.APPROVED, approved_body(order.order_id, outcome))
             self._record_rejected(order.for_queue(), outcome.reasons)
             return CheckoutReply(Outcome.REJECTED, rejected_body(order.order_id, outcome))
         finally:
             # Each validation service forgets the order only if its clock is <= the final one (docs/design.md §3.4).
             self.flow.broadcast_clear(order.order_id, outcome.final_clock)
+
+    def _start_tokenize(self, order: Order) -> Future[str] | None:
+        """The token, asked for now on a tokenizer thread (with this request's context: correlation id, deadline).
+
+        None when the order has nothing to pay (an empty or unknown cart: the flow rejects it, and a Tokenize for
+        0 would be refused anyway). A rejected order's token is left unused; a failed Tokenize is raised only if
+        the order is approved (`result()`), as TokenizationUnavailable, exactly as when it ran after the flow.
+        """
+        if sum(item.quantity * item.unit_price_cents for item in order.items) <= 0:
+            return None
+        context = contextvars.copy_context()
+        return self._tokenizers.submit(context.run, self.tokenizer.tokenize, order)
+
+    def close(self) -> None:
+        self._tokenizers.shutdown(wait=False, cancel_futures=True)
 
     def _enqueue(self, order: Order) -> None:
         queued = self.queue.enqueue(order)

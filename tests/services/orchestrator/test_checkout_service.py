@@ -5,6 +5,7 @@ number or CVV, and its domain errors answered as the same problem+json as before
 from __future__ import annotations
 
 import json
+import threading
 from typing import Any
 
 import pytest
@@ -151,3 +152,68 @@ def test_a_stored_rejection_reason_is_cut_to_its_bound_however_long_the_quoted_i
     assert len(stored) == STORED_REASON_CHARS_MAX and stored.endswith("…")
     assert stored.startswith("Book 'x' not found; Book 'yyy")
     assert stored_reason(("short", "reasons")) == "short; reasons"
+
+
+class _GatedTokens:
+    """A tokenizer that answers only once the validation flow has begun: a checkout that tokenized after the flow
+    (sequentially) would wait for it forever; one that tokenizes beside it finishes."""
+
+    def __init__(self, flow: FakeFlow, fail: bool = False) -> None:
+        self.flow = flow
+        self.fail = fail
+        self.started = threading.Event()
+        self.asked: list[str] = []
+
+    def tokenize(self, order: Order) -> str:
+        self.asked.append(order.order_id)
+        self.started.set()
+        assert self.flow.entered.wait(10), "the flow never began while the token was being made"
+        if self.fail:
+            raise TokenizationUnavailable("payment_service unavailable")
+        return "tok-" + order.order_id
+
+
+def test_the_token_is_made_while_the_order_is_validated_and_pays_for_that_order() -> None:
+    gate = threading.Event()
+    flow, queue = FakeFlow(gate=gate), FakeQueue()
+    tokens = _GatedTokens(flow)
+    service = CheckoutService(flow, QueueAdapter(queue), load_catalog(), make_order_id=lambda: "o-1", tokenizer=tokens)
+    try:
+        # The flow holds until the token has been asked for: only a concurrent Tokenize lets this checkout end.
+        def open_gate_once_asked() -> None:
+            if tokens.started.wait(10):
+                gate.set()
+
+        opener = threading.Thread(target=open_gate_once_asked)
+        opener.start()
+        reply = service.checkout(CheckoutRequest.model_validate(seed_order()))
+        opener.join(10)
+        assert reply.outcome is Outcome.APPROVED and tokens.asked == ["o-1"]
+        assert queue.records["o-1"].order.payment_token == "tok-o-1"
+    finally:
+        service.close()
+
+
+def test_a_rejected_orders_token_is_never_used_and_its_failure_does_not_change_the_verdict() -> None:
+    flow, queue = FakeFlow(), FakeQueue()
+    tokens = _GatedTokens(flow, fail=True)
+    service = CheckoutService(flow, QueueAdapter(queue), load_catalog(), make_order_id=lambda: "o-2", tokenizer=tokens)
+    try:
+        reply = service.checkout(CheckoutRequest.model_validate(seed_order(termsAndConditionsAccepted=False)))
+        assert reply.outcome is Outcome.REJECTED  # not a 503: the token was not needed
+        assert queue.records["o-2"].order.payment_token == ""  # recorded as rejected, with no token
+    finally:
+        service.close()
+
+
+def test_an_approved_order_whose_token_failed_is_not_placed() -> None:
+    flow, queue = FakeFlow(), FakeQueue()
+    service = CheckoutService(
+        flow, QueueAdapter(queue), load_catalog(), make_order_id=lambda: "o-3", tokenizer=_GatedTokens(flow, True)
+    )
+    try:
+        with pytest.raises(TokenizationUnavailable):
+            service.checkout(CheckoutRequest.model_validate(seed_order()))
+        assert queue.records == {} and [oid for oid, _ in flow.cleared] == ["o-3"]
+    finally:
+        service.close()
