@@ -10,7 +10,7 @@ from collections import Counter
 import pytest
 
 from bench.core.drain import DepthSample, drain, percentile_int
-from bench.core.failover import first_after, longest_pause, resumed_after
+from bench.core.failover import longest_pause
 from bench.core.knee import FINAL_WITHIN_S, P99_KNEE_MS, StepFigures, knee, served_well
 from bench.core.profile_components import OTHER, by_component, parse_raw, self_time, stack_component
 from bench.core.rpc_counts import calls_between, parse_calls, per_order, short_method, total_per_order
@@ -138,15 +138,6 @@ def test_a_backlog_that_never_drains_and_one_that_never_formed() -> None:
 
 
 # ---- failover ---------------------------------------------------------------------------------------------------
-
-
-def test_resumption_is_the_end_of_the_first_gap_after_the_kill() -> None:
-    commits = [1.0, 1.2, 10.1, 10.3, 12.9, 13.0, 13.2, 13.4, 20.0]  # in flight at the kill: 10.1, 10.3
-    assert resumed_after(commits, killed_at=10.0, gap_before_s=0.5) == pytest.approx(2.9)
-    assert resumed_after([10.2, 10.4, 10.6], killed_at=10.0, gap_before_s=0.5) == 0.0  # no outage seen
-    assert resumed_after([1.0, 2.0], killed_at=10.0, gap_before_s=0.5) == math.inf  # nothing after
-    assert first_after(commits, 13.0) == 13.2
-    assert first_after(commits, 30.0) == math.inf
 
 
 def test_the_longest_pause_around_the_kill_includes_the_gap_over_the_kill_itself() -> None:
