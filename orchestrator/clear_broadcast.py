@@ -1,5 +1,5 @@
 """The broadcast of final clocks after each checkout (docs/design.md §3.4), sent in batches: one ClearOrders per
-validation service carrying up to 64 orders, flushed once full or after a bounded wait (issue 14).
+validation service carrying up to 64 orders, flushed once full or after a bounded wait (0.5 s; issue 14).
 
 One lane per service (its pending batch and one sender thread), so a service that is slow or down delays only its
 own clears; each lane's backlog is bounded (past it a clear is skipped, logged and counted; the ttl ends it).

@@ -29,7 +29,7 @@ class ClearBatcher:
     """One service's pending clears, oldest first. Not thread-safe: its owner holds a lock around it."""
 
     def __init__(
-        self, *, orders_max: int = CLEAR_BATCH_ORDERS_MAX, wait_s: float = 0.05, backlog_max: int = 1024
+        self, *, orders_max: int = CLEAR_BATCH_ORDERS_MAX, wait_s: float = 0.5, backlog_max: int = 1024
     ) -> None:
         if not 1 <= orders_max <= CLEAR_BATCH_ORDERS_MAX:
             raise ValueError(f"orders_max must be 1..{CLEAR_BATCH_ORDERS_MAX}")
