@@ -118,6 +118,46 @@ def measure_throughput(cluster: KvCluster, seconds: float) -> None:
         )
 
 
+def cpu_s(cluster: KvCluster, node_id: str) -> float:
+    """User + system CPU seconds the replica's process has used so far (Linux /proc)."""
+    process = cluster.replicas[node_id].process
+    assert process is not None
+    fields = Path(f"/proc/{process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def measure_paced(cluster: KvCluster, rate: float, seconds: float) -> None:
+    """Open loop at `rate` writes/s (the fleet's regime: a few to a few dozen entries/s), load-independent figures:
+    peer RPCs per committed entry and follower, and each replica's CPU-ms per committed entry."""
+    leader = cluster.wait_for_leader(timeout_s=20)
+    channel = harness_tls().secure_channel(cluster.replicas[leader].address, leader)
+    stub = raft_kv_pb2_grpc.RaftKVStub(channel)
+    before = cluster.status(leader)
+    cpu_before = {n: cpu_s(cluster, n) for n in cluster.replicas}
+    futures = []
+    started = time.monotonic()
+    for i in range(int(rate * seconds)):
+        delay = started + i / rate - time.monotonic()
+        if delay > 0:
+            time.sleep(delay)  # pacing the load generator, not waiting for a result
+        futures.append(stub.Put.future(raft_kv_pb2.WriteRequest(key=f"p{i % 100}", value="v" * 64), timeout=10))
+    failed = sum(f.exception() is not None for f in futures)
+    after = cluster.status(leader)
+    cpu_after = {n: cpu_s(cluster, n) for n in cluster.replicas}
+    channel.close()
+    assert before is not None and after is not None
+    entries = max(1, after.commit_index - before.commit_index)
+    followers = len(cluster.replicas) - 1
+    rpcs = (after.peer_rpcs_sent - before.peer_rpcs_sent) / entries / followers
+    cpu = {n: 1000 * (cpu_after[n] - cpu_before[n]) / entries for n in cluster.replicas}
+    others = [cpu[n] for n in cluster.replicas if n != leader]
+    print(
+        f"paced {rate:5.0f} writes/s: {rpcs:.2f} peer RPCs per entry per follower; CPU-ms per entry: leader "
+        f"{cpu[leader]:.2f}, followers {statistics.mean(others):.2f} ({entries} entries, {failed} failed)",
+        flush=True,
+    )
+
+
 def measure_in_leader(cluster: KvCluster, seconds: float) -> None:
     """The same figures without the client's gRPC call per write: the leader proposes from its own threads."""
     leader = cluster.wait_for_leader(timeout_s=20)
@@ -182,6 +222,9 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=5.0, help="duration of each throughput run")
     parser.add_argument("--failovers", type=int, default=10, help="leader kills to time")
     parser.add_argument("--graceful", type=int, default=5, help="graceful stops (SIGTERM) to time")
+    parser.add_argument(
+        "--rates", type=float, nargs="*", default=[20.0, 100.0], help="open-loop write rates (writes/s) to measure"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="raft-bench-") as scratch:
         cluster = KvCluster(Path(scratch))
@@ -193,6 +236,9 @@ def main() -> int:
             )
             measure_idle(cluster)
             measure_election_rpcs(cluster)
+            print("-- open loop from a client process (load-independent figures):")
+            for rate in args.rates:
+                measure_paced(cluster, rate, args.seconds)
             print("-- proposals from a client process, one gRPC call per write:")
             measure_throughput(cluster, args.seconds)
             print("-- proposals from threads inside the leader (Raft alone: propose → committed and applied):")

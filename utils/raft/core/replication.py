@@ -111,8 +111,19 @@ def heartbeat_idle_followers(r: Raft) -> None:
     least every heartbeat interval, as with fixed rounds: no election timeout can expire sooner.
     """
     for peer in r.others:
-        if r.progress[peer].idle_ticks >= r.config.heartbeat_ticks:
+        pr = r.progress[peer]
+        if pr.idle_ticks >= r.config.heartbeat_ticks and not _entries_at_flush(r, pr):
             send_heartbeat(r, peer, b"")
+
+
+def _entries_at_flush(r: Raft, pr: Progress) -> bool:
+    """Proposals wait for this Ready's flush, which sends this follower entries: a heartbeat now is redundant."""
+    return (
+        r.broadcast_pending
+        and pr.state is ProgressState.REPLICATE
+        and not pr.is_paused()
+        and pr.next <= r.log.last_index
+    )
 
 
 def detect_stalls(r: Raft) -> None:
