@@ -165,20 +165,25 @@ def measure_in_leader(cluster: KvCluster, seconds: float) -> None:
     followers = len(cluster.replicas) - 1
     for outstanding in (1, 64):
         before = cluster.status(leader)
+        cpu_before = {n: cpu_s(cluster, n) for n in cluster.replicas}
         reply = stub.Load(
             raft_kv_pb2.LoadRequest(outstanding=outstanding, seconds=seconds, value_bytes=64), timeout=seconds + 30
         )
+        cpu_after = {n: cpu_s(cluster, n) for n in cluster.replicas}
         after = cluster.status(leader)
         assert before is not None and after is not None
         # Load-independent: the leader's peer RPCs (AppendEntries, with heartbeats and commit notices) per
         # committed entry and follower. Every follower RPC answered is one more step of its driver loop.
         entries = max(1, after.commit_index - before.commit_index)
         rpcs = (after.peer_rpcs_sent - before.peer_rpcs_sent) / entries / followers
+        cpu = {n: 1000 * (cpu_after[n] - cpu_before[n]) / entries for n in cluster.replicas}
+        others = statistics.mean(cpu[n] for n in cluster.replicas if n != leader)
         print(
             f"outstanding={outstanding:>2}: {reply.committed / reply.elapsed_s:8.0f} commits/s   "
             f"p50 {reply.p50_ms:6.2f} ms   p99 {reply.p99_ms:6.2f} ms   "
             f"({reply.committed} committed, {reply.failed} failed in {reply.elapsed_s:.1f} s; "
-            f"{rpcs:.2f} peer RPCs per entry per follower)",
+            f"{rpcs:.2f} peer RPCs per entry per follower; CPU-ms per entry: leader {cpu[leader]:.3f}, "
+            f"followers {others:.3f})",
             flush=True,
         )
 
