@@ -84,6 +84,18 @@ def test_no_capability_and_no_new_privileges(name: str) -> None:
     assert not service.get("privileged"), f"{name}: privileged"
 
 
+def test_the_certificate_step_changes_only_its_volumes() -> None:
+    """Its root is read-only too: a chown of /tls itself (the volumes' mount point) fails the step, and the fleet."""
+    pki = _services()["pki"]
+    mounts = [str(volume).split(":")[1] for volume in pki["volumes"]]
+    targets = re.findall(r"chown\s+(?:-\S+\s+)*\S+\s+(\S+)", " ".join(pki["command"]))
+    assert targets, "the step hands its certificates over with chown"
+    for target in targets:
+        inside = any(target == m or target.startswith(m + "/") for m in mounts)
+        each_mount = target.endswith("/*") and any(m.startswith(target[:-1]) for m in mounts)  # /tls/*: the volumes
+        assert inside or each_mount, f"chown {target}: not a volume"
+
+
 @pytest.mark.parametrize("name", SERVICES)
 def test_cpu_and_memory_are_bounded_as_on_kubernetes(name: str) -> None:
     service = _services()[name]
