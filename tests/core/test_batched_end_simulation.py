@@ -231,17 +231,23 @@ def run(world: World, op: str, arg: int, flag: bool) -> None:
 
 
 def quiesce(world: World) -> None:
-    """No more faults: the current leader runs everything to the end, the last batch is flushed, then one more
-    leader change finds nothing open."""
+    """No more faults: the leader runs everything to the end and flushes its batch; a leader change then recovers
+    what is still open (ENDs dropped because the batch was full), until a new leader finds nothing open."""
     world.crash_after_next_commit = False
-    for _ in range(500):
+    for _ in range(ORDERS + 1):  # each round ends at least one more transaction for good
+        for _ in range(1000):
+            if not world.leader.running:
+                break
+            world.advance(0, ack_lost=False)
+        assert not world.leader.running, "every transaction finishes once acks arrive"
+        for _ in range(LIMITS.pending_max):  # one entry carries at most per_entry_max ENDs: flush until none held
+            if not len(world.leader.batch):
+                break
+            world.tick(LIMITS.wait_max_s)
+        assert not len(world.leader.batch)
+        world.elect()
         if not world.leader.running:
             break
-        for tx_id in sorted(world.leader.running):
-            world.advance(sorted(world.leader.running).index(tx_id), ack_lost=False)
-    assert not world.leader.running, "every transaction finishes once acks arrive"
-    world.tick(LIMITS.wait_max_s)
-    world.elect()
     assert world.log.open_records() == [] and not world.leader.running
 
 
