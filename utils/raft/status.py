@@ -1,6 +1,7 @@
 """A replica's externally visible state: what `RaftNode.status()` and the Status RPC report.
 
-Built by the driver after every loop iteration, so reading it never waits on the loop.
+Published by the driver (rebuilt when the node's identity moves, else at most once a tick; its log indexes after
+every loop turn), so reading it never waits on the loop.
 """
 
 from __future__ import annotations
