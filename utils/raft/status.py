@@ -1,7 +1,6 @@
 """A replica's externally visible state: what `RaftNode.status()` and the Status RPC report.
 
-Published by the driver (rebuilt when the node's identity moves, else at most once a tick; its log indexes after
-every loop turn), so reading it never waits on the loop.
+Published by the driver (rebuilt on an identity change or once a tick, indexes every turn): reads never wait.
 """
 
 from __future__ import annotations
