@@ -1,7 +1,9 @@
 """Attacks on a running fleet's internal gRPC ports, as anyone who can reach them would try (docs/trust.md):
-every mutating RPC without a certificate and with a valid certificate of the wrong identity is refused with the
-right code and changes nothing; forged Raft messages are refused; a huge coordinator term from a non-executor is
-ignored; the fleet still commits orders afterwards.
+every mutating RPC of the execution path without a certificate and with a valid certificate of the wrong identity
+is refused with the right code and changes nothing; forged Raft messages are refused; a huge coordinator term from
+a non-executor is ignored; the fleet still commits orders afterwards. The validation services' RPCs and the queue's
+lease RPCs with a live lease are attacked in test_lease_and_flow_attacks.py; test_attack_surface.py checks that the
+two lists together attack every mutating RPC the protos declare.
 """
 
 from __future__ import annotations
@@ -12,14 +14,15 @@ from pathlib import Path
 
 import grpc
 import pytest
-from google.protobuf.message import Message
 
 from testing.fleet_env import EXECUTION, FLEET_ENV
 from testing.local_fleet import Shop, running_fleet
 from testing.orders import queue_order
 from tests.e2e.execution import book
+from tests.security.attack_kit import HUGE_TERM, STRANGER, Attack, code_of, unexpected_codes
 from utils.pb.books_database import books_database_pb2 as books_pb
 from utils.pb.books_database import books_database_pb2_grpc as books_grpc
+from utils.pb.orchestrator import flow_report_pb2 as report_pb
 from utils.pb.order_executor import order_executor_pb2 as exec_pb
 from utils.pb.order_queue import order_queue_pb2 as queue_pb
 from utils.pb.payment_service import payment_service_pb2 as pay_pb
@@ -30,21 +33,9 @@ from utils.pb.twopc import twopc_pb2 as twopc_pb
 from utils.rpc.client import open_channel
 from utils.tls import FleetTls
 from utils.tls.fleet import ensure_fleet_pki
-from utils.tls.pki import CA_CERT
 
-pytestmark = [pytest.mark.fleet, pytest.mark.timeout(180)]
-STRANGER = "stranger"  # a valid certificate of the fleet's CA that no rule names
-HUGE_TERM = 10**9
+pytestmark = [pytest.mark.fleet, pytest.mark.timeout(240)]
 TX = "attack-tx"
-RAW = {"request_serializer": lambda m: m.SerializeToString(), "response_deserializer": lambda b: b}
-
-
-@dataclass(frozen=True, slots=True)
-class Attack:
-    target: str  # process name: its identity and where it listens
-    method: str  # full method name
-    request: Message
-    wrong: str  # a plausible caller the table refuses (besides the stranger)
 
 
 @pytest.fixture(scope="module")
@@ -57,12 +48,6 @@ def shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Shop]:
         running.close()
 
 
-def address_of(shop: Shop, target: str) -> str:
-    settings = shop.rf.settings
-    peers = {**settings.executor_peers(), **settings.database_peers()}
-    return peers.get(target) or str(getattr(settings, f"{target}_addr"))
-
-
 def attacks(book_id: str) -> list[Attack]:
     pay, books, queue = (
         "/bookstore.payment_service.PaymentService/",
@@ -71,109 +56,138 @@ def attacks(book_id: str) -> list[Attack]:
     )
     order = queue_order("attack-order", [(book_id, 1)], "tok", "1111", "standard")
     adopt = twopc_pb.OperatorAdoptIncarnationRequest(incarnation="forged", coordinator_term=HUGE_TERM)
+    commit = queue_pb.AckRequest(order_id="o", lease_id="l", outcome=queue_pb.COMMITTED)
+    approve = report_pb.FlowOutcome(order_id="attack-order", status=report_pb.FLOW_STATUS_APPROVED)
     return [
-        Attack("payment_service", f"{pay}Tokenize", pay_pb.TokenizeRequest(card_number="4111111111111111"), "operator"),
-        Attack("payment_service", f"{pay}Prepare", pay_pb.PrepareRequest(tx_id=TX, amount_cents=10**6), "orchestrator"),
         Attack(
-            "payment_service", f"{pay}Commit", pay_pb.DecisionRequest(tx_id=TX, coordinator_term=HUGE_TERM), "books-1"
+            "payment_service", f"{pay}Tokenize", pay_pb.TokenizeRequest(card_number="4111111111111111"), ("operator",)
+        ),
+        Attack(
+            "payment_service", f"{pay}Prepare", pay_pb.PrepareRequest(tx_id=TX, amount_cents=10**6), ("orchestrator",)
+        ),
+        Attack(
+            "payment_service",
+            f"{pay}Commit",
+            pay_pb.DecisionRequest(tx_id=TX, coordinator_term=HUGE_TERM),
+            ("books-1",),
         ),
         Attack(
             "payment_service",
             f"{pay}Abort",
             pay_pb.DecisionRequest(tx_id=TX, coordinator_term=HUGE_TERM),
-            "orchestrator",
+            ("orchestrator",),
         ),
-        Attack("payment_service", f"{pay}OperatorAdoptIncarnation", adopt, "executor-1"),
+        Attack("payment_service", f"{pay}OperatorAdoptIncarnation", adopt, ("executor-1",)),
         Attack(
             "payment_service",
             f"{pay}OperatorResolve",
             twopc_pb.OperatorResolveRequest(tx_id=TX, commit=True),
-            "executor-1",
+            ("executor-1",),
         ),
         Attack(
-            "books-1", f"{books}DecrementStock", books_pb.StockChangeRequest(book_id=book_id, amount=1), "executor-1"
+            "books-1", f"{books}DecrementStock", books_pb.StockChangeRequest(book_id=book_id, amount=1), ("executor-1",)
         ),
         Attack(
             "books-1",
             f"{books}IncrementStock",
             books_pb.StockChangeRequest(book_id=book_id, amount=1),
-            "payment_service",
+            ("payment_service",),
         ),
         Attack(
             "books-1",
             f"{books}PrepareTransaction",
             books_pb.PrepareRequest(tx_id=TX, items=[books_pb.Item(book_id=book_id, quantity=1)], coordinator_term=1),
-            "orchestrator",
+            ("orchestrator",),
         ),
         Attack(
             "books-1",
             f"{books}CommitTransaction",
             books_pb.CommitRequest(tx_id=TX, coordinator_term=HUGE_TERM),
-            "operator",
+            ("operator",),
         ),
         Attack(
             "books-1",
             f"{books}AbortTransaction",
             books_pb.AbortRequest(tx_id=TX, coordinator_term=HUGE_TERM),
-            "payment_service",
+            ("payment_service",),
         ),
-        Attack("books-1", f"{books}OperatorAdoptIncarnation", adopt, "executor-1"),
-        Attack("order_queue", f"{queue}Enqueue", queue_pb.EnqueueRequest(order=order), "executor-1"),
+        Attack("books-1", f"{books}OperatorAdoptIncarnation", adopt, ("executor-1",)),
         Attack(
-            "order_queue", f"{queue}RecordRejected", queue_pb.RecordRejectedRequest(order=order, reason="x"), "operator"
+            "books-1",
+            f"{books}OperatorResolve",
+            twopc_pb.OperatorResolveRequest(tx_id=TX, commit=True),
+            ("executor-1",),
         ),
-        Attack("order_queue", f"{queue}Lease", queue_pb.LeaseRequest(worker_id="thief", lease_s=30), "orchestrator"),
+        Attack("order_queue", f"{queue}Enqueue", queue_pb.EnqueueRequest(order=order), ("executor-1",)),
         Attack(
-            "order_queue", f"{queue}Renew", queue_pb.RenewRequest(order_id="o", lease_id="l", lease_s=30), "operator"
+            "order_queue",
+            f"{queue}RecordRejected",
+            queue_pb.RecordRejectedRequest(order=order, reason="x"),
+            ("operator",),
+        ),
+        # The lease RPCs here meet an empty queue; test_lease_and_flow_attacks.py attacks them with a queued order
+        # and with a live lease id, where an accepted call would visibly change the order.
+        Attack("order_queue", f"{queue}Lease", queue_pb.LeaseRequest(worker_id="thief", lease_s=30), ("orchestrator",)),
+        Attack(
+            "order_queue",
+            f"{queue}LeaseBatch",
+            queue_pb.LeaseBatchRequest(worker_id="thief", lease_s=30, count_max=8),
+            ("orchestrator", "operator"),
         ),
         Attack(
             "order_queue",
-            f"{queue}Ack",
-            queue_pb.AckRequest(order_id="o", lease_id="l", outcome=queue_pb.COMMITTED),
-            "operator",
+            f"{queue}Renew",
+            queue_pb.RenewRequest(order_id="o", lease_id="l", lease_s=30),
+            ("operator",),
         ),
-        Attack("order_queue", f"{queue}Nack", queue_pb.NackRequest(order_id="o", lease_id="l"), "orchestrator"),
+        Attack("order_queue", f"{queue}Ack", commit, ("operator",)),
+        Attack("order_queue", f"{queue}AckBatch", queue_pb.AckBatchRequest(acks=[commit]), ("orchestrator", "books-1")),
+        Attack("order_queue", f"{queue}Nack", queue_pb.NackRequest(order_id="o", lease_id="l"), ("orchestrator",)),
         Attack(
             "order_queue",
             f"{queue}SetState",
             queue_pb.SetStateRequest(order_id="o", state=queue_pb.COMMITTED),
-            "orchestrator",
+            ("orchestrator",),
         ),
         Attack(
             "executor-1",
             "/bookstore.order_executor.OrderExecutor/GetDecision",
             exec_pb.GetDecisionRequest(tx_id=TX),
+            ("orchestrator",),
+        ),
+        # A forged outcome would answer a waiting checkout: only the validation services report.
+        Attack(
             "orchestrator",
+            "/bookstore.orchestrator.FlowReport/Report",
+            approve,
+            ("order_queue", "executor-1", "operator"),
+            address_key="orchestrator_flow_addr",
         ),
         Attack(
             "executor-1",
             "/bookstore.raft.Raft/TimeoutNow",
             raft_pb.TimeoutNowRequest(leader_id="executor-2", recipient_id="executor-1", term=HUGE_TERM),
-            "books-1",
+            ("books-1",),
         ),
         Attack(
             "books-1",
             "/bookstore.raft.Raft/AppendEntries",
             raft_pb.AppendRequest(leader_id="books-2", recipient_id="books-1", term=HUGE_TERM),
+            ("executor-1",),
+        ),
+        Attack(
+            "books-1",
+            "/bookstore.raft.Raft/RequestVote",
+            raft_pb.VoteRequest(candidate_id="books-2", recipient_id="books-1", term=HUGE_TERM),
+            ("executor-1", "operator"),
+        ),
+        Attack(
             "executor-1",
+            "/bookstore.raft.Raft/InstallSnapshot",
+            raft_pb.SnapshotRequest(leader_id="executor-2", recipient_id="executor-1", term=HUGE_TERM),
+            ("books-1", "operator"),
         ),
     ]
-
-
-def code_of(channel: grpc.Channel, attack: Attack, connect_attempts: int = 1) -> grpc.StatusCode:
-    """The status the attack's call ends with. With a valid certificate the handshake cannot be refused, so an
-    UNAVAILABLE there is a connection that did not come up in time (seen on a loaded machine): `connect_attempts`
-    tries again, on the same channel, before taking it as the answer."""
-    code = grpc.StatusCode.OK
-    for _ in range(connect_attempts):
-        try:
-            channel.unary_unary(attack.method, **RAW)(attack.request, timeout=5)
-            return grpc.StatusCode.OK
-        except grpc.RpcError as error:
-            code = error.code()
-        if code is not grpc.StatusCode.UNAVAILABLE:
-            return code
-    return code
 
 
 @dataclass(frozen=True, slots=True)
@@ -213,28 +227,9 @@ def test_every_mutating_rpc_refuses_no_certificate_and_wrong_identities_and_chan
     book_id, title, _ = book(7)
     shop.check_invariants([shop.enqueue(book_id)], {book_id: int(shop.stock(book_id).stock)})  # settled, quiet
     before = observe(shop, book_id)
-    tls_dir = shop.rf.tls().tls_dir
-    ca = (tls_dir / CA_CERT).read_bytes()
-    codes: dict[tuple[str, str], grpc.StatusCode] = {}
-    for attack in attacks(book_id):
-        address = address_of(shop, attack.target)
-        override = [("grpc.ssl_target_name_override", attack.target)]
-        plaintext = grpc.insecure_channel(address)
-        no_cert = grpc.secure_channel(address, grpc.ssl_channel_credentials(root_certificates=ca), options=override)
-        for kind, channel in (("plaintext", plaintext), ("no client certificate", no_cert)):
-            with channel:
-                codes[(attack.method, kind)] = code_of(channel, attack)
-        for identity in (STRANGER, attack.wrong):
-            with open_channel(address, attack.target, retries=False, tls=FleetTls(tls_dir, identity)) as channel:
-                codes[(attack.method, identity)] = code_of(channel, attack, connect_attempts=3)
-    expected = {
-        key: grpc.StatusCode.UNAVAILABLE
-        if key[1] in ("plaintext", "no client certificate")
-        else grpc.StatusCode.PERMISSION_DENIED
-        for key in codes
-    }
-    assert {k: c for k, c in codes.items() if c is not expected[k]} == {}
+    assert unexpected_codes(shop.rf, attacks(book_id)) == {}
     assert observe(shop, book_id) == before
+    assert shop.queue.get_order("attack-order") is None  # neither enqueued nor recorded as rejected
 
 
 def test_forged_raft_messages_are_refused_and_move_no_term(shop: Shop) -> None:
@@ -259,7 +254,7 @@ def test_forged_raft_messages_are_refused_and_move_no_term(shop: Shop) -> None:
     ):
         channel = open_channel(peers["books-1"], "books-1", retries=False, tls=FleetTls(tls_dir, identity))
         with channel:
-            attack = Attack("books-1", f"/bookstore.raft.Raft/{method}", request, identity)
+            attack = Attack("books-1", f"/bookstore.raft.Raft/{method}", request, (identity,))
             assert code_of(channel, attack, connect_attempts=3) is grpc.StatusCode.PERMISSION_DENIED, (identity, method)
     assert observe(shop, book(7)[0]).terms == before
 
