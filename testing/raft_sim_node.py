@@ -221,6 +221,23 @@ class _SimDriver(Driver):
         super().apply_ready(ready)
         self.node.crash.boundary("after applying, before advancing")
 
+    def run_iteration(self, event: Any = None) -> None:
+        super().run_iteration(event)
+        # The status other threads read is published lazily (its full view at most once a tick): after a loop
+        # turn it must still show the core's role, term, leader and transferee, and its log indexes, exactly.
+        shown, core = self.status, self.core_status()
+        assert (shown.role, shown.term, shown.leader_id, shown.transferee) == (
+            core.role,
+            core.term,
+            core.leader_id,
+            core.transferee,
+        ), f"{core.node_id}: the status shows {shown.role} of term {shown.term}, the core {core.role} of {core.term}"
+        assert (shown.commit_index, shown.last_index, shown.applied_index) == (
+            core.commit_index,
+            core.last_index,
+            core.applied_index,
+        ), f"{core.node_id}: stale indexes in the status {shown} (core {core})"
+
 
 @dataclasses.dataclass(eq=False)
 class DriverNode:
