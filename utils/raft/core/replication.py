@@ -111,9 +111,9 @@ def heartbeat_idle_followers(r: Raft) -> None:
     least every heartbeat interval, as with fixed rounds: no election timeout can expire sooner.
     """
     for peer in r.others:
-        pr = r.progress[peer]
-        if pr.idle_ticks >= r.config.heartbeat_ticks and not _entries_at_flush(r, pr):
-            send_heartbeat(r, peer, b"")
+        if r.progress[peer].idle_ticks >= r.config.heartbeat_ticks:
+            if not _entries_at_flush(r, r.progress[peer]):
+                send_heartbeat(r, peer, b"")
 
 
 def _entries_at_flush(r: Raft, pr: Progress) -> bool:
