@@ -210,16 +210,24 @@ class OrderQueueServicer(pb_grpc.OrderQueueServicer):
             if remaining is not None:
                 wait_s = min(wait_s, remaining - _DEADLINE_MARGIN_S)
             deadline = time.monotonic() + wait_s
-            while True:
+            # A caller that went away (stopped, killed, gave up) must not be handed orders it will never run:
+            # its cancellation wakes the wait, and every look first checks that the caller is still there.
+            context.add_callback(self.arrivals.announce)
+            leased: list[StoredOrder] = []
+            while context.is_active():
                 generation = self.arrivals.generation()  # before looking, so an arrival meanwhile is not missed
                 leased = self.store.lease_batch(request.lease_s, request.count_max, started=True)
                 left_s = deadline - time.monotonic()
-                if leased or not context.is_active():
+                if leased:
                     break
                 if self.arrivals.wait_after(generation, left_s) is not Wake.ARRIVED:
                     # One last look after a timeout: an expired lease is requeued by the lease itself.
-                    leased = self.store.lease_batch(request.lease_s, request.count_max, started=True)
+                    if context.is_active():
+                        leased = self.store.lease_batch(request.lease_s, request.count_max, started=True)
                     break
+            if leased and not context.is_active():
+                self._give_back(leased)  # cancelled while the lease was written: the answer reaches nobody
+                leased = []
             if leased:
                 self._leases.add(len(leased))
                 log.info(
@@ -238,6 +246,12 @@ class OrderQueueServicer(pb_grpc.OrderQueueServicer):
             )
 
         return self._serve(context, work)
+
+    def _give_back(self, leased: list[StoredOrder]) -> None:
+        for stored in leased:
+            self.store.nack(stored.order_id, stored.lease_id)
+        log.info("lease given back: its caller left", extra={"order_ids": [o.order_id for o in leased]})
+        self.arrivals.announce()
 
     def _check_lease_batch(self, request: pb.LeaseBatchRequest) -> None:
         if not request.worker_id:

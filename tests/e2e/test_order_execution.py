@@ -148,18 +148,20 @@ def test_with_every_executor_stopped_orders_wait_then_run_in_priority_order(shop
     fleet = shop.rf.fleet
     for name in EXECUTORS:
         fleet.stop(name)
-    placed = [
-        shop.enqueue(book_id, 1, shipping="standard"),
-        shop.enqueue(book_id, 3, shipping="express"),
-        shop.enqueue(book_id, 1, shipping="priority"),
-        shop.enqueue(book_id, 2, shipping="express"),
-        shop.enqueue(book_id, 2, shipping="standard"),
-    ]
-    time.sleep(1.0)
-    assert {shop.order(oid)["state"] for oid in placed} == {"QUEUED"}, "nothing runs without executors"
-    priorities = {oid: shop.queue.get_order(oid).order.priority for oid in placed}  # type: ignore[union-attr]
-    for name in EXECUTORS:
-        fleet.start(name)
+    try:  # the executors come back even when an assertion fails, so the next test starts with a whole fleet
+        placed = [
+            shop.enqueue(book_id, 1, shipping="standard"),
+            shop.enqueue(book_id, 3, shipping="express"),
+            shop.enqueue(book_id, 1, shipping="priority"),
+            shop.enqueue(book_id, 2, shipping="express"),
+            shop.enqueue(book_id, 2, shipping="standard"),
+        ]
+        time.sleep(1.0)  # a stretch in which nothing may happen: no condition to wait on
+        assert {shop.order(oid)["state"] for oid in placed} == {"QUEUED"}, "nothing runs without executors"
+        priorities = {oid: shop.queue.get_order(oid).order.priority for oid in placed}  # type: ignore[union-attr]
+    finally:
+        for name in EXECUTORS:
+            fleet.start(name)
     shop.check_invariants(placed, {book_id: before})
     leased = [oid for oid in _leased_order(shop.rf.fleet.log_dir) if oid in priorities]
     first_leases = list(dict.fromkeys(leased))
@@ -172,15 +174,17 @@ def test_with_the_database_quorum_lost_nothing_commits_halfway_and_all_complete_
     fleet = shop.rf.fleet
     for name in DATABASES[:2]:
         fleet.kill(name)  # one replica left: no quorum, no primary
-    placed = [shop.enqueue(book_id) for _ in range(3)]
-    deadline = time.monotonic() + 3.0
-    while time.monotonic() < deadline:  # nothing half-committed while the quorum is gone
-        for oid in placed:
-            assert shop.order(oid)["state"] != "COMMITTED"
-            assert shop.payment_state(oid).state != pay_pb.PAYMENT_STATE_CAPTURED
-        time.sleep(0.3)
-    for name in DATABASES[:2]:
-        fleet.start(name)
+    try:
+        placed = [shop.enqueue(book_id) for _ in range(3)]
+        deadline = time.monotonic() + 3.0
+        while time.monotonic() < deadline:  # nothing half-committed while the quorum is gone
+            for oid in placed:
+                assert shop.order(oid)["state"] != "COMMITTED"
+                assert shop.payment_state(oid).state != pay_pb.PAYMENT_STATE_CAPTURED
+            time.sleep(0.3)
+    finally:
+        for name in DATABASES[:2]:
+            fleet.start(name)
     fleet.wait_healthy(list(DATABASES[:2]))
     shop.check_invariants(placed, {book_id: before}, timeout_s=40)
 

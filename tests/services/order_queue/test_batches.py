@@ -124,6 +124,19 @@ def test_an_order_given_back_wakes_a_waiting_lease(queue: Queue) -> None:
     assert (again.order.order_id, again.lease_id != held.lease_id) == ("o1", True)
 
 
+def test_a_waiting_lease_whose_caller_left_takes_nothing(queue: Queue) -> None:
+    stub = pb_grpc.OrderQueueStub(RoutedChannel(queue.client.address, PEER))
+    waiting = stub.LeaseBatch.future(
+        pb.LeaseBatchRequest(worker_id="gone", lease_s=10.0, count_max=4, wait_s=WAIT_S_MAX), timeout=WAIT_S_MAX
+    )
+    _until(lambda: queue.servicer.arrivals.waiting() == 1)
+    waiting.cancel()  # the executor stopped: its call is cancelled at the queue
+    _until(lambda: queue.servicer.arrivals.waiting() == 0)  # the cancellation wakes the wait, freeing its slot
+    queue.client.enqueue(_order("after"))
+    assert queue.client.get_order("after").state == pb.QUEUED  # type: ignore[union-attr]
+    assert queue.client.stats().leased == 0
+
+
 def test_an_empty_queue_answers_empty_after_the_wait_and_beyond_the_waiter_bound_at_once(tmp_path: Path) -> None:
     with _serve(tmp_path, BatchLimits(lease_wait_s_max=WAIT_S_MAX, lease_waiters_max=0)) as queue:
         assert queue.client.lease_batch("leader", 10.0, 1, 0.0) == []
