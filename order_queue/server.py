@@ -212,7 +212,13 @@ class OrderQueueServicer(pb_grpc.OrderQueueServicer):
             deadline = time.monotonic() + wait_s
             # A caller that went away (stopped, killed, gave up) must not be handed orders it will never run:
             # its cancellation wakes the wait, and every look first checks that the caller is still there.
-            context.add_callback(self.arrivals.announce)
+            answered = False
+
+            def on_call_end() -> None:
+                if not answered:  # ended before the answer: cancelled mid-wait (a normal end wakes nobody)
+                    self.arrivals.announce()
+
+            context.add_callback(on_call_end)
             leased: list[StoredOrder] = []
             while context.is_active():
                 generation = self.arrivals.generation()  # before looking, so an arrival meanwhile is not missed
@@ -238,6 +244,7 @@ class OrderQueueServicer(pb_grpc.OrderQueueServicer):
                         "attempts": [o.attempts for o in leased],
                     },
                 )
+            answered = True
             return pb.LeaseBatchReply(
                 leases=[
                     pb.LeaseReply(order=_order_of(o), lease_id=o.lease_id, lease_expires_at=o.lease_expires_at)

@@ -28,15 +28,15 @@ class JsonLineFormatter(logging.Formatter):
     def __init__(self, service: str) -> None:
         super().__init__()
         self.service = service
-        self._second = -1
-        self._second_text = ""
+        self._second_text = (-1, "")  # one tuple, swapped whole: a reader never pairs a second with another's text
 
     def _timestamp(self, created: float) -> str:
         second = int(created)
-        if second != self._second:  # strftime once a second, not once a line
-            self._second_text = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
-            self._second = second
-        return f"{self._second_text}.{int((created - second) * 1000):03d}Z"
+        cached_second, text = self._second_text
+        if second != cached_second:  # strftime once a second, not once a line
+            text = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
+            self._second_text = (second, text)
+        return f"{text}.{int((created - second) * 1000):03d}Z"
 
     def format(self, record: logging.LogRecord) -> str:
         line: dict[str, Any] = {
@@ -62,8 +62,8 @@ class JsonLineFormatter(logging.Formatter):
 class RotatingJsonFile(logging.handlers.RotatingFileHandler):
     """A RotatingFileHandler that formats each line once and keeps the file's size itself.
 
-    The stdlib's checks each record's size by formatting it a second time and stat-ing the path twice;
-    one per RPC, that was a third of the logging cost. Lines are ASCII (JsonLineFormatter), so len() is bytes.
+    The stdlib's checks each record's size by formatting it a second time and stat-ing the path twice, on
+    every line (bench/log_line_cost.py). Lines are ASCII (JsonLineFormatter), so len() is their size in bytes.
     """
 
     def __init__(self, path: Path, bytes_max: int, backups: int) -> None:
