@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import sys
 import tempfile
 import threading
@@ -24,6 +23,8 @@ from pathlib import Path
 
 import requests
 
+from bench.core.rpc_counts import CLIENT_METRIC, METRIC, parse_calls
+from bench.metrics_scrape import scrape_text
 from testing.fleet_env import FLEET_ENV
 from testing.local_fleet import RunningFleet, Shop, running_fleet
 from testing.orders import checkout_body, serial_card
@@ -33,32 +34,26 @@ TIMEOUT_S = 10.0
 DRAIN_TIMEOUT_S = 90.0
 IDLE_S = 5.0  # heartbeats alone, measured before the load
 FINAL = {"COMMITTED", "ABORTED", "REJECTED"}
-_METRIC = re.compile(r"^(?P<name>rpc_(?:server|client)_calls)(?:_total)?\{(?P<labels>[^}]*)\}\s+(?P<value>[0-9.e+]+)$")
 _serial = iter(range(10**9))
 _serial_lock = threading.Lock()
 
 
-def executor_processes(rf: RunningFleet) -> dict[str, tuple[int, int]]:
-    """Executor process name → (pid, metrics port)."""
-    found = {}
-    for spec in rf.fleet.specs:
-        if spec.module == "order_executor" and spec.name in rf.fleet.processes:
-            found[spec.name] = (rf.fleet.processes[spec.name].pid, int(spec.env.get("METRICS_PORT", "0")))
-    return found
+def executor_processes(rf: RunningFleet) -> dict[str, int]:
+    """Executor process name → pid."""
+    return {
+        spec.name: rf.fleet.processes[spec.name].pid
+        for spec in rf.fleet.specs
+        if spec.module == "order_executor" and spec.name in rf.fleet.processes
+    }
 
 
-def rpc_calls(port: int) -> Counter[str]:
+def rpc_calls(rf: RunningFleet, name: str) -> Counter[str]:
     """rpc_server_calls ("served …") and rpc_client_calls ("made …") by method, all status codes summed, from one
     process's Prometheus endpoint."""
+    text = scrape_text(rf, name, TIMEOUT_S)
     calls: Counter[str] = Counter()
-    text = requests.get(f"http://127.0.0.1:{port}/metrics", timeout=TIMEOUT_S).text
-    for line in text.splitlines():
-        match = _METRIC.match(line.strip())
-        if match is None:
-            continue
-        method = re.search(r'(?:rpc_method|method)="([^"]+)"', match["labels"])
-        kind = "served" if match["name"] == "rpc_server_calls" else "made"
-        calls[f"{kind} {method[1] if method else '?'}"] += int(float(match["value"]))
+    for kind, metric in (("served", METRIC), ("made", CLIENT_METRIC)):
+        calls.update({f"{kind} {method}": count for method, count in parse_calls(text, metric).items()})
     return calls
 
 
@@ -145,19 +140,19 @@ def main() -> int:
         wait_final(rf.api, warm)
         time.sleep(1.0)  # batched ENDs of the warm-up reach the log before the figures start
         procs = executor_processes(rf)
-        idle_before = {name: rpc_calls(port) for name, (_, port) in procs.items()}
+        idle_before = {name: rpc_calls(rf, name) for name in procs}
         time.sleep(IDLE_S)
-        idle_appends = appends_between(idle_before, {name: rpc_calls(port) for name, (_, port) in procs.items()})
+        idle_appends = appends_between(idle_before, {name: rpc_calls(rf, name) for name in procs})
         index_before = commit_indexes(shop)
         started = time.monotonic()
-        calls_before = {name: rpc_calls(port) for name, (_, port) in procs.items()}
-        cpu_before = {name: cpu_s(pid) for name, (pid, _) in procs.items()}
+        calls_before = {name: rpc_calls(rf, name) for name in procs}
+        cpu_before = {name: cpu_s(pid) for name, pid in procs.items()}
         load_before = os.getloadavg()[0]
         approved = open_loop(lambda: checkout(rf.api, titles, requests.Session()), args.rate, args.seconds)
         states = wait_final(rf.api, approved)
         time.sleep(1.0)  # the last batched ENDs, so both trees are measured to the same quiet end
-        cpu_after = {name: cpu_s(pid) for name, (pid, _) in procs.items()}
-        calls_after = {name: rpc_calls(port) for name, (_, port) in procs.items()}
+        cpu_after = {name: cpu_s(pid) for name, pid in procs.items()}
+        calls_after = {name: rpc_calls(rf, name) for name in procs}
         index_after = commit_indexes(shop)
         measured_s = time.monotonic() - started
         load_after = os.getloadavg()[0]

@@ -23,12 +23,19 @@ def metrics_port(rf: RunningFleet, name: str) -> int:
     return port or int(spec.address.rpartition(":")[2]) + 1000
 
 
+def scrape_text(rf: RunningFleet, name: str, timeout_s: float = SCRAPE_TIMEOUT_S) -> str:
+    """One process's Prometheus text, now (raises requests.RequestException when it does not answer)."""
+    response = requests.get(f"http://127.0.0.1:{metrics_port(rf, name)}/metrics", timeout=timeout_s)
+    response.raise_for_status()
+    return response.text
+
+
 def scrape_calls(rf: RunningFleet) -> dict[str, Counter[str]]:
     """process → calls served by method, now; a process that does not answer (killed) is left out."""
 
     def one(name: str) -> tuple[str, Counter[str] | None]:
         try:
-            text = requests.get(f"http://127.0.0.1:{metrics_port(rf, name)}/metrics", timeout=SCRAPE_TIMEOUT_S).text
+            text = scrape_text(rf, name)
         except requests.RequestException:
             return name, None
         return name, parse_calls(text)

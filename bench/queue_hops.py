@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import sys
 import tempfile
 import time
@@ -23,6 +22,8 @@ from pathlib import Path
 
 import requests
 
+from bench.core.rpc_counts import calls_between, counter_value, parse_calls
+from bench.metrics_scrape import scrape_text
 from bench.process_cpu import cpu_snapshot, cpu_used
 from testing.fleet_env import FLEET_ENV
 from testing.local_fleet import RunningFleet, running_fleet
@@ -32,39 +33,29 @@ from utils.catalog.file import load_catalog
 TIMEOUT_S = 10.0
 DRAIN_TIMEOUT_S = 120.0
 FINAL = {"COMMITTED", "ABORTED", "REJECTED"}
-_QUEUE = "/bookstore.order_queue.OrderQueue/"
-_CALL_LINE = re.compile(r"^rpc_server_calls(?:_total)?\{(?P<labels>[^}]*)\} (?P<value>[0-9.e+]+)$", re.M)
-_COMMITS_LINE = re.compile(r"^order_queue_commits(?:_total)?(?:\{[^}]*\})? (?P<value>[0-9.e+]+)$", re.M)
+_QUEUE = "OrderQueue/"
 _WRITES = ("Enqueue", "RecordRejected", "Renew", "Ack", "Nack", "SetState", "AckBatch")
 
 
 def _metrics(rf: RunningFleet) -> str:
-    spec = rf.fleet.spec("order_queue")
-    port = int(spec.env.get("METRICS_PORT", "0")) or int(spec.address.rpartition(":")[2]) + 1000
-    return requests.get(f"http://127.0.0.1:{port}/metrics", timeout=TIMEOUT_S).text
+    return scrape_text(rf, "order_queue", TIMEOUT_S)
 
 
 def queue_calls(text: str) -> Counter[str]:
     """Queue method → calls served OK, from the Prometheus text."""
-    calls: Counter[str] = Counter()
-    for match in _CALL_LINE.finditer(text):
-        labels = dict(re.findall(r'(\w+)="([^"]*)"', match["labels"]))
-        method = next((v for v in labels.values() if v.startswith(_QUEUE) or v.startswith(_QUEUE[1:])), "")
-        if method and labels.get("code", "OK") == "OK":
-            calls[method.rpartition("/")[2]] += int(float(match["value"]))
-    return calls
+    calls = parse_calls(text, code="OK")
+    return Counter({m.removeprefix(_QUEUE): n for m, n in calls.items() if m.startswith(_QUEUE)})
 
 
 def queue_commits(text: str, calls: Counter[str], leases_granted: int) -> tuple[int, str]:
-    match = _COMMITS_LINE.search(text)
-    if match:
-        return int(float(match["value"])), "order_queue_commits"
+    commits = counter_value(text, "order_queue_commits_total")
+    if commits is not None:
+        return int(commits), "order_queue_commits"
     return sum(calls[m] for m in _WRITES) + leases_granted, "write calls (no commit counter at this commit)"
 
 
 def _leases_granted(text: str) -> int:
-    match = re.search(r"^order_queue_leases(?:_total)?(?:\{[^}]*\})? (?P<value>[0-9.e+]+)$", text, re.M)
-    return int(float(match["value"])) if match else 0
+    return int(counter_value(text, "order_queue_leases_total") or 0)
 
 
 def _checkout(api: str, titles: list[str], serial: int) -> tuple[int, str | None, bool]:
@@ -137,7 +128,8 @@ def main() -> int:
         time.sleep(args.idle_s)
         text1, cpu1 = _metrics(rf), cpu_snapshot(pids)
         idle_cpu = cpu_used(cpu0, cpu1)
-        idle_calls = queue_calls(text1) - queue_calls(text0)
+        # Unary + drops the methods not called in the window, so only those called are printed.
+        idle_calls = +calls_between(queue_calls(text0), queue_calls(text1))
         idle_ms_per_s = sum(idle_cpu.values()) * 1000 / args.idle_s
         print(f"idle {args.idle_s:.0f} s: fleet {idle_ms_per_s:.0f} CPU-ms/s; queue calls/s:")
         for method, n in sorted(idle_calls.items()):
@@ -149,7 +141,7 @@ def main() -> int:
             committed = pool.submit(_wait_final, rf.api, approved).result()
         time.sleep(1.0)
         text2, cpu2 = _metrics(rf), cpu_snapshot(pids)
-        calls = queue_calls(text2) - queue_calls(text1)
+        calls = +calls_between(queue_calls(text1), queue_calls(text2))
         commits1, _ = queue_commits(text1, queue_calls(text1), _leases_granted(text1))
         commits2, source = queue_commits(text2, queue_calls(text2), _leases_granted(text2))
         used = cpu_used(cpu1, cpu2)

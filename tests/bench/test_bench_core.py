@@ -13,7 +13,15 @@ from bench.core.drain import DepthSample, drain, percentile_int
 from bench.core.failover import longest_pause
 from bench.core.knee import FINAL_WITHIN_S, P99_KNEE_MS, StepFigures, knee, served_well
 from bench.core.profile_components import OTHER, by_component, parse_raw, self_time, stack_component
-from bench.core.rpc_counts import calls_between, parse_calls, per_order, short_method, total_per_order
+from bench.core.rpc_counts import (
+    CLIENT_METRIC,
+    calls_between,
+    counter_value,
+    parse_calls,
+    per_order,
+    short_method,
+    total_per_order,
+)
 
 # ---- the knee ----------------------------------------------------------------------------------------------------
 
@@ -51,6 +59,35 @@ def test_calls_are_summed_over_codes_of_the_server_counter_only() -> None:
     calls = parse_calls(METRICS)
     assert calls == Counter({"Raft/AppendEntries": 123, "BooksDatabase/PrepareTransaction": 10})
     assert short_method("/grpc.health.v1.Health/Check") == "Health/Check"
+
+
+def test_calls_of_one_code_and_calls_made() -> None:
+    assert parse_calls(METRICS, code="OK") == Counter(
+        {"Raft/AppendEntries": 120, "BooksDatabase/PrepareTransaction": 10}
+    )
+    assert parse_calls(METRICS, code="UNAVAILABLE") == Counter({"Raft/AppendEntries": 3})
+    assert parse_calls(METRICS, CLIENT_METRIC) == Counter({"Raft/AppendEntries": 999})
+
+
+# As the OTel Prometheus reader writes them: a counter's sample is its name with `_total`, labelled by its scope.
+QUEUE_METRICS = """# HELP order_queue_commits_total SQLite write transactions committed (each one fsync of the WAL)
+# TYPE order_queue_commits_total counter
+order_queue_commits_total{otel_scope_name="order_queue",otel_scope_schema_url="",otel_scope_version=""} 412.0
+# HELP order_queue_outcomes_total final outcomes, by state
+# TYPE order_queue_outcomes_total counter
+order_queue_outcomes_total{otel_scope_name="order_queue",state="COMMITTED"} 90.0
+order_queue_outcomes_total{otel_scope_name="order_queue",state="ABORTED"} 10.0
+order_queue_leases_total 0.0
+"""
+
+
+def test_a_counter_is_read_by_its_sample_name_summed_over_its_label_sets() -> None:
+    assert counter_value(QUEUE_METRICS, "order_queue_commits_total") == 412.0
+    assert counter_value(QUEUE_METRICS, "order_queue_outcomes_total") == 100.0
+    # Zero is a value; a counter the process does not export is None (the bench falls back to counting writes).
+    assert counter_value(QUEUE_METRICS, "order_queue_leases_total") == 0.0
+    assert counter_value(QUEUE_METRICS, "order_queue_depth") is None
+    assert counter_value(QUEUE_METRICS, "order_queue_commits") is None  # the sample name, not the family's
 
 
 def test_calls_between_scrapes_and_a_restarted_process_counting_from_zero() -> None:
