@@ -6,17 +6,19 @@ one method opens no other, and the cache stays bounded however many identities o
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from concurrent import futures
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import cast
 
 import grpc
 import pytest
 
 from testing.pki import harness_roster
 from utils.rpc.authz import _VERDICTS_PER_METHOD_MAX, AuthorizationInterceptor, _MethodGuard
-from utils.rpc.core.authz import RULES, Policy, Role
+from utils.rpc.core.authz import RULES, Policy, Role, Roster, Verdict
 from utils.rpc.interceptors import ServerInterceptor
 from utils.tls import FleetTls, peer_identity
 from utils.tls.fleet import ensure_fleet_pki
@@ -130,3 +132,46 @@ def test_the_cache_is_bounded_and_verdicts_past_the_bound_are_still_decided(serv
     for n in range(20):
         assert server.call("orchestrator", f"/{SERVICE}/Nope{n}") is grpc.StatusCode.UNIMPLEMENTED
     assert set(server.authz._handlers) <= {ECHO, PAY, UNLISTED}
+
+
+class _SlowToCount(dict[str | None, Verdict]):
+    """A verdict cache whose size takes a while to read: it widens the window between a miss's size check and its
+    insert, where threads that are not serialised all see room and together overrun the bound."""
+
+    def __len__(self) -> int:
+        size = super().__len__()
+        time.sleep(0.002)  # the size read, not yet acted on
+        return size
+
+
+@dataclass(frozen=True)
+class _CallerContext:
+    """The part of a servicer context the guard reads: the caller's verified identity."""
+
+    identity: str
+
+    def peer_identities(self) -> list[bytes]:
+        return [self.identity.encode("ascii")]
+
+
+def test_many_threads_missing_at_once_never_keep_more_verdicts_than_the_bound() -> None:
+    executors = [f"executor-{i:03d}" for i in range(_VERDICTS_PER_METHOD_MAX * 3)]  # each allowed, each distinct
+    policy = Policy(Roster(executors=frozenset(executors), books=frozenset()))
+    guard = _MethodGuard(policy, "order_queue", "order_queue", "/bookstore.order_queue.OrderQueue/LeaseBatch")
+    guard.verdicts = _SlowToCount()
+    start = threading.Barrier(len(executors))
+
+    def call(identity: str) -> None:
+        start.wait(timeout=10)
+        guard.check(cast(grpc.ServicerContext, _CallerContext(identity)))  # allowed: returns, never aborts
+
+    threads = [threading.Thread(target=call, args=(identity,)) for identity in executors]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert not any(thread.is_alive() for thread in threads)
+    kept = dict.__len__(guard.verdicts)
+    assert kept == _VERDICTS_PER_METHOD_MAX, f"{kept} verdicts kept for a bound of {_VERDICTS_PER_METHOD_MAX}"
+    # Past the bound each caller is still decided: a kept or an unkept identity alike is let through.
+    guard.check(cast(grpc.ServicerContext, _CallerContext(executors[-1])))

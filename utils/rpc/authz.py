@@ -53,7 +53,7 @@ class _MethodGuard:
     """One method's authorization, built once per method: the verdict per caller identity, decided by the pure
     policy on first sight and kept (the policy and the server's identity never change while it serves)."""
 
-    __slots__ = ("method", "policy", "server_identity", "service", "verdicts")
+    __slots__ = ("lock", "method", "policy", "server_identity", "service", "verdicts")
 
     def __init__(self, policy: Policy, server_identity: str, service: str, method: str) -> None:
         self.policy = policy
@@ -61,14 +61,18 @@ class _MethodGuard:
         self.service = service
         self.method = method
         self.verdicts: dict[str | None, Verdict] = {}
+        # Many server threads miss at once: the size check and the insert must be one step, or each sees room
+        # and together they overrun the bound. Hits read the dict without it (a dict get is atomic).
+        self.lock = threading.Lock()
 
     def check(self, context: grpc.ServicerContext) -> None:
         identity = peer_identity(context)
         verdict = self.verdicts.get(identity)
         if verdict is None:
             verdict = self.policy.decide(self.method, identity, self.server_identity)
-            if len(self.verdicts) < _VERDICTS_PER_METHOD_MAX:
-                self.verdicts[identity] = verdict
+            with self.lock:
+                if len(self.verdicts) < _VERDICTS_PER_METHOD_MAX:
+                    self.verdicts[identity] = verdict
         if verdict is not Verdict.ALLOW:
             refuse(context, verdict, identity, self.method, self.service)
 
