@@ -30,7 +30,7 @@ class RaftOptions:
     send_queue_max: int = 256  # per peer; full → drop the oldest heartbeat (or oldest message)
     coalesced_entries_max: int = 2048  # contiguous APPENDs to one peer merged into one RPC, up to this
     coalesced_bytes_max: int = 1024 * 1024  # ... and this much entry data (gRPC servers take 4 MiB by default)
-    empty_append_hold_ms: int = 5  # a heartbeat / commit notice waits this long to be superseded
+    empty_append_hold_ms: int = 5  # an empty APPEND (heartbeat) waits this long to be superseded
     snapshot_every_entries: int = 10_000
     # Deadlines.
     propose_timeout_s: float = 5.0

@@ -2,7 +2,7 @@
 
 One RPC is in flight per peer at a time, so a follower sees the leader's messages in the order the
 core produced them. Batching, like Nagle's algorithm: contiguous APPENDs waiting in the queue merge into
-one RPC, and an empty APPEND (heartbeat or commit notice, no read context) waits up to
+one RPC, and an empty APPEND (a heartbeat or probe, no read context) waits up to
 `empty_append_hold_ms` for a later APPEND of the same term, which supersedes it: that one carries a
 commit index at least as high and is as good a sign of life. A full queue drops its oldest heartbeat
 (else its oldest message) instead of blocking the driver. Raft tolerates lost messages; the core

@@ -1,6 +1,7 @@
-"""Heartbeats only to idle followers: a property test over random loads, heartbeat intervals and group sizes.
+"""Heartbeats only to idle followers, and commits told by the next APPEND: property tests over random loads.
 
-A leader heartbeats a follower only after a heartbeat interval in which it sent it nothing; any APPEND does.
+A leader heartbeats a follower only after a heartbeat interval in which it sent it nothing; any APPEND does. No
+message goes just to announce a commit, yet every follower learns each commit within one heartbeat interval.
 """
 
 from __future__ import annotations
@@ -28,8 +29,10 @@ def test_under_steady_load_heartbeats_vanish_and_come_back_when_idle() -> None:
     busy = [m for m in cluster.sent if m.sender == "a" and _is_heartbeat(m)]
     with_entries = [m for m in cluster.sent if m.sender == "a" and m.type is MessageType.APPEND and m.entries]
     assert len(with_entries) == 2 * 40
-    # Only commit notices, one per entry and follower: not one heartbeat in 40 ticks (20 intervals).
-    assert len(busy) == 2 * 40 and all(m.commit == m.index for m in busy)
+    # Not one empty APPEND in 40 ticks (20 intervals): no heartbeat, and no commit notice of its own ...
+    assert busy == []
+    # ... because each tick's APPEND carries the commit of the entry before it.
+    assert all(m.commit == m.index for m in with_entries[2:])
     cluster.sent.clear()
     cluster.run(20)  # idle again: one heartbeat per follower per interval
     idle = [m for m in cluster.sent if m.sender == "a" and m.type is MessageType.APPEND]
@@ -81,3 +84,37 @@ def test_a_follower_hears_every_interval_and_gets_no_heartbeat_it_does_not_need(
     assert all(cluster.nodes[n].raw.role is Role.FOLLOWER for n in followers)
     # The idle tail after the load: every follower got its heartbeats again.
     assert heartbeats >= len(followers)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    heartbeat_ticks=st.integers(1, 4),
+    election_extra=st.integers(1, 8),
+    voters=st.sampled_from([3, 5]),
+    load=st.lists(st.integers(0, 3), min_size=5, max_size=60),  # proposals per tick
+    seed=st.integers(0, 2**16),
+)
+def test_every_follower_learns_each_commit_within_a_heartbeat_interval_without_a_message_of_its_own(
+    heartbeat_ticks: int, election_extra: int, voters: int, load: list[int], seed: int
+) -> None:
+    ids = [f"n{i}" for i in range(voters)]
+    cluster = Cluster(ids, seed=seed, heartbeat_ticks=heartbeat_ticks, election_ticks=heartbeat_ticks + election_extra)
+    cluster.elect("n0")
+    leader = cluster.nodes["n0"].raw
+    followers = [n for n in ids if n != "n0"]
+    committed_at: dict[int, int] = {}  # commit index → the tick the leader reached it
+    for tick, proposals in enumerate(load + [0] * (2 * heartbeat_ticks + 2), start=1):
+        for i in range(proposals):
+            cluster.propose("n0", f"put k{i} v{tick}".encode())
+        cluster.tick()
+        cluster.deliver_all()
+        committed_at.setdefault(leader.commit_index, tick)
+        for follower in followers:
+            known = cluster.nodes[follower].raw.commit_index
+            late = [index for index, at in committed_at.items() if index > known and tick - at > heartbeat_ticks]
+            assert not late, f"{follower} knows commit {known} at tick {tick}; the leader committed {late} earlier"
+    # The idle tail: every follower caught up with the leader's commit index.
+    assert all(cluster.nodes[f].raw.commit_index == leader.commit_index for f in followers)
+    empty = [m for m in cluster.sent if m.sender == "n0" and m.type is MessageType.APPEND and not m.entries]
+    heartbeat_rounds = len(load) + 2 * heartbeat_ticks + 2
+    assert len(empty) <= len(followers) * (heartbeat_rounds // heartbeat_ticks + 1)  # heartbeats alone, no notices

@@ -26,7 +26,6 @@ class Progress:
         "pending_snapshot",
         "recent_active",
         "stalled_ticks",
-        "commit_sent",
         "idle_ticks",
     )
 
@@ -40,7 +39,6 @@ class Progress:
         self.pending_snapshot = 0
         self.recent_active = False  # heard from since the last CheckQuorum round
         self.stalled_ticks = 0  # ticks without progress while entries are outstanding
-        self.commit_sent = 0  # highest commit index this follower can have learned from us
         self.idle_ticks = 0  # leader ticks since we last sent this follower an APPEND or SNAPSHOT
 
     def __repr__(self) -> str:

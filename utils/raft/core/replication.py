@@ -44,7 +44,6 @@ def send_append(r: Raft, to: NodeId, context: bytes = b"") -> bool:
         context=context,
     )
     pr.idle_ticks = 0
-    pr.commit_sent = max(pr.commit_sent, min(log.committed, prev_index + len(entries)))
     if entries:
         pr.sent_entries(entries[-1].index)
     else:
@@ -89,7 +88,6 @@ def send_heartbeat(r: Raft, to: NodeId, context: bytes) -> None:
         prev_index, prev_term = 0, 0
     r.send(MessageType.APPEND, to, index=prev_index, log_term=prev_term, commit=log.committed, context=context)
     pr.idle_ticks = 0
-    pr.commit_sent = max(pr.commit_sent, min(log.committed, prev_index))
 
 
 def broadcast_heartbeat(r: Raft, context: bytes) -> None:
@@ -109,6 +107,10 @@ def heartbeat_idle_followers(r: Raft) -> None:
     Any APPEND resets a follower's election timer and its answer counts for CheckQuorum just as a
     heartbeat's does, so under load heartbeats vanish. A follower still hears from its leader at
     least every heartbeat interval, as with fixed rounds: no election timeout can expire sooner.
+
+    Every APPEND carries the leader's commit index, and no message goes just to announce a commit:
+    nothing waits on a follower's apply (clients are answered by the leader, reads run there), so a
+    follower learns each commit from the next APPEND it is sent, at most one heartbeat interval on.
     """
     for peer in r.others:
         if r.progress[peer].idle_ticks >= r.config.heartbeat_ticks:
@@ -162,16 +164,13 @@ def handle_append_response(r: Raft, m: Message) -> None:
             pr.become_replicate()
         elif pr.state is ProgressState.REPLICATE:
             pr.free_inflights_to(m.index)
-        if maybe_commit(r):
-            _notify_commit(r)
+        maybe_commit(r)  # the new commit index rides the next APPEND or heartbeat to each follower
         send_append_all(r, m.sender)
         _maybe_finish_transfer(r, m.sender)
     elif pr.state is ProgressState.PROBE and pr.probe_sent:
         # An answer to a heartbeat: the follower is alive but our probe got lost — resend it.
         pr.probe_sent = False
         send_append(r, m.sender)
-    if r.role is Role.LEADER and pr.match > pr.commit_sent and r.log.committed > pr.commit_sent:
-        _send_commit(r, m.sender, pr)
 
 
 def _handle_rejection(r: Raft, m: Message, pr: Progress) -> None:
@@ -193,8 +192,8 @@ def handle_snapshot_response(r: Raft, m: Message) -> None:
     if m.index > r.log.last_index:
         r.drop("acknowledged an index the leader never sent")
         return
-    if not m.reject and pr.maybe_update(m.index) and maybe_commit(r):
-        _notify_commit(r)
+    if not m.reject and pr.maybe_update(m.index):
+        maybe_commit(r)
     if pr.state is ProgressState.SNAPSHOT:
         pr.become_probe()
         if not m.reject and pr.match + 1 >= r.log.first_index:
@@ -212,23 +211,6 @@ def maybe_commit(r: Raft) -> bool:
     if not was_committed_in_term:
         release_reads_awaiting_commit(r)
     return True
-
-
-def _notify_commit(r: Raft) -> None:
-    """Tells caught-up followers the new commit index (the next APPEND carries it for the others)."""
-    for peer in r.others:
-        pr = r.progress[peer]
-        if pr.state is ProgressState.REPLICATE and pr.next > r.log.last_index and pr.match > pr.commit_sent:
-            _send_commit(r, peer, pr)
-
-
-def _send_commit(r: Raft, to: NodeId, pr: Progress) -> None:
-    prev_term = r.log.term(pr.match)
-    if prev_term is None:
-        return
-    r.send(MessageType.APPEND, to, index=pr.match, log_term=prev_term, commit=r.log.committed)
-    pr.idle_ticks = 0
-    pr.commit_sent = min(r.log.committed, pr.match)
 
 
 def _maybe_finish_transfer(r: Raft, peer: NodeId) -> None:
