@@ -79,7 +79,7 @@ class RotatingJsonFile(logging.handlers.RotatingFileHandler):
             if self.stream is None:
                 self.stream = self._open()
             self.stream.write(text)
-            self.stream.flush()  # a line is on disk for `make logs` and the tests as soon as it is logged
+            self.stream.flush()  # a line is on disk for a reader (tail -f, the tests) as soon as it is logged
             self._size += len(text)
         except Exception:
             self.handleError(record)
