@@ -1,22 +1,24 @@
 """The broadcast of final clocks after each checkout (docs/design.md §3.4), sent in batches: one ClearOrders per
 validation service carrying up to 64 orders, flushed once full or after a bounded wait (0.5 s; issue 14).
 
-One lane per service (its pending batch and one sender thread), so a service that is slow or down delays only its
-own clears; each lane's backlog is bounded (past it a clear is skipped, logged and counted; the ttl ends it).
+One lane per service (its pending batch and its sender thread, utils/batching/flusher.py), so a service that is
+slow or down delays only its own clears; each lane's backlog is bounded (past it a clear is skipped, logged and
+counted; the ttl ends it).
 """
 
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
 import grpc
 
+from utils.batching.core.due_batch import DueBatch, DueBatchLimits
+from utils.batching.flusher import DueFlusher
 from utils.flow.core.checkout import Service
-from utils.flow.core.clear_batch import ClearBatcher, PendingClear
+from utils.flow.core.clear_batch import PendingClear, clear_batch_limits
 from utils.flow.core.vclock import VectorClock
 from utils.pb.common import common_pb2
 from utils.rpc import correlation, deadline
@@ -34,13 +36,13 @@ _OUTCOME_NAMES = {
 
 
 class _Lane:
-    """One service's pending clears and the thread that sends them."""
+    """One service's pending clears and the thread that sends them (clears held at stop are dropped: the ttl)."""
 
     def __init__(
         self,
         service: Service,
         rpc: Callable[..., Any],
-        batcher: ClearBatcher,
+        limits: DueBatchLimits,
         rpc_timeout_s: float,
         clears: Any,
         batch_sizes: Any,
@@ -48,63 +50,42 @@ class _Lane:
     ) -> None:
         self.service = service
         self._rpc = rpc
-        self._batcher = batcher
         self._rpc_timeout_s = rpc_timeout_s
         self._clears = clears
         self._batch_sizes = batch_sizes
         self._now = monotonic
-        self._cond = threading.Condition()
-        self._stopping = False
         self._attributes = {
             name: {"service": service.value, "outcome": name} for name in [*_OUTCOME_NAMES.values(), "skipped", "error"]
         }
         self._service_attributes = {"service": service.value}
-        self._thread = threading.Thread(target=self._run, name=f"flow-clear-{service.value}", daemon=True)
+        self._flusher: DueFlusher[PendingClear] = DueFlusher(
+            DueBatch(limits),
+            self._send,
+            name=f"flow-clear-{service.value}",
+            clock=monotonic,
+            started=False,
+            keep_thread=True,  # at checkout rates a batch goes every wait_s: one thread per lane, not one per batch
+        )
 
     def start(self) -> None:
-        self._thread.start()
+        self._flusher.start()
 
     def stop(self) -> None:
-        with self._cond:
-            self._stopping = True
-            self._cond.notify()
+        self._flusher.stop()
 
     def add(self, order_id: str, final: VectorClock, correlation_id: str) -> None:
-        with self._cond:
-            added = self._batcher.add(order_id, final, self._now(), correlation_id)
-            waiting = len(self._batcher)
-            if added and (waiting == 1 or waiting >= self._batcher.orders_max):
-                self._cond.notify()  # the sender sleeps until a first order comes, or until its batch is due
+        clear = PendingClear(order_id, final, correlation_id)
+        with self._flusher.holding() as batch:
+            added = batch.add(clear, self._now())
         if not added:
             self._clears.add(1, self._attributes["skipped"])
             log.warning("clear skipped: backlog full", extra={"order_id": order_id, "service": self.service.value})
 
     def pending(self) -> int:
-        with self._cond:
-            return len(self._batcher)
-
-    def _run(self) -> None:
-        while True:
-            with self._cond:
-                batch = self._next_batch()
-            if batch is None:
-                return
-            try:
-                self._send(batch)
-            except Exception:  # a bug must not end the lane silently: every later clear would be lost
-                log.exception("clear batch crashed", extra={"service": self.service.value, "orders": len(batch)})
-
-    def _next_batch(self) -> tuple[PendingClear, ...] | None:
-        """Waits (holding the condition) until a batch is due; None once stopping."""
-        while not self._stopping:
-            now = self._now()
-            due = self._batcher.due_in_s(now)
-            if due == 0.0:
-                return self._batcher.take(now)
-            self._cond.wait(due)  # None: until an order comes
-        return None
+        return self._flusher.pending()
 
     def _send(self, batch: tuple[PendingClear, ...]) -> None:
+        """On the lane's sender thread (a crash here is logged there, and the lane goes on)."""
         request = common_pb2.ClearOrdersRequest(
             orders=[
                 common_pb2.ClearOrderRequest(
@@ -175,11 +156,12 @@ class ClearBroadcaster:
             description="orders per ClearOrders call, by service",
             explicit_bucket_boundaries_advisory=(1, 2, 4, 8, 16, 32, 64),
         )
+        limits = clear_batch_limits(orders_max=orders_max, wait_s=wait_s, backlog_max=backlog_max)
         self._lanes = {
             service: _Lane(
                 service,
                 rpc,
-                ClearBatcher(orders_max=orders_max, wait_s=wait_s, backlog_max=backlog_max),
+                limits,
                 rpc_timeout_s,
                 clears,
                 batch_sizes,

@@ -6,9 +6,10 @@ may wait, ride on another entry, or be dropped with the leadership: a lost END c
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from order_executor.core.decision_log import ENDS_PER_ENTRY_MAX
+from utils.batching.core.due_batch import DueBatch, DueBatchLimits
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,46 +24,48 @@ class EndBatchLimits:
         if self.wait_max_s < 0 or self.pending_max < self.per_entry_max:
             raise ValueError("wait_max_s must be >= 0 and pending_max >= per_entry_max")
 
+    def due_batch(self) -> DueBatchLimits:
+        return DueBatchLimits(
+            items_per_batch_max=self.per_entry_max, wait_max_s=self.wait_max_s, backlog_max=self.pending_max
+        )
 
-@dataclass
+
 class EndBatch:
-    """Not thread-safe: the adapter holds its lock around every call."""
+    """A DueBatch of tx ids that holds each at most once and counts the ENDs it refused for being full.
 
-    limits: EndBatchLimits = EndBatchLimits()
-    _pending: dict[str, float] = field(default_factory=dict)  # tx id → when added; insertion order = age order
-    dropped: int = 0  # ENDs refused because the batch was full
+    Not thread-safe: the adapter holds its lock around every call."""
+
+    def __init__(self, limits: EndBatchLimits = EndBatchLimits()) -> None:
+        self.limits = limits
+        self._batch: DueBatch[str] = DueBatch(limits.due_batch())
+        self._held: set[str] = set()  # the batch's tx ids: a transaction finished twice (a resend) logs one END
+        self.dropped = 0  # ENDs refused because the batch was full
 
     def add(self, tx_id: str, now: float) -> bool:
         """False when the batch is full and this END is dropped (or already held)."""
-        if tx_id in self._pending:
+        if tx_id in self._held:
             return False
-        if len(self._pending) >= self.limits.pending_max:
+        if not self._batch.add(tx_id, now):
             self.dropped += 1
             return False
-        self._pending[tx_id] = now
+        self._held.add(tx_id)
         return True
 
-    def take(self) -> tuple[str, ...]:
-        """The oldest ENDs, as many as one entry carries; they leave the batch (the caller logs or loses them)."""
-        taken = tuple(tx for tx, _ in zip(self._pending, range(self.limits.per_entry_max), strict=False))
-        for tx in taken:
-            del self._pending[tx]
-        return taken
-
-    def wait_s(self, now: float) -> float | None:
+    def due_in_s(self, now: float) -> float | None:
         """Seconds until the batch is due on its own (0: now); None when it is empty."""
-        if not self._pending:
-            return None
-        if len(self._pending) >= self.limits.per_entry_max:
-            return 0.0
-        oldest = next(iter(self._pending.values()))
-        return max(0.0, oldest + self.limits.wait_max_s - now)
+        return self._batch.due_in_s(now)
+
+    def take_any(self) -> tuple[str, ...]:
+        """The oldest ENDs, as many as one entry carries; they leave the batch (the caller logs or loses them)."""
+        taken = self._batch.take_any()
+        self._held.difference_update(taken)
+        return taken
 
     def clear(self) -> int:
         """Leadership lost: the ENDs are dropped, never proposed in a later term by a deposed leader."""
-        count = len(self._pending)
-        self._pending.clear()
-        return count
+        self._held.clear()
+        return self._batch.clear()
 
     def __len__(self) -> int:
-        return len(self._pending)
+        assert len(self._held) == len(self._batch), "each held END is in the batch once"
+        return len(self._batch)

@@ -505,11 +505,24 @@ CAUSAL_MUTATIONS: tuple[Mutation, ...] = (
     ),
     Mutation(
         id="clear-batch-bound",
-        rule="Clear batches: one ClearOrders carries at most the servicer's cap of orders",
-        file="utils/flow/core/clear_batch.py",
-        original="count = min(self.orders_max, len(self._pending))",
+        rule="Due batches: one batch carries at most its cap (a ClearOrders the servicer's, an `ends` entry its own)",
+        file="utils/batching/core/due_batch.py",
+        original="count = min(self.limits.items_per_batch_max, len(self._pending))",
         replacement="count = len(self._pending)",
-        tests=("tests/core/test_clear_batch.py", "tests/services/validation/test_clear_batches.py"),
+        tests=(
+            "tests/core/test_due_batch.py",
+            "tests/core/test_clear_batch.py",
+            "tests/core/test_end_batch.py",
+            "tests/services/validation/test_clear_batches.py",
+        ),
+    ),
+    Mutation(
+        id="clear-batch-oldest-wait",
+        rule="Due batches: the oldest item's wait is bounded (a later add never postpones a clear or an END)",
+        file="utils/batching/core/due_batch.py",
+        original="oldest_s = self._pending[0][0]",
+        replacement="oldest_s = self._pending[-1][0]",
+        tests=("tests/core/test_due_batch.py", "tests/core/test_end_batch.py"),
     ),
 )
 

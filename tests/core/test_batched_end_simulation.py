@@ -100,7 +100,7 @@ class World:
         tx = c.new_transaction(new.order_id, PARTICIPANTS)
         effects, tx = c.step(tx, c.Begin(new))
         assert effects == [c.LogBegin(new)]
-        applied = self.propose(encode_begin(new, leader.batch.take()))
+        applied = self.propose(encode_begin(new, leader.batch.take_any()))
         if applied.changed:
             self.start(tx, c.BeginDurable())
         else:
@@ -150,7 +150,7 @@ class World:
                 self.participant[key] = state
             run.inputs.append(c.Vote(effect.participant, state in (PState.PREPARED, PState.COMMITTED), "declined"))
         elif isinstance(effect, c.LogDecision):
-            applied = self.propose(encode_decision(tx_id, effect.outcome, effect.reason, self.leader.batch.take()))
+            applied = self.propose(encode_decision(tx_id, effect.outcome, effect.reason, self.leader.batch.take_any()))
             assert applied.record is not None and applied.record.decision is not None
             run.inputs.append(c.DecisionDurable(applied.record.decision, applied.record.reason))
         elif isinstance(effect, (c.SendCommit, c.SendAbort)):
@@ -178,9 +178,9 @@ class World:
 
     def tick(self, seconds: float) -> None:
         self.now += seconds
-        wait_s = self.leader.batch.wait_s(self.now)
+        wait_s = self.leader.batch.due_in_s(self.now)
         if wait_s is not None and wait_s <= 0:
-            self.propose(encode_ends(self.leader.batch.take()))
+            self.propose(encode_ends(self.leader.batch.take_any()))
 
     # ---- a new leader -----------------------------------------------------------------------------------------
     def elect(self) -> None:

@@ -1,0 +1,1 @@
+"""DueFlusher: the sender thread of a due batch."""
