@@ -85,7 +85,10 @@ def attacks(book_id: str) -> list[Attack]:
             ("executor-1",),
         ),
         Attack(
-            "books-1", f"{books}DecrementStock", books_pb.StockChangeRequest(book_id=book_id, amount=1), ("executor-1",)
+            "books-1",
+            f"{books}DecrementStock",
+            books_pb.StockChangeRequest(book_id=book_id, amount=1),
+            ("executor-1", "orchestrator"),  # the gateway only increments
         ),
         Attack(
             "books-1",
@@ -153,7 +156,7 @@ def attacks(book_id: str) -> list[Attack]:
             "executor-1",
             "/bookstore.order_executor.OrderExecutor/GetDecision",
             exec_pb.GetDecisionRequest(tx_id=TX),
-            ("orchestrator",),
+            ("orchestrator", "executor-2"),  # only the participants in doubt ask
         ),
         # A forged outcome would answer a waiting checkout: only the validation services report.
         Attack(
@@ -192,7 +195,7 @@ def attacks(book_id: str) -> list[Attack]:
 
 @dataclass(frozen=True, slots=True)
 class Observed:
-    """What an accepted attack would change, read as the operator."""
+    """What an accepted attack would change, read as identities the table allows."""
 
     stock: int
     queue: tuple[int, int]
@@ -205,7 +208,8 @@ class Observed:
 def observe(shop: Shop, book_id: str) -> Observed:
     settings, tls = shop.rf.settings, shop.rf.tls()
     stats = shop.queue.stats()
-    payment = pay_grpc.PaymentServiceStub(open_channel(settings.payment_service_addr, "payment_service", tls=tls))
+    executor = shop.rf.tls("executor-1")  # the fence's only reader
+    payment = pay_grpc.PaymentServiceStub(open_channel(settings.payment_service_addr, "payment_service", tls=executor))
     pay_fence = payment.GetFence(twopc_pb.GetFenceRequest(), timeout=5)
     books_fence = shop.books.fence()
     peers = {**settings.executor_peers(), **settings.database_peers()}

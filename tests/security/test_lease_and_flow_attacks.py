@@ -98,14 +98,14 @@ def test_lease_rpcs_from_wrong_identities_take_no_order_and_change_no_lease(flee
     queue_as(fleet, "orchestrator").Enqueue(
         queue_pb.EnqueueRequest(order=queue_order(order_id, [(book_id, 1)], "tok", "1111")), timeout=5
     )
-    operator = queue_as(fleet, "operator")
-    queued = operator.GetOrder(queue_pb.GetOrderRequest(order_id=order_id), timeout=5)
+    reader = queue_as(fleet, "orchestrator")  # the gateway is the queue's only reader
+    queued = reader.GetOrder(queue_pb.GetOrderRequest(order_id=order_id), timeout=5)
     assert (queued.state, queued.attempts) == (queue_pb.QUEUED, 0)
 
     assert unexpected_codes(fleet, lease_attacks("thief")) == {}
-    after = operator.GetOrder(queue_pb.GetOrderRequest(order_id=order_id), timeout=5)
+    after = reader.GetOrder(queue_pb.GetOrderRequest(order_id=order_id), timeout=5)
     assert (after.state, after.attempts) == (queue_pb.QUEUED, 0)  # nobody leased it
-    assert operator.Stats(queue_pb.StatsRequest(), timeout=5).leased == 0
+    assert reader.Stats(queue_pb.StatsRequest(), timeout=5).leased == 0
 
     # The same request from an executor does lease it, EXECUTING from its lease: the attack was a real one.
     executor = queue_as(fleet, "executor-1")
@@ -114,11 +114,11 @@ def test_lease_rpcs_from_wrong_identities_take_no_order_and_change_no_lease(flee
     ).leases
     assert [lease.order.order_id for lease in leases] == [order_id]
     lease_id = leases[0].lease_id
-    executing = operator.GetOrder(queue_pb.GetOrderRequest(order_id=order_id), timeout=5)
+    executing = reader.GetOrder(queue_pb.GetOrderRequest(order_id=order_id), timeout=5)
     assert (executing.state, executing.attempts) == (queue_pb.EXECUTING, 1)
 
     assert unexpected_codes(fleet, leased_attacks(order_id, lease_id)) == {}
-    still = operator.GetOrder(queue_pb.GetOrderRequest(order_id=order_id), timeout=5)
+    still = reader.GetOrder(queue_pb.GetOrderRequest(order_id=order_id), timeout=5)
     assert (still.state, still.attempts, still.reason) == (queue_pb.EXECUTING, 1, "")  # not acked, given back, aborted
 
     # The lease is intact and still the executor's: its AckBatch under that lease id records the outcome.

@@ -88,6 +88,7 @@ def _rows(service: str, allowed: frozenset[Role], *methods: str) -> dict[str, fr
 _EXECUTORS = frozenset({Role.EXECUTOR})
 _ORCHESTRATOR = frozenset({Role.ORCHESTRATOR})
 _OPERATOR = frozenset({Role.OPERATOR})
+_GATEWAY_AND_TOOLS = frozenset({Role.ORCHESTRATOR, Role.OPERATOR})
 _PAY = "bookstore.payment_service.PaymentService"
 _BOOKS = "bookstore.books_database.BooksDatabase"
 _EXEC = "bookstore.order_executor.OrderExecutor"
@@ -98,41 +99,53 @@ _FD = "bookstore.fraud_detection.FraudDetection"
 _S = "bookstore.suggestions.Suggestions"
 _FLOW_REPORT = "bookstore.orchestrator.FlowReport"
 
-# The table: full method name → the roles allowed to call it. Each row names who calls it today (the clients).
+# The table: full method name → the roles allowed to call it. Each role is granted only what a client running as
+# that identity calls today (named per row); the operator is the chaos tool, the benchmarks and the recovery
+# command. The test harness calls as whoever the table allows (testing/pki.py).
 RULES: Mapping[str, frozenset[Role]] = {
-    # 2PC participant methods: the executor group's coordinator only (a new term is adopted from these alone).
+    # 2PC participant methods: the executor group's coordinator only (order_executor/participants.py; a new term is
+    # adopted from these alone).
     **_rows(_PAY, _EXECUTORS, "Prepare", "Commit", "Abort"),
     **_rows(_BOOKS, _EXECUTORS, "PrepareTransaction", "CommitTransaction", "AbortTransaction"),
-    # The decision of an in-doubt transaction: executors, and the participants asking about what they hold.
-    **_rows(_EXEC, frozenset({Role.EXECUTOR, Role.PAYMENT, Role.BOOKS}), "GetDecision"),
+    # The decision of an in-doubt transaction: the participants asking about what they hold
+    # (utils/twopc/decision_client.py); the executors read their own log, never this RPC.
+    **_rows(_EXEC, frozenset({Role.PAYMENT, Role.BOOKS}), "GetDecision"),
     # Gateway-only writes: a card becomes a token, an order joins the queue or is recorded as rejected.
     **_rows(_PAY, _ORCHESTRATOR, "Tokenize"),
     **_rows(_QUEUE, _ORCHESTRATOR, "Enqueue", "RecordRejected"),
-    # The executors' side of the queue (the lease itself is checked by the queue for Renew/Ack/Nack/EXECUTING).
-    **_rows(_QUEUE, _EXECUTORS, "Lease", "Renew", "Ack", "Nack", "SetState", "LeaseBatch", "AckBatch"),
-    # Reads: the gateway's GET /orders/{id}, /cluster and readiness; operator tools (chaos evidence, the harness).
-    **_rows(_QUEUE, frozenset({Role.ORCHESTRATOR, Role.OPERATOR}), "GetOrder", "Stats"),
+    # The executors' side of the queue: the worker leases in batches and gives back leases it will not start
+    # (order_executor/worker.py); the reporter acks in batches and records an outcome whose lease is gone with
+    # SetState (order_executor/reporting.py). The lease itself is checked by the queue for Nack and EXECUTING.
+    **_rows(_QUEUE, _EXECUTORS, "LeaseBatch", "AckBatch", "Nack", "SetState"),
+    # The one-order forms LeaseBatch and AckBatch replaced; nothing renews a lease. No client calls them, yet they
+    # stay the executors': the test harness builds every method of a stub as an identity the table allows for it
+    # (testing/pki.py RoutedChannel), so a row that allows nobody would fail every queue client of the tests.
+    **_rows(_QUEUE, _EXECUTORS, "Lease", "Renew", "Ack"),
+    # Reads of the gateway: GET /orders/{id}; /cluster and readiness (the queue's depth).
+    **_rows(_QUEUE, _ORCHESTRATOR, "GetOrder", "Stats"),
+    # A payment's state, read as evidence by the chaos tool.
     **_rows(_PAY, _OPERATOR, "GetPayment"),
-    # Books: catalog and stock reads of the gateway (catalog, stock, cluster view) and the operator tools; the
-    # stock writes of the gateway's /stock endpoints and of the operator's benchmarks; transaction records read
-    # as evidence by the operator tools.
-    **_rows(_BOOKS, frozenset({Role.ORCHESTRATOR, Role.OPERATOR}), "ReadStock", "ListBooks", "Status"),
-    **_rows(_BOOKS, frozenset({Role.ORCHESTRATOR, Role.OPERATOR}), "DecrementStock", "IncrementStock"),
-    **_rows(_BOOKS, _OPERATOR, "GetTransaction"),
-    **_rows(_EXEC, frozenset({Role.ORCHESTRATOR, Role.OPERATOR}), "Status"),
-    # One replica's journal of a transaction, for the order page's drawing: the gateway and operator tools.
-    **_rows(_EXEC, frozenset({Role.ORCHESTRATOR, Role.OPERATOR}), "GetTimeline"),
-    # The executor-group incarnation a participant follows and its newest term: read by the executors (to learn
-    # whether their incarnation is adopted), the gateway's /cluster and the operator tools.
-    **_rows(_PAY, frozenset({Role.EXECUTOR, Role.ORCHESTRATOR, Role.OPERATOR}), "GetFence"),
-    **_rows(_BOOKS, frozenset({Role.EXECUTOR, Role.ORCHESTRATOR, Role.OPERATOR}), "GetFence"),
+    # Books: the gateway's catalog, stock and cluster view and POST /stock/increment; the chaos tool's stock and
+    # replica reads; the books benchmark's stock writes and primary probes; transaction records read as evidence.
+    **_rows(_BOOKS, _GATEWAY_AND_TOOLS, "ReadStock", "ListBooks", "Status", "IncrementStock"),
+    **_rows(_BOOKS, _OPERATOR, "DecrementStock", "GetTransaction"),
+    # The gateway's /cluster (the leader's incarnation) and order page's drawing; the recovery command's
+    # incarnation read and the replicas benchmark's journal read.
+    **_rows(_EXEC, _GATEWAY_AND_TOOLS, "Status", "GetTimeline"),
+    # The executor-group incarnation a participant follows and its newest term: read by the executor leader (is
+    # its incarnation adopted?). The recovery command learns both from its Operator* replies.
+    **_rows(_PAY, _EXECUTORS, "GetFence"),
+    **_rows(_BOOKS, _EXECUTORS, "GetFence"),
     # Operator commands (OperatorListInDoubt, OperatorResolve, OperatorAdoptIncarnation, ...): see
     # OPERATOR_METHOD_PREFIX: every method whose name starts with it is the operator's alone.
     # Raft peer messages: members of the server's own group only (the sender check is in utils/raft/transport.py).
     **_rows(_RAFT, frozenset({Role.RAFT_PEER}), "RequestVote", "AppendEntries", "InstallSnapshot", "TimeoutNow"),
-    **_rows(_RAFT, frozenset({Role.ORCHESTRATOR, Role.OPERATOR}), "Status"),
-    # The validation flow (utils/flow/core/checkout.py): the orchestrator initialises, starts and clears; each
-    # later event comes from the service of its remote predecessor; every service reports the outcome.
+    # Each replica's role, term and log: the gateway's /cluster and the chaos tool's replica facts.
+    **_rows(_RAFT, _GATEWAY_AND_TOOLS, "Status"),
+    # The validation flow (utils/flow/core/checkout.py): the orchestrator initialises, starts and clears (in
+    # batches: ClearOrders; the one-order ClearOrder has no caller, and stays the orchestrator's for the reason
+    # Lease does); each later event comes from the service of its remote predecessor; every service reports the
+    # outcome.
     **_rows(_TV, _ORCHESTRATOR, "InitOrder", "ClearOrder", "ClearOrders", "VerifyItems", "VerifyUserData"),
     **_rows(_FD, _ORCHESTRATOR, "InitOrder", "ClearOrder", "ClearOrders"),
     **_rows(_FD, frozenset({Role.TRANSACTION_VERIFICATION}), "CheckUserData", "CheckCreditCardData"),
