@@ -311,6 +311,14 @@ RAFT_MUTATIONS: tuple[Mutation, ...] = (
         fast=True,
         fast_tests=("tests/core/raft/test_idle_heartbeats.py",),
     ),
+    Mutation(
+        id="raft-heartbeat-carries-commit",
+        rule="No message announces a commit alone, so every heartbeat must carry the leader's commit index",
+        file=_REPLICATION,
+        original="commit=log.committed, context=context)\n    pr.idle_ticks = 0\n\n\ndef broadcast_heartbeat",
+        replacement="commit=0, context=context)\n    pr.idle_ticks = 0\n\n\ndef broadcast_heartbeat",
+        tests=RAFT,
+    ),
 )
 
 TWOPC_MUTATIONS: tuple[Mutation, ...] = (
