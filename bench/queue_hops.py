@@ -1,4 +1,4 @@
-"""The order queue's hops per order: Lease/SetState/Ack calls, the queue's fsyncs, and the idle leader's leasing.
+"""The order queue's hops per order: LeaseBatch/AckBatch calls, the queue's fsyncs, and the idle leader's leasing.
 
 Load-independent figures from one whole local fleet (run it in two worktrees for an A/B):
   - the queue's gRPC calls by method (rpc_server_calls on its metrics port) per order, and per second while idle;

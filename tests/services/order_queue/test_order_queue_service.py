@@ -54,6 +54,22 @@ def client(tmp_path: Path) -> Iterator[OrderQueueClient]:
     store.close()
 
 
+def _lease(client: OrderQueueClient, worker_id: str, lease_s: float) -> pb.LeaseReply | None:
+    """One order with its lease, EXECUTING from it, as the executors take it (a LeaseBatch of one, no wait)."""
+    leases = client.lease_batch(worker_id, lease_s, count_max=1, wait_s=0.0)
+    return leases[0] if leases else None
+
+
+def _ack(
+    client: OrderQueueClient, order_id: str, lease_id: str, outcome: pb.OrderState, reason: str = "", total: str = ""
+) -> tuple[grpc.StatusCode, pb.OrderState]:
+    """One ack as the executors send it (an AckBatch of one): its own status code and the order's state."""
+    request = pb.AckRequest(order_id=order_id, lease_id=lease_id, outcome=outcome, reason=reason, total=total)
+    [result] = client.ack_batch([request])
+    code = next(c for c in grpc.StatusCode if c.value[0] == result.code)
+    return code, result.state
+
+
 def _code(error: pytest.ExceptionInfo[grpc.RpcError]) -> grpc.StatusCode:
     code: grpc.StatusCode = error.value.code()
     return code
@@ -63,10 +79,10 @@ def test_enqueue_lease_execute_ack_and_the_record_shows_each_step(client: OrderQ
     reply = client.enqueue(_order("o1"))
     assert reply.created and reply.depth == 1 and reply.order.enqueued_at > 0
     assert client.get_order("o1").state == pb.QUEUED  # type: ignore[union-attr]
-    leased = client.lease("executor-1", 30.0)
+    leased = _lease(client, "executor-1", 30.0)
     assert leased is not None and leased.order.order_id == "o1" and leased.order.card_last4 == "1111"
-    assert client.set_state("o1", pb.EXECUTING, lease_id=leased.lease_id) == pb.EXECUTING
-    assert client.ack("o1", leased.lease_id, pb.COMMITTED, total="34.99") == pb.COMMITTED
+    assert client.get_order("o1").state == pb.EXECUTING  # type: ignore[union-attr]
+    assert _ack(client, "o1", leased.lease_id, pb.COMMITTED, total="34.99") == (grpc.StatusCode.OK, pb.COMMITTED)
     record = client.get_order("o1")
     assert record is not None and (record.state, record.total, record.attempts) == (pb.COMMITTED, "34.99", 1)
     assert client.stats().depth == 0
@@ -75,12 +91,12 @@ def test_enqueue_lease_execute_ack_and_the_record_shows_each_step(client: OrderQ
 def test_priority_order_over_the_wire(client: OrderQueueClient) -> None:
     client.enqueue(_order("slow"))
     client.enqueue(_order("fast", shipping="express"))
-    first = client.lease("w", 10.0)
+    first = _lease(client, "w", 10.0)
     assert first is not None and first.order.order_id == "fast"
 
 
 def test_an_empty_queue_leases_nothing(client: OrderQueueClient) -> None:
-    assert client.lease("w", 10.0) is None
+    assert _lease(client, "w", 10.0) is None
 
 
 def test_a_full_queue_answers_resource_exhausted(client: OrderQueueClient) -> None:
@@ -94,21 +110,19 @@ def test_a_full_queue_answers_resource_exhausted(client: OrderQueueClient) -> No
 
 def test_a_superseded_lease_is_refused_but_a_repeated_final_outcome_is_accepted(client: OrderQueueClient) -> None:
     client.enqueue(_order("o1"))
-    first = client.lease("w1", 10.0)
+    first = _lease(client, "w1", 10.0)
     assert first is not None
     client.nack("o1", first.lease_id)
-    second = client.lease("w2", 10.0)
+    second = _lease(client, "w2", 10.0)
     assert second is not None
-    with pytest.raises(grpc.RpcError) as error:
-        client.ack("o1", first.lease_id, pb.COMMITTED)
-    assert _code(error) == grpc.StatusCode.FAILED_PRECONDITION
-    assert client.ack("o1", second.lease_id, pb.ABORTED, reason="declined") == pb.ABORTED
-    assert client.ack("o1", first.lease_id, pb.ABORTED, reason="declined") == pb.ABORTED
+    assert _ack(client, "o1", first.lease_id, pb.COMMITTED)[0] == grpc.StatusCode.FAILED_PRECONDITION
+    assert _ack(client, "o1", second.lease_id, pb.ABORTED, reason="declined") == (grpc.StatusCode.OK, pb.ABORTED)
+    assert _ack(client, "o1", first.lease_id, pb.ABORTED, reason="declined") == (grpc.StatusCode.OK, pb.ABORTED)
 
 
 def test_a_new_leader_records_a_decided_outcome_without_the_lease(client: OrderQueueClient) -> None:
     client.enqueue(_order("o1"))
-    assert client.lease("old-leader", 10.0) is not None
+    assert _lease(client, "old-leader", 10.0) is not None
     assert client.set_state("o1", pb.ABORTED, reason="presumed abort") == pb.ABORTED
     assert client.get_order("o1").reason == "presumed abort"  # type: ignore[union-attr]
 
@@ -128,7 +142,7 @@ def test_bad_input_answers_invalid_argument_and_unknown_ids_not_found(client: Or
             client.enqueue(bad)
         assert _code(error) == grpc.StatusCode.INVALID_ARGUMENT
     with pytest.raises(grpc.RpcError) as error:
-        client.lease("w", 3600.0)
+        _lease(client, "w", 3600.0)
     assert _code(error) == grpc.StatusCode.INVALID_ARGUMENT
     with pytest.raises(grpc.RpcError) as error:
         client.set_state("o1", pb.REJECTED)
@@ -152,7 +166,7 @@ def test_queued_orders_survive_sigkill_and_restart_of_the_process(tmp_path: Path
         rf.fleet.wait_healthy(["order_queue"], timeout_s=30)
         assert queue.stats().depth == 2
         assert queue.get_order("rejected").state == pb.REJECTED  # type: ignore[union-attr]
-        first, second = queue.lease("w", 10.0), queue.lease("w", 10.0)
+        first, second = _lease(queue, "w", 10.0), _lease(queue, "w", 10.0)
         assert first is not None and second is not None
         assert (first.order.order_id, second.order.order_id) == ("express", "standard")
         queue.close()

@@ -97,7 +97,8 @@ def _clear(fleet: ValidationFleet, order_id: str, final: dict[str, int]) -> int:
     with RoutedChannel(fleet.settings.fraud_detection_addr, "fraud_detection") as channel:
         stub = fraud_detection_pb2_grpc.FraudDetectionStub(channel)
         request = common_pb2.ClearOrderRequest(order_id=order_id, final_clock=common_pb2.VectorClock(counters=final))
-        return int(stub.ClearOrder(request, timeout=2).outcome)
+        # As the orchestrator clears: in a batch (ClearOrders), here of one.
+        return int(stub.ClearOrders(common_pb2.ClearOrdersRequest(orders=[request]), timeout=2).results[0].outcome)
 
 
 class _Capture(logging.Handler):
