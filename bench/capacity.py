@@ -8,9 +8,13 @@ counted and their cost, measured before the steps, is taken out of both. The kne
 p99 < 300 ms and every order final within 5 s of the step's end (bench/core/knee.py). Prints a table; --plot
 writes rate → latency, fulfilled/s and CPU per order as SVG; --profile samples the three hottest processes at the
 knee with py-spy --gil (Python CPU only) and sums their samples by component (bench/core/profile_components.py).
+--repeat N runs the whole ladder N times in the same fleet (one step per rate is too noisy to quote a knee): each
+round's knee, then per rate the median and min–max of its N steps and the rounds' median knee
+(bench/core/spread.py); --plot then draws the medians with a min–max band, and --profile runs once, after the last
+round, at the median knee.
 
-    .venv/bin/python -m bench.capacity [--rates 5,10,20,30,40] [--step-s 15] [--replicas 3|5] [--plot capacity.svg]
-        [--profile [--profile-s 20] [--native]]
+    .venv/bin/python -m bench.capacity [--rates 5,10,20,30,40] [--step-s 15] [--repeat 1] [--replicas 3|5]
+        [--plot capacity.svg] [--profile [--profile-s 20] [--native]]
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import requests
 from grpc_health.v1 import health_pb2, health_pb2_grpc
@@ -35,6 +40,18 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from bench.core.knee import P99_KNEE_MS, served_well
 from bench.core.profile_components import by_component, parse_raw, self_time
 from bench.core.rpc_counts import calls_between, per_order, total_per_order
+from bench.core.spread import (
+    RateSummary,
+    Spread,
+    StepSample,
+    format_knee,
+    knee_line,
+    median_knee,
+    round_knee,
+    round_knees,
+    summarize,
+    summary_lines,
+)
 from bench.metrics_scrape import scrape_calls
 from bench.open_loop import Answer, Reply, percentile, run_open_loop
 from bench.process_cpu import cpu_snapshot, cpu_used, profile_raw
@@ -44,6 +61,9 @@ from testing.local_fleet import RunningFleet, running_fleet
 from testing.orders import checkout_body, serial_card
 from utils.catalog.file import load_catalog
 from utils.rpc.client import call, open_channel
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
 
 TIMEOUT_S = 10.0
 DRAIN_TIMEOUT_S = 60.0
@@ -80,6 +100,19 @@ class Step:
     @property
     def cpu_ms_total(self) -> float:
         return sum(self.cpu_ms_per_order.values())
+
+    def sample(self) -> StepSample:
+        """The figures the summary over rounds spreads (bench/core/spread.py)."""
+        return StepSample(
+            rate=self.rate,
+            p50_ms=self.p50_ms,
+            p99_ms=self.p99_ms,
+            answered_per_s=self.answered_per_s,
+            fulfilled_per_s=self.fulfilled_per_s,
+            cpu_ms_per_order=self.cpu_ms_total,
+            rpc_per_order=total_per_order(self.rpc_per_order),
+            lag_s=self.lag_s,
+        )
 
 
 def _session() -> requests.Session:
@@ -325,35 +358,82 @@ def profile_hottest(
             print(f"  {share * 100:5.1f}%  {frame}")
 
 
-def plot(steps: list[Step], path: Path) -> None:
+def draw_medians(
+    axes: Axes, rates: list[float], figures: list[Spread], style: str, band: bool, label: str = ""
+) -> None:
+    """The medians as a line; with `band`, the min–max over the rounds shaded behind it in the line's colour."""
+    (line,) = axes.plot(rates, [f.median for f in figures], style, label=label or None)
+    if band:
+        axes.fill_between(
+            rates, [f.low for f in figures], [f.high for f in figures], color=line.get_color(), alpha=0.2, linewidth=0
+        )
+
+
+def plot(rows: list[RateSummary], path: Path, band: bool) -> None:
+    """Rate → latency, throughput and CPU per order: the medians over the rounds (with one round, the figures
+    themselves), and with `band` their min–max."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    rates = [s.rate for s in steps]
+    rates = [row.rate for row in rows]
     figure, (latency, throughput, cpu) = plt.subplots(1, 3, figsize=(15, 4.2))
-    latency.plot(rates, [s.p50_ms for s in steps], "o-", label="p50")
-    latency.plot(rates, [s.p99_ms for s in steps], "s-", label="p99")
+    draw_medians(latency, rates, [row.p50_ms for row in rows], "o-", band, "p50")
+    draw_medians(latency, rates, [row.p99_ms for row in rows], "s-", band, "p99")
     latency.axhline(P99_KNEE_MS, linestyle=":", color="grey", label=f"{P99_KNEE_MS:.0f} ms")
     latency.set(xlabel="offered checkouts/s", ylabel="checkout latency (ms)", yscale="log", title="Latency")
     latency.legend()
     throughput.plot(rates, rates, ":", color="grey", label="offered")
-    throughput.plot(rates, [s.answered_per_s for s in steps], "o-", label="answered")
-    throughput.plot(rates, [s.fulfilled_per_s for s in steps], "s-", label="fulfilled (COMMITTED)")
+    draw_medians(throughput, rates, [row.answered_per_s for row in rows], "o-", band, "answered")
+    draw_medians(throughput, rates, [row.fulfilled_per_s for row in rows], "s-", band, "fulfilled (COMMITTED)")
     throughput.set(xlabel="offered checkouts/s", ylabel="per second", title="Throughput")
     throughput.legend()
-    cpu.plot(rates, [s.cpu_ms_total for s in steps], "o-")
+    draw_medians(cpu, rates, [row.cpu_ms_per_order for row in rows], "o-", band)
     cpu.set(xlabel="offered checkouts/s", ylabel="CPU-ms per committed order", title="Cost per order")
     figure.tight_layout()
     figure.savefig(path)
     print(f"plot: {path}")
 
 
+def run_rounds(
+    rf: RunningFleet,
+    rates: list[float],
+    repeat: int,
+    step_s: float,
+    titles: list[str],
+    book_ids: list[str],
+    baseline: Baseline,
+) -> list[list[Step]]:
+    """The ladder of rates, rising, `repeat` times in the same fleet; with more than one round, each round's knee.
+    run_step tops the stock up before every step (add_stock), so each round finds stock for its orders."""
+    rounds: list[list[Step]] = []
+    for round_number in range(1, repeat + 1):
+        if repeat > 1:
+            print(f"round {round_number}/{repeat}:", flush=True)
+        steps: list[Step] = []
+        for rate in rates:
+            steps.append(run_step(rf, rate, step_s, titles, book_ids, baseline))
+            print_step(steps[-1])
+        rounds.append(steps)
+        if repeat > 1:
+            knee = round_knee([s.sample() for s in steps])
+            print(f"round {round_number} knee: {format_knee(knee)}{'' if knee is None else ' checkouts/s'}")
+    return rounds
+
+
+def knee_step(steps: list[Step], knee_rate: float | None) -> Step:
+    """The per-process figures' and the profile's basis: the step at the (median) knee in `steps` (the last round),
+    one served well if there is; the first step when there is no knee."""
+    at_rate = [s for s in steps if s.rate == knee_rate]
+    return next((s for s in at_rate if s.at_knee), at_rate[0] if at_rate else steps[0])
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rates", default="5,10,20,30,40", help="offered checkouts/s, one step each")
     parser.add_argument("--step-s", type=float, default=15.0)
+    parser.add_argument("--repeat", type=int, default=1, help="run the whole ladder of rates this many times")
     parser.add_argument("--plot", type=Path, default=None, help="write the SVG/PNG plot here")
     parser.add_argument("--replicas", type=int, choices=REPLICA_COUNTS, default=REPLICAS_DEFAULT, help="per Raft group")
     parser.add_argument("--profile", action="store_true", help="py-spy the hottest processes in one more knee step")
@@ -361,6 +441,8 @@ def main() -> int:
     parser.add_argument("--profile-s", type=float, default=20.0, help="with --profile: seconds sampled")
     parser.add_argument("--workdir", default="", help="keep data and logs here (default: a temporary folder)")
     args = parser.parse_args()
+    if args.repeat < 1:
+        parser.error("--repeat must be at least 1")
     rates = [float(r) for r in args.rates.split(",")]
     catalog = load_catalog()
     titles = [book.title for book in catalog.books]
@@ -385,19 +467,22 @@ def main() -> int:
             f"polls); one status poll of the bench: {sum(baseline.cpu_per_poll.values()) * 1000:.2f} CPU-ms "
             "(taken out)"
         )
-        steps: list[Step] = []
-        for rate in rates:
-            steps.append(run_step(rf, rate, args.step_s, titles, book_ids, baseline))
-            print_step(steps[-1])
-        knee = max((s for s in steps if s.at_knee), key=lambda s: s.rate, default=None)
-        print(f"knee: {f'{knee.rate:.0f} checkouts/s' if knee else 'none (not even the lowest rate)'}")
-        print_cpu(knee or steps[0])
-        print_rpc(knee or steps[0])
+        rounds = run_rounds(rf, rates, args.repeat, args.step_s, titles, book_ids, baseline)
+        samples = [[step.sample() for step in steps] for steps in rounds]
+        knees = round_knees(samples)
+        knee_rate = median_knee(knees)
+        if args.repeat == 1:
+            print(f"knee: {'none (not even the lowest rate)' if knee_rate is None else f'{knee_rate:.0f} checkouts/s'}")
+        else:
+            print("\n".join([*summary_lines(summarize(samples)), knee_line(knees)]))
+        basis = knee_step(rounds[-1], knee_rate)
+        print_cpu(basis)
+        print_rpc(basis)
         if args.plot is not None:
-            plot(steps, args.plot)
+            plot(summarize(samples), args.plot, band=args.repeat > 1)
         if args.profile:
             out_dir = Path(args.workdir or scratch) / "profiles"
-            profile_hottest(rf, knee or steps[0], args.profile_s, titles, book_ids, baseline, out_dir, args.native)
+            profile_hottest(rf, basis, args.profile_s, titles, book_ids, baseline, out_dir, args.native)
         print(f"end: {stamp()}", flush=True)
     return 0
 
