@@ -138,6 +138,11 @@ class BooksParticipant:
 
     def __init__(self, transactions: Iterable[Transaction] = (), fence: Fence = NOTHING_SEEN) -> None:
         self._transactions: dict[str, Transaction] = {t.tx_id: t for t in transactions}
+        # The PREPARED ones, kept beside the full record: the termination loop lists them every 0.5 s, and the full
+        # record grows with every order ever seen, so a scan of it would cost more the longer the shop runs.
+        self._prepared: dict[str, Transaction] = {
+            t.tx_id: t for t in self._transactions.values() if t.state is TxState.PREPARED
+        }
         self._fence = fence
 
     def step(self, command: TransactionCommand, stock: Stock) -> Result:
@@ -175,6 +180,10 @@ class BooksParticipant:
         if record is not None:
             assert record.tx_id == command.tx_id
             self._transactions[record.tx_id] = record
+            if record.state is TxState.PREPARED:
+                self._prepared[record.tx_id] = record
+            else:
+                self._prepared.pop(record.tx_id, None)
         return result
 
     def transaction(self, tx_id: str) -> Transaction | None:
@@ -190,15 +199,14 @@ class BooksParticipant:
 
     def in_doubt(self) -> tuple[Transaction, ...]:
         """The PREPARED transactions, waiting for a decision (ordered by id: every replica lists the same)."""
-        return tuple(sorted((t for t in self._transactions.values() if t.state is TxState.PREPARED), key=_tx_key))
+        return tuple(sorted(self._prepared.values(), key=_tx_key))
 
     def reserved_by_book(self) -> dict[str, int]:
         """What the prepared transactions hold: the stock's reserved counts must equal it."""
         reserved: dict[str, int] = {}
-        for tx in self._transactions.values():
-            if tx.state is TxState.PREPARED:
-                for item in tx.items:
-                    reserved[item.book_id] = reserved.get(item.book_id, 0) + item.quantity
+        for tx in self._prepared.values():
+            for item in tx.items:
+                reserved[item.book_id] = reserved.get(item.book_id, 0) + item.quantity
         return reserved
 
     # ---- snapshot encoding (the "transactions", "highest_coordinator_term" and "incarnation" fields) -----

@@ -425,6 +425,14 @@ TWOPC_MUTATIONS: tuple[Mutation, ...] = (
         tests=PARTICIPANTS,
     ),
     Mutation(
+        id="2pc-books-in-doubt-index",
+        rule="The books participant's in-doubt list is exactly its PREPARED transactions: a decided one leaves it",
+        file=_BOOKS,
+        original="                self._prepared.pop(record.tx_id, None)",
+        replacement="                pass",
+        tests=PARTICIPANTS,
+    ),
+    Mutation(
         id="2pc-payment-abort-before-prepare",
         rule="Presumed abort at a participant: an Abort before any Prepare is remembered; a late Prepare votes ABORT",
         file=_PAYMENT,

@@ -409,6 +409,13 @@ def test_property_matches_a_naive_model(ops: list[tuple]) -> None:  # type: igno
         for book in "ab":
             view = m.sm.book(book)
             assert view is not None and (view.stock, view.reserved) == (stock[book], reserved(book))
+        # The in-doubt list (kept as an index beside the full record) is exactly the PREPARED transactions.
+        prepared = sorted(tx for tx, (state, _, _) in txs.items() if state == "P")
+        assert [t.tx_id for t in m.sm.in_doubt()] == prepared
+    # A replica restored from a snapshot rebuilds the same index.
+    restored = BooksStateMachine(CATALOG)
+    restored.restore(m.sm.snapshot())
+    assert restored.in_doubt() == m.sm.in_doubt()
 
 
 def _command(op: tuple) -> Command:  # type: ignore[type-arg]
