@@ -76,6 +76,7 @@ class Figures:
     minority_down: tuple[int, int] = (0, 0)  # committed, approved with f replicas of each group down
     majority_down: tuple[int, int, Counter[int]] = (0, 0, Counter())  # committed while down, approved, statuses
     majority_after_restart: tuple[int, int] = (0, 0)  # committed, final of those orders once all were back
+    after_restart_aborted: dict[str, int] = field(default_factory=dict)  # the reasons of those that did not commit
     orders_checked: int = 0
 
 
@@ -220,6 +221,9 @@ def survival(rf: RunningFleet, shop: Shop, titles: list[str], figures: Figures) 
     rf.fleet.wait_healthy([*down, *more], timeout_s=90)
     after = wait_final(rf.api, stalled.approved, time.time())
     figures.majority_after_restart = (len(after.committed_at), len(stalled.approved) if after.lag_s < math.inf else 0)
+    figures.after_restart_aborted = aborted_reasons(shop, stalled.approved)
+    if figures.after_restart_aborted:
+        print(f"  after the restart: not committed, by reason: {figures.after_restart_aborted}")
     return [*load.approved, *stalled.approved]
 
 
