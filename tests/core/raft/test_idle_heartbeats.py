@@ -39,20 +39,29 @@ def test_under_steady_load_heartbeats_vanish_and_come_back_when_idle() -> None:
     assert len(idle) == 2 * 10 and all(_is_heartbeat(m) for m in idle)
 
 
+# A group's timing and size, for the property tests below (each adds its own load: proposals per tick).
+_GROUPS = {
+    "heartbeat_ticks": st.integers(1, 4),
+    "election_extra": st.integers(1, 8),
+    "voters": st.sampled_from([3, 5]),
+    "seed": st.integers(0, 2**16),
+}
+
+
+def _elected(voters: int, seed: int, heartbeat_ticks: int, election_extra: int) -> tuple[Cluster, list[NodeId]]:
+    """A simulated group of `voters` with n0 elected; its ids."""
+    ids: list[NodeId] = [f"n{i}" for i in range(voters)]
+    cluster = Cluster(ids, seed=seed, heartbeat_ticks=heartbeat_ticks, election_ticks=heartbeat_ticks + election_extra)
+    cluster.elect("n0")
+    return cluster, ids
+
+
 @settings(max_examples=60, deadline=None)
-@given(
-    heartbeat_ticks=st.integers(1, 4),
-    election_extra=st.integers(1, 8),
-    voters=st.sampled_from([3, 5]),
-    load=st.lists(st.integers(0, 3), min_size=20, max_size=80),  # proposals per tick
-    seed=st.integers(0, 2**16),
-)
+@given(load=st.lists(st.integers(0, 3), min_size=20, max_size=80), **_GROUPS)
 def test_a_follower_hears_every_interval_and_gets_no_heartbeat_it_does_not_need(
     heartbeat_ticks: int, election_extra: int, voters: int, load: list[int], seed: int
 ) -> None:
-    ids = [f"n{i}" for i in range(voters)]
-    cluster = Cluster(ids, seed=seed, heartbeat_ticks=heartbeat_ticks, election_ticks=heartbeat_ticks + election_extra)
-    cluster.elect("n0")
+    cluster, ids = _elected(voters, seed, heartbeat_ticks, election_extra)
     term = cluster.nodes["n0"].raw.term
     followers: list[NodeId] = [n for n in ids if n != "n0"]
     last_append: dict[NodeId, int] = dict.fromkeys(followers, 0)  # the tick each follower last got an APPEND
@@ -87,19 +96,11 @@ def test_a_follower_hears_every_interval_and_gets_no_heartbeat_it_does_not_need(
 
 
 @settings(max_examples=60, deadline=None)
-@given(
-    heartbeat_ticks=st.integers(1, 4),
-    election_extra=st.integers(1, 8),
-    voters=st.sampled_from([3, 5]),
-    load=st.lists(st.integers(0, 3), min_size=5, max_size=60),  # proposals per tick
-    seed=st.integers(0, 2**16),
-)
+@given(load=st.lists(st.integers(0, 3), min_size=5, max_size=60), **_GROUPS)
 def test_every_follower_learns_each_commit_within_a_heartbeat_interval_without_a_message_of_its_own(
     heartbeat_ticks: int, election_extra: int, voters: int, load: list[int], seed: int
 ) -> None:
-    ids = [f"n{i}" for i in range(voters)]
-    cluster = Cluster(ids, seed=seed, heartbeat_ticks=heartbeat_ticks, election_ticks=heartbeat_ticks + election_extra)
-    cluster.elect("n0")
+    cluster, ids = _elected(voters, seed, heartbeat_ticks, election_extra)
     leader = cluster.nodes["n0"].raw
     followers = [n for n in ids if n != "n0"]
     committed_at: dict[int, int] = {}  # commit index → the tick the leader reached it
