@@ -61,11 +61,6 @@ class OrderQueueClient:
         reply: pb.StatsReply = call(self._stub.Stats, pb.StatsRequest(), timeout_s=timeout_s or self.timeout_s)
         return reply
 
-    def lease(self, worker_id: str, lease_s: float) -> pb.LeaseReply | None:
-        """The next order with its lease, or None when nothing is queued."""
-        reply = call(self._stub.Lease, pb.LeaseRequest(worker_id=worker_id, lease_s=lease_s), timeout_s=self.timeout_s)
-        return reply if reply.HasField("order") else None
-
     def lease_batch(self, worker_id: str, lease_s: float, count_max: int, wait_s: float) -> list[pb.LeaseReply]:
         """Up to count_max orders, each leased and already EXECUTING; the queue waits up to wait_s when none is
         queued, so the deadline is wait_s more than a plain call's."""
@@ -79,24 +74,6 @@ class OrderQueueClient:
         if len(reply.results) != len(acks):
             raise ValueError(f"AckBatch answered {len(reply.results)} results for {len(acks)} acks")
         return list(reply.results)
-
-    def renew(self, order_id: str, lease_id: str, lease_s: float) -> float:
-        reply = call(
-            self._stub.Renew,
-            pb.RenewRequest(order_id=order_id, lease_id=lease_id, lease_s=lease_s),
-            timeout_s=self.timeout_s,
-        )
-        return float(reply.lease_expires_at)
-
-    def ack(
-        self, order_id: str, lease_id: str, outcome: pb.OrderState, reason: str = "", total: str = ""
-    ) -> pb.OrderState:
-        reply: pb.AckReply = call(
-            self._stub.Ack,
-            pb.AckRequest(order_id=order_id, lease_id=lease_id, outcome=outcome, reason=reason, total=total),
-            timeout_s=self.timeout_s,
-        )
-        return reply.state
 
     def nack(self, order_id: str, lease_id: str) -> pb.OrderState:
         reply: pb.NackReply = call(

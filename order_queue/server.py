@@ -182,26 +182,6 @@ class OrderQueueServicer(pb_grpc.OrderQueueServicer):
 
         return self._serve(context, work)
 
-    def Lease(self, request: pb.LeaseRequest, context: grpc.ServicerContext) -> pb.LeaseReply:
-        def work() -> pb.LeaseReply:
-            if not request.worker_id:
-                raise ValueError("worker_id is required")
-            if not 0 < request.lease_s <= self.lease_s_max:
-                raise ValueError(f"lease_s must be in (0, {self.lease_s_max}]")
-            stored = self.store.lease(request.lease_s)
-            if stored is None:
-                return pb.LeaseReply()
-            self._leases.add(1)
-            log.info(
-                "leased",
-                extra={"order_id": stored.order_id, "worker_id": request.worker_id, "attempt": stored.attempts},
-            )
-            return pb.LeaseReply(
-                order=_order_of(stored), lease_id=stored.lease_id, lease_expires_at=stored.lease_expires_at
-            )
-
-        return self._serve(context, work)
-
     def LeaseBatch(self, request: pb.LeaseBatchRequest, context: grpc.ServicerContext) -> pb.LeaseBatchReply:
         def work() -> pb.LeaseBatchReply:
             self._check_lease_batch(request)
@@ -294,26 +274,6 @@ class OrderQueueServicer(pb_grpc.OrderQueueServicer):
             self._outcomes.add(1, {"state": answer.order.state.value})
             log.info("order finished", extra={"order_id": answer.order.order_id, "state": answer.order.state.value})
         return pb.AckResult(state=_STATE_TO_PB[answer.order.state], code=grpc.StatusCode.OK.value[0])
-
-    def Renew(self, request: pb.RenewRequest, context: grpc.ServicerContext) -> pb.RenewReply:
-        def work() -> pb.RenewReply:
-            if not 0 < request.lease_s <= self.lease_s_max:
-                raise ValueError(f"lease_s must be in (0, {self.lease_s_max}]")
-            stored = self.store.renew(request.order_id, request.lease_id, request.lease_s)
-            return pb.RenewReply(lease_expires_at=stored.lease_expires_at)
-
-        return self._serve(context, work)
-
-    def Ack(self, request: pb.AckRequest, context: grpc.ServicerContext) -> pb.AckReply:
-        def work() -> pb.AckReply:
-            before = self.store.get(request.order_id)
-            stored = self.store.ack(
-                request.order_id, request.lease_id, _state(request.outcome), request.reason, request.total
-            )
-            self._count_outcome(before, stored)
-            return pb.AckReply(state=_STATE_TO_PB[stored.state])
-
-        return self._serve(context, work)
 
     def Nack(self, request: pb.NackRequest, context: grpc.ServicerContext) -> pb.NackReply:
         def work() -> pb.NackReply:

@@ -203,10 +203,6 @@ class QueueStore:
                 leased.append(self._write(db, stored, transition, now))
             return leased
 
-    def renew(self, order_id: str, lease_id: str, lease_s: float) -> StoredOrder:
-        now = self._clock()
-        return self._apply(order_id, now, lambda r: lease_table.renew(r, lease_id, lease_s, now))
-
     def mark_executing(self, order_id: str, lease_id: str) -> StoredOrder:
         now = self._clock()
         return self._apply(order_id, now, lambda r: lease_table.mark_executing(r, lease_id, now))

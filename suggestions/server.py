@@ -68,14 +68,6 @@ class SuggestionsServicer(FlowServicer, suggestions_pb2_grpc.SuggestionsServicer
             )
         return reply
 
-    def ClearOrder(
-        self, request: common_pb2.ClearOrderRequest, context: grpc.ServicerContext
-    ) -> common_pb2.ClearOrderResponse:
-        reply = super().ClearOrder(request, context)
-        if self.llm is not None:
-            self.llm.forget(request.order_id)  # event f has run: the model's answer is no longer needed
-        return reply
-
     def ClearOrders(
         self, request: common_pb2.ClearOrdersRequest, context: grpc.ServicerContext
     ) -> common_pb2.ClearOrdersResponse:

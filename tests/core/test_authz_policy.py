@@ -60,14 +60,11 @@ CASES = [
     (f"{PAY}Tokenize", "payment_service", {"orchestrator"}),
     (f"{QUEUE}Enqueue", "order_queue", {"orchestrator"}),
     (f"{QUEUE}RecordRejected", "order_queue", {"orchestrator"}),
-    # The executors' calls (order_executor/worker.py, reporting.py), and the one-order forms nobody calls.
+    # The executors' calls (order_executor/worker.py, reporting.py).
     (f"{QUEUE}LeaseBatch", "order_queue", {"executor-1"}),
     (f"{QUEUE}AckBatch", "order_queue", {"executor-1"}),
     (f"{QUEUE}Nack", "order_queue", {"executor-1"}),
     (f"{QUEUE}SetState", "order_queue", {"executor-1"}),
-    (f"{QUEUE}Lease", "order_queue", set()),
-    (f"{QUEUE}Renew", "order_queue", set()),
-    (f"{QUEUE}Ack", "order_queue", set()),
     (f"{QUEUE}GetOrder", "order_queue", {"orchestrator"}),
     (f"{QUEUE}Stats", "order_queue", {"orchestrator"}),
     (f"{BOOKS}DecrementStock", "books-1", {"operator"}),  # the gateway only increments (POST /stock/increment)
@@ -87,7 +84,6 @@ CASES = [
         {"orchestrator"},
     ),
     ("/bookstore.fraud_detection.FraudDetection/ClearOrders", "fraud_detection", {"orchestrator"}),
-    ("/bookstore.fraud_detection.FraudDetection/ClearOrder", "fraud_detection", set()),  # cleared in batches
     ("/bookstore.fraud_detection.FraudDetection/CheckUserData", "fraud_detection", {"transaction_verification"}),
     ("/bookstore.suggestions.Suggestions/GetSuggestions", "suggestions", {"fraud_detection"}),
     (

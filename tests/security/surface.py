@@ -1,5 +1,4 @@
-"""The fleet's RPC surface as the protos declare it, split into reads and mutating RPCs for the attack tests, and
-the RPCs no client calls (refused to every caller).
+"""The fleet's RPC surface as the protos declare it, split into reads and mutating RPCs for the attack tests.
 
 Derived from the generated service descriptors, so a new RPC is mutating (and must be attacked) unless it is
 named here as a read, with why it changes nothing.
@@ -33,22 +32,6 @@ READS: Mapping[str, str] = {
 }
 # GetDecision is a read of the decision log, yet asking may make the leader decide ABORT for an unknown
 # transaction (presumed abort): it is attacked as a mutating RPC, on purpose.
-
-# Methods the protos declare and no client of the fleet calls: the table allows them to nobody. Each one's reason,
-# and the identity that was allowed before (it is among each one's attackers, refused like any other).
-CALLED_BY_NOBODY: Mapping[str, tuple[str, str]] = {
-    "/bookstore.order_queue.OrderQueue/Lease": ("the worker leases with LeaseBatch", "executor-1"),
-    "/bookstore.order_queue.OrderQueue/Renew": ("no lease is renewed: lease_s covers a transaction", "executor-1"),
-    "/bookstore.order_queue.OrderQueue/Ack": ("the reporter acks with AckBatch", "executor-1"),
-    **{
-        f"/bookstore.{service}/ClearOrder": ("the orchestrator clears in batches (ClearOrders)", "orchestrator")
-        for service in (
-            "transaction_verification.TransactionVerification",
-            "fraud_detection.FraudDetection",
-            "suggestions.Suggestions",
-        )
-    },
-}
 
 
 def proto_methods() -> frozenset[str]:

@@ -130,26 +130,12 @@ def attacks(book_id: str) -> list[Attack]:
         ),
         # The lease RPCs here meet an empty queue; test_lease_and_flow_attacks.py attacks them with a queued order
         # and with a live lease id, where an accepted call would visibly change the order.
-        # Lease, Renew and Ack have no caller: refused to the executors too, who lease and ack in batches.
-        Attack(
-            "order_queue",
-            f"{queue}Lease",
-            queue_pb.LeaseRequest(worker_id="thief", lease_s=30),
-            ("orchestrator", "executor-1"),
-        ),
         Attack(
             "order_queue",
             f"{queue}LeaseBatch",
             queue_pb.LeaseBatchRequest(worker_id="thief", lease_s=30, count_max=8),
             ("orchestrator", "operator"),
         ),
-        Attack(
-            "order_queue",
-            f"{queue}Renew",
-            queue_pb.RenewRequest(order_id="o", lease_id="l", lease_s=30),
-            ("operator", "executor-1"),
-        ),
-        Attack("order_queue", f"{queue}Ack", commit, ("operator", "executor-1")),
         Attack("order_queue", f"{queue}AckBatch", queue_pb.AckBatchRequest(acks=[commit]), ("orchestrator", "books-1")),
         Attack("order_queue", f"{queue}Nack", queue_pb.NackRequest(order_id="o", lease_id="l"), ("orchestrator",)),
         Attack(

@@ -56,13 +56,9 @@ def queue_as(rf: RunningFleet, identity: str) -> queue_grpc.OrderQueueStub:
 
 
 def lease_attacks(worker: str) -> list[Attack]:
-    """Taking a queued order: neither the gateway, the operator nor a books replica may lease; the one-order Lease
-    has no caller, so it is refused to the executors too."""
+    """Taking a queued order: neither the gateway, the operator nor a books replica may lease."""
     wrong = ("orchestrator", "operator", "books-1")
     return [
-        Attack(
-            "order_queue", f"{QUEUE}Lease", queue_pb.LeaseRequest(worker_id=worker, lease_s=30), (*wrong, "executor-1")
-        ),
         Attack(
             "order_queue",
             f"{QUEUE}LeaseBatch",
@@ -73,20 +69,11 @@ def lease_attacks(worker: str) -> list[Attack]:
 
 
 def leased_attacks(order_id: str, lease_id: str) -> list[Attack]:
-    """Finishing, renewing or giving back an order under its real lease id, as anyone but an executor; Ack and
-    Renew have no caller (the reporter acks in batches, nothing renews), so the executor holding the lease is
-    refused them too."""
+    """Finishing or giving back an order under its real lease id, as anyone but an executor."""
     wrong = ("orchestrator", "operator", "payment_service")
     commit = queue_pb.AckRequest(order_id=order_id, lease_id=lease_id, outcome=queue_pb.COMMITTED, total="1.00")
     return [
         Attack("order_queue", f"{QUEUE}AckBatch", queue_pb.AckBatchRequest(acks=[commit]), wrong),
-        Attack("order_queue", f"{QUEUE}Ack", commit, (*wrong, "executor-1")),
-        Attack(
-            "order_queue",
-            f"{QUEUE}Renew",
-            queue_pb.RenewRequest(order_id=order_id, lease_id=lease_id, lease_s=60),
-            (*wrong, "executor-1"),
-        ),
         Attack("order_queue", f"{QUEUE}Nack", queue_pb.NackRequest(order_id=order_id, lease_id=lease_id), wrong),
         Attack(
             "order_queue",
@@ -143,9 +130,8 @@ def init_request(order_id: str) -> common_pb2.InitOrderRequest:
 
 
 def flow_attacks(target: str, clock: common_pb2.VectorClock) -> list[Attack]:
-    """Clearing a held order (one by one or in a batch), starting another, and sending its events, as callers the
-    table refuses: an executor, the operator, and a fellow validation service that is not the event's sender. The
-    one-order ClearOrder has no caller (the orchestrator clears in batches): refused to the orchestrator too."""
+    """Clearing a held order (in a batch), starting another, and sending its events, as callers the
+    table refuses: an executor, the operator, and a fellow validation service that is not the event's sender."""
     service = f"/{FLOW_SERVICES[target]}/"
     fellow = "suggestions" if target != "suggestions" else "transaction_verification"
     wrong = ("executor-1", "operator", fellow)
@@ -153,7 +139,6 @@ def flow_attacks(target: str, clock: common_pb2.VectorClock) -> list[Attack]:
     event = common_pb2.EventRequest(order_id=HELD, clock=clock, budget_ms=60_000)
     return [
         Attack(target, f"{service}ClearOrders", common_pb2.ClearOrdersRequest(orders=[clear]), wrong),
-        Attack(target, f"{service}ClearOrder", clear, (*wrong, "orchestrator")),
         Attack(target, f"{service}InitOrder", init_request(NEVER_INITIALISED), wrong),
         *(Attack(target, f"{service}{name}", event, wrong) for name in FLOW_EVENTS[target]),
     ]

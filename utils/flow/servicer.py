@@ -1,4 +1,4 @@
-"""The gRPC methods every validation service shares: InitOrder, ClearOrder(s), and its flow events.
+"""The gRPC methods every validation service shares: InitOrder, ClearOrders, and its flow events.
 
 Parse → FlowNode → reply; the node's errors become status codes (full → RESOURCE_EXHAUSTED, bad → INVALID_ARGUMENT).
 """
@@ -94,18 +94,11 @@ class FlowServicer:
             _abort(context, grpc.StatusCode.RESOURCE_EXHAUSTED, str(full))
         return common_pb2.EventAck(delivery=_DELIVERY[delivery])
 
-    def ClearOrder(
-        self, request: common_pb2.ClearOrderRequest, context: grpc.ServicerContext
-    ) -> common_pb2.ClearOrderResponse:
-        order_id = _order_id(request.order_id, context)
-        outcome, clock = self.node.clear(order_id, _clock(request.final_clock, context))
-        return common_pb2.ClearOrderResponse(outcome=_CLEAR[outcome], clock=(clock or VectorClock()).to_proto())
-
     def ClearOrders(
         self, request: common_pb2.ClearOrdersRequest, context: grpc.ServicerContext
     ) -> common_pb2.ClearOrdersResponse:
-        """The broadcast in batches: each order judged alone by ClearOrder's rule. The whole request is checked
-        before any order is touched, so a malformed one changes nothing."""
+        """The broadcast in batches: each order judged alone (cleared when the service's clock is <= its final
+        clock). The whole request is checked before any order is touched, so a malformed one changes nothing."""
         if len(request.orders) > CLEAR_BATCH_ORDERS_MAX:
             _abort(
                 context,

@@ -97,10 +97,6 @@ def _fake_flow_servicer(base: type, recorder: Recorder) -> Any:
             recorder.add("InitOrder", request)
             return common_pb2.InitOrderResponse()
 
-        def ClearOrder(self, request: Any, context: grpc.ServicerContext) -> Any:
-            recorder.add("ClearOrder", request)
-            return common_pb2.ClearOrderResponse(outcome=common_pb2.CLEAR_OUTCOME_CLEARED)
-
         def ClearOrders(self, request: Any, context: grpc.ServicerContext) -> Any:
             recorder.add("ClearOrders", request)
             return common_pb2.ClearOrdersResponse(

@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from utils.pb.common import common_pb2 as utils_dot_pb_dot_common_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n.utils/pb/fraud_detection/fraud_detection.proto\x12\x19\x62ookstore.fraud_detection\x1a\x1cutils/pb/common/common.proto2\xbb\x03\n\x0e\x46raudDetection\x12T\n\tInitOrder\x12\".bookstore.common.InitOrderRequest\x1a#.bookstore.common.InitOrderResponse\x12K\n\rCheckUserData\x12\x1e.bookstore.common.EventRequest\x1a\x1a.bookstore.common.EventAck\x12Q\n\x13\x43heckCreditCardData\x12\x1e.bookstore.common.EventRequest\x1a\x1a.bookstore.common.EventAck\x12W\n\nClearOrder\x12#.bookstore.common.ClearOrderRequest\x1a$.bookstore.common.ClearOrderResponse\x12Z\n\x0b\x43learOrders\x12$.bookstore.common.ClearOrdersRequest\x1a%.bookstore.common.ClearOrdersResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n.utils/pb/fraud_detection/fraud_detection.proto\x12\x19\x62ookstore.fraud_detection\x1a\x1cutils/pb/common/common.proto2\xe2\x02\n\x0e\x46raudDetection\x12T\n\tInitOrder\x12\".bookstore.common.InitOrderRequest\x1a#.bookstore.common.InitOrderResponse\x12K\n\rCheckUserData\x12\x1e.bookstore.common.EventRequest\x1a\x1a.bookstore.common.EventAck\x12Q\n\x13\x43heckCreditCardData\x12\x1e.bookstore.common.EventRequest\x1a\x1a.bookstore.common.EventAck\x12Z\n\x0b\x43learOrders\x12$.bookstore.common.ClearOrdersRequest\x1a%.bookstore.common.ClearOrdersResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -33,5 +33,5 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'utils.pb.fraud_detection.fr
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_FRAUDDETECTION']._serialized_start=108
-  _globals['_FRAUDDETECTION']._serialized_end=551
+  _globals['_FRAUDDETECTION']._serialized_end=462
 # @@protoc_insertion_point(module_scope)

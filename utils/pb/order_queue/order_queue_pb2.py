@@ -24,15 +24,15 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n&utils/pb/order_queue/order_queue.proto\x12\x15\x62ookstore.order_queue\"W\n\tOrderItem\x12\x0f\n\x07\x62ook_id\x18\x01 \x01(\t\x12\r\n\x05title\x18\x02 \x01(\t\x12\x10\n\x08quantity\x18\x03 \x01(\x05\x12\x18\n\x10unit_price_cents\x18\x04 \x01(\x03\"\xa6\x02\n\x05Order\x12\x10\n\x08order_id\x18\x01 \x01(\t\x12/\n\x05items\x18\x02 \x03(\x0b\x32 .bookstore.order_queue.OrderItem\x12\x11\n\tuser_name\x18\x03 \x01(\t\x12\x14\n\x0cuser_contact\x18\x04 \x01(\t\x12\x17\n\x0fshipping_method\x18\x05 \x01(\t\x12\x15\n\rgift_wrapping\x18\x06 \x01(\x08\x12\x17\n\x0f\x62illing_country\x18\x07 \x01(\t\x12\x15\n\rpayment_token\x18\x08 \x01(\t\x12\x12\n\ncard_last4\x18\t \x01(\t\x12\x13\n\x0b\x65nqueued_at\x18\n \x01(\x01\x12\x10\n\x08priority\x18\x0b \x01(\x01\x12\x16\n\x0e\x63orrelation_id\x18\x0c \x01(\t\"=\n\x0e\x45nqueueRequest\x12+\n\x05order\x18\x01 \x01(\x0b\x32\x1c.bookstore.order_queue.Order\"[\n\x0c\x45nqueueReply\x12+\n\x05order\x18\x01 \x01(\x0b\x32\x1c.bookstore.order_queue.Order\x12\x0f\n\x07\x63reated\x18\x02 \x01(\x08\x12\r\n\x05\x64\x65pth\x18\x03 \x01(\r\"2\n\x0cLeaseRequest\x12\x11\n\tworker_id\x18\x01 \x01(\t\x12\x0f\n\x07lease_s\x18\x02 \x01(\x01\"e\n\nLeaseReply\x12+\n\x05order\x18\x01 \x01(\x0b\x32\x1c.bookstore.order_queue.Order\x12\x10\n\x08lease_id\x18\x02 \x01(\t\x12\x18\n\x10lease_expires_at\x18\x03 \x01(\x01\"C\n\x0cRenewRequest\x12\x10\n\x08order_id\x18\x01 \x01(\t\x12\x10\n\x08lease_id\x18\x02 \x01(\t\x12\x0f\n\x07lease_s\x18\x03 \x01(\x01\"&\n\nRenewReply\x12\x18\n\x10lease_expires_at\x18\x01 \x01(\x01\"\x83\x01\n\nAckRequest\x12\x10\n\x08order_id\x18\x01 \x01(\t\x12\x10\n\x08lease_id\x18\x02 \x01(\t\x12\x32\n\x07outcome\x18\x03 \x01(\x0e\x32!.bookstore.order_queue.OrderState\x12\x0e\n\x06reason\x18\x04 \x01(\t\x12\r\n\x05total\x18\x05 \x01(\t\"<\n\x08\x41\x63kReply\x12\x30\n\x05state\x18\x01 \x01(\x0e\x32!.bookstore.order_queue.OrderState\"1\n\x0bNackRequest\x12\x10\n\x08order_id\x18\x01 \x01(\t\x12\x10\n\x08lease_id\x18\x02 \x01(\t\"=\n\tNackReply\x12\x30\n\x05state\x18\x01 \x01(\x0e\x32!.bookstore.order_queue.OrderState\"T\n\x15RecordRejectedRequest\x12+\n\x05order\x18\x01 \x01(\x0b\x32\x1c.bookstore.order_queue.Order\x12\x0e\n\x06reason\x18\x02 \x01(\t\"&\n\x13RecordRejectedReply\x12\x0f\n\x07\x63reated\x18\x01 \x01(\x08\"\x86\x01\n\x0fSetStateRequest\x12\x10\n\x08order_id\x18\x01 \x01(\t\x12\x30\n\x05state\x18\x02 \x01(\x0e\x32!.bookstore.order_queue.OrderState\x12\x0e\n\x06reason\x18\x03 \x01(\t\x12\x10\n\x08lease_id\x18\x04 \x01(\t\x12\r\n\x05total\x18\x05 \x01(\t\"A\n\rSetStateReply\x12\x30\n\x05state\x18\x01 \x01(\x0e\x32!.bookstore.order_queue.OrderState\"#\n\x0fGetOrderRequest\x12\x10\n\x08order_id\x18\x01 \x01(\t\"\xb1\x01\n\x0bOrderRecord\x12+\n\x05order\x18\x01 \x01(\x0b\x32\x1c.bookstore.order_queue.Order\x12\x30\n\x05state\x18\x02 \x01(\x0e\x32!.bookstore.order_queue.OrderState\x12\x0e\n\x06reason\x18\x03 \x01(\t\x12\r\n\x05total\x18\x04 \x01(\t\x12\x12\n\nupdated_at\x18\x05 \x01(\x01\x12\x10\n\x08\x61ttempts\x18\x06 \x01(\r\"\x0e\n\x0cStatsRequest\">\n\nStatsReply\x12\r\n\x05\x64\x65pth\x18\x01 \x01(\r\x12\x0e\n\x06leased\x18\x02 \x01(\r\x12\x11\n\tdepth_max\x18\x03 \x01(\r\"Z\n\x11LeaseBatchRequest\x12\x11\n\tworker_id\x18\x01 \x01(\t\x12\x0f\n\x07lease_s\x18\x02 \x01(\x01\x12\x11\n\tcount_max\x18\x03 \x01(\r\x12\x0e\n\x06wait_s\x18\x04 \x01(\x01\"D\n\x0fLeaseBatchReply\x12\x31\n\x06leases\x18\x01 \x03(\x0b\x32!.bookstore.order_queue.LeaseReply\"B\n\x0f\x41\x63kBatchRequest\x12/\n\x04\x61\x63ks\x18\x01 \x03(\x0b\x32!.bookstore.order_queue.AckRequest\"[\n\tAckResult\x12\x30\n\x05state\x18\x01 \x01(\x0e\x32!.bookstore.order_queue.OrderState\x12\x0c\n\x04\x63ode\x18\x02 \x01(\r\x12\x0e\n\x06\x64\x65tail\x18\x03 \x01(\t\"B\n\rAckBatchReply\x12\x31\n\x07results\x18\x01 \x03(\x0b\x32 .bookstore.order_queue.AckResult*z\n\nOrderState\x12\x1b\n\x17ORDER_STATE_UNSPECIFIED\x10\x00\x12\n\n\x06QUEUED\x10\x01\x12\n\n\x06LEASED\x10\x02\x12\r\n\tEXECUTING\x10\x03\x12\r\n\tCOMMITTED\x10\x04\x12\x0b\n\x07\x41\x42ORTED\x10\x05\x12\x0c\n\x08REJECTED\x10\x06\x32\xc7\x07\n\nOrderQueue\x12U\n\x07\x45nqueue\x12%.bookstore.order_queue.EnqueueRequest\x1a#.bookstore.order_queue.EnqueueReply\x12O\n\x05Lease\x12#.bookstore.order_queue.LeaseRequest\x1a!.bookstore.order_queue.LeaseReply\x12O\n\x05Renew\x12#.bookstore.order_queue.RenewRequest\x1a!.bookstore.order_queue.RenewReply\x12I\n\x03\x41\x63k\x12!.bookstore.order_queue.AckRequest\x1a\x1f.bookstore.order_queue.AckReply\x12L\n\x04Nack\x12\".bookstore.order_queue.NackRequest\x1a .bookstore.order_queue.NackReply\x12j\n\x0eRecordRejected\x12,.bookstore.order_queue.RecordRejectedRequest\x1a*.bookstore.order_queue.RecordRejectedReply\x12X\n\x08SetState\x12&.bookstore.order_queue.SetStateRequest\x1a$.bookstore.order_queue.SetStateReply\x12V\n\x08GetOrder\x12&.bookstore.order_queue.GetOrderRequest\x1a\".bookstore.order_queue.OrderRecord\x12O\n\x05Stats\x12#.bookstore.order_queue.StatsRequest\x1a!.bookstore.order_queue.StatsReply\x12^\n\nLeaseBatch\x12(.bookstore.order_queue.LeaseBatchRequest\x1a&.bookstore.order_queue.LeaseBatchReply\x12X\n\x08\x41\x63kBatch\x12&.bookstore.order_queue.AckBatchRequest\x1a$.bookstore.order_queue.AckBatchReplyb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n&utils/pb/order_queue/order_queue.proto\x12\x15\x62ookstore.order_queue\"W\n\tOrderItem\x12\x0f\n\x07\x62ook_id\x18\x01 \x01(\t\x12\r\n\x05title\x18\x02 \x01(\t\x12\x10\n\x08quantity\x18\x03 \x01(\x05\x12\x18\n\x10unit_price_cents\x18\x04 \x01(\x03\"\xa6\x02\n\x05Order\x12\x10\n\x08order_id\x18\x01 \x01(\t\x12/\n\x05items\x18\x02 \x03(\x0b\x32 .bookstore.order_queue.OrderItem\x12\x11\n\tuser_name\x18\x03 \x01(\t\x12\x14\n\x0cuser_contact\x18\x04 \x01(\t\x12\x17\n\x0fshipping_method\x18\x05 \x01(\t\x12\x15\n\rgift_wrapping\x18\x06 \x01(\x08\x12\x17\n\x0f\x62illing_country\x18\x07 \x01(\t\x12\x15\n\rpayment_token\x18\x08 \x01(\t\x12\x12\n\ncard_last4\x18\t \x01(\t\x12\x13\n\x0b\x65nqueued_at\x18\n \x01(\x01\x12\x10\n\x08priority\x18\x0b \x01(\x01\x12\x16\n\x0e\x63orrelation_id\x18\x0c \x01(\t\"=\n\x0e\x45nqueueRequest\x12+\n\x05order\x18\x01 \x01(\x0b\x32\x1c.bookstore.order_queue.Order\"[\n\x0c\x45nqueueReply\x12+\n\x05order\x18\x01 \x01(\x0b\x32\x1c.bookstore.order_queue.Order\x12\x0f\n\x07\x63reated\x18\x02 \x01(\x08\x12\r\n\x05\x64\x65pth\x18\x03 \x01(\r\"e\n\nLeaseReply\x12+\n\x05order\x18\x01 \x01(\x0b\x32\x1c.bookstore.order_queue.Order\x12\x10\n\x08lease_id\x18\x02 \x01(\t\x12\x18\n\x10lease_expires_at\x18\x03 \x01(\x01\"\x83\x01\n\nAckRequest\x12\x10\n\x08order_id\x18\x01 \x01(\t\x12\x10\n\x08lease_id\x18\x02 \x01(\t\x12\x32\n\x07outcome\x18\x03 \x01(\x0e\x32!.bookstore.order_queue.OrderState\x12\x0e\n\x06reason\x18\x04 \x01(\t\x12\r\n\x05total\x18\x05 \x01(\t\"1\n\x0bNackRequest\x12\x10\n\x08order_id\x18\x01 \x01(\t\x12\x10\n\x08lease_id\x18\x02 \x01(\t\"=\n\tNackReply\x12\x30\n\x05state\x18\x01 \x01(\x0e\x32!.bookstore.order_queue.OrderState\"T\n\x15RecordRejectedRequest\x12+\n\x05order\x18\x01 \x01(\x0b\x32\x1c.bookstore.order_queue.Order\x12\x0e\n\x06reason\x18\x02 \x01(\t\"&\n\x13RecordRejectedReply\x12\x0f\n\x07\x63reated\x18\x01 \x01(\x08\"\x86\x01\n\x0fSetStateRequest\x12\x10\n\x08order_id\x18\x01 \x01(\t\x12\x30\n\x05state\x18\x02 \x01(\x0e\x32!.bookstore.order_queue.OrderState\x12\x0e\n\x06reason\x18\x03 \x01(\t\x12\x10\n\x08lease_id\x18\x04 \x01(\t\x12\r\n\x05total\x18\x05 \x01(\t\"A\n\rSetStateReply\x12\x30\n\x05state\x18\x01 \x01(\x0e\x32!.bookstore.order_queue.OrderState\"#\n\x0fGetOrderRequest\x12\x10\n\x08order_id\x18\x01 \x01(\t\"\xb1\x01\n\x0bOrderRecord\x12+\n\x05order\x18\x01 \x01(\x0b\x32\x1c.bookstore.order_queue.Order\x12\x30\n\x05state\x18\x02 \x01(\x0e\x32!.bookstore.order_queue.OrderState\x12\x0e\n\x06reason\x18\x03 \x01(\t\x12\r\n\x05total\x18\x04 \x01(\t\x12\x12\n\nupdated_at\x18\x05 \x01(\x01\x12\x10\n\x08\x61ttempts\x18\x06 \x01(\r\"\x0e\n\x0cStatsRequest\">\n\nStatsReply\x12\r\n\x05\x64\x65pth\x18\x01 \x01(\r\x12\x0e\n\x06leased\x18\x02 \x01(\r\x12\x11\n\tdepth_max\x18\x03 \x01(\r\"Z\n\x11LeaseBatchRequest\x12\x11\n\tworker_id\x18\x01 \x01(\t\x12\x0f\n\x07lease_s\x18\x02 \x01(\x01\x12\x11\n\tcount_max\x18\x03 \x01(\r\x12\x0e\n\x06wait_s\x18\x04 \x01(\x01\"D\n\x0fLeaseBatchReply\x12\x31\n\x06leases\x18\x01 \x03(\x0b\x32!.bookstore.order_queue.LeaseReply\"B\n\x0f\x41\x63kBatchRequest\x12/\n\x04\x61\x63ks\x18\x01 \x03(\x0b\x32!.bookstore.order_queue.AckRequest\"[\n\tAckResult\x12\x30\n\x05state\x18\x01 \x01(\x0e\x32!.bookstore.order_queue.OrderState\x12\x0c\n\x04\x63ode\x18\x02 \x01(\r\x12\x0e\n\x06\x64\x65tail\x18\x03 \x01(\t\"B\n\rAckBatchReply\x12\x31\n\x07results\x18\x01 \x03(\x0b\x32 .bookstore.order_queue.AckResult*z\n\nOrderState\x12\x1b\n\x17ORDER_STATE_UNSPECIFIED\x10\x00\x12\n\n\x06QUEUED\x10\x01\x12\n\n\x06LEASED\x10\x02\x12\r\n\tEXECUTING\x10\x03\x12\r\n\tCOMMITTED\x10\x04\x12\x0b\n\x07\x41\x42ORTED\x10\x05\x12\x0c\n\x08REJECTED\x10\x06\x32\xda\x05\n\nOrderQueue\x12U\n\x07\x45nqueue\x12%.bookstore.order_queue.EnqueueRequest\x1a#.bookstore.order_queue.EnqueueReply\x12L\n\x04Nack\x12\".bookstore.order_queue.NackRequest\x1a .bookstore.order_queue.NackReply\x12j\n\x0eRecordRejected\x12,.bookstore.order_queue.RecordRejectedRequest\x1a*.bookstore.order_queue.RecordRejectedReply\x12X\n\x08SetState\x12&.bookstore.order_queue.SetStateRequest\x1a$.bookstore.order_queue.SetStateReply\x12V\n\x08GetOrder\x12&.bookstore.order_queue.GetOrderRequest\x1a\".bookstore.order_queue.OrderRecord\x12O\n\x05Stats\x12#.bookstore.order_queue.StatsRequest\x1a!.bookstore.order_queue.StatsReply\x12^\n\nLeaseBatch\x12(.bookstore.order_queue.LeaseBatchRequest\x1a&.bookstore.order_queue.LeaseBatchReply\x12X\n\x08\x41\x63kBatch\x12&.bookstore.order_queue.AckBatchRequest\x1a$.bookstore.order_queue.AckBatchReplyb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'utils.pb.order_queue.order_queue_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_ORDERSTATE']._serialized_start=2199
-  _globals['_ORDERSTATE']._serialized_end=2321
+  _globals['_ORDERSTATE']._serialized_start=1976
+  _globals['_ORDERSTATE']._serialized_end=2098
   _globals['_ORDERITEM']._serialized_start=65
   _globals['_ORDERITEM']._serialized_end=152
   _globals['_ORDER']._serialized_start=155
@@ -41,48 +41,40 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_ENQUEUEREQUEST']._serialized_end=512
   _globals['_ENQUEUEREPLY']._serialized_start=514
   _globals['_ENQUEUEREPLY']._serialized_end=605
-  _globals['_LEASEREQUEST']._serialized_start=607
-  _globals['_LEASEREQUEST']._serialized_end=657
-  _globals['_LEASEREPLY']._serialized_start=659
-  _globals['_LEASEREPLY']._serialized_end=760
-  _globals['_RENEWREQUEST']._serialized_start=762
-  _globals['_RENEWREQUEST']._serialized_end=829
-  _globals['_RENEWREPLY']._serialized_start=831
-  _globals['_RENEWREPLY']._serialized_end=869
-  _globals['_ACKREQUEST']._serialized_start=872
-  _globals['_ACKREQUEST']._serialized_end=1003
-  _globals['_ACKREPLY']._serialized_start=1005
-  _globals['_ACKREPLY']._serialized_end=1065
-  _globals['_NACKREQUEST']._serialized_start=1067
-  _globals['_NACKREQUEST']._serialized_end=1116
-  _globals['_NACKREPLY']._serialized_start=1118
-  _globals['_NACKREPLY']._serialized_end=1179
-  _globals['_RECORDREJECTEDREQUEST']._serialized_start=1181
-  _globals['_RECORDREJECTEDREQUEST']._serialized_end=1265
-  _globals['_RECORDREJECTEDREPLY']._serialized_start=1267
-  _globals['_RECORDREJECTEDREPLY']._serialized_end=1305
-  _globals['_SETSTATEREQUEST']._serialized_start=1308
-  _globals['_SETSTATEREQUEST']._serialized_end=1442
-  _globals['_SETSTATEREPLY']._serialized_start=1444
-  _globals['_SETSTATEREPLY']._serialized_end=1509
-  _globals['_GETORDERREQUEST']._serialized_start=1511
-  _globals['_GETORDERREQUEST']._serialized_end=1546
-  _globals['_ORDERRECORD']._serialized_start=1549
-  _globals['_ORDERRECORD']._serialized_end=1726
-  _globals['_STATSREQUEST']._serialized_start=1728
-  _globals['_STATSREQUEST']._serialized_end=1742
-  _globals['_STATSREPLY']._serialized_start=1744
-  _globals['_STATSREPLY']._serialized_end=1806
-  _globals['_LEASEBATCHREQUEST']._serialized_start=1808
-  _globals['_LEASEBATCHREQUEST']._serialized_end=1898
-  _globals['_LEASEBATCHREPLY']._serialized_start=1900
-  _globals['_LEASEBATCHREPLY']._serialized_end=1968
-  _globals['_ACKBATCHREQUEST']._serialized_start=1970
-  _globals['_ACKBATCHREQUEST']._serialized_end=2036
-  _globals['_ACKRESULT']._serialized_start=2038
-  _globals['_ACKRESULT']._serialized_end=2129
-  _globals['_ACKBATCHREPLY']._serialized_start=2131
-  _globals['_ACKBATCHREPLY']._serialized_end=2197
-  _globals['_ORDERQUEUE']._serialized_start=2324
-  _globals['_ORDERQUEUE']._serialized_end=3291
+  _globals['_LEASEREPLY']._serialized_start=607
+  _globals['_LEASEREPLY']._serialized_end=708
+  _globals['_ACKREQUEST']._serialized_start=711
+  _globals['_ACKREQUEST']._serialized_end=842
+  _globals['_NACKREQUEST']._serialized_start=844
+  _globals['_NACKREQUEST']._serialized_end=893
+  _globals['_NACKREPLY']._serialized_start=895
+  _globals['_NACKREPLY']._serialized_end=956
+  _globals['_RECORDREJECTEDREQUEST']._serialized_start=958
+  _globals['_RECORDREJECTEDREQUEST']._serialized_end=1042
+  _globals['_RECORDREJECTEDREPLY']._serialized_start=1044
+  _globals['_RECORDREJECTEDREPLY']._serialized_end=1082
+  _globals['_SETSTATEREQUEST']._serialized_start=1085
+  _globals['_SETSTATEREQUEST']._serialized_end=1219
+  _globals['_SETSTATEREPLY']._serialized_start=1221
+  _globals['_SETSTATEREPLY']._serialized_end=1286
+  _globals['_GETORDERREQUEST']._serialized_start=1288
+  _globals['_GETORDERREQUEST']._serialized_end=1323
+  _globals['_ORDERRECORD']._serialized_start=1326
+  _globals['_ORDERRECORD']._serialized_end=1503
+  _globals['_STATSREQUEST']._serialized_start=1505
+  _globals['_STATSREQUEST']._serialized_end=1519
+  _globals['_STATSREPLY']._serialized_start=1521
+  _globals['_STATSREPLY']._serialized_end=1583
+  _globals['_LEASEBATCHREQUEST']._serialized_start=1585
+  _globals['_LEASEBATCHREQUEST']._serialized_end=1675
+  _globals['_LEASEBATCHREPLY']._serialized_start=1677
+  _globals['_LEASEBATCHREPLY']._serialized_end=1745
+  _globals['_ACKBATCHREQUEST']._serialized_start=1747
+  _globals['_ACKBATCHREQUEST']._serialized_end=1813
+  _globals['_ACKRESULT']._serialized_start=1815
+  _globals['_ACKRESULT']._serialized_end=1906
+  _globals['_ACKBATCHREPLY']._serialized_start=1908
+  _globals['_ACKBATCHREPLY']._serialized_end=1974
+  _globals['_ORDERQUEUE']._serialized_start=2101
+  _globals['_ORDERQUEUE']._serialized_end=2831
 # @@protoc_insertion_point(module_scope)

@@ -80,14 +80,6 @@ class EnqueueReply(_message.Message):
     depth: int
     def __init__(self, order: _Optional[_Union[Order, _Mapping]] = ..., created: _Optional[bool] = ..., depth: _Optional[int] = ...) -> None: ...
 
-class LeaseRequest(_message.Message):
-    __slots__ = ("worker_id", "lease_s")
-    WORKER_ID_FIELD_NUMBER: _ClassVar[int]
-    LEASE_S_FIELD_NUMBER: _ClassVar[int]
-    worker_id: str
-    lease_s: float
-    def __init__(self, worker_id: _Optional[str] = ..., lease_s: _Optional[float] = ...) -> None: ...
-
 class LeaseReply(_message.Message):
     __slots__ = ("order", "lease_id", "lease_expires_at")
     ORDER_FIELD_NUMBER: _ClassVar[int]
@@ -97,22 +89,6 @@ class LeaseReply(_message.Message):
     lease_id: str
     lease_expires_at: float
     def __init__(self, order: _Optional[_Union[Order, _Mapping]] = ..., lease_id: _Optional[str] = ..., lease_expires_at: _Optional[float] = ...) -> None: ...
-
-class RenewRequest(_message.Message):
-    __slots__ = ("order_id", "lease_id", "lease_s")
-    ORDER_ID_FIELD_NUMBER: _ClassVar[int]
-    LEASE_ID_FIELD_NUMBER: _ClassVar[int]
-    LEASE_S_FIELD_NUMBER: _ClassVar[int]
-    order_id: str
-    lease_id: str
-    lease_s: float
-    def __init__(self, order_id: _Optional[str] = ..., lease_id: _Optional[str] = ..., lease_s: _Optional[float] = ...) -> None: ...
-
-class RenewReply(_message.Message):
-    __slots__ = ("lease_expires_at",)
-    LEASE_EXPIRES_AT_FIELD_NUMBER: _ClassVar[int]
-    lease_expires_at: float
-    def __init__(self, lease_expires_at: _Optional[float] = ...) -> None: ...
 
 class AckRequest(_message.Message):
     __slots__ = ("order_id", "lease_id", "outcome", "reason", "total")
@@ -127,12 +103,6 @@ class AckRequest(_message.Message):
     reason: str
     total: str
     def __init__(self, order_id: _Optional[str] = ..., lease_id: _Optional[str] = ..., outcome: _Optional[_Union[OrderState, str]] = ..., reason: _Optional[str] = ..., total: _Optional[str] = ...) -> None: ...
-
-class AckReply(_message.Message):
-    __slots__ = ("state",)
-    STATE_FIELD_NUMBER: _ClassVar[int]
-    state: OrderState
-    def __init__(self, state: _Optional[_Union[OrderState, str]] = ...) -> None: ...
 
 class NackRequest(_message.Message):
     __slots__ = ("order_id", "lease_id")

@@ -39,21 +39,6 @@ class OrderQueueStub:
                 request_serializer=utils_dot_pb_dot_order__queue_dot_order__queue__pb2.EnqueueRequest.SerializeToString,
                 response_deserializer=utils_dot_pb_dot_order__queue_dot_order__queue__pb2.EnqueueReply.FromString,
                 _registered_method=True)
-        self.Lease = channel.unary_unary(
-                '/bookstore.order_queue.OrderQueue/Lease',
-                request_serializer=utils_dot_pb_dot_order__queue_dot_order__queue__pb2.LeaseRequest.SerializeToString,
-                response_deserializer=utils_dot_pb_dot_order__queue_dot_order__queue__pb2.LeaseReply.FromString,
-                _registered_method=True)
-        self.Renew = channel.unary_unary(
-                '/bookstore.order_queue.OrderQueue/Renew',
-                request_serializer=utils_dot_pb_dot_order__queue_dot_order__queue__pb2.RenewRequest.SerializeToString,
-                response_deserializer=utils_dot_pb_dot_order__queue_dot_order__queue__pb2.RenewReply.FromString,
-                _registered_method=True)
-        self.Ack = channel.unary_unary(
-                '/bookstore.order_queue.OrderQueue/Ack',
-                request_serializer=utils_dot_pb_dot_order__queue_dot_order__queue__pb2.AckRequest.SerializeToString,
-                response_deserializer=utils_dot_pb_dot_order__queue_dot_order__queue__pb2.AckReply.FromString,
-                _registered_method=True)
         self.Nack = channel.unary_unary(
                 '/bookstore.order_queue.OrderQueue/Nack',
                 request_serializer=utils_dot_pb_dot_order__queue_dot_order__queue__pb2.NackRequest.SerializeToString,
@@ -97,29 +82,6 @@ class OrderQueueServicer:
     def Enqueue(self, request, context):
         """Adds an approved order at its priority. Idempotent per order id: a repeat returns the stored order
         (created = false). RESOURCE_EXHAUSTED when the queue holds queue_depth_max orders.
-        """
-        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
-        context.set_details('Method not implemented!')
-        raise NotImplementedError('Method not implemented!')
-
-    def Lease(self, request, context):
-        """Leases the highest-priority queued order to a worker for lease_s seconds; an empty reply (no
-        `order`) when nothing is queued. An expired lease puts its order back at its priority.
-        """
-        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
-        context.set_details('Method not implemented!')
-        raise NotImplementedError('Method not implemented!')
-
-    def Renew(self, request, context):
-        """Extends a lease the caller still holds (FAILED_PRECONDITION when it was superseded).
-        """
-        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
-        context.set_details('Method not implemented!')
-        raise NotImplementedError('Method not implemented!')
-
-    def Ack(self, request, context):
-        """Records the final outcome of a leased order. A lease id superseded by a newer lease is refused
-        (FAILED_PRECONDITION); the same final outcome for an order already final is accepted again.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -172,8 +134,9 @@ class OrderQueueServicer:
         raise NotImplementedError('Method not implemented!')
 
     def AckBatch(self, request, context):
-        """Records several final outcomes in one call and one commit. Each ack is judged alone, as Ack judges it,
-        and answered with its own result in request order; the reply comes only after the commit.
+        """Records several final outcomes in one call and one commit. Each ack is judged alone and answered with its
+        own result in request order; the reply comes only after the commit. A lease id superseded by a newer
+        lease is refused (FAILED_PRECONDITION); the same final outcome for an order already final is accepted again.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -186,21 +149,6 @@ def add_OrderQueueServicer_to_server(servicer, server):
                     servicer.Enqueue,
                     request_deserializer=utils_dot_pb_dot_order__queue_dot_order__queue__pb2.EnqueueRequest.FromString,
                     response_serializer=utils_dot_pb_dot_order__queue_dot_order__queue__pb2.EnqueueReply.SerializeToString,
-            ),
-            'Lease': grpc.unary_unary_rpc_method_handler(
-                    servicer.Lease,
-                    request_deserializer=utils_dot_pb_dot_order__queue_dot_order__queue__pb2.LeaseRequest.FromString,
-                    response_serializer=utils_dot_pb_dot_order__queue_dot_order__queue__pb2.LeaseReply.SerializeToString,
-            ),
-            'Renew': grpc.unary_unary_rpc_method_handler(
-                    servicer.Renew,
-                    request_deserializer=utils_dot_pb_dot_order__queue_dot_order__queue__pb2.RenewRequest.FromString,
-                    response_serializer=utils_dot_pb_dot_order__queue_dot_order__queue__pb2.RenewReply.SerializeToString,
-            ),
-            'Ack': grpc.unary_unary_rpc_method_handler(
-                    servicer.Ack,
-                    request_deserializer=utils_dot_pb_dot_order__queue_dot_order__queue__pb2.AckRequest.FromString,
-                    response_serializer=utils_dot_pb_dot_order__queue_dot_order__queue__pb2.AckReply.SerializeToString,
             ),
             'Nack': grpc.unary_unary_rpc_method_handler(
                     servicer.Nack,
@@ -265,87 +213,6 @@ class OrderQueue:
             '/bookstore.order_queue.OrderQueue/Enqueue',
             utils_dot_pb_dot_order__queue_dot_order__queue__pb2.EnqueueRequest.SerializeToString,
             utils_dot_pb_dot_order__queue_dot_order__queue__pb2.EnqueueReply.FromString,
-            options,
-            channel_credentials,
-            insecure,
-            call_credentials,
-            compression,
-            wait_for_ready,
-            timeout,
-            metadata,
-            _registered_method=True)
-
-    @staticmethod
-    def Lease(request,
-            target,
-            options=(),
-            channel_credentials=None,
-            call_credentials=None,
-            insecure=False,
-            compression=None,
-            wait_for_ready=None,
-            timeout=None,
-            metadata=None):
-        return grpc.experimental.unary_unary(
-            request,
-            target,
-            '/bookstore.order_queue.OrderQueue/Lease',
-            utils_dot_pb_dot_order__queue_dot_order__queue__pb2.LeaseRequest.SerializeToString,
-            utils_dot_pb_dot_order__queue_dot_order__queue__pb2.LeaseReply.FromString,
-            options,
-            channel_credentials,
-            insecure,
-            call_credentials,
-            compression,
-            wait_for_ready,
-            timeout,
-            metadata,
-            _registered_method=True)
-
-    @staticmethod
-    def Renew(request,
-            target,
-            options=(),
-            channel_credentials=None,
-            call_credentials=None,
-            insecure=False,
-            compression=None,
-            wait_for_ready=None,
-            timeout=None,
-            metadata=None):
-        return grpc.experimental.unary_unary(
-            request,
-            target,
-            '/bookstore.order_queue.OrderQueue/Renew',
-            utils_dot_pb_dot_order__queue_dot_order__queue__pb2.RenewRequest.SerializeToString,
-            utils_dot_pb_dot_order__queue_dot_order__queue__pb2.RenewReply.FromString,
-            options,
-            channel_credentials,
-            insecure,
-            call_credentials,
-            compression,
-            wait_for_ready,
-            timeout,
-            metadata,
-            _registered_method=True)
-
-    @staticmethod
-    def Ack(request,
-            target,
-            options=(),
-            channel_credentials=None,
-            call_credentials=None,
-            insecure=False,
-            compression=None,
-            wait_for_ready=None,
-            timeout=None,
-            metadata=None):
-        return grpc.experimental.unary_unary(
-            request,
-            target,
-            '/bookstore.order_queue.OrderQueue/Ack',
-            utils_dot_pb_dot_order__queue_dot_order__queue__pb2.AckRequest.SerializeToString,
-            utils_dot_pb_dot_order__queue_dot_order__queue__pb2.AckReply.FromString,
             options,
             channel_credentials,
             insecure,

@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from utils.pb.common import common_pb2 as utils_dot_pb_dot_common_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n&utils/pb/suggestions/suggestions.proto\x12\x15\x62ookstore.suggestions\x1a\x1cutils/pb/common/common.proto2\xe6\x02\n\x0bSuggestions\x12T\n\tInitOrder\x12\".bookstore.common.InitOrderRequest\x1a#.bookstore.common.InitOrderResponse\x12L\n\x0eGetSuggestions\x12\x1e.bookstore.common.EventRequest\x1a\x1a.bookstore.common.EventAck\x12W\n\nClearOrder\x12#.bookstore.common.ClearOrderRequest\x1a$.bookstore.common.ClearOrderResponse\x12Z\n\x0b\x43learOrders\x12$.bookstore.common.ClearOrdersRequest\x1a%.bookstore.common.ClearOrdersResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n&utils/pb/suggestions/suggestions.proto\x12\x15\x62ookstore.suggestions\x1a\x1cutils/pb/common/common.proto2\x8d\x02\n\x0bSuggestions\x12T\n\tInitOrder\x12\".bookstore.common.InitOrderRequest\x1a#.bookstore.common.InitOrderResponse\x12L\n\x0eGetSuggestions\x12\x1e.bookstore.common.EventRequest\x1a\x1a.bookstore.common.EventAck\x12Z\n\x0b\x43learOrders\x12$.bookstore.common.ClearOrdersRequest\x1a%.bookstore.common.ClearOrdersResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -33,5 +33,5 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'utils.pb.suggestions.sugges
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_SUGGESTIONS']._serialized_start=96
-  _globals['_SUGGESTIONS']._serialized_end=454
+  _globals['_SUGGESTIONS']._serialized_end=365
 # @@protoc_insertion_point(module_scope)

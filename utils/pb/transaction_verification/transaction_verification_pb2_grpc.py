@@ -49,11 +49,6 @@ class TransactionVerificationStub:
                 request_serializer=utils_dot_pb_dot_common_dot_common__pb2.EventRequest.SerializeToString,
                 response_deserializer=utils_dot_pb_dot_common_dot_common__pb2.EventAck.FromString,
                 _registered_method=True)
-        self.ClearOrder = channel.unary_unary(
-                '/bookstore.transaction_verification.TransactionVerification/ClearOrder',
-                request_serializer=utils_dot_pb_dot_common_dot_common__pb2.ClearOrderRequest.SerializeToString,
-                response_deserializer=utils_dot_pb_dot_common_dot_common__pb2.ClearOrderResponse.FromString,
-                _registered_method=True)
         self.ClearOrders = channel.unary_unary(
                 '/bookstore.transaction_verification.TransactionVerification/ClearOrders',
                 request_serializer=utils_dot_pb_dot_common_dot_common__pb2.ClearOrdersRequest.SerializeToString,
@@ -82,12 +77,6 @@ class TransactionVerificationServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
-    def ClearOrder(self, request, context):
-        """Missing associated documentation comment in .proto file."""
-        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
-        context.set_details('Method not implemented!')
-        raise NotImplementedError('Method not implemented!')
-
     def ClearOrders(self, request, context):
         """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
@@ -111,11 +100,6 @@ def add_TransactionVerificationServicer_to_server(servicer, server):
                     servicer.VerifyUserData,
                     request_deserializer=utils_dot_pb_dot_common_dot_common__pb2.EventRequest.FromString,
                     response_serializer=utils_dot_pb_dot_common_dot_common__pb2.EventAck.SerializeToString,
-            ),
-            'ClearOrder': grpc.unary_unary_rpc_method_handler(
-                    servicer.ClearOrder,
-                    request_deserializer=utils_dot_pb_dot_common_dot_common__pb2.ClearOrderRequest.FromString,
-                    response_serializer=utils_dot_pb_dot_common_dot_common__pb2.ClearOrderResponse.SerializeToString,
             ),
             'ClearOrders': grpc.unary_unary_rpc_method_handler(
                     servicer.ClearOrders,
@@ -204,33 +188,6 @@ class TransactionVerification:
             '/bookstore.transaction_verification.TransactionVerification/VerifyUserData',
             utils_dot_pb_dot_common_dot_common__pb2.EventRequest.SerializeToString,
             utils_dot_pb_dot_common_dot_common__pb2.EventAck.FromString,
-            options,
-            channel_credentials,
-            insecure,
-            call_credentials,
-            compression,
-            wait_for_ready,
-            timeout,
-            metadata,
-            _registered_method=True)
-
-    @staticmethod
-    def ClearOrder(request,
-            target,
-            options=(),
-            channel_credentials=None,
-            call_credentials=None,
-            insecure=False,
-            compression=None,
-            wait_for_ready=None,
-            timeout=None,
-            metadata=None):
-        return grpc.experimental.unary_unary(
-            request,
-            target,
-            '/bookstore.transaction_verification.TransactionVerification/ClearOrder',
-            utils_dot_pb_dot_common_dot_common__pb2.ClearOrderRequest.SerializeToString,
-            utils_dot_pb_dot_common_dot_common__pb2.ClearOrderResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -89,9 +89,6 @@ _EXECUTORS = frozenset({Role.EXECUTOR})
 _ORCHESTRATOR = frozenset({Role.ORCHESTRATOR})
 _OPERATOR = frozenset({Role.OPERATOR})
 _GATEWAY_AND_TOOLS = frozenset({Role.ORCHESTRATOR, Role.OPERATOR})
-# A row that allows nobody: the protos declare the method, no client of the fleet calls it, so every caller is
-# refused (PERMISSION_DENIED). A row, not a gap, so the table still names every RPC on purpose.
-_NOBODY: frozenset[Role] = frozenset()
 _PAY = "bookstore.payment_service.PaymentService"
 _BOOKS = "bookstore.books_database.BooksDatabase"
 _EXEC = "bookstore.order_executor.OrderExecutor"
@@ -120,8 +117,6 @@ RULES: Mapping[str, frozenset[Role]] = {
     # (order_executor/worker.py); the reporter acks in batches and records an outcome whose lease is gone with
     # SetState (order_executor/reporting.py). The lease itself is checked by the queue for Nack and EXECUTING.
     **_rows(_QUEUE, _EXECUTORS, "LeaseBatch", "AckBatch", "Nack", "SetState"),
-    # The one-order forms LeaseBatch and AckBatch replaced; nothing renews a lease.
-    **_rows(_QUEUE, _NOBODY, "Lease", "Renew", "Ack"),
     # Reads of the gateway: GET /orders/{id}; /cluster and readiness (the queue's depth).
     **_rows(_QUEUE, _ORCHESTRATOR, "GetOrder", "Stats"),
     # A payment's state, read as evidence by the chaos tool.
@@ -144,14 +139,13 @@ RULES: Mapping[str, frozenset[Role]] = {
     # Each replica's role, term and log: the gateway's /cluster and the chaos tool's replica facts.
     **_rows(_RAFT, _GATEWAY_AND_TOOLS, "Status"),
     # The validation flow (utils/flow/core/checkout.py): the orchestrator initialises, starts and clears (in
-    # batches: ClearOrders; the one-order ClearOrder has no caller); each later event comes from the service of
+    # batches: ClearOrders); each later event comes from the service of
     # its remote predecessor; every service reports the outcome.
     **_rows(_TV, _ORCHESTRATOR, "InitOrder", "ClearOrders", "VerifyItems", "VerifyUserData"),
     **_rows(_FD, _ORCHESTRATOR, "InitOrder", "ClearOrders"),
     **_rows(_FD, frozenset({Role.TRANSACTION_VERIFICATION}), "CheckUserData", "CheckCreditCardData"),
     **_rows(_S, _ORCHESTRATOR, "InitOrder", "ClearOrders"),
     **_rows(_S, frozenset({Role.FRAUD_DETECTION}), "GetSuggestions"),
-    **{f"/{service}/ClearOrder": _NOBODY for service in (_TV, _FD, _S)},
     **_rows(
         _FLOW_REPORT,
         frozenset({Role.TRANSACTION_VERIFICATION, Role.FRAUD_DETECTION, Role.SUGGESTIONS}),
