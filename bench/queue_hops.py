@@ -3,7 +3,7 @@
 Load-independent figures from one whole local fleet (run it in two worktrees for an A/B):
   - the queue's gRPC calls by method (rpc_server_calls on its metrics port) per order, and per second while idle;
   - the queue's SQLite write commits per order: `order_queue_commits` where the queue exports it, else the write
-    calls (Enqueue, RecordRejected, Renew, Ack, Nack, SetState, Lease that leased): each is one commit, one fsync;
+    calls (Enqueue, RecordRejected, Nack, SetState, AckBatch, LeaseBatch that leased): each is one commit, one fsync;
   - queue and executor CPU-ms per order and the idle fleet's CPU-ms/s (/proc; noisy on a shared machine).
 
     .venv/bin/python -m bench.queue_hops [--rate 10] [--orders 200] [--idle-s 10]
@@ -34,7 +34,7 @@ TIMEOUT_S = 10.0
 DRAIN_TIMEOUT_S = 120.0
 FINAL = {"COMMITTED", "ABORTED", "REJECTED"}
 _QUEUE = "OrderQueue/"
-_WRITES = ("Enqueue", "RecordRejected", "Renew", "Ack", "Nack", "SetState", "AckBatch")
+_WRITES = ("Enqueue", "RecordRejected", "Nack", "SetState", "AckBatch")
 
 
 def _metrics(rf: RunningFleet) -> str:

@@ -87,7 +87,7 @@ class ValidationFlow:
         self.listen = listen or settings.orchestrator_flow_addr
         self.waiters = FlowWaiters(waiting_max)
         self.traces = FlowTraces()  # each order's event records, for the order page's drawing (docs/drawings.md)
-        # The flow services take InitOrder, the start and ClearOrder from the orchestrator's identity alone.
+        # The flow services take InitOrder, the start and ClearOrders from the orchestrator's identity alone.
         own = installed_trust().tls.as_identity(Service.ORCHESTRATOR.value)
         self._channels = {s: open_channel(service_address(settings, s), s.value, tls=own) for s in VALIDATION_SERVICES}
         self._stubs = {s: _STUBS[s](self._channels[s]) for s in VALIDATION_SERVICES}

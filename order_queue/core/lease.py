@@ -85,17 +85,6 @@ def grant(record: LeaseRecord, lease_id: str, lease_s: float, now: float, starte
     )
 
 
-def renew(record: LeaseRecord, lease_id: str, lease_s: float, now: float) -> Transition:
-    if lease_s <= 0:
-        raise ValueError("lease_s must be > 0")
-    _require_current_lease(record, lease_id)
-    if record.state.is_final:
-        raise LeaseError(f"order is already {record.state.value}")
-    # A lease that ran out but was not taken by anyone else is still the newest: renewing revives it.
-    state = record.state if record.state.is_held else State.LEASED
-    return Transition(replace(record, state=state, lease_expires_at=now + lease_s), Verdict.CHANGED)
-
-
 def mark_executing(record: LeaseRecord, lease_id: str, now: float) -> Transition:
     record = expire(record, now)
     if record.state is State.EXECUTING and record.lease_id == lease_id:

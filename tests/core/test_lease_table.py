@@ -1,4 +1,4 @@
-"""The order lease table (order_queue/core/lease.py): grant, expiry against `now`, ack, nack, renew, recovery.
+"""The order lease table (order_queue/core/lease.py): grant, expiry against `now`, ack, nack, recovery.
 
 Each test names the rule it checks; time is an explicit `now` in seconds.
 """
@@ -100,14 +100,6 @@ def test_executing_needs_the_current_unexpired_lease() -> None:
 def test_an_executing_order_whose_lease_expires_is_queued_again() -> None:
     executing = lease.mark_executing(_leased("L1", 10.0), "L1", now=1.0).record
     assert lease.expire(executing, now=10.0).state is State.QUEUED
-
-
-def test_renew_extends_the_current_lease_and_refuses_a_superseded_one() -> None:
-    held = _leased("L1", 10.0)
-    assert lease.renew(held, "L1", 30.0, now=5.0).record.lease_expires_at == 35.0
-    re_leased = lease.grant(held, "L2", 10.0, now=11.0).record
-    with pytest.raises(LeaseError):
-        lease.renew(re_leased, "L1", 30.0, now=12.0)
 
 
 def test_decide_records_the_executor_groups_outcome_without_a_lease() -> None:

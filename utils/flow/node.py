@@ -166,18 +166,12 @@ class FlowNode:
             return Delivery.RUN  # held after a local predecessor and released by this very message: it runs now
         return delivery
 
-    def clear(self, order_id: str, final: VectorClock) -> tuple[ClearOutcome, VectorClock | None]:
-        """The orchestrator's broadcast: clear only if this service's clock is <= final (docs/design.md §3.4)."""
-        with self._lock:
-            outcome, clock, dropped = self._clear_locked(order_id, final)
-        self._after_clear(order_id, final, outcome, clock, dropped)
-        return outcome, clock
-
     def clear_many(
         self, finals: Sequence[tuple[str, VectorClock, str]]
     ) -> list[tuple[ClearOutcome, VectorClock | None]]:
-        """A batch of the broadcast, (order id, final clock, correlation id) each: every order is judged alone by
-        the rule of `clear`, under one taking of the lock; each answer's log line carries its checkout's id."""
+        """The orchestrator's broadcast, in a batch of (order id, final clock, correlation id): each order is cleared
+        only if this service's clock is <= its final one (docs/design.md §3.4), judged alone, under one taking of
+        the lock; each answer's log line carries its checkout's id."""
         with self._lock:
             judged = [self._clear_locked(order_id, final) for order_id, final, _cid in finals]
         for (order_id, final, cid), (outcome, clock, dropped) in zip(finals, judged, strict=True):

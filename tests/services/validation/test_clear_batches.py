@@ -1,4 +1,4 @@
-"""ClearOrders, the broadcast in batches (issue 14): each order of a batch judged alone by ClearOrder's rule (§3.4),
+"""ClearOrders, the broadcast in batches (issue 14): each order of a batch judged alone by the clear rule (§3.4),
 the servicer's cap refused whole, and the gateway sending one ClearOrders per service for many checkouts."""
 
 from __future__ import annotations
@@ -144,7 +144,6 @@ def test_the_gateway_sends_one_clear_orders_per_service_for_many_checkouts() -> 
                 [f"o{n}" for n in range(8, 16)],
             ]
             assert all(o.final_clock.counters == {TV: 4, FD: 3, S: 2} for b in batches for o in b.orders)
-            assert recorder.get("ClearOrder") == []
     finally:
         flow.stop()
         for fake in fakes:

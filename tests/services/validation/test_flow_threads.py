@@ -15,7 +15,7 @@ from tests.services.validation.conftest import SEED_ORDER, ValidationFleet, orde
 
 
 class _Clears(logging.Handler):
-    """Counts the services' "order clear" lines: each is one ClearOrder answered."""
+    """Counts the services' "order clear" lines: each is one order of a ClearOrders call answered."""
 
     def __init__(self) -> None:
         super().__init__(logging.INFO)

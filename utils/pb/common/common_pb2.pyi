@@ -178,14 +178,6 @@ class ClearOrderRequest(_message.Message):
     correlation_id: str
     def __init__(self, order_id: _Optional[str] = ..., final_clock: _Optional[_Union[VectorClock, _Mapping]] = ..., correlation_id: _Optional[str] = ...) -> None: ...
 
-class ClearOrderResponse(_message.Message):
-    __slots__ = ("outcome", "clock")
-    OUTCOME_FIELD_NUMBER: _ClassVar[int]
-    CLOCK_FIELD_NUMBER: _ClassVar[int]
-    outcome: ClearOutcome
-    clock: VectorClock
-    def __init__(self, outcome: _Optional[_Union[ClearOutcome, str]] = ..., clock: _Optional[_Union[VectorClock, _Mapping]] = ...) -> None: ...
-
 class ClearOrdersRequest(_message.Message):
     __slots__ = ("orders",)
     ORDERS_FIELD_NUMBER: _ClassVar[int]
