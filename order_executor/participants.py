@@ -119,7 +119,9 @@ class PaymentParticipant:
             incarnation=self._incarnation(),
         )
         try:
-            reply = call(self._stub.Prepare, request, timeout_s=timeout_s)
+            # A payment service not reachable yet (restarting, its name not yet in DNS as a stack comes up) gets the
+            # whole prepare budget, as the protocol says ("no vote in time → ABORT"), not an abort in milliseconds.
+            reply = call(self._stub.Prepare, request, timeout_s=timeout_s, wait_for_ready=True)
         except grpc.RpcError as error:
             raise _classify(error, "stale coordinator term") from None
         return VoteReply(reply.vote == pay_pb.VOTE_COMMIT, reply.reason)

@@ -62,7 +62,17 @@ def open_channel(target: str, peer: str, *, retries: bool = True, tls: FleetTls 
 
 
 def call(
-    rpc: Callable[..., Response], request: Any, *, timeout_s: float, metadata: list[tuple[str, str]] | None = None
+    rpc: Callable[..., Response],
+    request: Any,
+    *,
+    timeout_s: float,
+    metadata: list[tuple[str, str]] | None = None,
+    wait_for_ready: bool = False,
 ) -> Response:
-    """Calls a unary RPC with a deadline: `timeout_s`, capped by the serving request's remaining budget."""
+    """Calls a unary RPC with a deadline: `timeout_s`, capped by the serving request's remaining budget.
+
+    `wait_for_ready`: a peer that cannot be reached yet (its name does not resolve, its port refuses) is waited for
+    until the deadline instead of failing at once with UNAVAILABLE; for calls whose failure decides something."""
+    if wait_for_ready:
+        return rpc(request, timeout=budget_s(timeout_s), metadata=metadata, wait_for_ready=True)
     return rpc(request, timeout=budget_s(timeout_s), metadata=metadata)
